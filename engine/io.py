@@ -1,0 +1,190 @@
+"""Reading inputs with line-precise errors, and writing outputs atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import gzip
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from pydantic import BaseModel, ValidationError
+
+from engine.errors import InputError
+from engine.records import Pair, check_template
+
+OnError = Callable[[InputError], None] | None
+
+
+def open_text(path: str | Path, errors: str = "strict") -> IO[str]:
+    """Open a text file, transparently gunzipping `.gz`."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file", path)
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors=errors)
+    return open(path, encoding="utf-8", errors=errors)
+
+
+def iter_lines(path: str | Path, on_error: OnError = None) -> Iterator[tuple[int, str]]:
+    """Yield (line number, line without newline); undecodable lines go to on_error or raise."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file", path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                yield lineno, raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as e:
+                err = InputError(f"undecodable bytes (not UTF-8) at byte {e.start}", path, lineno)
+                if on_error is None:
+                    raise err from None
+                on_error(err)
+
+
+def iter_jsonl(path: str | Path, on_error: OnError = None) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object) for each non-blank line; malformed lines go to on_error or raise."""
+    for lineno, line in iter_lines(path, on_error):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            err = InputError(f"malformed JSON ({e.msg} at column {e.colno})", path, lineno)
+            if on_error is None:
+                raise err from None
+            on_error(err)
+            continue
+        if not isinstance(obj, dict):
+            err = InputError(f"expected a JSON object, got {type(obj).__name__}", path, lineno)
+            if on_error is None:
+                raise err
+            on_error(err)
+            continue
+        yield lineno, obj
+
+
+def read_records(path: str | Path, model: type[BaseModel], on_error: OnError = None) -> list:
+    """Read a JSONL file of one record type, naming the line of any invalid record."""
+    out = []
+    for lineno, obj in iter_jsonl(path, on_error):
+        try:
+            out.append(model.model_validate(obj))
+        except ValidationError as e:
+            first = e.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "record"
+            err = InputError(f"invalid {model.__name__}: {field}: {first['msg']}", path, lineno)
+            if on_error is None:
+                raise err from None
+            on_error(err)
+    return out
+
+
+def _pair_from_json(obj: dict, path: Path, lineno: int) -> Pair:
+    """Accept LAMA/T-REx (`sub_label`/`obj_label`) and plain (`subject`/`object`) records."""
+    sub = obj.get("sub_label", obj.get("subject"))
+    ob = obj.get("obj_label", obj.get("object"))
+    missing = [name for name, v in (("subject (or sub_label)", sub), ("object (or obj_label)", ob)) if not v]
+    if missing:
+        raise InputError(f"missing field {' and '.join(missing)}", path, lineno)
+    if not isinstance(sub, str) or not isinstance(ob, str):
+        raise InputError("subject and object must be strings", path, lineno)
+    rel = obj.get("predicate_id", obj.get("relation"))
+    return Pair(subject=sub.strip(), object=ob.strip(), relation=rel)
+
+
+def read_pairs(path: str | Path, on_error: OnError = None) -> list[Pair]:
+    """Read pairs from JSONL (LAMA/T-REx or plain) or TSV (`subject<TAB>object[<TAB>relation]`)."""
+    path = Path(path)
+    pairs: list[Pair] = []
+    is_tsv = path.suffix in (".tsv", ".txt") or path.name.endswith((".tsv.gz", ".txt.gz"))
+    if is_tsv:
+        for lineno, line in iter_lines(path, on_error):
+            if not line.strip() or line.startswith("#"):
+                continue
+            cols = next(csv.reader([line], delimiter="\t"))
+            if len(cols) < 2 or not cols[0].strip() or not cols[1].strip():
+                err = InputError("expected `subject<TAB>object`", path, lineno)
+                if on_error is None:
+                    raise err
+                on_error(err)
+                continue
+            pairs.append(Pair(subject=cols[0].strip(), object=cols[1].strip(),
+                              relation=cols[2].strip() if len(cols) > 2 and cols[2].strip() else None))
+        return pairs
+    for lineno, obj in iter_jsonl(path, on_error):
+        try:
+            pairs.append(_pair_from_json(obj, path, lineno))
+        except InputError as err:
+            if on_error is None:
+                raise
+            on_error(err)
+    return pairs
+
+
+def read_templates(path: str | Path) -> list[tuple[str | None, str]]:
+    """Read (relation, template) from JSONL with a `template` field (LAMA relations, candidates)
+    or from plain text, one template a line."""
+    path = Path(path)
+    out: list[tuple[str | None, str]] = []
+    if path.suffix in (".jsonl", ".json") or path.name.endswith(".jsonl.gz"):
+        for lineno, obj in iter_jsonl(path):
+            t = obj.get("template")
+            if not isinstance(t, str):
+                raise InputError("missing field `template`", path, lineno)
+            try:
+                check_template(t)
+            except ValueError as e:
+                raise InputError(str(e), path, lineno) from None
+            out.append((obj.get("relation"), t))
+        return out
+    for lineno, line in iter_lines(path):
+        if not line.strip() or line.startswith("#"):
+            continue
+        try:
+            out.append((None, check_template(line.strip())))
+        except ValueError as e:
+            raise InputError(str(e), path, lineno) from None
+    return out
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO]:
+    """Write to a temp file beside `path` and rename it into place only on success,
+    so an interrupted run never leaves a half-written output."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def to_jsonable(record) -> dict:
+    if isinstance(record, BaseModel):
+        fn = getattr(record, "to_json", None)
+        return fn() if fn else record.model_dump()
+    return record
+
+
+def write_jsonl(path: str | Path, records: Iterable) -> int:
+    """Atomically write records (pydantic models or dicts) as JSONL; returns the count."""
+    n = 0
+    with atomic_write(path) as f:
+        for r in records:
+            f.write(json.dumps(to_jsonable(r), ensure_ascii=False) + "\n")
+            n += 1
+    return n

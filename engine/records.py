@@ -1,0 +1,127 @@
+"""Typed records shared by every stage. Everything written to disk is JSONL of these."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+X, Y = "[X]", "[Y]"
+
+_SPACE = re.compile(r"\s+")
+# No space before closing punctuation, none after opening brackets/quotes.
+_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?%)\]}])")
+_AFTER_OPEN = re.compile(r"([(\[{])\s+")
+
+
+def normalize_text(text: str) -> str:
+    """Canonical spacing so `[X] was born in [Y] .` and `[X] was born in [Y].` compare equal."""
+    text = _SPACE.sub(" ", text).strip()
+    # Protect the slots from the bracket rules, then restore them.
+    text = text.replace(X, "\x00X\x00").replace(Y, "\x00Y\x00")
+    text = _BEFORE_PUNCT.sub(r"\1", text)
+    text = _AFTER_OPEN.sub(r"\1", text)
+    return text.replace("\x00X\x00", X).replace("\x00Y\x00", Y)
+
+
+def check_template(text: str) -> str:
+    """Return the text if it has exactly one [X] and one [Y]; raise ValueError otherwise."""
+    nx, ny = text.count(X), text.count(Y)
+    if nx != 1 or ny != 1:
+        raise ValueError(f"a template needs exactly one [X] and one [Y], found {nx} [X] and {ny} [Y] in {text!r}")
+    return text
+
+
+class Template(BaseModel):
+    """A prompt with one [X] (subject) and one [Y] (object) slot, in either order."""
+
+    model_config = ConfigDict(frozen=True)
+    text: str
+
+    @field_validator("text")
+    @classmethod
+    def _valid(cls, v: str) -> str:
+        return check_template(_SPACE.sub(" ", v).strip())
+
+    @property
+    def normalized(self) -> str:
+        return normalize_text(self.text)
+
+    @property
+    def y_first(self) -> bool:
+        return self.text.index(Y) < self.text.index(X)
+
+    def fill(self, x: str, y: str | None = None) -> str:
+        """Fill [X] (and [Y] when given); an unfilled [Y] stays as a slot."""
+        out = self.text.replace(X, x)
+        return out if y is None else out.replace(Y, y)
+
+    def split_at_y(self, x: str) -> tuple[str, str]:
+        """(text before [Y], text after [Y]) with [X] filled: what scorers condition on."""
+        filled = self.fill(x)
+        i = filled.index(Y)
+        return filled[:i], filled[i + len(Y):]
+
+
+class Pair(BaseModel):
+    """A (subject, object) fact of a relation."""
+
+    model_config = ConfigDict(frozen=True)
+    subject: str = Field(min_length=1)
+    object: str = Field(min_length=1)
+    relation: str | None = None
+
+
+Method = Literal["middle", "dependency", "manual", "paraphrase", "hosted"]
+
+
+class Candidate(BaseModel):
+    """A candidate prompt with its provenance; fields not known for a method stay None."""
+
+    relation: str | None = None
+    template: str
+    method: Method
+    # mining
+    pairs: int | None = None
+    sentences: int | None = None
+    examples: list[str] | None = None
+    # paraphrasing
+    source: str | None = None
+    pivot: str | None = None
+    backend: str | None = None
+    score: float | None = None
+
+    @field_validator("template")
+    @classmethod
+    def _valid(cls, v: str) -> str:
+        return check_template(v)
+
+    def to_json(self) -> dict:
+        return self.model_dump(exclude_none=True)
+
+
+class Score(BaseModel):
+    """How well one template makes a model answer a relation's pairs."""
+
+    relation: str | None = None
+    template: str
+    model: str
+    p_at_1: float
+    mrr: float
+    n: int
+    ranks: list[int] = Field(default_factory=list, description="1-based rank of the gold object per pair")
+
+
+class WeightedTemplate(BaseModel):
+    template: str
+    weight: float = 1.0
+
+
+class Selection(BaseModel):
+    """The prompts chosen for a relation and how they are combined."""
+
+    relation: str | None = None
+    method: Literal["manual", "top1", "rank", "optimized"]
+    model: str
+    templates: list[WeightedTemplate]

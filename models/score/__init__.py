@@ -1,0 +1,28 @@
+"""Scorers behind one interface, chosen by name (`--scorer`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from models.registry import Registry
+
+
+class Scorer(Protocol):
+    name: str
+
+    @property
+    def identity(self) -> str:
+        """Stable id of scorer + model, used as the cache key prefix."""
+        ...
+
+    def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]) -> list[list[float]]:
+        """log P(object fills [Y] | template with [X]=subject): one row per subject, one column per object."""
+        ...
+
+
+SCORERS = Registry("scorer", {
+    "causal": "models.score.causal:CausalScorer",
+    "masked": "models.score.masked:MaskedScorer",
+    "openai": "models.hosted:OpenAIScorer",
+})

@@ -1,0 +1,40 @@
+"""Translators behind one small interface, chosen by name (`--backend`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from models.registry import Registry
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One translation; `logprob` is length-normalised, None when the backend gives no score."""
+
+    text: str
+    logprob: float | None = None
+
+
+class Translator(Protocol):
+    name: str
+
+    @property
+    def identity(self) -> str:
+        """Stable id of backend + model, used as the cache key prefix."""
+        ...
+
+    def supports(self, src: str, tgt: str) -> bool: ...
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str, n: int = 1) -> list[list[Hypothesis]]:
+        """Up to `n` hypotheses per input text, best first."""
+        ...
+
+
+TRANSLATORS = Registry("translator backend", {
+    "marian": "models.translate.marian:MarianTranslator",
+    "bergamot": "models.translate.bergamot:BergamotTranslator",
+    "apertium": "models.translate.apertium:ApertiumTranslator",
+    "openai": "models.hosted:OpenAITranslator",
+})
