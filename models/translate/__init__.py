@@ -38,3 +38,21 @@ TRANSLATORS = Registry("translator backend", {
     "apertium": "models.translate.apertium:ApertiumTranslator",
     "openai": "models.hosted:OpenAITranslator",
 })
+
+
+class Paraphraser(Protocol):
+    """Direct paraphrasing (no pivot), e.g. a hosted chat model asked for N rewrites."""
+
+    name: str
+
+    @property
+    def identity(self) -> str: ...
+
+    def paraphrase(self, texts: Sequence[str], n: int) -> list[list[Hypothesis]]:
+        """Up to `n` paraphrases per input text (placeholders kept), best first."""
+        ...
+
+
+PARAPHRASERS = Registry("paraphraser backend", {
+    "openai": "models.hosted:OpenAIParaphraser",
+})
