@@ -1,0 +1,136 @@
+"""The sharded run of engine/shards.py on a Ray cluster, with Ray Data.
+
+The shard plan (file, line range, byte offset) becomes a dataset; `map_batches` runs a callable
+class on a fixed pool of actors, so each actor loads the job (its spaCy pipeline) once and reads
+its shards from the files itself. The driver writes each shard's result to the same work
+directory as the local runner as results stream back, and merges them in shard order: the output
+equals the local runner's, and `--resume` works across engines.
+
+On a multi-machine cluster the corpus must be readable at the same path on every node (a shared
+filesystem). Ray is imported only here, and only when this engine is chosen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.errors import PromptmineError
+from engine.progress import progress
+from engine.shards import Shard, ShardFailed, ShardJob, ShardReport, WorkDir, iter_shards, merge_results, read_shard
+
+
+class _ShardWorker:
+    """One per Ray actor: sets the job up once, then processes one shard per batch."""
+
+    def __init__(self, job: ShardJob):
+        self.job = job
+        job.setup()
+
+    def __call__(self, batch: dict) -> dict:
+        import pickle
+
+        import numpy as np
+
+        ids, results, lines_n, errors = [], [], [], []
+        for i in range(len(batch["id"])):
+            offset = int(batch["offset"][i])
+            shard = Shard(int(batch["file_index"][i]), str(batch["path"][i]), int(batch["start"][i]),
+                          int(batch["stop"][i]), None if offset < 0 else offset)
+            try:
+                lines = read_shard(shard)
+                partial = self.job.process(shard, lines)
+                results.append(pickle.dumps(partial, protocol=pickle.HIGHEST_PROTOCOL))
+                errors.append("")
+            except Exception as e:  # reported by the driver, which keeps the finished shards
+                results.append(b"")
+                errors.append(f"{type(e).__name__}: {e}")
+                lines = []
+            ids.append(shard.id)
+            lines_n.append(len(lines))
+        return {"id": np.array(ids, dtype=object), "result": np.array(results, dtype=object),
+                "lines": np.array(lines_n, dtype=np.int64), "error": np.array(errors, dtype=object)}
+
+
+def connect(address: str | None, ray_init: dict | None = None) -> bool:
+    """Connect to the cluster at `address`, or start a local Ray instance for None/"local".
+    Returns whether this call started Ray (and so should shut it down)."""
+    try:
+        import ray
+    except ImportError as e:
+        raise PromptmineError("the Ray engine needs Ray: pip install 'promptmine[ray]'") from e
+    if ray.is_initialized():
+        return False
+    kwargs = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+    kwargs.update(ray_init or {})
+    if address not in (None, "", "local"):
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("num_cpus", "object_store_memory")}
+        kwargs["address"] = address
+    try:
+        ray.init(**kwargs)
+    except Exception as e:
+        where = f"the Ray cluster at {address}" if kwargs.get("address") else "a local Ray instance"
+        raise PromptmineError(f"could not start {where}: {type(e).__name__}: {e}") from e
+    return True
+
+
+def run_ray(job: ShardJob, files: list[Path], work_dir: str | Path, *, workers: int = 2, resume: bool = False,
+            shard_lines: int, manifest: dict, address: str | None = None,
+            ray_init: dict | None = None) -> tuple[Any, ShardReport]:
+    """Run the job's shards on Ray with `workers` actors; same work directory and merge as local."""
+    workers = max(1, int(workers))
+    work = WorkDir(work_dir)
+    work.prepare(manifest, resume)
+    report = ShardReport(work_dir=str(work.path), workers=workers, engine="ray")
+    # The plan is small (one row per shard, no text): workers read their lines themselves.
+    plan = [shard for shard, _ in iter_shards(files, shard_lines, with_lines=False)]
+    todo = []
+    for shard in plan:
+        if resume and work.done(shard):
+            report.shards_skipped += 1
+            report.lines_skipped += shard.n_lines
+        else:
+            todo.append(shard)
+    report.shards_total = len(plan)
+    if todo:
+        started = connect(address, ray_init)
+        try:
+            _run_on_ray(job, todo, work, workers, report)
+        finally:
+            if started:
+                import ray
+
+                ray.shutdown()
+    return merge_results(job, work, plan), report
+
+
+def _run_on_ray(job: ShardJob, todo: list[Shard], work: WorkDir, workers: int, report: ShardReport) -> None:
+    import pickle
+
+    import ray.data
+
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False  # our own bar counts lines; Ray's would interleave with it
+    by_id = {s.id: s for s in todo}
+    rows = [{"id": s.id, "file_index": s.file_index, "path": s.path, "start": s.start, "stop": s.stop,
+             "offset": -1 if s.offset is None else s.offset} for s in todo]
+    # One block per shard so shards spread over the actors; a fixed pool of `workers` actors.
+    ds = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+        _ShardWorker, fn_constructor_args=(job,), batch_size=1, batch_format="numpy", num_cpus=1,
+        compute=ray.data.ActorPoolStrategy(size=min(workers, len(rows))))
+    failed: list[str] = []
+    with progress(desc="shards (ray)", total=sum(s.n_lines for s in todo), unit="line") as bar:
+        for row in ds.iter_rows():
+            shard = by_id[row["id"]]
+            if row["error"]:
+                failed.append(f"shard {shard.id} ({shard.path}:{shard.start}-{shard.stop - 1}): {row['error']}")
+                continue
+            work.write(shard, pickle.loads(row["result"]))
+            report.shards_processed += 1
+            report.lines_processed += int(row["lines"])
+            report.processed_ids.append(shard.id)
+            bar.update(int(row["lines"]))
+    if failed:
+        raise ShardFailed(f"{len(failed)} shard(s) failed on Ray; first: {failed[0]}. "
+                          f"{report.shards_processed} shards finished in this run are kept in {work.path}; "
+                          "rerun with --resume to continue")

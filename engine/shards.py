@@ -1,0 +1,396 @@
+"""Sharded, resumable runs over a corpus of any size, on all cores.
+
+The corpus is cut into shards of N consecutive lines of one file; a shard's id comes from the
+file's position in the input list and its line range, so the same inputs always give the same
+shards. Each shard is processed by a worker process (one spaCy pipeline per process, loaded once
+by the pool initializer) and its partial result is written atomically to a work directory. A
+rerun with `resume=True` skips the shards whose results exist, so an interrupted run continues
+where it stopped. The partial results are merged in shard order, never in completion order, so
+1 or N workers (or a Ray cluster, see engine/ray_engine.py) give the same output.
+
+Memory stays bounded: the corpus is streamed, at most `2 * workers` shards are in flight, and a
+shard's result goes to disk instead of back to the parent.
+
+What is run is a `ShardJob` (see the Protocol below); engine/mine.py provides the mining job.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import pickle
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine.errors import InputError, PromptmineError
+from engine.io import atomic_write
+from engine.progress import log, progress
+
+FORMAT = 1  # bump when the layout of the work directory or of a shard file changes
+DEFAULT_SHARD_LINES = 20_000
+MANIFEST = "manifest.json"
+
+
+class ShardJob(Protocol):
+    """The work done per shard. Must be picklable: it is sent once to each worker."""
+
+    def fingerprint(self) -> dict:
+        """JSON-able settings that change the result (pairs, options): a work directory made with
+        other settings is never resumed."""
+
+    def setup(self) -> None:
+        """Load what a worker needs (the spaCy pipeline, the matcher); called once per process."""
+
+    def process(self, shard: Shard, lines: list[str]) -> Any:
+        """The partial result of one shard (picklable, mergeable)."""
+
+    def merge(self, partials: Iterable[Any]) -> Any:
+        """Combine partial results given in shard order into the final result."""
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Lines [start, stop) (1-based line numbers) of one input file.
+
+    `offset` is the byte offset of line `start` in an uncompressed file, so a worker on another
+    machine can read the shard itself (Ray); it is None for compressed files and streams."""
+
+    file_index: int
+    path: str
+    start: int
+    stop: int
+    offset: int | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.file_index:05d}-{self.start:010d}-{self.stop - 1:010d}"
+
+    @property
+    def n_lines(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass
+class ShardReport:
+    """Exactly what a run did, for the summary line and for tests."""
+
+    work_dir: str
+    shards_total: int = 0
+    shards_processed: int = 0
+    shards_skipped: int = 0
+    lines_processed: int = 0
+    lines_skipped: int = 0
+    workers: int = 1
+    engine: str = "local"
+    processed_ids: list[str] = field(default_factory=list)
+
+    @property
+    def lines_total(self) -> int:
+        return self.lines_processed + self.lines_skipped
+
+    def summary(self) -> str:
+        s = (f"{self.shards_total} shards ({self.lines_total:,} lines): {self.shards_processed} processed now "
+             f"({self.lines_processed:,} lines, {self.workers} worker{'s' if self.workers != 1 else ''}, "
+             f"{self.engine})")
+        if self.shards_skipped:
+            s += f", {self.shards_skipped} resumed from earlier results ({self.lines_skipped:,} lines)"
+        return s + f"; shard results in {self.work_dir}"
+
+
+class ShardFailed(PromptmineError):
+    """A shard raised; the shards finished before it are kept for --resume."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning and reading shards
+
+def _is_gz(path: str | Path) -> bool:
+    return str(path).endswith(".gz")
+
+
+def list_inputs(paths: Iterable[str | Path]) -> list[Path]:
+    """Files to read, in a fixed order: folders expand to their files, sorted by name."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise InputError("no such file or folder", p)
+    if not out:
+        raise InputError("no corpus files found", ", ".join(str(p) for p in paths))
+    return out
+
+
+def _decode(raw: bytes, path: str, lineno: int) -> str:
+    try:
+        return raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        # Kept as is (with replacement characters): the job decides whether to skip or refuse it.
+        return raw.decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+def iter_shards(files: list[Path], shard_lines: int = DEFAULT_SHARD_LINES,
+                with_lines: bool = True) -> Iterator[tuple[Shard, list[str] | None]]:
+    """Stream (shard, its lines) over the files; only one shard's lines are held at a time.
+
+    With `with_lines=False` only the plan is made (line boundaries and byte offsets), for engines
+    whose workers read their shards themselves."""
+    if shard_lines < 1:
+        raise ValueError("shard_lines must be >= 1")
+    for fi, path in enumerate(files):
+        gz = _is_gz(path)
+        opener = gzip.open if gz else open
+        spath = str(Path(path).resolve())
+        with opener(path, "rb") as f:
+            start, offset, pos = 1, 0, 0
+            buf: list[str] = []
+            n = 0
+            for lineno, raw in enumerate(f, 1):
+                if with_lines:
+                    buf.append(_decode(raw, spath, lineno))
+                n += 1
+                pos += len(raw)
+                if n == shard_lines:
+                    yield Shard(fi, spath, start, lineno + 1, None if gz else offset), (buf if with_lines else None)
+                    start, offset, n, buf = lineno + 1, pos, 0, []
+            if n:
+                yield Shard(fi, spath, start, start + n, None if gz else offset), (buf if with_lines else None)
+
+
+def read_shard(shard: Shard) -> list[str]:
+    """The lines of a shard, read by the worker itself (seeks in plain files; a .gz file is
+    decompressed from its start, so prefer several smaller .gz files to one huge one)."""
+    out: list[str] = []
+    if shard.offset is not None:
+        with open(shard.path, "rb") as f:
+            f.seek(shard.offset)
+            for i in range(shard.n_lines):
+                raw = f.readline()
+                if not raw:
+                    break
+                out.append(_decode(raw, shard.path, shard.start + i))
+    else:
+        with gzip.open(shard.path, "rb") as f:
+            for lineno, raw in enumerate(f, 1):
+                if lineno >= shard.stop:
+                    break
+                if lineno >= shard.start:
+                    out.append(_decode(raw, shard.path, lineno))
+    if len(out) != shard.n_lines:
+        raise InputError(f"expected {shard.n_lines} lines from line {shard.start}, found {len(out)}: "
+                         "the file changed during the run", shard.path)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The work directory
+
+class WorkDir:
+    """`<out>.shards/`: a manifest (what the results were made from) and one file per shard."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def result_path(self, shard: Shard) -> Path:
+        return self.path / f"{shard.id}.pkl"
+
+    def done(self, shard: Shard) -> bool:
+        return self.result_path(shard).exists()
+
+    def write(self, shard: Shard, partial: Any) -> None:
+        with atomic_write(self.result_path(shard), "wb") as f:
+            pickle.dump(partial, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def read(self, shard: Shard) -> Any:
+        with open(self.result_path(shard), "rb") as f:
+            return pickle.load(f)
+
+    def prepare(self, manifest: dict, resume: bool) -> None:
+        """Start a fresh work directory, or check that the one to resume was made the same way."""
+        mpath = self.path / MANIFEST
+        if resume and mpath.exists():
+            old = json.loads(mpath.read_text(encoding="utf-8"))
+            if old != manifest:
+                changed = sorted(k for k in set(old) | set(manifest) if old.get(k) != manifest.get(k))
+                raise PromptmineError(
+                    f"cannot resume from {self.path}: it was made with different {', '.join(changed)}; "
+                    "run without --resume to start over")
+            return
+        if self.path.exists():
+            for f in self.path.glob("*.pkl"):
+                f.unlink()
+        self.path.mkdir(parents=True, exist_ok=True)
+        with atomic_write(mpath) as f:
+            json.dump(manifest, f, indent=1, sort_keys=True)
+
+
+def make_manifest(job: ShardJob, files: list[Path] | None, shard_lines: int) -> dict:
+    """What the shard results depend on: the job's settings, the shard size and the input files
+    (path, size, modification time), so a changed input is never mixed with old results."""
+    inputs = None
+    if files is not None:
+        inputs = []
+        for p in files:
+            st = Path(p).stat()
+            inputs.append({"path": str(Path(p).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+    job_fp = json.dumps(job.fingerprint(), sort_keys=True, ensure_ascii=False)
+    return {"format": FORMAT, "shard_lines": shard_lines, "inputs": inputs,
+            "job": hashlib.sha256(job_fp.encode("utf-8")).hexdigest()}
+
+
+def merge_results(job: ShardJob, work: WorkDir, shards: list[Shard]) -> Any:
+    """Merge the shard results in shard order (loaded one at a time)."""
+    ordered = sorted(shards, key=lambda s: (s.file_index, s.start))
+    return job.merge(work.read(s) for s in ordered)
+
+
+# ---------------------------------------------------------------------------------------------
+# Local runner: a process pool
+
+_WORKER_JOB: ShardJob | None = None
+
+
+def _worker_init(job: ShardJob) -> None:
+    """Pool initializer: one job (one spaCy pipeline) per worker process, loaded once."""
+    global _WORKER_JOB
+    _WORKER_JOB = job
+    job.setup()
+
+
+def _worker_run(shard: Shard, lines: list[str] | None, work_dir: str) -> tuple[str, int]:
+    """Process one shard in a worker and write its result there (not back to the parent)."""
+    assert _WORKER_JOB is not None, "worker not initialised"
+    if lines is None:
+        lines = read_shard(shard)
+    partial = _WORKER_JOB.process(shard, lines)
+    WorkDir(work_dir).write(shard, partial)
+    return shard.id, len(lines)
+
+
+def _mp_context():
+    """forkserver on Linux (safe with threads, cheap start), spawn elsewhere."""
+    import multiprocessing as mp
+
+    return mp.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
+
+
+def run_local(job: ShardJob, shards: Iterable[tuple[Shard, list[str] | None]], work_dir: str | Path, *,
+              workers: int = 1, resume: bool = False, manifest: dict | None = None,
+              max_in_flight: int | None = None, desc: str = "shards") -> tuple[Any, ShardReport]:
+    """Process the shards (a lazy stream) with `workers` processes; return (merged result, report).
+
+    With workers=1 everything runs in this process (no pool). On a failing shard the shards
+    already finished stay on disk and ShardFailed says how to resume."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    workers = max(1, int(workers))
+    work = WorkDir(work_dir)
+    work.prepare(manifest if manifest is not None else make_manifest(job, None, 0), resume)
+    report = ShardReport(work_dir=str(work.path), workers=workers, engine="local")
+    seen: list[Shard] = []
+    bar = progress(desc=desc, unit="line")
+
+    def finished(shard: Shard, n: int) -> None:
+        report.shards_processed += 1
+        report.lines_processed += n
+        report.processed_ids.append(shard.id)
+        bar.update(n)
+
+    def failure(shard: Shard, err: BaseException) -> ShardFailed:
+        return ShardFailed(
+            f"shard {shard.id} ({shard.path}:{shard.start}-{shard.stop - 1}) failed: "
+            f"{type(err).__name__}: {err}. {report.shards_processed} shards finished in this run are kept "
+            f"in {work.path}; rerun with --resume to continue")
+
+    try:
+        if workers == 1:
+            job.setup()
+            for shard, lines in shards:
+                seen.append(shard)
+                if resume and work.done(shard):
+                    report.shards_skipped += 1
+                    report.lines_skipped += shard.n_lines
+                    bar.update(shard.n_lines)
+                    continue
+                try:
+                    lines = read_shard(shard) if lines is None else lines
+                    work.write(shard, job.process(shard, lines))
+                except PromptmineError:
+                    raise
+                except Exception as e:
+                    raise failure(shard, e) from e
+                finished(shard, len(lines))
+        else:
+            limit = max_in_flight or 2 * workers
+            pending: dict = {}
+            error: tuple[Shard, BaseException] | None = None
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
+                                     initializer=_worker_init, initargs=(job,)) as pool:
+                def collect(done) -> None:
+                    nonlocal error
+                    for fut in done:
+                        shard = pending.pop(fut)
+                        exc = fut.exception()
+                        if exc is not None:
+                            error = error or (shard, exc)
+                            continue
+                        finished(shard, fut.result()[1])
+
+                for shard, lines in shards:
+                    seen.append(shard)
+                    if resume and work.done(shard):
+                        report.shards_skipped += 1
+                        report.lines_skipped += shard.n_lines
+                        bar.update(shard.n_lines)
+                        continue
+                    while len(pending) >= limit:
+                        collect(wait(pending, return_when=FIRST_COMPLETED)[0])
+                    if error is not None:
+                        break
+                    pending[pool.submit(_worker_run, shard, lines, str(work.path))] = shard
+                    del lines  # the stream's buffer: only in-flight shards stay referenced
+                while pending:  # let running shards finish: their results count for --resume
+                    collect(wait(pending, return_when=FIRST_COMPLETED)[0])
+            if error is not None:
+                shard, exc = error
+                raise exc if isinstance(exc, PromptmineError) else failure(shard, exc) from exc
+    finally:
+        bar.close()
+    report.shards_total = len(seen)
+    return merge_results(job, work, seen), report
+
+
+def run_files(job: ShardJob, paths: Iterable[str | Path], out: str | Path | None = None, *,
+              workers: int = 1, resume: bool = False, shard_lines: int = DEFAULT_SHARD_LINES,
+              work_dir: str | Path | None = None, engine: str = "local", address: str | None = None,
+              ray_init: dict | None = None) -> tuple[Any, ShardReport]:
+    """Run a job over corpus files with the chosen engine; the work directory defaults to
+    `<out>.shards/` beside the output."""
+    files = list_inputs(paths)
+    if work_dir is None:
+        if out is None:
+            raise ValueError("give out= or work_dir=")
+        work_dir = Path(str(out) + ".shards")
+    manifest = make_manifest(job, files, shard_lines)
+    if engine == "ray":
+        from engine.ray_engine import run_ray
+
+        return run_ray(job, files, work_dir, workers=workers, resume=resume, shard_lines=shard_lines,
+                       manifest=manifest, address=address, ray_init=ray_init)
+    if engine != "local":
+        raise ValueError(f"unknown engine {engine!r} (local or ray)")
+    result, report = run_local(job, iter_shards(files, shard_lines), work_dir, workers=workers,
+                               resume=resume, manifest=manifest)
+    return result, report
+
+
+def announce(report: ShardReport) -> None:
+    log(report.summary())
