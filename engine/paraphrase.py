@@ -1,0 +1,561 @@
+"""Paraphrasing prompts by back-translation (LPAQA section 3.2), or directly with a paraphraser.
+
+Round trip: each prompt goes into a pivot language with B candidates (beam search), each of those back
+with B candidates; the B*B results are ranked by forward plus backward length-normalised log-probability
+and the top T across all pivots are kept. Backends without scores rank by how often a candidate recurs
+across pivots (and slot renderings), keeping first-seen order on ties.
+
+Slots survive the trip: `[X]`/`[Y]` are replaced by a rendering the translator leaves alone (names, or the
+brackets themselves), restored afterwards, and any candidate without exactly the source's slots is dropped
+and counted. Candidates are normalised (`engine.records.normalize_text`) and de-duplicated; the original
+prompt comes first.
+
+Long free-text prompts are split into sentences, the sentences round-tripped in batches, and N distinct
+variants assembled from the best sentence candidates (`--permutations N`).
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import InputError, PromptmineError
+from engine.progress import log, progress
+from engine.records import X, Y, Candidate, check_template, normalize_text
+
+# How slots travel through a translator: a (subject, object) rendering, restored afterwards.
+# `names` reads as natural text to NMT models; `rare` are invented words that subword models copy;
+# `brackets` sends `[X]`/`[Y]` as they are. A translator's `placeholder_styles` says which to use.
+PLACEHOLDER_STYLES: dict[str, tuple[str, str]] = {
+    "names": ("Alice", "Bob"),
+    "rare": ("Zanko", "Yurba"),
+    "brackets": (X, Y),
+}
+DEFAULT_STYLES = ("names",)
+CHUNK = 128  # inputs per translator call: the progress bar moves per chunk, the translator batches inside
+
+
+def _slot_pattern(word: str) -> re.Pattern:
+    if word in (X, Y):  # tolerate `[ X ]`, `[x]`
+        return re.compile(r"\[\s*" + word[1] + r"\s*\]", re.IGNORECASE)
+    return re.compile(r"\b" + re.escape(word) + r"\b", re.IGNORECASE)
+
+
+def protect(text: str, style: str) -> str | None:
+    """The text with its slots rendered in `style`, or None if that rendering already occurs in it."""
+    if style == "none":
+        return text
+    sx, sy = PLACEHOLDER_STYLES[style]
+    if style != "brackets" and (_slot_pattern(sx).search(text) or _slot_pattern(sy).search(text)):
+        return None
+    return text.replace(X, sx).replace(Y, sy)
+
+
+def restore(text: str, style: str) -> str:
+    """Turn a translated rendering back into `[X]`/`[Y]`."""
+    if style == "none":
+        return text
+    sx, sy = PLACEHOLDER_STYLES[style]
+    return _slot_pattern(sy).sub(Y, _slot_pattern(sx).sub(X, text))
+
+
+def slot_counts(text: str) -> tuple[int, int]:
+    return text.count(X), text.count(Y)
+
+
+# -- translations, cached on disk ------------------------------------------------------------------
+def _open_cache(cache):
+    if cache == "default":
+        from models.cache import DiskCache
+
+        return DiskCache(namespace="translations")
+    return cache
+
+
+def translate_cached(translator, texts: Sequence[str], src: str, tgt: str, n: int, cache=None, bar=None) -> dict:
+    """{text: [Hypothesis, ...]} for the distinct texts; results cached by translator identity + inputs."""
+    from models.cache import cache_key
+    from models.translate import Hypothesis
+
+    unique = list(dict.fromkeys(texts))
+    out: dict = {}
+    keys = {}
+    if cache is not None:
+        keys = {t: cache_key(translator.identity, src, tgt, n, t) for t in unique}
+        hits = cache.get_many(list(keys.values()))
+        for t in unique:
+            if keys[t] in hits:
+                out[t] = [Hypothesis(h, lp) for h, lp in hits[keys[t]]]
+        if bar is not None:
+            bar.update(len(out))
+    missing = [t for t in unique if t not in out]
+    for start in range(0, len(missing), CHUNK):
+        chunk = missing[start:start + CHUNK]
+        results = translator.translate(chunk, src, tgt, n)
+        for t, hyps in zip(chunk, results):
+            out[t] = list(hyps)
+        if cache is not None:
+            cache.set_many({keys[t]: [[h.text, h.logprob] for h in out[t]] for t in chunk})
+        if bar is not None:
+            bar.update(len(chunk))
+    return out
+
+
+def _check_pivots(translator, src: str, pivots: Sequence[str]) -> None:
+    """Fail before any work when a direction is missing, with the backend's own how-to if it has one."""
+    if not pivots:
+        raise PromptmineError("no pivot languages given")
+    for pivot in pivots:
+        if pivot == src:
+            raise PromptmineError(f"pivot {pivot!r} is the source language")
+        for a, b in ((src, pivot), (pivot, src)):
+            if translator.supports(a, b):
+                continue
+            if hasattr(translator, "require"):
+                translator.require(a, b)  # raises ModelNotAvailable naming the model and how to add it
+            raise PromptmineError(f"the {translator.name} backend cannot translate {a}->{b}")
+
+
+# -- the round trip --------------------------------------------------------------------------------
+@dataclass
+class Found:
+    """One distinct round-trip result for an input."""
+
+    text: str
+    score: float | None
+    pivots: list[str]
+    routes: set = field(default_factory=set)  # (pivot, style) pairs that produced it
+    paths: int = 0
+    first: int = 0
+
+
+@dataclass
+class RoundTripStats:
+    inputs: int = 0
+    round_trips: int = 0  # back-translations looked at (B*B per input, pivot and style)
+    dropped: int = 0  # lost or duplicated a slot
+    kept: int = 0  # distinct candidates other than the original
+
+
+def round_trip(units: Sequence[str], translator, pivots: Sequence[str], *, beams: int = 7, src: str = "en",
+               styles: Sequence[str] | None = None, cache=None, stats: RoundTripStats | None = None,
+               desc: str = "round trips") -> list[list[Found]]:
+    """Ranked distinct round-trip candidates for each unit (the unit itself left out)."""
+    styles = list(styles or getattr(translator, "placeholder_styles", DEFAULT_STYLES))
+    for s in styles:
+        if s not in PLACEHOLDER_STYLES:
+            raise PromptmineError(f"unknown placeholder style {s!r}; choose from {', '.join(PLACEHOLDER_STYLES)}")
+    stats = stats if stats is not None else RoundTripStats()
+    stats.inputs += len(units)
+    _check_pivots(translator, src, pivots)
+    originals = [normalize_text(u) for u in units]
+    want = [slot_counts(u) for u in units]
+    protected: dict[tuple[int, str], str] = {}
+    for i, u in enumerate(units):
+        # text without slots travels as it is ("none"); with slots, in every style that fits it
+        rendered = False
+        for s in (styles if want[i] != (0, 0) else ["none"]):
+            p = protect(u, s)
+            if p is not None:
+                protected[(i, s)] = p
+                rendered = True
+        if not rendered:
+            protected[(i, "brackets")] = u  # every rendering already occurs in the text itself
+    found: list[dict[str, Found]] = [{} for _ in units]
+    counter = 0
+    bar = progress(desc=desc, total=len(set(protected.values())) * len(pivots), unit="text")
+    try:
+        for pivot in pivots:
+            fwd = translate_cached(translator, list(protected.values()), src, pivot, beams, cache, bar)
+            back_inputs = list(dict.fromkeys(h.text for hyps in fwd.values() for h in hyps))
+            bar.total += len(back_inputs)
+            bar.refresh()
+            back = translate_cached(translator, back_inputs, pivot, src, beams, cache, bar)
+            for (i, style), p in protected.items():
+                for fh in fwd[p]:
+                    for bh in back[fh.text]:
+                        stats.round_trips += 1
+                        cand = normalize_text(restore(bh.text, style))
+                        if slot_counts(cand) != want[i] or not cand.strip():
+                            stats.dropped += 1
+                            continue
+                        if cand == originals[i]:
+                            continue
+                        score = None if fh.logprob is None or bh.logprob is None else fh.logprob + bh.logprob
+                        f = found[i].get(cand)
+                        if f is None:
+                            counter += 1
+                            f = found[i][cand] = Found(cand, score, [pivot], first=counter)
+                        elif score is not None and (f.score is None or score > f.score):
+                            f.score = score
+                            f.pivots = [pivot] + [p_ for p_ in f.pivots if p_ != pivot]
+                        elif pivot not in f.pivots:
+                            f.pivots.append(pivot)
+                        f.routes.add((pivot, style))
+                        f.paths += 1
+    finally:
+        bar.close()
+    ranked = []
+    for per_input in found:
+        items = list(per_input.values())
+        if items and all(f.score is not None for f in items):
+            items.sort(key=lambda f: (-f.score, f.first))
+        else:  # no scores: what several pivots (and renderings) agree on first
+            items.sort(key=lambda f: (-len(f.routes), -f.paths, f.first))
+        stats.kept += len(items)
+        ranked.append(items)
+    return ranked
+
+
+def paraphrase_templates(templates: list[str], translator, pivots: list[str], *, beams: int = 7, top: int = 40,
+                         src: str = "en", styles: Sequence[str] | None = None, cache="default",
+                         relations: Sequence[str | None] | None = None,
+                         stats: RoundTripStats | None = None) -> list[list[Candidate]]:
+    """For each template: the original (pivot None) first, then up to `top` paraphrases, best first.
+
+    `cache` is "default" (the on-disk cache), a models.cache.DiskCache, or None. `stats`, if given,
+    is filled with the counts (round trips, dropped for a lost slot, kept)."""
+    for t in templates:
+        check_template(t)
+    stats = stats if stats is not None else RoundTripStats()
+    ranked = round_trip(templates, translator, list(pivots), beams=beams, src=src, styles=styles,
+                        cache=_open_cache(cache), stats=stats)
+    out = []
+    for i, (template, items) in enumerate(zip(templates, ranked)):
+        rel = relations[i] if relations else None
+        cands = [Candidate(relation=rel, template=normalize_text(template), method="paraphrase", source=template,
+                           pivot=None, backend=translator.name, score=None)]
+        for f in items[:top]:
+            cands.append(Candidate(relation=rel, template=f.text, method="paraphrase", source=template,
+                                   pivot=",".join(f.pivots), backend=translator.name, score=f.score))
+        out.append(cands)
+    if stats.dropped:
+        log(f"paraphrase: dropped {stats.dropped} of {stats.round_trips} round trips that lost or "
+            f"duplicated a slot ([X]/[Y])")
+    return out
+
+
+def paraphrase_direct(templates: list[str], paraphraser, *, n: int = 40, top: int = 40,
+                      relations: Sequence[str | None] | None = None,
+                      stats: RoundTripStats | None = None) -> list[list[Candidate]]:
+    """Paraphrase with a models.translate.Paraphraser (no pivot): original first, then up to `top`."""
+    for t in templates:
+        check_template(t)
+    stats = stats if stats is not None else RoundTripStats()
+    stats.inputs += len(templates)
+    results = paraphraser.paraphrase(templates, n)
+    out = []
+    for i, (template, hyps) in enumerate(zip(templates, results)):
+        rel = relations[i] if relations else None
+        original = normalize_text(template)
+        seen = {original}
+        kept = []
+        for order, h in enumerate(hyps):
+            stats.round_trips += 1
+            cand = normalize_text(h.text)
+            if slot_counts(cand) != (1, 1):
+                stats.dropped += 1
+                continue
+            if cand not in seen:
+                seen.add(cand)
+                kept.append((h.logprob, order, cand))
+        if kept and all(k[0] is not None for k in kept):
+            kept.sort(key=lambda k: (-k[0], k[1]))
+        stats.kept += len(kept)
+        cands = [Candidate(relation=rel, template=original, method="paraphrase", source=template,
+                           backend=paraphraser.name)]
+        cands += [Candidate(relation=rel, template=c, method="paraphrase", source=template,
+                            backend=paraphraser.name, score=lp) for lp, _, c in kept[:top]]
+        out.append(cands)
+    if stats.dropped:
+        log(f"paraphrase: dropped {stats.dropped} of {stats.round_trips} paraphrases that lost or "
+            f"duplicated a slot ([X]/[Y])")
+    return out
+
+
+# -- long free-text prompts ------------------------------------------------------------------------
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+
+
+def split_units(text: str) -> list[tuple[str, bool]]:
+    """Pieces of `text` in order, each (piece, translate?): sentences are translated; line breaks,
+    surrounding spaces and pieces without letters are kept verbatim, so the layout survives."""
+    pieces: list[tuple[str, bool]] = []
+    for line in re.split(r"(\n+)", text):
+        if not line or line.startswith("\n"):
+            if line:
+                pieces.append((line, False))
+            continue
+        lead = line[:len(line) - len(line.lstrip())]
+        trail = line[len(line.rstrip()):]
+        if lead:
+            pieces.append((lead, False))
+        body = line.strip()
+        pos = 0
+        for m in _SENTENCE_END.finditer(body):
+            sent = body[pos:m.start()]
+            pieces.append((sent, bool(re.search(r"[^\W\d_]", sent))))
+            pieces.append((m.group(), False))
+            pos = m.end()
+        if body[pos:]:
+            pieces.append((body[pos:], bool(re.search(r"[^\W\d_]", body[pos:]))))
+        if trail:
+            pieces.append((trail, False))
+    return pieces
+
+
+def paraphrase_text(text: str, translator, pivots: list[str], *, beams: int = 7, permutations: int = 5,
+                    src: str = "en", styles: Sequence[str] | None = None, cache="default",
+                    stats: RoundTripStats | None = None) -> list[dict]:
+    """Up to `permutations` distinct paraphrases of a long prompt, best first, as output records
+    {"source", "template", "pivot", "backend", "score"} (score: mean round-trip log-prob per sentence)."""
+    pieces = split_units(text)
+    units = list(dict.fromkeys(p for p, tr in pieces if tr))  # a repeated sentence changes the same way
+    if not units:
+        raise PromptmineError("nothing to translate in the prompt")
+    stats = stats if stats is not None else RoundTripStats()
+    ranked = round_trip(units, translator, list(pivots), beams=beams, src=src, styles=styles,
+                        cache=_open_cache(cache), stats=stats, desc="sentences")
+    scored = all(f.score is not None for items in ranked for f in items)
+    # options per unit, best first: (value, text, pivots); the unit itself comes last, so variants
+    # can also differ in which sentences they leave alone (greedy backends give one candidate each)
+    options = []
+    for unit, items in zip(units, ranked):
+        opts = [((f.score if scored else -r), f.text, f.pivots) for r, f in enumerate(items)]
+        worst = min((o[0] for o in opts), default=0.0)
+        options.append(opts + [(worst - 1.0 if scored else -len(opts) - 1.0, unit, [])])
+
+    def render(idx: tuple[int, ...]) -> str:
+        chosen = {u: options[k][idx[k]][1] for k, u in enumerate(units)}
+        return "".join(chosen[p] if tr else p for p, tr in pieces)
+
+    def value(idx: tuple[int, ...]) -> float:
+        return sum(options[k][i][0] for k, i in enumerate(idx))
+
+    original = normalize_text(text)
+    start = (0,) * len(units)
+    heap = [(-value(start), start)]
+    seen = {start}
+    emitted: set[str] = set()
+    out: list[dict] = []
+    budget = max(100, permutations * 50)  # best-first over combinations of sentence candidates
+    while heap and len(out) < permutations and budget > 0:
+        budget -= 1
+        neg, idx = heapq.heappop(heap)
+        variant = render(idx)
+        key = normalize_text(variant)
+        if key != original and key not in emitted:
+            emitted.add(key)
+            used = list(dict.fromkeys(p for k, i in enumerate(idx) for p in options[k][i][2]))
+            out.append({"source": text, "template": variant, "pivot": ",".join(used) or None,
+                        "backend": translator.name, "score": (-neg / len(units)) if scored else None})
+        for k in range(len(units)):
+            if idx[k] + 1 < len(options[k]):
+                nxt = idx[:k] + (idx[k] + 1,) + idx[k + 1:]
+                if nxt not in seen:
+                    seen.add(nxt)
+                    heapq.heappush(heap, (-value(nxt), nxt))
+    if len(out) < permutations:
+        log(f"paraphrase: only {len(out)} distinct variants of the prompt (asked for {permutations})")
+    return out
+
+
+# -- command line ----------------------------------------------------------------------------------
+# Backend options: CLI flag -> constructor keyword. A backend takes the ones it understands; adding a
+# backend option is one line here (and `--option KEY=VALUE` passes anything else through).
+BACKEND_FLAGS = {
+    "model": ("--model", "model id, pattern or mapping (marian: `Helsinki-NLP/opus-mt-{src}-{tgt}` (default) "
+                         "or `en-de=PATH,de-en=PATH`; openai: the served model's name)"),
+    "model_dir": ("--model-dir", "marian: a folder holding one model folder per pair, e.g. DIR/opus-mt-en-de/"),
+    "device": ("--device", "marian: auto (default: GPU with fp16 if present), cpu, cuda, cuda:1, mps"),
+    "batch_size": ("--batch-size", "marian: inputs per generate call (default 16)"),
+    "base_url": ("--base-url", "openai: the server's base URL, e.g. http://localhost:8000/v1"),
+    "api_key_env": ("--api-key-env", "openai: environment variable holding the API key (default OPENAI_API_KEY)"),
+}
+
+
+def backend_options(args) -> dict:
+    """Keyword arguments for the backend from the flags the user set and `--option KEY=VALUE`."""
+    opts = {}
+    for key, (flag, _) in BACKEND_FLAGS.items():
+        value = getattr(args, key, None)
+        if value is not None:
+            opts[key] = value
+    for item in getattr(args, "option", None) or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise PromptmineError(f"--option expects KEY=VALUE, got {item!r}")
+        opts[key.strip().replace("-", "_")] = _literal(value)
+    return opts
+
+
+def _literal(value: str):
+    for conv in (int, float):
+        try:
+            return conv(value)
+        except ValueError:
+            pass
+    return {"true": True, "false": False, "none": None}.get(value.lower(), value)
+
+
+def create_backend(registry, name: str, options: dict):
+    """Instantiate a backend, turning options it does not take into a clear error."""
+    import inspect
+
+    cls = registry.resolve(name)
+    params = inspect.signature(cls).parameters
+    if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        unknown = [k for k in options if k not in params]
+        if unknown:
+            flags = [BACKEND_FLAGS[k][0] if k in BACKEND_FLAGS else f"--option {k}=..." for k in unknown]
+            raise PromptmineError(f"the {name} backend does not take {', '.join(flags)}")
+    return cls(**options)
+
+
+def _split_list(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def add_cli(subparsers) -> None:
+    p = subparsers.add_parser(
+        "paraphrase",
+        help="paraphrase prompts by back-translation through pivot languages",
+        description="Paraphrase prompts by back-translation (LPAQA): translate each prompt into pivot "
+                    "languages with B candidates, each back with B candidates, rank the B*B round trips by "
+                    "forward+backward log-probability (or by agreement across pivots for backends without "
+                    "scores) and keep the top T. [X]/[Y] are protected and restored; candidates that lose "
+                    "one are dropped. Writes JSONL records {source, template, pivot, backend, score}, "
+                    "the original prompt first (pivot null). A prompt that is not a one-line template "
+                    "([X] and [Y] once each) is treated as free text: split into sentences, translated, "
+                    "and reassembled into --permutations variants.",
+        epilog="examples:\n"
+               "  promptmine paraphrase '[X] was born in [Y] .' --backend bergamot\n"
+               "  promptmine paraphrase --input relations.jsonl --pivots de,fr,es --beams 7 --top 40 "
+               "--model-dir ~/models --out paraphrases.jsonl\n"
+               "  promptmine paraphrase --text-file prompt.txt --backend bergamot --permutations 5\n"
+               "  promptmine paraphrase '[X] died in [Y] .' --backend openai --direct --model gpt-4o-mini",
+        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    p.add_argument("prompts", nargs="*", metavar="PROMPT", help="prompts to paraphrase (templates with [X] and [Y])")
+    p.add_argument("--input", "--templates", dest="input", metavar="FILE",
+                   help="templates to paraphrase in one batched run: JSONL with a `template` field (and "
+                        "optional `relation`, e.g. LAMA's relations.jsonl) or plain text, one a line")
+    p.add_argument("--text-file", metavar="FILE", help="a long free-text prompt (e.g. with few-shot examples) "
+                                                        "to paraphrase as a whole")
+    p.add_argument("--backend", default="marian",
+                   help="translator: marian (default; local opus-mt models), bergamot (shipped EN<->PT), "
+                        "apertium (Debian EN<->ES), openai; with --direct, a paraphraser (openai)")
+    p.add_argument("--direct", action="store_true",
+                   help="ask a paraphraser backend for rewrites directly instead of a round trip")
+    p.add_argument("--pivots", help="comma-separated pivot languages (default: the backend's, e.g. de,fr "
+                                    "for marian, pt for bergamot, es for apertium)")
+    p.add_argument("--src", default="en", help="language of the prompts (default en)")
+    p.add_argument("--beams", "-B", type=int, default=7, help="candidates per translation step, B (default 7)")
+    p.add_argument("--top", "-T", type=int, default=40, help="paraphrases kept per template, T (default 40)")
+    p.add_argument("--permutations", type=int, default=None, metavar="N",
+                   help="number of distinct variants of a free-text prompt (default 5)")
+    p.add_argument("--placeholders", metavar="STYLES",
+                   help=f"how [X]/[Y] travel, comma-separated from {', '.join(PLACEHOLDER_STYLES)} "
+                        "(default: the backend's choice)")
+    p.add_argument("--out", "-o", metavar="FILE", help="write JSONL here (atomically); default stdout")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
+    for key, (flag, text) in BACKEND_FLAGS.items():
+        p.add_argument(flag, dest=key, type=int if key == "batch_size" else str, default=None, help=text)
+    p.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="any other backend keyword argument (repeatable)")
+    p.set_defaults(func=run_cli)
+
+
+def _gather_inputs(args) -> tuple[list[tuple[str | None, str]], list[str]]:
+    """(relation, template) pairs and free-text prompts from the command line and files."""
+    templates: list[tuple[str | None, str]] = []
+    texts: list[str] = []
+    for prompt in args.prompts:
+        try:
+            if "\n" in prompt.strip():
+                raise ValueError
+            check_template(prompt.strip())
+            templates.append((None, prompt.strip()))
+        except ValueError:
+            texts.append(prompt)
+    if args.input:
+        from engine.io import read_templates
+
+        templates += read_templates(args.input)
+    if args.text_file:
+        path = Path(args.text_file)
+        if not path.is_file():
+            raise InputError("no such file", path)
+        texts.append(path.read_text(encoding="utf-8"))
+    if not templates and not texts:
+        raise PromptmineError("nothing to paraphrase: give PROMPT arguments, --input FILE or --text-file FILE")
+    if args.permutations is not None and args.permutations < 1:
+        raise PromptmineError("--permutations must be at least 1")
+    if args.beams < 1 or args.top < 0:
+        raise PromptmineError("--beams must be at least 1 and --top at least 0")
+    return templates, texts
+
+
+def output_record(record) -> dict:
+    """The JSONL line for a candidate: {source, template, pivot, backend, score} always present (null when
+    unknown: the original has no pivot, scoreless backends no score), then relation and method."""
+    d = record.to_json() if isinstance(record, Candidate) else dict(record)
+    out = {k: d.get(k) for k in ("source", "template", "pivot", "backend", "score")}
+    out.update({k: v for k, v in d.items() if k not in out})
+    return out
+
+
+def run_cli(args) -> int:
+    from engine.io import write_jsonl
+
+    templates, texts = _gather_inputs(args)
+    options = backend_options(args)
+    pivots = _split_list(args.pivots)
+    styles = _split_list(args.placeholders)
+    cache = None if args.no_cache else "default"
+    stats = RoundTripStats()
+    records: list = []
+    if args.direct:
+        from models.translate import PARAPHRASERS
+
+        if texts:
+            raise PromptmineError("--direct paraphrases templates; free-text prompts need a round trip")
+        paraphraser = create_backend(PARAPHRASERS, args.backend, options)
+        rels = [r for r, _ in templates]
+        for cands in paraphrase_direct([t for _, t in templates], paraphraser, n=max(args.beams, args.top),
+                                       top=args.top, relations=rels, stats=stats):
+            records += cands
+    else:
+        from models.translate import TRANSLATORS
+
+        translator = create_backend(TRANSLATORS, args.backend, options)
+        pivots = pivots or list(getattr(translator, "default_pivots", ()))
+        if templates:
+            rels = [r for r, _ in templates]
+            for cands in paraphrase_templates([t for _, t in templates], translator, pivots, beams=args.beams,
+                                              top=args.top, src=args.src, styles=styles, cache=cache,
+                                              relations=rels, stats=stats):
+                records += cands
+        if texts and args.permutations is None:
+            log("paraphrase: free-text prompt (not a one-line template with [X] and [Y]); "
+                "writing 5 variants (--permutations N)")
+        for text in texts:
+            records += paraphrase_text(text, translator, pivots, beams=args.beams,
+                                       permutations=args.permutations or 5, src=args.src, styles=styles,
+                                       cache=cache, stats=stats)
+    records = [output_record(r) for r in records]
+    if args.out:
+        n = write_jsonl(args.out, records)
+        log(f"paraphrase: wrote {n} records to {args.out} ({stats.kept} paraphrases of {stats.inputs} "
+            f"inputs; {stats.dropped} dropped for a lost slot)")
+    else:
+        import json
+
+        for r in records:
+            sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
+        log(f"paraphrase: {stats.kept} paraphrases of {stats.inputs} inputs; "
+            f"{stats.dropped} dropped for a lost slot")
+    return 0

@@ -1,0 +1,70 @@
+"""Debian's rule-based Apertium (EN<->ES, `apt-get install apertium apertium-eng-spa`) as a pivot.
+
+One subprocess per call translates all inputs, one per line. Rule-based: one hypothesis, no score.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+
+from engine.errors import ModelNotAvailable, PromptmineError
+from models.translate import Hypothesis
+
+# ISO 639-1 -> Apertium's three-letter codes, for the pairs we know of.
+CODES = {"en": "eng", "es": "spa", "ca": "cat", "fr": "fra", "pt": "por", "it": "ita", "de": "deu"}
+INSTALL_HINT = "install it with `apt-get install apertium apertium-eng-spa` (Debian/Ubuntu)"
+
+
+def installed_modes(binary: str = "apertium") -> set[str]:
+    """Modes such as `eng-spa` that `apertium -l` lists; empty when Apertium is missing."""
+    if shutil.which(binary) is None:
+        return set()
+    out = subprocess.run([binary, "-l"], capture_output=True, text=True, timeout=60)
+    return {line.strip() for line in out.stdout.splitlines() if line.strip()}
+
+
+class ApertiumTranslator:
+    name = "apertium"
+    default_pivots = ("es",)
+    # Apertium translates a bare `Y` to Spanish `y`: slots travel as names it leaves alone.
+    placeholder_styles = ("names",)
+
+    def __init__(self, binary: str = "apertium", timeout: float = 600):
+        if shutil.which(binary) is None:
+            raise ModelNotAvailable(f"the apertium backend needs the `{binary}` program; {INSTALL_HINT}")
+        self.binary = binary
+        self.timeout = timeout
+        self._modes = installed_modes(binary)
+
+    @property
+    def identity(self) -> str:
+        return f"apertium|{','.join(sorted(self._modes))}"
+
+    def _mode(self, src: str, tgt: str) -> str | None:
+        mode = f"{CODES.get(src, src)}-{CODES.get(tgt, tgt)}"
+        return mode if mode in self._modes else None
+
+    def supports(self, src: str, tgt: str) -> bool:
+        return self._mode(src, tgt) is not None
+
+    def require(self, src: str, tgt: str) -> None:
+        if not self.supports(src, tgt):
+            have = ", ".join(sorted(self._modes)) or "none"
+            raise ModelNotAvailable(f"Apertium has no {src}->{tgt} mode (installed modes: {have}); {INSTALL_HINT}")
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str, n: int = 1) -> list[list[Hypothesis]]:
+        self.require(src, tgt)
+        if not texts:
+            return []
+        # One line per input; `-u` drops the marks on unknown words instead of printing `*word`.
+        lines = [" ".join(t.split()) for t in texts]
+        proc = subprocess.run([self.binary, "-u", self._mode(src, tgt)], input="\n".join(lines) + "\n",
+                              capture_output=True, text=True, timeout=self.timeout)
+        if proc.returncode != 0:
+            raise PromptmineError(f"apertium {self._mode(src, tgt)} failed: {proc.stderr.strip()[:500]}")
+        out = proc.stdout.rstrip("\n").split("\n")
+        if len(out) != len(lines):
+            raise PromptmineError(f"apertium returned {len(out)} lines for {len(lines)} inputs")
+        return [[Hypothesis(" ".join(o.split()), None)] for o in out]

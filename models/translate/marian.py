@@ -1,0 +1,220 @@
+"""Hugging Face MarianMT translators (opus-mt), one model per language pair, loaded from local files only.
+
+A pair `src-tgt` is found, in this order, as
+1. an explicit folder given in `model` as `en-de=/path/a,de-en=/path/b`;
+2. a sub-folder of `model_dir` named `opus-mt-en-de`, `Helsinki-NLP--opus-mt-en-de` or `en-de`;
+3. the hub id made from the `model` pattern (default `Helsinki-NLP/opus-mt-{src}-{tgt}`), resolved through
+   the local model store or the Hugging Face cache by `models.store.require_model_dir` (never downloaded).
+
+Beam search returns the `n` best translations with their length-normalised log-probabilities
+(HF's `sequences_scores` with `length_penalty=1`, i.e. the mean token log-probability).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.errors import ModelNotAvailable
+from models.translate import Hypothesis
+
+DEFAULT_PATTERN = "Helsinki-NLP/opus-mt-{src}-{tgt}"
+
+
+def _parse_pairs(spec: str) -> dict[tuple[str, str], str]:
+    """`en-de=/a,de-en=/b` -> {("en","de"): "/a", ("de","en"): "/b"}."""
+    out: dict[tuple[str, str], str] = {}
+    for item in spec.split(","):
+        pair, _, path = item.partition("=")
+        src, _, tgt = pair.strip().partition("-")
+        if not (src and tgt and path.strip()):
+            raise ModelNotAvailable(f"cannot read Marian model mapping {item!r}; expected `en-de=/path/to/model`")
+        out[(src, tgt)] = path.strip()
+    return out
+
+
+class MarianTranslator:
+    """MarianMT through transformers: batched beam search with n-best lists and scores."""
+
+    name = "marian"
+    default_pivots = ("de", "fr")
+    # NMT models keep names well; `[X]` splits into odd subwords. See engine.paraphrase.PLACEHOLDER_STYLES.
+    placeholder_styles = ("names",)
+
+    def __init__(self, model: str | dict | None = None, model_dir: str | Path | None = None,
+                 device: str = "auto", batch_size: int = 16, max_new_tokens: int | None = None,
+                 min_new_tokens: int | None = None):
+        model = model or DEFAULT_PATTERN
+        self._pairs: dict[tuple[str, str], str] = {}
+        if isinstance(model, dict):
+            self._pairs = {tuple(k.split("-", 1)) if isinstance(k, str) else tuple(k): str(v)
+                           for k, v in model.items()}
+            self._pattern = DEFAULT_PATTERN
+        elif "=" in model:
+            self._pairs = _parse_pairs(model)
+            self._pattern = DEFAULT_PATTERN
+        else:
+            self._pattern = model
+        self._model_dir = Path(model_dir).expanduser() if model_dir else None
+        if self._model_dir is not None and not self._model_dir.is_dir():
+            raise ModelNotAvailable(f"--model-dir {self._model_dir} is not a folder")
+        from models.device import pick_device
+
+        self._device = pick_device(device)
+        self.batch_size = max(1, int(batch_size))
+        self.max_new_tokens = max_new_tokens
+        self.min_new_tokens = min_new_tokens
+        self._loaded: dict[tuple[str, str], tuple] = {}
+
+    @property
+    def identity(self) -> str:
+        pairs = ",".join(f"{s}-{t}={p}" for (s, t), p in sorted(self._pairs.items()))
+        dtype = str(self._device.dtype).replace("torch.", "")
+        return (f"marian|{self._pattern}|{pairs}|{self._model_dir or ''}|{dtype}"
+                f"|new={self.min_new_tokens}-{self.max_new_tokens}")
+
+    # -- locating models -------------------------------------------------------------------------
+    def _hub_id(self, src: str, tgt: str) -> str:
+        return self._pattern.format(src=src, tgt=tgt)
+
+    def _candidates(self, src: str, tgt: str) -> list[Path]:
+        if self._model_dir is None:
+            return []
+        hub = self._hub_id(src, tgt)
+        names = [hub.split("/")[-1], hub.replace("/", "--"), f"{src}-{tgt}"]
+        return [self._model_dir / n for n in dict.fromkeys(names)]
+
+    def locate(self, src: str, tgt: str) -> Path:
+        """The local folder for src->tgt; ModelNotAvailable says where it was looked for and how to add it."""
+        from models.store import require_model_dir
+
+        if (src, tgt) in self._pairs:
+            return require_model_dir(self._pairs[(src, tgt)], f"Marian {src}->{tgt}")
+        for cand in self._candidates(src, tgt):
+            if (cand / "config.json").is_file():
+                return cand
+        try:
+            return require_model_dir(self._hub_id(src, tgt), f"Marian {src}->{tgt}")
+        except ModelNotAvailable as e:
+            looked = ", ".join(str(c) for c in self._candidates(src, tgt))
+            extra = f" Also looked in --model-dir: {looked}." if looked else (
+                " Or pass --model-dir DIR holding one folder per pair (e.g. DIR/opus-mt-en-de/),"
+                " or --model en-de=PATH,de-en=PATH.")
+            raise ModelNotAvailable(f"{e}{extra} The translator shipped for offline use is "
+                                    f"`--backend bergamot --pivots pt`.") from None
+
+    def supports(self, src: str, tgt: str) -> bool:
+        try:
+            self.locate(src, tgt)
+            return True
+        except ModelNotAvailable:
+            return False
+
+    def require(self, src: str, tgt: str) -> None:
+        """Load the pair now, so a missing model fails before any work is done."""
+        self._load(src, tgt)
+
+    def _load(self, src: str, tgt: str):
+        key = (src, tgt)
+        if key not in self._loaded:
+            folder = self.locate(src, tgt)
+            from transformers import MarianMTModel, MarianTokenizer
+
+            try:
+                tok = MarianTokenizer.from_pretrained(str(folder), local_files_only=True)
+                model = MarianMTModel.from_pretrained(str(folder), local_files_only=True,
+                                                      dtype=self._device.dtype)
+            except (OSError, ValueError) as e:
+                raise ModelNotAvailable(f"cannot load the Marian {src}->{tgt} model from {folder}: {e}") from None
+            model.to(self._device.device).eval()
+            self._loaded[key] = (tok, model)
+        return self._loaded[key]
+
+    # -- translating -----------------------------------------------------------------------------
+    def translate(self, texts: Sequence[str], src: str, tgt: str, n: int = 1) -> list[list[Hypothesis]]:
+        """`n`-best beam search (greedy when n == 1) over batches of similar-length inputs."""
+        import torch
+
+        if not texts:
+            return []
+        tok, model = self._load(src, tgt)
+        unique = list(dict.fromkeys(texts))
+        lengths = [len(ids) for ids in tok(unique, truncation=True)["input_ids"]]
+        order = sorted(range(len(unique)), key=lambda i: -lengths[i])  # little padding per batch
+        results: dict[str, list[Hypothesis]] = {}
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            batch = [unique[i] for i in idx]
+            enc = tok(batch, return_tensors="pt", padding=True, truncation=True).to(self._device.device)
+            longest = max(lengths[i] for i in idx)
+            gen = dict(num_beams=n, num_return_sequences=n, do_sample=False, length_penalty=1.0,
+                       output_scores=True, return_dict_in_generate=True,
+                       max_new_tokens=self.max_new_tokens or 2 * longest + 10)
+            if self.min_new_tokens:
+                gen["min_new_tokens"] = self.min_new_tokens
+            if n > 1:
+                gen["early_stopping"] = True
+            with torch.inference_mode():
+                out = model.generate(**enc, **gen)
+            if n > 1:
+                scores = out.sequences_scores.float().tolist()
+            else:  # greedy: mean log-probability of the generated tokens
+                steps = model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True).float()
+                gen_tokens = out.sequences[:, 1:]
+                real = (gen_tokens != tok.pad_token_id) & torch.isfinite(steps)
+                scores = ((steps.masked_fill(~real, 0).sum(1)) / real.sum(1).clamp(min=1)).tolist()
+            decoded = tok.batch_decode(out.sequences, skip_special_tokens=True)
+            for j, i in enumerate(idx):
+                hyps = [Hypothesis(decoded[j * n + k].strip(), scores[j * n + k]) for k in range(n)]
+                results[unique[i]] = sorted(hyps, key=lambda h: -h.logprob)
+        return [results[t] for t in texts]
+
+
+def make_random_marian(out_dir: str | Path, corpus: Sequence[str], *, vocab_size: int | None = None,
+                       spm_vocab_size: int = 200, d_model: int = 512, layers: int = 6, heads: int = 8,
+                       ffn_dim: int = 2048, seed: int = 0) -> Path:
+    """Save a randomly initialised MarianMT model with a SentencePiece vocabulary trained on `corpus`.
+
+    For tests and speed benchmarks: the architecture is real, the weights are not. `vocab_size` pads the
+    vocabulary (and so the output layer) to a realistic size such as opus-mt-en-de's 58101."""
+    import io
+    import json
+
+    import sentencepiece as spm
+    import torch
+    from transformers import MarianConfig, MarianMTModel
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(corpus), model_writer=buf, vocab_size=spm_vocab_size, model_type="unigram",
+        character_coverage=1.0, hard_vocab_limit=False, user_defined_symbols=["[", "]"],
+        unk_id=2, bos_id=-1, eos_id=1, pad_id=0, num_threads=1, minloglevel=2)
+    for name in ("source.spm", "target.spm"):
+        (out / name).write_bytes(buf.getvalue())
+    sp = spm.SentencePieceProcessor(model_proto=buf.getvalue())
+    # Marian's layout: </s>=0, <unk>=1, pieces..., <pad> last.
+    vocab = {"</s>": 0, "<unk>": 1}
+    for i in range(sp.get_piece_size()):
+        piece = sp.id_to_piece(i)
+        if piece not in vocab and piece not in ("<pad>", "<s>"):
+            vocab[piece] = len(vocab)
+    target = max(vocab_size or 0, len(vocab) + 1)
+    while len(vocab) < target - 1:
+        vocab[f"▁tok{len(vocab)}"] = len(vocab)
+    vocab["<pad>"] = len(vocab)
+    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    (out / "tokenizer_config.json").write_text(json.dumps(
+        {"tokenizer_class": "MarianTokenizer", "model_max_length": 512}), encoding="utf-8")
+    pad = vocab["<pad>"]
+    config = MarianConfig(
+        vocab_size=len(vocab), d_model=d_model, encoder_layers=layers, decoder_layers=layers,
+        encoder_attention_heads=heads, decoder_attention_heads=heads, encoder_ffn_dim=ffn_dim,
+        decoder_ffn_dim=ffn_dim, max_position_embeddings=512, pad_token_id=pad, eos_token_id=0,
+        decoder_start_token_id=pad, forced_eos_token_id=0, scale_embedding=True, share_encoder_decoder_embeddings=True)
+    torch.manual_seed(seed)
+    model = MarianMTModel(config)
+    model.generation_config.bad_words_ids = [[pad]]
+    model.save_pretrained(str(out), safe_serialization=True)
+    return out
