@@ -292,6 +292,7 @@ def _excluded(rel: str, fmt: str) -> bool:
 
 def _swap_in(staged: Path, dest: Path) -> None:
     """Put a fully prepared folder in place; an existing one is renamed away first, then deleted."""
+    os.chmod(staged, 0o755)  # mkdtemp makes it private; a store is meant to be shared
     old = None
     if dest.exists():
         old = dest.with_name(f".old-{dest.name}-{os.getpid()}-{time.monotonic_ns()}")
@@ -545,6 +546,7 @@ def pack(out: str | Path, names: list[str] | None = None) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     os.close(fd)
+    os.chmod(tmp, 0o644)
     try:
         with tarfile.open(tmp, _tar_mode(out, write=True), format=tarfile.PAX_FORMAT) as tar:
             info = tarfile.TarInfo(ARCHIVE_MANIFEST)

@@ -89,6 +89,7 @@ def test_pack_unpack_verify_round_trip_loads_identical_weights(tiny_bert, use_st
 
     folder = store.require_model_dir(NAME, "masked")
     assert folder == b / FOLDER and _leftovers(b) == []
+    assert folder.stat().st_mode & 0o777 == 0o755 and archive.stat().st_mode & 0o777 == 0o644
     assert sorted(store.model_files(folder)) == sorted(store.model_files(a / FOLDER))
     loaded = AutoModelForMaskedLM.from_pretrained(folder, **store.load_kwargs())
     for key, value in loaded.state_dict().items():
