@@ -75,15 +75,15 @@ def connect(address: str | None, ray_init: dict | None = None) -> bool:
 
 
 def run_ray(job: ShardJob, files: list[Path], work_dir: str | Path, *, workers: int = 2, resume: bool = False,
-            shard_lines: int, manifest: dict, address: str | None = None,
-            ray_init: dict | None = None) -> tuple[Any, ShardReport]:
+            shard_lines: int, manifest: dict, address: str | None = None, ray_init: dict | None = None,
+            on_error=None) -> tuple[Any, ShardReport]:
     """Run the job's shards on Ray with `workers` actors; same work directory and merge as local."""
     workers = max(1, int(workers))
     work = WorkDir(work_dir)
     work.prepare(manifest, resume)
     report = ShardReport(work_dir=str(work.path), workers=workers, engine="ray")
     # The plan is small (one row per shard, no text): workers read their lines themselves.
-    plan = [shard for shard, _ in iter_shards(files, shard_lines, with_lines=False)]
+    plan = [shard for shard, _ in iter_shards(files, shard_lines, with_lines=False, on_error=on_error)]
     todo = []
     for shard in plan:
         if resume and work.done(shard):

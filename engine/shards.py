@@ -22,7 +22,8 @@ import json
 import os
 import pickle
 import sys
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -46,8 +47,9 @@ class ShardJob(Protocol):
     def setup(self) -> None:
         """Load what a worker needs (the spaCy pipeline, the matcher); called once per process."""
 
-    def process(self, shard: Shard, lines: list[str]) -> Any:
-        """The partial result of one shard (picklable, mergeable)."""
+    def process(self, shard: Shard, lines: list[bytes]) -> Any:
+        """The partial result of one shard (picklable, mergeable), from its raw lines (bytes, so
+        the job decides what an undecodable line means)."""
 
     def merge(self, partials: Iterable[Any]) -> Any:
         """Combine partial results given in shard order into the final result."""
@@ -113,62 +115,43 @@ def _is_gz(path: str | Path) -> bool:
     return str(path).endswith(".gz")
 
 
-def list_inputs(paths: Iterable[str | Path]) -> list[Path]:
-    """Files to read, in a fixed order: folders expand to their files, sorted by name."""
-    out: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
-        elif p.exists():
-            out.append(p)
-        else:
-            raise InputError("no such file or folder", p)
-    if not out:
-        raise InputError("no corpus files found", ", ".join(str(p) for p in paths))
-    return out
-
-
-def _decode(raw: bytes, path: str, lineno: int) -> str:
-    try:
-        return raw.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
-        # Kept as is (with replacement characters): the job decides whether to skip or refuse it.
-        return raw.decode("utf-8", errors="replace").rstrip("\r\n")
-
-
-def iter_shards(files: list[Path], shard_lines: int = DEFAULT_SHARD_LINES,
-                with_lines: bool = True) -> Iterator[tuple[Shard, list[str] | None]]:
-    """Stream (shard, its lines) over the files; only one shard's lines are held at a time.
+def iter_shards(files: list[Path], shard_lines: int = DEFAULT_SHARD_LINES, with_lines: bool = True,
+                on_error: Callable[[InputError], None] | None = None) -> Iterator[tuple[Shard, list[bytes] | None]]:
+    """Stream (shard, its raw lines) over the files; only one shard's lines are held at a time.
 
     With `with_lines=False` only the plan is made (line boundaries and byte offsets), for engines
-    whose workers read their shards themselves."""
+    whose workers read their shards themselves. A corrupt .gz file ends at its last good line and
+    goes to `on_error` (or raises)."""
     if shard_lines < 1:
         raise ValueError("shard_lines must be >= 1")
     for fi, path in enumerate(files):
         gz = _is_gz(path)
-        opener = gzip.open if gz else open
         spath = str(Path(path).resolve())
-        with opener(path, "rb") as f:
-            start, offset, pos = 1, 0, 0
-            buf: list[str] = []
-            n = 0
-            for lineno, raw in enumerate(f, 1):
-                if with_lines:
-                    buf.append(_decode(raw, spath, lineno))
-                n += 1
-                pos += len(raw)
-                if n == shard_lines:
-                    yield Shard(fi, spath, start, lineno + 1, None if gz else offset), (buf if with_lines else None)
-                    start, offset, n, buf = lineno + 1, pos, 0, []
-            if n:
-                yield Shard(fi, spath, start, start + n, None if gz else offset), (buf if with_lines else None)
+        start, offset, pos, n = 1, 0, 0, 0
+        buf: list[bytes] = []
+        try:
+            with (gzip.open if gz else open)(path, "rb") as f:
+                for lineno, raw in enumerate(f, 1):
+                    if with_lines:
+                        buf.append(raw)
+                    n += 1
+                    pos += len(raw)
+                    if n == shard_lines:
+                        yield Shard(fi, spath, start, lineno + 1, None if gz else offset), (buf if with_lines else None)
+                        start, offset, n, buf = lineno + 1, pos, 0, []
+        except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+            err = InputError(f"corrupt or truncated gzip file ({e})", path)
+            if on_error is None:
+                raise err from None
+            on_error(err)
+        if n:
+            yield Shard(fi, spath, start, start + n, None if gz else offset), (buf if with_lines else None)
 
 
-def read_shard(shard: Shard) -> list[str]:
-    """The lines of a shard, read by the worker itself (seeks in plain files; a .gz file is
+def read_shard(shard: Shard) -> list[bytes]:
+    """The raw lines of a shard, read by the worker itself (seeks in plain files; a .gz file is
     decompressed from its start, so prefer several smaller .gz files to one huge one)."""
-    out: list[str] = []
+    out: list[bytes] = []
     if shard.offset is not None:
         with open(shard.path, "rb") as f:
             f.seek(shard.offset)
@@ -176,14 +159,14 @@ def read_shard(shard: Shard) -> list[str]:
                 raw = f.readline()
                 if not raw:
                     break
-                out.append(_decode(raw, shard.path, shard.start + i))
+                out.append(raw)
     else:
         with gzip.open(shard.path, "rb") as f:
             for lineno, raw in enumerate(f, 1):
                 if lineno >= shard.stop:
                     break
                 if lineno >= shard.start:
-                    out.append(_decode(raw, shard.path, lineno))
+                    out.append(raw)
     if len(out) != shard.n_lines:
         raise InputError(f"expected {shard.n_lines} lines from line {shard.start}, found {len(out)}: "
                          "the file changed during the run", shard.path)
@@ -265,7 +248,7 @@ def _worker_init(job: ShardJob) -> None:
     job.setup()
 
 
-def _worker_run(shard: Shard, lines: list[str] | None, work_dir: str) -> tuple[str, int]:
+def _worker_run(shard: Shard, lines: list[bytes] | None, work_dir: str) -> tuple[str, int]:
     """Process one shard in a worker and write its result there (not back to the parent)."""
     assert _WORKER_JOB is not None, "worker not initialised"
     if lines is None:
@@ -275,14 +258,19 @@ def _worker_run(shard: Shard, lines: list[str] | None, work_dir: str) -> tuple[s
     return shard.id, len(lines)
 
 
-def _mp_context():
-    """forkserver on Linux (safe with threads, cheap start), spawn elsewhere."""
+def _mp_context(preload: Iterable[str] = ()):
+    """forkserver on Linux (safe with threads, cheap start), spawn elsewhere. The forkserver
+    imports `preload` once (spaCy takes seconds to import), and every worker forks from it."""
     import multiprocessing as mp
 
-    return mp.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
+    if not sys.platform.startswith("linux"):
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(list(preload))
+    return ctx
 
 
-def run_local(job: ShardJob, shards: Iterable[tuple[Shard, list[str] | None]], work_dir: str | Path, *,
+def run_local(job: ShardJob, shards: Iterable[tuple[Shard, list[bytes] | None]], work_dir: str | Path, *,
               workers: int = 1, resume: bool = False, manifest: dict | None = None,
               max_in_flight: int | None = None, desc: str = "shards") -> tuple[Any, ShardReport]:
     """Process the shards (a lazy stream) with `workers` processes; return (merged result, report).
@@ -332,7 +320,7 @@ def run_local(job: ShardJob, shards: Iterable[tuple[Shard, list[str] | None]], w
             limit = max_in_flight or 2 * workers
             pending: dict = {}
             error: tuple[Shard, BaseException] | None = None
-            with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(getattr(job, "preload", ())),
                                      initializer=_worker_init, initargs=(job,)) as pool:
                 def collect(done) -> None:
                     nonlocal error
@@ -368,29 +356,186 @@ def run_local(job: ShardJob, shards: Iterable[tuple[Shard, list[str] | None]], w
     return merge_results(job, work, seen), report
 
 
-def run_files(job: ShardJob, paths: Iterable[str | Path], out: str | Path | None = None, *,
+def run_files(job: ShardJob, files: list[Path], work_dir: str | Path, *,
               workers: int = 1, resume: bool = False, shard_lines: int = DEFAULT_SHARD_LINES,
-              work_dir: str | Path | None = None, engine: str = "local", address: str | None = None,
-              ray_init: dict | None = None) -> tuple[Any, ShardReport]:
-    """Run a job over corpus files with the chosen engine; the work directory defaults to
-    `<out>.shards/` beside the output."""
-    files = list_inputs(paths)
-    if work_dir is None:
-        if out is None:
-            raise ValueError("give out= or work_dir=")
-        work_dir = Path(str(out) + ".shards")
+              engine: str = "local", address: str | None = None, ray_init: dict | None = None,
+              on_error: Callable[[InputError], None] | None = None) -> tuple[Any, ShardReport]:
+    """Run a job over corpus files with the chosen engine ("local" process pool or "ray")."""
     manifest = make_manifest(job, files, shard_lines)
     if engine == "ray":
         from engine.ray_engine import run_ray
 
         return run_ray(job, files, work_dir, workers=workers, resume=resume, shard_lines=shard_lines,
-                       manifest=manifest, address=address, ray_init=ray_init)
+                       manifest=manifest, address=address, ray_init=ray_init, on_error=on_error)
     if engine != "local":
         raise ValueError(f"unknown engine {engine!r} (local or ray)")
-    result, report = run_local(job, iter_shards(files, shard_lines), work_dir, workers=workers,
+    result, report = run_local(job, iter_shards(files, shard_lines, on_error=on_error), work_dir, workers=workers,
                                resume=resume, manifest=manifest)
     return result, report
 
 
 def announce(report: ShardReport) -> None:
     log(report.summary())
+
+
+# ---------------------------------------------------------------------------------------------
+# The mining job: engine.mine's per-batch work, one shard at a time
+
+@dataclass
+class ShardCounts:
+    """One shard's mining result: mergeable counts plus the bad lines it skipped."""
+
+    counts: Any  # engine.mine.MineCounts
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)  # the first few, for the log
+
+
+class MiningJob:
+    """`engine.mine.mine_batch` over shards. Each worker builds the pair matcher and loads spaCy once."""
+
+    MAX_LOGGED = 5
+    preload = ("spacy", "engine.mine", "models.parser")  # imported once by the forkserver
+
+    def __init__(self, pairs: list, *, methods: tuple[str, ...], case_sensitive: bool = False, loose: bool = True,
+                 strict: bool = False, batch_size: int = 256, max_words: int = 10, spacy_model: str | None = None):
+        from models.parser import default_model
+
+        self.pairs = list(pairs)
+        self.methods = tuple(methods)
+        self.case_sensitive, self.loose, self.strict = case_sensitive, loose, strict
+        self.batch_size, self.max_words = batch_size, max_words
+        self.spacy_model = spacy_model or default_model()
+        self._index = self._nlp = None
+
+    def __getstate__(self) -> dict:  # workers build their own matcher and pipeline
+        return {**self.__dict__, "_index": None, "_nlp": None}
+
+    def fingerprint(self) -> dict:
+        from engine.corpus import LONG_LINE
+
+        pairs = hashlib.sha256("\n".join(f"{p.relation}\t{p.subject}\t{p.object}" for p in self.pairs)
+                               .encode("utf-8")).hexdigest()
+        return {"job": "mine", "pairs": pairs, "methods": list(self.methods), "case_sensitive": self.case_sensitive,
+                "loose": self.loose, "max_words": self.max_words, "spacy_model": self.spacy_model,
+                "long_line": LONG_LINE}
+
+    def setup(self) -> None:
+        from engine.mine import PairIndex
+        from models.parser import load_parser
+
+        if self._index is None:
+            self._index = PairIndex(self.pairs, case_sensitive=self.case_sensitive, loose=self.loose)
+            self._nlp = load_parser(self.spacy_model, parse="dependency" in self.methods)
+
+    def sentences(self, shard: Shard, lines: list[bytes], on_error: Callable[[InputError], None]) -> list:
+        """The shard's sentences with the positions `engine.corpus.iter_corpus` gives them
+        (same reading rules: JSONL `text` field, blank lines skipped, long lines split)."""
+        from engine.corpus import LONG_LINE, Sentence, _is_jsonl, split_sentences
+
+        jsonl = _is_jsonl(Path(shard.path))
+        out = []
+        for i, raw in enumerate(lines):
+            lineno = shard.start + i
+            try:
+                text = _line_text(raw, jsonl, shard.path, lineno)
+            except InputError as err:
+                on_error(err)
+                continue
+            text = (text or "").strip()
+            if not text:
+                continue
+            parts = split_sentences(text) if len(text) > LONG_LINE else [text]
+            out.extend(Sentence((shard.file_index, lineno, part), s) for part, s in enumerate(parts))
+        return out
+
+    def process(self, shard: Shard, lines: list[bytes]) -> ShardCounts:
+        from engine.mine import mine_batch
+
+        self.setup()
+        result = ShardCounts(counts=None)
+
+        def on_error(err: InputError) -> None:
+            if self.strict:
+                raise err
+            result.skipped += 1
+            if len(result.errors) < self.MAX_LOGGED:
+                result.errors.append(str(err))
+
+        sentences = self.sentences(shard, lines, on_error)
+        result.counts = mine_batch(sentences, self._index, self._nlp, methods=self.methods,
+                                   batch_size=self.batch_size, max_words=self.max_words)
+        return result
+
+    def merge(self, partials: Iterable[ShardCounts]) -> ShardCounts:
+        from engine.mine import MineCounts
+
+        total = ShardCounts(counts=MineCounts())
+        for p in partials:
+            total.counts.merge(p.counts)
+            total.skipped += p.skipped
+            total.errors.extend(p.errors[: self.MAX_LOGGED - len(total.errors)])
+        return total
+
+
+def _line_text(raw: bytes, jsonl: bool, path: str, lineno: int) -> str | None:
+    """A raw corpus line's text, with engine.io's error messages (None: nothing to read)."""
+    try:
+        line = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as e:
+        raise InputError(f"undecodable bytes (not UTF-8) at byte {e.start}", path, lineno) from None
+    if not jsonl:
+        return line
+    if not line.strip():
+        return None
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise InputError(f"malformed JSON ({e.msg} at column {e.colno})", path, lineno) from None
+    if not isinstance(obj, dict):
+        raise InputError(f"expected a JSON object, got {type(obj).__name__}", path, lineno)
+    text = obj.get("text")
+    if not isinstance(text, str):
+        raise InputError("missing string field `text`" if text is None else
+                         f"field `text` must be a string, got {type(text).__name__}", path, lineno)
+    return text
+
+
+def mine_sharded(corpus_paths: list[str | Path], pairs: list, *, work_dir: str | Path, top: int = 40,
+                 case_sensitive: bool = False, methods=("middle", "dependency"), strict: bool = False,
+                 batch_size: int = 256, loose: bool = True, max_words: int = 10, spacy_model: str | None = None,
+                 workers: int = 1, resume: bool = False, shard_lines: int = DEFAULT_SHARD_LINES,
+                 engine: str = "local", address: str | None = None, ray_init: dict | None = None):
+    """`engine.mine.mine` in shards on `workers` processes (or Ray actors), resumable from `work_dir`.
+    Returns (MineResult, ShardReport); the MineResult equals the one `mine` gives."""
+    from engine.corpus import corpus_files
+    from engine.mine import METHODS, MineResult, PairIndex, rank
+
+    methods = tuple(methods)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ValueError(f"unknown mining method(s) {unknown}; choose from {', '.join(METHODS)}")
+    PairIndex(pairs)  # fail fast on pairs without a relation, before starting workers
+    job = MiningJob(pairs, methods=methods, case_sensitive=case_sensitive, loose=loose, strict=strict,
+                    batch_size=batch_size, max_words=max_words, spacy_model=spacy_model)
+    read_errors: list[InputError] = []
+
+    def on_read_error(err: InputError) -> None:  # a corrupt .gz file: the rest of it is skipped
+        if strict:
+            raise err
+        read_errors.append(err)
+
+    files = corpus_files(list(corpus_paths))
+    merged, report = run_files(job, files, work_dir, workers=workers, resume=resume, shard_lines=shard_lines,
+                               engine=engine, address=address, ray_init=ray_init, on_error=on_read_error)
+    total, skipped = merged.counts, merged.skipped + len(read_errors)
+    for msg in [str(e) for e in read_errors] + merged.errors:
+        log(f"skipped: {msg}")
+    if skipped > 5:
+        log(f"skipped {skipped} bad lines in all (use --strict to stop at the first)")
+    candidates = rank(total, top)
+    # The same statistics as engine.mine.mine.
+    stats = {"sentences_read": total.read, "sentences_matched": total.matched, "sentences_parsed": total.parsed,
+             "mentions": total.mentions, "skipped_lines": skipped,
+             "templates_found": len({(r, t) for r, _, t in total.templates}),
+             "templates_kept": sum(len(v) for v in candidates.values()), "relations": len(candidates)}
+    return MineResult(candidates, stats, total), report

@@ -1,0 +1,197 @@
+"""Sharded, resumable mining: same output for 1 or N workers as the serial miner, resume after a
+failure processes only the remaining shards, the corpus is streamed, bad input is reported."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from engine.errors import InputError, PromptmineError
+from engine.records import Pair
+from engine.shards import (MiningJob, Shard, ShardFailed, WorkDir, iter_shards, make_manifest, mine_sharded,
+                           read_shard, run_files, run_local)
+
+PAIRS = [
+    Pair(subject="Ada Lovelace", object="London", relation="P19"),
+    Pair(subject="Alan Turing", object="Maida Vale", relation="P19"),
+    Pair(subject="Marie Curie", object="Warsaw", relation="P19"),
+    Pair(subject="France", object="Paris", relation="P36"),
+    Pair(subject="Germany", object="Berlin", relation="P36"),
+    Pair(subject="Japan", object="Tokyo", relation="P36"),
+]
+
+FACTS = [
+    "Ada Lovelace was born in London.",
+    "Alan Turing was born in Maida Vale, London.",
+    "Marie Curie was born in Warsaw in 1867.",
+    "The capital of France is Paris.",
+    "Berlin is the capital of Germany.",
+    "Tokyo is the capital of Japan.",
+    "Marie Curie, who was born in Warsaw, studied in Paris.",
+]
+FILLER = "The committee met on a rainy Tuesday to discuss the budget."
+
+
+def make_corpus(root: Path) -> list[Path]:
+    """A text file, a gzipped text file and a JSONL file, with filler, a long line and bad lines."""
+    root.mkdir(parents=True, exist_ok=True)
+    txt = root / "a.txt"
+    lines = []
+    for i in range(24):
+        lines.append(FACTS[i % len(FACTS)] if i % 3 == 0 else f"{FILLER} Item {i}.")
+    lines.insert(5, " ".join(FACTS[:4] + [FILLER] * 4))  # a paragraph: split into sentences
+    lines.insert(9, "")
+    txt.write_bytes(("\n".join(lines) + "\n").encode() + b"Caf\xe9 bytes that are not UTF-8.\n")
+    gz = root / "b.txt.gz"
+    with gzip.open(gz, "wt", encoding="utf-8") as f:
+        for i in range(11):
+            f.write((FACTS[(i + 2) % len(FACTS)] if i % 2 else FILLER) + "\n")
+    js = root / "c.jsonl"
+    rows = [json.dumps({"text": FACTS[i % len(FACTS)]}) for i in range(9)]
+    rows.insert(3, "{not json")
+    rows.insert(6, json.dumps({"title": "no text field"}))
+    js.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return [txt, gz, js]
+
+
+def rows(result) -> list[dict]:
+    return [c.to_json() for cands in result.candidates.values() for c in cands]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> list[Path]:
+    return make_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def serial(corpus):
+    from engine.mine import mine
+
+    return mine([str(p) for p in corpus], PAIRS)
+
+
+def test_shards_are_deterministic_line_ranges_and_workers_can_read_them(tmp_path):
+    plain = tmp_path / "x.txt"
+    plain.write_bytes(b"".join(f"line {i}\n".encode() for i in range(1, 26)))
+    gz = tmp_path / "y.txt.gz"
+    with gzip.open(gz, "wb") as f:
+        f.write(b"".join(f"g{i}\n".encode() for i in range(1, 8)))
+    shards = list(iter_shards([plain, gz], shard_lines=10))
+    assert [(s.file_index, s.start, s.stop) for s, _ in shards] == [(0, 1, 11), (0, 11, 21), (0, 21, 26), (1, 1, 8)]
+    assert [s.id for s, _ in shards][:2] == ["00000-0000000001-0000000010", "00000-0000000011-0000000020"]
+    assert shards[3][0].offset is None and shards[1][0].offset == len(b"".join(f"line {i}\n".encode() for i in range(1, 11)))
+    for shard, lines in shards:  # what a Ray actor reads by itself is what the stream gave
+        assert read_shard(shard) == lines
+    plan = [s for s, lines in iter_shards([plain, gz], shard_lines=10, with_lines=False)]
+    assert plan == [s for s, _ in shards]
+
+
+def test_sharded_mining_equals_serial_for_1_and_2_workers(corpus, serial, tmp_path):
+    assert serial.stats["skipped_lines"] == 3 and serial.stats["sentences_matched"] > 0
+    one, rep1 = mine_sharded(corpus, PAIRS, work_dir=tmp_path / "w1", workers=1, shard_lines=4)
+    two, rep2 = mine_sharded(corpus, PAIRS, work_dir=tmp_path / "w2", workers=2, shard_lines=4)
+    assert rows(one) == rows(serial) == rows(two)
+    assert one.stats == serial.stats == two.stats
+    assert rep1.shards_total == rep2.shards_total == 7 + 3 + 3  # 27 + 11 + 11 lines in shards of 4
+    assert rep2.shards_processed == rep2.shards_total and rep2.lines_processed == 27 + 11 + 11
+    assert len(list((tmp_path / "w2").glob("*.pkl"))) == rep2.shards_total
+
+
+class FailOnShard(MiningJob):
+    """The real mining job, except that it raises on one shard (an interrupted run)."""
+
+    def __init__(self, *args, fail_start: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fail_start = fail_start
+
+    def process(self, shard, lines):
+        if shard.file_index == 0 and shard.start == self.fail_start:
+            raise RuntimeError("worker lost")
+        return super().process(shard, lines)
+
+
+def test_interrupted_run_resumes_only_the_remaining_shards(corpus, serial, tmp_path):
+    work = tmp_path / "out.jsonl.shards"
+    failing = FailOnShard(PAIRS, methods=("middle", "dependency"), fail_start=9)
+    with pytest.raises(ShardFailed, match=r"shard 00000-0000000009-0000000012 .*rerun with --resume"):
+        run_files(failing, corpus, work, workers=2, shard_lines=4)
+    done_before = {p.stem for p in work.glob("*.pkl")}
+    assert "00000-0000000009-0000000012" not in done_before and done_before
+
+    result, report = mine_sharded(corpus, PAIRS, work_dir=work, workers=2, shard_lines=4, resume=True)
+    assert rows(result) == rows(serial) and result.stats == serial.stats
+    assert report.shards_skipped == len(done_before)
+    assert set(report.processed_ids) == {s.id for s, _ in iter_shards(corpus, 4)} - done_before
+    assert "00000-0000000009-0000000012" in report.processed_ids
+    assert f"{report.shards_processed} processed now" in report.summary()
+    assert f"{len(done_before)} resumed from earlier results" in report.summary()
+
+    again, report = mine_sharded(corpus, PAIRS, work_dir=work, workers=1, shard_lines=4, resume=True, top=2)
+    assert report.shards_processed == 0 and report.shards_skipped == report.shards_total
+    assert all(len(c) <= 2 for c in again.candidates.values())  # --top applies at the merge
+
+
+def test_resume_refuses_results_made_with_other_settings(corpus, tmp_path):
+    work = tmp_path / "w"
+    mine_sharded(corpus[:1], PAIRS, work_dir=work, shard_lines=8, methods=("middle",))
+    with pytest.raises(PromptmineError, match="cannot resume .* different job"):
+        mine_sharded(corpus[:1], PAIRS[:3], work_dir=work, shard_lines=8, methods=("middle",), resume=True)
+    with pytest.raises(PromptmineError, match="different shard_lines"):
+        mine_sharded(corpus[:1], PAIRS, work_dir=work, shard_lines=5, methods=("middle",), resume=True)
+    # Without --resume the old results are discarded and everything is recomputed.
+    _, report = mine_sharded(corpus[:1], PAIRS[:3], work_dir=work, shard_lines=8, methods=("middle",))
+    assert report.shards_skipped == 0 and report.shards_processed == report.shards_total
+
+
+def test_strict_names_the_bad_line(corpus, tmp_path):
+    with pytest.raises(InputError, match=r"a\.txt:27: undecodable bytes"):
+        mine_sharded(corpus, PAIRS, work_dir=tmp_path / "w", shard_lines=4, strict=True, methods=("middle",))
+
+
+class LineLengths:
+    """A minimal job for the runner's own properties: the length of every line, merged in order."""
+
+    def fingerprint(self):
+        return {"job": "lengths"}
+
+    def setup(self):
+        pass
+
+    def process(self, shard, lines):
+        return Counter(len(line) for line in lines)
+
+    def merge(self, partials):
+        total = Counter()
+        for p in partials:
+            total.update(p)
+        return total
+
+
+def test_the_stream_is_consumed_as_shards_finish_not_materialised(tmp_path):
+    work = WorkDir(tmp_path / "w")
+    ahead: list[int] = []
+
+    def stream():
+        for i in range(40):
+            done = len(list(work.path.glob("*.pkl"))) if work.path.exists() else 0
+            ahead.append(i - done)  # shards handed out but not finished yet
+            yield Shard(0, "gen", 1 + i * 100, 101 + i * 100), [b"x" * (i % 7)] * 100
+
+    result, report = run_local(LineLengths(), stream(), work.path, workers=2, max_in_flight=3)
+    assert report.shards_total == report.shards_processed == 40 and report.lines_processed == 4000
+    assert result == Counter({n: 100 * len(range(n, 40, 7)) for n in range(7)})
+    assert max(ahead) <= 4  # at most max_in_flight (+ the one being handed out) ahead of the results
+
+
+def test_manifest_tracks_inputs(tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_text("one\n", encoding="utf-8")
+    m1 = make_manifest(LineLengths(), [f], 10)
+    f.write_text("one\ntwo\n", encoding="utf-8")
+    os.utime(f, ns=(1, 1))
+    assert make_manifest(LineLengths(), [f], 10)["inputs"] != m1["inputs"]
