@@ -1,0 +1,115 @@
+"""Stream a corpus sentence by sentence without loading it: .txt/.gz lines, JSONL `text`, folders.
+
+Every sentence carries a global position `(file index, line, part)`, so a corpus can be cut into
+shards (by position) and results merged in corpus order whatever order the shards finish in.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from engine.errors import InputError
+from engine.io import OnError, iter_jsonl, iter_lines
+
+TEXT_SUFFIXES = (".txt", ".txt.gz", ".jsonl", ".jsonl.gz", ".gz")
+
+# Lines longer than this are treated as paragraphs and split into sentences.
+LONG_LINE = 300
+
+# A sentence ends at . ! or ? (optionally closing quotes/brackets) followed by space and a capital,
+# digit or opening quote.
+_BOUNDARY = re.compile(r"[.!?][\"')\]\u201d\u2019]*(\s+)(?=[\"'(\[\u201c\u2018]?[A-Z0-9])")
+# Words whose final period does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st mt ft jr sr gen col lt sgt capt rev hon gov sen rep pres no nos vol vols "
+    "fig figs ed eds co corp inc ltd bros dept univ est approx ca cf vs etc al e.g i.e jan feb mar "
+    "apr jun jul aug sep sept oct nov dec u.s u.k u.n a.d b.c".split()
+)
+
+
+class Sentence(NamedTuple):
+    pos: tuple[int, int, int]  # (file index, line number, part of the line)
+    text: str
+
+
+def split_sentences(text: str) -> list[str]:
+    """Cheap rule-based sentence split for long lines (no model): keeps abbreviations,
+    initials ("J. R. R. Tolkien") and decimals together."""
+    out: list[str] = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        end = m.start(1)
+        before = text[start:end].rstrip("\"')]\u201d\u2019")
+        last = before.rsplit(None, 1)[-1] if before.split() else ""
+        word = last.rstrip(".!?").lower()
+        if last.endswith(".") and (word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())):
+            continue
+        piece = text[start:end].strip()
+        if piece:
+            out.append(piece)
+        start = m.end()
+    tail = text[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+def corpus_files(paths: list[str | Path]) -> list[Path]:
+    """Expand folders (recursively, sorted) into the corpus files they hold."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.name.endswith(TEXT_SUFFIXES)
+                           and not f.name.startswith("."))
+            if not found:
+                raise InputError(f"no corpus files ({', '.join(TEXT_SUFFIXES)}) in folder", p)
+            files.extend(found)
+        elif p.exists():
+            files.append(p)
+        else:
+            raise InputError("no such corpus file or folder", p)
+    return files
+
+
+def _is_jsonl(path: Path) -> bool:
+    return path.name.endswith((".jsonl", ".jsonl.gz", ".json"))
+
+
+def _iter_texts(path: Path, on_error: OnError) -> Iterator[tuple[int, str]]:
+    if not _is_jsonl(path):
+        yield from iter_lines(path, on_error)
+        return
+    for lineno, obj in iter_jsonl(path, on_error):
+        text = obj.get("text")
+        if not isinstance(text, str):
+            err = InputError("missing string field `text`" if text is None else
+                             f"field `text` must be a string, got {type(text).__name__}", path, lineno)
+            if on_error is None:
+                raise err
+            on_error(err)
+            continue
+        yield lineno, text
+
+
+def iter_corpus(paths: list[str | Path], on_error: OnError = None, *,
+                long_line: int = LONG_LINE) -> Iterator[Sentence]:
+    """Yield the corpus's sentences in order; bad lines go to on_error (or raise when None)."""
+    for file_index, path in enumerate(corpus_files(paths)):
+        try:
+            for lineno, text in _iter_texts(path, on_error):
+                text = text.strip()
+                if not text:
+                    continue
+                parts = split_sentences(text) if len(text) > long_line else [text]
+                for part, sentence in enumerate(parts):
+                    yield Sentence((file_index, lineno, part), sentence)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+            err = InputError(f"corrupt or truncated gzip file ({e})", path)
+            if on_error is None:
+                raise err from None
+            on_error(err)

