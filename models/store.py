@@ -270,8 +270,7 @@ def list_models() -> list[ModelStatus]:
         if folder.resolve() in seen:
             continue
         record = read_record(folder)
-        fmt = "spacy" if (folder / "config.cfg").is_file() else "transformers"
-        problem = _usable_problem(folder, fmt)
+        problem = _usable_problem(folder, _format_of(folder))
         rows.append(ModelStatus(_model_name(folder, record), "custom", "custom",
                                 "incomplete" if problem else "present", "store", str(folder), model_size(folder),
                                 problem or ("" if record else "no checksum record")))
