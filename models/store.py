@@ -641,12 +641,20 @@ def unpack(archive: str | Path) -> list[Path]:
                 raise PromptmineError(f"{archive}: member {member.name!r} is not in the checksum manifest")
             if member.name in seen:
                 raise PromptmineError(f"{archive}: member {member.name!r} appears twice")
+            if member.size != expected[member.name].get("size"):
+                raise PromptmineError(f"{archive}: member {member.name!r} has {member.size} bytes, the manifest "
+                                      f"says {expected[member.name].get('size')}; nothing was installed")
             seen.add(member.name)
             members.append(member)
         missing = sorted(set(expected) - seen)
         if missing:
             raise PromptmineError(f"{archive}: {len(missing)} file(s) of the manifest are missing, e.g. {missing[0]}")
 
+        store_root().mkdir(parents=True, exist_ok=True)
+        needed, free = sum(m.size for m in members), shutil.disk_usage(store_root()).free
+        if needed > free:
+            raise PromptmineError(f"{archive}: needs {human_size(needed)} but only {human_size(free)} is free "
+                                  f"at {store_root()}")
         staged = _staging("unpack")
         try:
             base = staged.resolve()

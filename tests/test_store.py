@@ -185,6 +185,17 @@ def test_verify_and_pack_detect_a_damaged_store(tiny_bert, use_store, tmp_path, 
     assert not (tmp_path / "x.tar").exists() and not list(tmp_path.glob(".x.tar*"))
 
 
+def test_folder_copied_in_by_hand_is_unverified_until_added(tiny_bert, use_store, capsys):
+    root = use_store("a")
+    shutil.copytree(tiny_bert[0], root / "by-hand")
+    rc, out, _ = _cli(capsys, "verify", "--store-only")
+    assert rc == 0 and out.startswith("unverified") and "no checksum record" in out
+    row = next(r for r in store.list_models() if r.name == "by-hand")
+    assert (row.role, row.status, row.hint) == ("custom", "present", "no checksum record")
+    store.add("by-hand", root / "by-hand")  # records checksums in place
+    assert [r.status for r in store.verify(["by-hand"])] == ["ok"] and _leftovers(root) == []
+
+
 # ----------------------------------------------------------------------------- unsafe archives
 
 def _craft(path: Path, files: dict[str, bytes], extra: list[tuple[tarfile.TarInfo, bytes | None]] = (),
@@ -223,6 +234,7 @@ def _member(name, kind=tarfile.REGTYPE, linkname=""):
     ("hardlink", "link member"),
     ("fifo", "special member"),
     ("unlisted member", "not in the checksum manifest"),
+    ("oversized member", "the manifest says 2"),
 ])
 def test_unpack_refuses_unsafe_archives(case, expected, use_store, tmp_path):
     ok = {"config.json": b"{}"}
@@ -240,6 +252,9 @@ def test_unpack_refuses_unsafe_archives(case, expected, use_store, tmp_path):
         _craft(archive, ok, [(_member("m/vocab.txt", tarfile.LNKTYPE, "m/config.json"), None)])
     elif case == "fifo":
         _craft(archive, ok, [(_member("m/pipe", tarfile.FIFOTYPE), None)])
+    elif case == "oversized member":
+        _craft(archive, {}, [(_member("m/config.json"), b"{}" * 1000)],
+               manifest_files={"config.json": {"sha256": "0" * 64, "size": 2}})
     else:
         _craft(archive, ok, [(_member("m/extra.py"), b"import os")])
     root = use_store("b")
