@@ -35,7 +35,7 @@ PLACEHOLDER_STYLES: dict[str, tuple[str, str]] = {
     "rare": ("Zanko", "Yurba"),
     "brackets": (X, Y),
 }
-DEFAULT_STYLES = ("names",)
+DEFAULT_STYLES = ("brackets",)  # for translators that say nothing (e.g. hosted ones told to keep slots)
 CHUNK = 128  # inputs per translator call: the progress bar moves per chunk, the translator batches inside
 
 

@@ -120,10 +120,11 @@ class MarianTranslator:
             folder = self.locate(src, tgt)
             from transformers import MarianMTModel, MarianTokenizer
 
+            from models.store import load_kwargs, tokenizer_kwargs
+
             try:
-                tok = MarianTokenizer.from_pretrained(str(folder), local_files_only=True)
-                model = MarianMTModel.from_pretrained(str(folder), local_files_only=True,
-                                                      dtype=self._device.dtype)
+                tok = MarianTokenizer.from_pretrained(str(folder), **tokenizer_kwargs())
+                model = MarianMTModel.from_pretrained(str(folder), dtype=self._device.dtype, **load_kwargs())
             except (OSError, ValueError) as e:
                 raise ModelNotAvailable(f"cannot load the Marian {src}->{tgt} model from {folder}: {e}") from None
             model.to(self._device.device).eval()
