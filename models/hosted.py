@@ -1,0 +1,469 @@
+"""An OpenAI-compatible server (OpenAI, vLLM, llama.cpp, Ollama, ...) in every role a local model plays.
+
+- `OpenAITranslator` (`--backend openai`): chat completion with structured output
+  `{"translation": ...}`, validated with pydantic and asked again when invalid.
+- `OpenAIParaphraser` (`--backend openai --direct`): asks for N paraphrases keeping `[X]` and `[Y]`,
+  returns the valid ones.
+- `OpenAIScorer` (`--scorer openai`): log P(object + rest of the statement | text before it), as the
+  local causal scorer, from the completions endpoint's prompt log-probabilities (`echo` +
+  `logprobs`); where a server only offers chat `logprobs`, the
+  first token of the object among the `top_logprobs` of the next token (an approximation, said so
+  on stderr); a clear error when it offers neither.
+
+Retries, concurrency, the request budget and the on-disk cache live in `models.hosted_client`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from engine.errors import PromptmineError
+from engine.progress import log
+from engine.records import X, Y, Template, normalize_text
+from models.cache import cache_key
+from models.hosted_client import (
+    HostedClient, HostedConfig, InvalidOutput, Job, RunResult, Unsupported,
+)
+from models.translate import Hypothesis
+
+PROMPT_VERSION = 1  # bump when a prompt below changes, so cached answers are not reused
+STRUCTURED_MODES = ("json_schema", "json_object", "none")
+UNLISTED_LOGPROB = -100.0  # chat scoring: an object whose first token is not among the top log-probs
+
+LANGUAGES = {
+    "en": "English", "de": "German", "fr": "French", "es": "Spanish", "pt": "Portuguese",
+    "it": "Italian", "nl": "Dutch", "ru": "Russian", "zh": "Chinese", "ja": "Japanese",
+    "ar": "Arabic", "pl": "Polish", "cs": "Czech", "fi": "Finnish", "sv": "Swedish", "tr": "Turkish",
+}
+
+
+class Translation(BaseModel):
+    """The translator's response model."""
+
+    translation: str = Field(min_length=1)
+
+
+class Paraphrases(BaseModel):
+    """The paraphraser's response model."""
+
+    paraphrases: list[str] = Field(min_length=1)
+
+
+# -- CLI options, shared by every command that can use a hosted model --------------------------
+
+def add_hosted_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of the OpenAI-compatible adapter (used with `--backend/--scorer openai`)."""
+    g = parser.add_argument_group(
+        "hosted model (OpenAI-compatible server)",
+        "Used with --backend openai / --scorer openai. The API key is read from an environment "
+        "variable and never printed.")
+    g.add_argument("--base-url", default=None, metavar="URL",
+                   help="server URL, e.g. http://127.0.0.1:8000/v1 for vLLM or llama.cpp "
+                        "(default: OpenAI's API)")
+    g.add_argument("--hosted-model", "--model-name", dest="hosted_model", default=HostedConfig.model,
+                   metavar="NAME", help="model name the server knows (default: %(default)s)")
+    g.add_argument("--api-key-env", default=HostedConfig.api_key_env, metavar="VAR",
+                   help="environment variable holding the API key (default: %(default)s; "
+                        "not needed for a local --base-url)")
+    g.add_argument("--concurrency", type=int, default=HostedConfig.concurrency, metavar="N",
+                   help="requests in flight at once (default: %(default)s)")
+    g.add_argument("--timeout", type=float, default=HostedConfig.timeout, metavar="SECONDS",
+                   help="per-request timeout (default: %(default)s)")
+    g.add_argument("--max-retries", type=int, default=HostedConfig.max_retries, metavar="N",
+                   help="retries per item on 429/5xx/timeouts/invalid output, with exponential "
+                        "backoff honouring Retry-After (default: %(default)s)")
+    g.add_argument("--request-budget", type=int, default=None, metavar="N",
+                   help="stop after N requests in all (retries count); unanswered items are "
+                        "reported, answered ones are cached (default: no limit)")
+    g.add_argument("--structured-output", choices=STRUCTURED_MODES, default="json_schema",
+                   help="how to ask for JSON: json_schema (OpenAI, vLLM, llama.cpp), json_object "
+                        "(older servers), none (prompt only); answers are validated either way "
+                        "(default: %(default)s)")
+    g.add_argument("--hosted-scoring", choices=("auto", "completions", "chat"), default="auto",
+                   help="scorer: prompt log-probs from /completions (echo+logprobs), first-token "
+                        "top_logprobs from /chat/completions, or auto: the first the server offers "
+                        "(default: %(default)s)")
+
+
+def hosted_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Constructor keyword arguments for the hosted adapters from `add_hosted_arguments` options."""
+    return {
+        "base_url": args.base_url,
+        "model": args.hosted_model,
+        "api_key_env": args.api_key_env,
+        "concurrency": args.concurrency,
+        "timeout": args.timeout,
+        "max_retries": args.max_retries,
+        "request_budget": args.request_budget,
+        "structured_output": args.structured_output,
+        "scoring": args.hosted_scoring,
+    }
+
+
+# -- shared helpers -----------------------------------------------------------------------------
+
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
+
+
+def parse_json_answer(content: str | None, model: type[BaseModel]) -> BaseModel:
+    """Validate a chat answer against `model`; tolerates a ```json fence, raises InvalidOutput."""
+    if not content or not content.strip():
+        raise InvalidOutput("empty answer")
+    text = _FENCE.sub("", content.strip())
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "answer"
+        raise InvalidOutput(f"{where}: {first['msg']} in {content[:80]!r}") from None
+
+
+def _response_format(mode: str, name: str, model: type[BaseModel]) -> dict | None:
+    if mode == "json_object":
+        return {"type": "json_object"}
+    if mode == "none":
+        return None
+    schema = model.model_json_schema()
+    schema["additionalProperties"] = False
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+
+
+def _choices(response: Any) -> list:
+    """The choices of a chat/completions response; anything else is a malformed response."""
+    choices = getattr(response, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise InvalidOutput(f"no choices in the response ({type(response).__name__})")
+    return choices
+
+
+def _keeps_slots(text: str) -> bool:
+    return text.count(X) == 1 and text.count(Y) == 1
+
+
+class _HostedRole:
+    """What all three roles share: the client, the identity, the failure report of the last call."""
+
+    name = "openai"
+    role = "hosted"
+
+    def __init__(self, base_url: str | None = None, model: str = HostedConfig.model,
+                 api_key_env: str = HostedConfig.api_key_env, concurrency: int = HostedConfig.concurrency,
+                 timeout: float = HostedConfig.timeout, max_retries: int = HostedConfig.max_retries,
+                 request_budget: int | None = None, backoff: float = HostedConfig.backoff,
+                 cache: bool = True, structured_output: str = "json_schema", scoring: str = "auto",
+                 temperature: float = 0.8, device: Any = None):
+        # `device` is accepted so callers can build every backend alike; a server picks its own.
+        if structured_output not in STRUCTURED_MODES:
+            raise PromptmineError(f"structured_output must be one of {', '.join(STRUCTURED_MODES)}")
+        # Numbers may arrive as strings from generic CLI flags (`--option concurrency=16`).
+        self.config = HostedConfig(base_url=base_url, model=model, api_key_env=api_key_env,
+                                   concurrency=int(concurrency), timeout=float(timeout),
+                                   max_retries=int(max_retries), backoff=float(backoff), cache=bool(cache),
+                                   request_budget=None if request_budget in (None, "") else int(request_budget))
+        self.client = HostedClient(self.config)
+        self.structured_output = structured_output
+        self.scoring = scoring
+        self.temperature = temperature
+        self.last_run: RunResult | None = None
+
+    @property
+    def identity(self) -> str:
+        return f"openai:{self.config.server}:{self.config.model}"
+
+    @property
+    def failures(self):
+        """Items of the latest call that failed (label, reason, attempts)."""
+        return self.client.failures
+
+    def _run(self, jobs: list[Job], desc: str, quiet: bool = False) -> RunResult:
+        self.last_run = self.client.run(jobs, desc=desc, quiet=quiet)
+        return self.last_run
+
+    def _fail_if_nothing(self, run: RunResult, n_items: int) -> None:
+        """Every item failed: say why once, instead of handing back an empty result."""
+        if n_items and len(run.failures) == n_items and not run.results:
+            first = run.failures[0]
+            raise PromptmineError(f"the hosted model answered none of {n_items} {self.role} requests "
+                                  f"({self.config.server}, model {self.config.model}): {first.reason}")
+
+    def _chat_kwargs(self, messages: list[dict], name: str, schema: type[BaseModel], n: int) -> dict:
+        kwargs: dict[str, Any] = {"model": self.config.model, "messages": messages}
+        fmt = _response_format(self.structured_output, name, schema)
+        if fmt is not None:
+            kwargs["response_format"] = fmt
+        if n > 1:
+            kwargs.update(n=n, temperature=self.temperature)
+        else:
+            kwargs["temperature"] = 0.0
+        return kwargs
+
+
+# -- translator ---------------------------------------------------------------------------------
+
+class OpenAITranslator(_HostedRole):
+    """Translator protocol over chat completions with a `{"translation": ...}` response model."""
+
+    role = "translation"
+    default_pivots = ("de", "fr")  # when `promptmine paraphrase` is given no --pivots
+    placeholder_styles = ("brackets",)  # [X]/[Y] travel as they are: the prompt says to keep them
+
+    def supports(self, src: str, tgt: str) -> bool:
+        return src != tgt  # a general model translates any pair it is asked for
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str, n: int = 1) -> list[list[Hypothesis]]:
+        jobs = [self._job(text, src, tgt, n) for text in texts]
+        run = self._run(jobs, desc=f"translate {src}->{tgt}")
+        self._fail_if_nothing(run, len(set(texts)))
+        return [[Hypothesis(t) for t in run.results.get(job.key, [])] for job in jobs]
+
+    def _job(self, text: str, src: str, tgt: str, n: int) -> Job:
+        src_name, tgt_name = LANGUAGES.get(src, src), LANGUAGES.get(tgt, tgt)
+        system = (f"Translate the user's text from {src_name} to {tgt_name}. Keep the placeholders "
+                  f"{X} and {Y} exactly as they are, once each. Answer only with a JSON object "
+                  '{"translation": "<the translation>"}.')
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
+        kwargs = self._chat_kwargs(messages, "translation", Translation, n)
+        must_keep_slots = _keeps_slots(text)
+
+        async def send(api):
+            return await api.chat.completions.create(**kwargs)
+
+        def parse(response) -> list[str]:
+            out: list[str] = []
+            problems: list[str] = []
+            for choice in _choices(response):
+                try:
+                    t = parse_json_answer(choice.message.content, Translation).translation.strip()
+                except InvalidOutput as e:
+                    problems.append(str(e))
+                    continue
+                if must_keep_slots and not _keeps_slots(t):
+                    problems.append(f"lost the {X}/{Y} placeholders in {t!r}")
+                elif t not in out:
+                    out.append(t)
+            if not out:
+                raise InvalidOutput("; ".join(problems) or "no translation")
+            return out[:n]
+
+        key = cache_key(self.identity, "translate", PROMPT_VERSION, self.structured_output, src, tgt, n, text)
+        return Job(key=key, label=text, send=send, parse=parse)
+
+
+# -- paraphraser --------------------------------------------------------------------------------
+
+class OpenAIParaphraser(_HostedRole):
+    """Paraphraser protocol: N rewrites of a template in one request, validated to keep [X] and [Y]."""
+
+    role = "paraphrase"
+
+    def paraphrase(self, texts: Sequence[str], n: int) -> list[list[Hypothesis]]:
+        jobs = [self._job(text, n) for text in texts]
+        run = self._run(jobs, desc="paraphrase")
+        self._fail_if_nothing(run, len(set(texts)))
+        return [[Hypothesis(t) for t in run.results.get(job.key, [])] for job in jobs]
+
+    def _job(self, text: str, n: int) -> Job:
+        system = (f"Write {n} different paraphrases of the user's sentence template. Each paraphrase "
+                  f"must keep the placeholders {X} and {Y} exactly as written, once each, and mean the "
+                  'same. Answer only with a JSON object {"paraphrases": ["...", ...]}.')
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
+        kwargs = self._chat_kwargs(messages, "paraphrases", Paraphrases, 1)
+        fmt = kwargs.get("response_format")
+        if fmt and fmt["type"] == "json_schema":  # at most n, so guided decoding stops there
+            items = fmt["json_schema"]["schema"]["properties"]["paraphrases"]
+            items["maxItems"] = n
+        kwargs["temperature"] = self.temperature
+        source = normalize_text(text)
+
+        async def send(api):
+            return await api.chat.completions.create(**kwargs)
+
+        def parse(response) -> list[str]:
+            answer = parse_json_answer(_choices(response)[0].message.content, Paraphrases)
+            out: list[str] = []
+            seen = {source}
+            for p in answer.paraphrases:
+                p = " ".join(p.split())
+                if _keeps_slots(p) and normalize_text(p) not in seen:
+                    seen.add(normalize_text(p))
+                    out.append(p)
+            if not out:
+                raise InvalidOutput(f"no paraphrase kept {X} and {Y} once each: {answer.paraphrases[:3]!r}")
+            return out[:n]
+
+        key = cache_key(self.identity, "paraphrase", PROMPT_VERSION, self.structured_output, n, text)
+        return Job(key=key, label=text, send=send, parse=parse)
+
+
+# -- scorer -------------------------------------------------------------------------------------
+
+def span_logprob(offsets: Sequence[int], logprobs: Sequence[float | None], text_len: int,
+                 start: int, end: int) -> float:
+    """Sum of the log-probs of the tokens overlapping characters [start, end) of the prompt.
+
+    `offsets` are the tokens' character offsets (completions `text_offset`); tokens at or past
+    `text_len` were generated, not part of the prompt, and are ignored.
+    """
+    total, found = 0.0, False
+    for i, begin in enumerate(offsets):
+        if begin >= text_len:
+            break
+        finish = offsets[i + 1] if i + 1 < len(offsets) and offsets[i + 1] <= text_len else text_len
+        if begin < end and finish > start:
+            lp = logprobs[i]
+            if lp is None:
+                raise InvalidOutput(f"no log-prob for the token at offset {begin}")
+            total += float(lp)
+            found = True
+    if not found:
+        raise InvalidOutput(f"no token covers characters {start}-{end}")
+    return total
+
+
+class OpenAIScorer(_HostedRole):
+    """Scorer protocol from the server's log-probs: log P(object + rest of the statement | text
+    before [Y]) like the local causal scorer; `score_suffix=False` scores the object's tokens only."""
+
+    role = "scoring"
+    batch_size = 16  # statements per /completions request (the endpoint takes a list of prompts)
+    top_logprobs = 20  # the most OpenAI's chat endpoint returns
+
+    def __init__(self, *args, score_suffix: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.score_suffix = score_suffix
+        if self.scoring not in ("auto", "completions", "chat"):
+            raise PromptmineError("scoring must be auto, completions or chat")
+        self._mode: str | None = None if self.scoring == "auto" else self.scoring
+
+    @property
+    def identity(self) -> str:
+        return super().identity + (f":{self._mode}" if self._mode == "chat" else "")
+
+    def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]) -> list[list[float]]:
+        t = Template(text=template)
+        if not subjects or not objects:
+            return [[] for _ in subjects]
+        if self._mode is None:
+            self._mode = self._detect(t, subjects[0], objects[0])
+        if self._mode == "completions":
+            return self._score_completions(t, subjects, objects)
+        return self._score_chat(t, subjects, objects)
+
+    # completions: exact prompt log-probs
+
+    def _statement(self, t: Template, subject: str, obj: str) -> tuple[str, int, int]:
+        """(prompt, first and past-last character scored)."""
+        before, after = t.split_at_y(subject)
+        if not before:
+            before = "\n"  # the first token of a prompt has no log-prob: give the object a context
+        text = before + obj + after
+        return text, len(before), len(text) if self.score_suffix else len(before) + len(obj)
+
+    def _completion_jobs(self, statements: list[tuple[str, int, int]]) -> list[Job]:
+        jobs = []
+        for i in range(0, len(statements), self.batch_size):
+            batch = statements[i:i + self.batch_size]
+            prompts = [s for s, _, _ in batch]
+            key = cache_key(self.identity, "echo-logprobs", prompts, [(a, b) for _, a, b in batch])
+
+            async def send(api, prompts=prompts):
+                return await api.completions.create(model=self.config.model, prompt=prompts, echo=True,
+                                                    logprobs=1, max_tokens=1, temperature=0.0)
+
+            def parse(response, batch=batch) -> list[float]:
+                by_index = {getattr(c, "index", i): c for i, c in enumerate(_choices(response))}
+                scores = []
+                for j, (text, start, end) in enumerate(batch):
+                    choice = by_index.get(j)
+                    lp = getattr(choice, "logprobs", None)
+                    if choice is None or lp is None or lp.token_logprobs is None or lp.text_offset is None:
+                        raise Unsupported("the server returned no prompt log-probs (completions echo+logprobs)")
+                    if len(lp.text_offset) != len(lp.token_logprobs):
+                        raise InvalidOutput("text_offset and token_logprobs differ in length")
+                    scores.append(span_logprob(lp.text_offset, lp.token_logprobs, len(text), start, end))
+                return scores
+
+            jobs.append(Job(key=key, label=prompts[0] + (f" (+{len(prompts) - 1} more)" if len(prompts) > 1 else ""),
+                            send=send, parse=parse))
+        return jobs
+
+    def _score_completions(self, t: Template, subjects: Sequence[str], objects: Sequence[str]) -> list[list[float]]:
+        statements = [self._statement(t, s, o) for s in subjects for o in objects]
+        jobs = self._completion_jobs(statements)
+        run = self._run(jobs, desc="score (hosted)")
+        self._raise_on_failures(run, len(jobs))
+        flat = [v for job in jobs for v in run.results[job.key]]
+        return [flat[i * len(objects):(i + 1) * len(objects)] for i in range(len(subjects))]
+
+    # chat: first-token top_logprobs
+
+    def _chat_job(self, prefix: str) -> Job:
+        messages = [
+            {"role": "system", "content": "Continue the user's text with the next word. Answer with that word only."},
+            {"role": "user", "content": prefix.rstrip()},
+        ]
+        key = cache_key(self.identity, "chat-top-logprobs", PROMPT_VERSION, self.top_logprobs, prefix)
+
+        async def send(api):
+            return await api.chat.completions.create(model=self.config.model, messages=messages, max_tokens=1,
+                                                     temperature=0.0, logprobs=True, top_logprobs=self.top_logprobs)
+
+        def parse(response) -> dict[str, float]:
+            lp = getattr(_choices(response)[0], "logprobs", None)
+            content = getattr(lp, "content", None)
+            if not content:
+                raise Unsupported("the server returned no chat logprobs")
+            top = {e.token: float(e.logprob) for e in (content[0].top_logprobs or [])}
+            top.setdefault(content[0].token, float(content[0].logprob))
+            return top
+
+        return Job(key=key, label=prefix, send=send, parse=parse)
+
+    @staticmethod
+    def first_token_logprob(top: dict[str, float], obj: str) -> float:
+        """The log-prob of the longest listed token that begins `obj`; UNLISTED_LOGPROB if none does."""
+        best, best_len = UNLISTED_LOGPROB, 0
+        for token, lp in top.items():
+            piece = token.strip()
+            if piece and obj.startswith(piece) and len(piece) > best_len:
+                best, best_len = lp, len(piece)
+        return best
+
+    def _score_chat(self, t: Template, subjects: Sequence[str], objects: Sequence[str]) -> list[list[float]]:
+        jobs = [self._chat_job(t.split_at_y(s)[0]) for s in subjects]
+        run = self._run(jobs, desc="score (hosted, chat)")
+        self._raise_on_failures(run, len(set(j.key for j in jobs)))
+        return [[self.first_token_logprob(run.results[job.key], o) for o in objects] for job in jobs]
+
+    def _raise_on_failures(self, run: RunResult, n_jobs: int) -> None:
+        """A rank over some objects only would be wrong: fail the call, keep the answers cached."""
+        if run.failures:
+            first = run.failures[0]
+            raise PromptmineError(
+                f"{len(run.failures)} of {n_jobs} scoring requests failed ({self.config.server}, model "
+                f"{self.config.model}), first: {first.reason}; the {n_jobs - len(run.failures)} answered "
+                "are cached, so a re-run resumes")
+
+    def _detect(self, t: Template, subject: str, obj: str) -> str:
+        """Which log-probs the server offers: prompt log-probs first, else chat top_logprobs."""
+        probe = self._run(self._completion_jobs([self._statement(t, subject, obj)]), desc="probe", quiet=True)
+        if not probe.failures:
+            return "completions"
+        why_not_completions = probe.failures[0]
+        if not why_not_completions.permanent:
+            raise PromptmineError(f"cannot reach the scoring server {self.config.server}: {why_not_completions.reason}")
+        self._mode = "chat"
+        chat = self._run([self._chat_job(t.split_at_y(subject)[0])], desc="probe", quiet=True)
+        if not chat.failures:
+            log(f"hosted scorer: {self.config.server} gives no prompt log-probs ({why_not_completions.reason}); "
+                "scoring by the first token of each object among the chat top_logprobs (an approximation)")
+            return "chat"
+        self._mode = None
+        raise PromptmineError(
+            f"the server {self.config.server} (model {self.config.model}) offers no log-probabilities to score "
+            f"with: completions echo+logprobs: {why_not_completions.reason}; chat logprobs: {chat.failures[0].reason}")

