@@ -85,7 +85,8 @@ def _verify(args) -> int:
 
     results = verify(args.names or None, shipped=not args.store_only)
     if not results:
-        log("nothing to verify: the model store is empty and no shipped model package is installed")
+        log("nothing to verify: the model store is empty" +
+            ("" if args.store_only else " and no shipped model package is installed"))
         return 0
     failed = 0
     for r in results:
