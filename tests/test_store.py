@@ -416,6 +416,21 @@ def test_pull_refuses_a_repo_without_safetensors(tiny_bert, use_store, online):
     assert not (root / FOLDER).exists() and _leftovers(root) == []
 
 
+def test_pull_reports_hub_failures_in_one_line(tiny_bert, use_store, online):
+    hub = online(FakeHub(tiny_bert[0], {"main": ("c0ffee", REPO_FILES)}))
+
+    def unreachable(**kwargs):
+        Path(kwargs["local_dir"], "config.json").write_text("{}")  # a partial download...
+        raise ConnectionError("connection reset by peer")
+
+    hub.snapshot_download = unreachable
+    online(hub)
+    root = use_store("a")
+    with pytest.raises(PromptmineError, match="could not pull acme/tiny-bert .*ConnectionError"):
+        store.pull([NAME])
+    assert not (root / FOLDER).exists() and _leftovers(root) == []  # ...leaves nothing behind
+
+
 def test_pull_refuses_when_offline(use_store, monkeypatch, capsys):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     root = use_store("a")
