@@ -173,6 +173,12 @@ def _write_record(folder: Path, model: str, source: str, revision: str | None, f
     (folder / RECORD_NAME).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
+def record_checksums(folder: Path, model: str, source: str, revision: str | None = None) -> None:
+    """Record the checksums of a folder an adapter wrote into the store itself (e.g. a GGUF
+    converted to safetensors), so `verify` checks it and `pack` carries it as verified."""
+    _write_record(folder, model, source, revision, digest_folder(folder))
+
+
 def compare_files(expected: dict[str, dict], folder: Path, actual: dict[str, dict] | None = None) -> list[str]:
     """Problems (empty when intact): missing, resized, altered or unexpected files."""
     actual = digest_folder(folder) if actual is None else actual

@@ -194,6 +194,9 @@ def test_folder_copied_in_by_hand_is_unverified_until_added(tiny_bert, use_store
     assert (row.role, row.status, row.hint) == ("custom", "present", "no checksum record")
     store.add("by-hand", root / "by-hand")  # records checksums in place
     assert [r.status for r in store.verify(["by-hand"])] == ["ok"] and _leftovers(root) == []
+    shutil.copytree(tiny_bert[0], root / "converted")  # as an adapter converting a model would
+    store.record_checksums(root / "converted", "converted", "converted from a test")
+    assert [r.status for r in store.verify(["converted"])] == ["ok"]
 
 
 # ----------------------------------------------------------------------------- unsafe archives
