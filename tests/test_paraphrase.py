@@ -1,0 +1,208 @@
+"""The back-translation pipeline on real translators: Bergamot (shipped) and a tiny random MarianMT."""
+
+import json
+
+import pytest
+
+from engine.cli import main
+from engine.paraphrase import (RoundTripStats, paraphrase_direct, paraphrase_templates, paraphrase_text, protect,
+                               restore, round_trip, split_units)
+from engine.records import normalize_text
+from models.translate import Hypothesis
+
+TEMPLATES = ["[X] is named after [Y] .", "The official language of [X] is [Y] .", "[X] plays in [Y] position ."]
+
+
+@pytest.fixture(scope="module")
+def bergamot():
+    from models.translate.bergamot import BergamotTranslator
+
+    return BergamotTranslator(threads=2)
+
+
+@pytest.fixture(scope="module")
+def marian(tmp_path_factory):
+    from models.translate.marian import MarianTranslator, make_random_marian
+
+    folder = make_random_marian(tmp_path_factory.mktemp("m") / "tiny",
+                                ["Alice was born in Bob .", "Le chat est noir .", "Der Hund ist schnell ."] * 30,
+                                d_model=16, layers=1, heads=2, ffn_dim=32, spm_vocab_size=50)
+    pairs = ",".join(f"{p}={folder}" for p in ("en-de", "de-en", "en-fr", "fr-en"))
+    return MarianTranslator(model=pairs, max_new_tokens=6, device="cpu")
+
+
+class Counting:
+    """Delegates to a real translator and counts the texts it is asked to translate."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.calls = inner, inner.name, 0
+        self.placeholder_styles = inner.placeholder_styles
+
+    identity = property(lambda self: self.inner.identity)
+
+    def supports(self, src, tgt):
+        return self.inner.supports(src, tgt)
+
+    def translate(self, texts, src, tgt, n=1):
+        self.calls += len(texts)
+        return self.inner.translate(texts, src, tgt, n)
+
+
+@pytest.mark.parametrize("style", ["names", "rare", "brackets"])
+def test_protect_and_restore_round_trip(style):
+    t = "The capital of [X] is [Y] ."
+    p = protect(t, style)
+    assert (style == "brackets") == ("[X]" in p)
+    assert restore(p, style) == t
+
+
+def test_restore_tolerates_mangled_brackets_and_refuses_clashing_names():
+    assert restore("[ X ] nasceu em [y].", "brackets") == "[X] nasceu em [Y]."
+    assert restore("Alice's mother met bob", "names") == "[X]'s mother met [Y]"
+    assert protect("Alice met [X] in [Y] .", "names") is None  # would be restored as a slot
+
+
+def test_templates_with_bergamot(bergamot):
+    stats = RoundTripStats()
+    out = paraphrase_templates(TEMPLATES, bergamot, ["pt"], beams=7, top=40, cache=None, stats=stats,
+                               relations=["P138", "P37", "P413"])
+    assert len(out) == 3
+    assert stats.round_trips == 3 * 3  # 3 templates x 3 slot renderings x 1x1 (greedy)
+    for template, cands in zip(TEMPLATES, out):
+        first, rest = cands[0], cands[1:]
+        assert first.template == normalize_text(template) and first.pivot is None and first.score is None
+        assert rest, f"no paraphrase of {template}"
+        texts = [c.template for c in cands]
+        assert len(set(texts)) == len(texts)  # normalised and de-duplicated, original not repeated
+        for c in rest:
+            assert c.template.count("[X]") == 1 and c.template.count("[Y]") == 1
+            assert c.template == normalize_text(c.template)
+            assert (c.pivot, c.backend, c.method, c.source) == ("pt", "bergamot", "paraphrase", template)
+    assert out[0][0].relation == "P138" and out[1][1].relation == "P37"
+    assert "[X] was named after [Y]." in [c.template for c in out[0]]
+
+
+def test_scoreless_ranking_prefers_agreement_and_keeps_order(bergamot):
+    ranked = round_trip(TEMPLATES + ["[X] shares border with [Y] ."], bergamot, ["pt"], beams=1)
+    for items in ranked:
+        keys = [(-len(f.routes), -f.paths, f.first) for f in items]
+        assert keys == sorted(keys)
+        assert all(f.score is None for f in items)
+
+
+def test_top_limits_paraphrases_after_the_original(bergamot):
+    out = paraphrase_templates(["[X] is named after [Y] ."], bergamot, ["pt"], top=1, cache=None)
+    assert len(out[0]) == 2
+
+
+def test_marian_drops_every_candidate_that_lost_a_slot(marian):
+    """A random model never reproduces the slot names: nothing may leak, and every drop is counted."""
+    stats = RoundTripStats()
+    out = paraphrase_templates(["[X] was born in [Y] .", "[X] died in [Y] ."], marian, ["de", "fr"], beams=3,
+                               cache=None, stats=stats)
+    assert stats.round_trips == 2 * 2 * 3 * 3  # templates x pivots x B x B
+    assert stats.dropped == stats.round_trips and stats.kept == 0
+    assert [len(c) for c in out] == [1, 1]
+
+
+def test_marian_scores_are_forward_plus_backward(marian):
+    """Free text has no slots, so random-model candidates survive: the best variant's score is the best
+    forward+backward length-normalised log-probability over the B x B round trips."""
+    text = "Le chat est noir ."
+    variants = paraphrase_text(text, marian, ["de"], beams=3, permutations=3, cache=None)
+    fwd = marian.translate([text], "en", "de", n=3)[0]
+    back = marian.translate([h.text for h in fwd], "de", "en", n=3)
+    expected = max(f.logprob + b.logprob for f, bs in zip(fwd, back) for b in bs
+                   if b.text.strip() and normalize_text(b.text) != normalize_text(text))
+    assert variants[0]["score"] == pytest.approx(expected, abs=1e-5)
+    assert [v["score"] for v in variants] == sorted((v["score"] for v in variants), reverse=True)
+    assert len({v["template"] for v in variants}) == len(variants)
+
+
+def test_split_units_keeps_layout():
+    text = "Review: Great film. Loved it!\n\n  Sentiment: positive\nReview: [X]\nSentiment:   \n---\n"
+    pieces = split_units(text)
+    assert "".join(p for p, _ in pieces) == text
+    translated = [p for p, tr in pieces if tr]
+    assert translated == ["Review: Great film.", "Loved it!", "Sentiment: positive", "Review: [X]", "Sentiment:"]
+
+
+def test_free_text_variants_with_bergamot(bergamot):
+    text = ("Review: The film was wonderful and I loved the actors.\nSentiment: positive\n\n"
+            "Review: A boring plot. The ending was bad.\nSentiment: negative\n\nReview: [X]\nSentiment:")
+    variants = paraphrase_text(text, bergamot, ["pt"], permutations=3, cache=None)
+    assert len(variants) == 3
+    assert len({normalize_text(v["template"]) for v in variants}) == 3
+    for v in variants:
+        assert v["source"] == text and v["backend"] == "bergamot" and v["pivot"] == "pt"
+        assert v["template"].count("\n") == text.count("\n")
+        assert v["template"].count("[X]") == 1
+        assert normalize_text(v["template"]) != normalize_text(text)
+
+
+def test_translations_are_cached_on_disk(bergamot):
+    first = Counting(bergamot)
+    a = paraphrase_templates(TEMPLATES, first, ["pt"])
+    assert first.calls > 0
+    again = Counting(bergamot)
+    b = paraphrase_templates(TEMPLATES, again, ["pt"])
+    assert again.calls == 0 and a == b
+
+
+class ListParaphraser:
+    """A Paraphraser whose answers are given: checks what the pipeline does with any paraphraser's output."""
+
+    name = "listed"
+    identity = "listed"
+
+    def __init__(self, answers):
+        self.answers = answers
+
+    def paraphrase(self, texts, n):
+        return [self.answers[t][:n] for t in texts]
+
+
+def test_direct_mode_dedupes_drops_and_ranks():
+    para = ListParaphraser({"[X] died in [Y] .": [
+        Hypothesis("[X] passed away in [Y].", -1.5), Hypothesis("[X] died in [Y].", -0.1),
+        Hypothesis("[X] lost his life in.", -0.2), Hypothesis("[X] passed away in [Y] .", -1.0),
+        Hypothesis("In [Y], [X] died.", -0.5)]})
+    stats = RoundTripStats()
+    (cands,) = paraphrase_direct(["[X] died in [Y] ."], para, n=10, stats=stats)
+    assert [c.template for c in cands] == ["[X] died in [Y].", "In [Y], [X] died.", "[X] passed away in [Y]."]
+    assert stats.dropped == 1 and cands[1].score == -0.5 and cands[1].pivot is None
+
+
+def test_cli_file_to_jsonl(tmp_path, capsys):
+    rel = tmp_path / "relations.jsonl"
+    rel.write_text("\n".join(json.dumps({"relation": r, "template": t})
+                             for r, t in zip(["P138", "P37"], TEMPLATES)) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert main(["paraphrase", "--input", str(rel), "--backend", "bergamot", "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert list(rows[0])[:5] == ["source", "template", "pivot", "backend", "score"]
+    assert rows[0]["pivot"] is None and rows[0]["relation"] == "P138"
+    assert {r["relation"] for r in rows} == {"P138", "P37"}
+    assert all(r["template"].count("[X]") == 1 for r in rows)
+    assert "wrote" in capsys.readouterr().err
+
+
+def test_cli_stdout_and_bad_input(tmp_path, capsys):
+    assert main(["paraphrase", "[X] is named after [Y] .", "--backend", "bergamot", "--top", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and json.loads(lines[1])["pivot"] == "pt"
+    bad = tmp_path / "t.txt"
+    bad.write_text("[X] was born in [Y] .\n[X] and [X] .\n")
+    assert main(["paraphrase", "--input", str(bad), "--backend", "bergamot"]) == 1
+    assert f"{bad}:2:" in capsys.readouterr().err
+    assert main(["paraphrase", "[X] died in [Y] .", "--backend", "bergamot", "--model-dir", "x"]) == 1
+    assert "does not take --model-dir" in capsys.readouterr().err
+    assert main(["paraphrase", "[X] died in [Y] .", "--backend", "bergamot", "--pivots", "de"]) == 1
+    assert "en->de" in capsys.readouterr().err
+
+
+def test_cli_missing_marian_model_says_how_to_provide_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PROMPTMINE_MODELS", str(tmp_path / "store"))
+    assert main(["paraphrase", "[X] died in [Y] .", "--pivots", "de"]) == 1
+    err = capsys.readouterr().err
+    assert "Helsinki-NLP/opus-mt-en-de" in err and "HF_HUB_OFFLINE" in err and "--model-dir" in err
