@@ -375,6 +375,11 @@ BACKEND_FLAGS = {
     "batch_size": ("--batch-size", "marian: inputs per generate call (default 16)"),
     "base_url": ("--base-url", "openai: the server's base URL, e.g. http://localhost:8000/v1"),
     "api_key_env": ("--api-key-env", "openai: environment variable holding the API key (default OPENAI_API_KEY)"),
+    "concurrency": ("--concurrency", "openai: requests in flight at once (default 8)"),
+    "timeout": ("--timeout", "openai: seconds per request (default 60)"),
+    "max_retries": ("--max-retries", "openai: retries per item on 429/5xx/timeouts/invalid output (default 4)"),
+    "request_budget": ("--request-budget", "openai: most requests in all; the rest are reported (default: no limit)"),
+    "structured_output": ("--structured-output", "openai: json_schema (default), json_object or none"),
 }
 
 
