@@ -270,3 +270,27 @@ def test_scorer_without_any_logprobs_is_a_clear_error(rule_server):
     rule_server.set_faults([])
     with pytest.raises(PromptmineError, match="offers no log-probabilities"):
         make(OpenAIScorer, rule_server).score("[X] was born in [Y] .", ["Dante"], ["Florence"])
+
+
+# -- command line -------------------------------------------------------------------------------
+
+def test_cli_paraphrase_with_the_openai_backend(rule_server, tmp_path, capsys):
+    import json
+
+    from engine.cli import main
+
+    rule_server.set_faults([{"match": "born", "faults": ["429:0", "500"]}])
+    common = ["--backend", "openai", "--base-url", rule_server.url, "--model", "test-model",
+              "--api-key-env", KEY_ENV, "--concurrency", "4", "--top", "3", "--beams", "3"]
+    out = tmp_path / "round_trip.jsonl"
+    assert main(["paraphrase", TEMPLATES[0], TEMPLATES[1], "--pivots", "de", "--out", str(out), *common]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    born = [r["template"] for r in rows if r["source"] == TEMPLATES[0]]
+    assert born[1:] == [rule_rewrite("[X] was born in [Y].", k) for k in range(3)]
+    assert rows[-1]["pivot"] == "de" and rows[-1]["backend"] == "openai"
+
+    assert main(["paraphrase", TEMPLATES[1], "--direct", *common]) == 0
+    captured = capsys.readouterr()
+    direct = [json.loads(line) for line in captured.out.splitlines()]
+    assert [r["template"] for r in direct][1:] == [rule_rewrite("[X] died in [Y].", k) for k in range(3)]
+    assert SECRET not in captured.out + captured.err
