@@ -450,10 +450,10 @@ class MiningJob:
         return out
 
     def process(self, shard: Shard, lines: list[bytes]) -> ShardCounts:
-        from engine.mine import mine_batch
+        from engine.mine import MineCounts, mine_batch
 
         self.setup()
-        result = ShardCounts(counts=None)
+        result = ShardCounts(counts=MineCounts())
 
         def on_error(err: InputError) -> None:
             if self.strict:
@@ -463,8 +463,10 @@ class MiningJob:
                 result.errors.append(str(err))
 
         sentences = self.sentences(shard, lines, on_error)
-        result.counts = mine_batch(sentences, self._index, self._nlp, methods=self.methods,
-                                   batch_size=self.batch_size, max_words=self.max_words)
+        chunk = self.batch_size * 8  # as engine.mine.mine: parsed docs are held one chunk at a time
+        for i in range(0, len(sentences), chunk):
+            result.counts.merge(mine_batch(sentences[i:i + chunk], self._index, self._nlp, methods=self.methods,
+                                           batch_size=self.batch_size, max_words=self.max_words))
         return result
 
     def merge(self, partials: Iterable[ShardCounts]) -> ShardCounts:
@@ -534,11 +536,13 @@ def mine_sharded(corpus_paths: list[str | Path], pairs: list, *, work_dir: str |
     if skipped > 5:
         log(f"skipped {skipped} bad lines in all (use --strict to stop at the first)")
     candidates = rank(total, top)
-    # The same statistics as engine.mine.mine.
+    # The same statistics as engine.mine.mine (parse_seconds summed over the workers).
     stats = {"sentences_read": total.read, "sentences_matched": total.matched, "sentences_parsed": total.parsed,
              "mentions": total.mentions, "skipped_lines": skipped,
              "templates_found": len({(r, t) for r, _, t in total.templates}),
              "templates_kept": sum(len(v) for v in candidates.values()), "relations": len(candidates)}
+    if hasattr(total, "parse_seconds"):
+        stats["parse_seconds"] = round(total.parse_seconds, 3)
     return MineResult(candidates, stats, total), report
 
 
