@@ -99,7 +99,8 @@ def translate_cached(translator, texts: Sequence[str], src: str, tgt: str, n: in
         for t, hyps in zip(chunk, results):
             out[t] = list(hyps)
         if cache is not None:
-            cache.set_many({keys[t]: [[h.text, h.logprob] for h in out[t]] for t in chunk})
+            # an empty result is a failure the backend reported (e.g. a hosted request): retry it next run
+            cache.set_many({keys[t]: [[h.text, h.logprob] for h in out[t]] for t in chunk if out[t]})
         if bar is not None:
             bar.update(len(chunk))
     return out

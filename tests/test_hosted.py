@@ -294,3 +294,21 @@ def test_cli_paraphrase_with_the_openai_backend(rule_server, tmp_path, capsys):
     direct = [json.loads(line) for line in captured.out.splitlines()]
     assert [r["template"] for r in direct][1:] == [rule_rewrite("[X] died in [Y].", k) for k in range(3)]
     assert SECRET not in captured.out + captured.err
+
+
+def test_cli_rerun_retries_items_that_failed(rule_server, tmp_path):
+    import json
+
+    from engine.cli import main
+
+    rule_server.set_faults([{"match": "died", "faults": ["400"]}])
+    args = ["paraphrase", TEMPLATES[0], TEMPLATES[1], "--pivots", "de", "--backend", "openai", "--base-url",
+            rule_server.url, "--model", "test-model", "--api-key-env", KEY_ENV, "--beams", "2", "--top", "2"]
+    out = tmp_path / "p.jsonl"
+    assert main([*args, "--out", str(out)]) == 0
+    first = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["template"] for r in first if r["source"] == TEMPLATES[1]] == ["[X] died in [Y]."]  # original only
+    assert main([*args, "--out", str(out)]) == 0  # the failed request is sent again, the rest is cached
+    second = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len([r for r in second if r["source"] == TEMPLATES[1]]) == 3
+    assert rule_server.stats()["requests"]["chat"] == 3 + 2  # run 1: 2 forward (1 failed) + 1 back; run 2: died both ways
