@@ -146,7 +146,11 @@ def _keeps_slots(text: str) -> bool:
 
 
 class _HostedRole:
-    """What all three roles share: the client, the identity, the failure report of the last call."""
+    """What all three roles share: the client, the identity, the failure report of the last call.
+
+    One constructor for all, so `hosted_options(args)` builds any role: `structured_output` and
+    `temperature` (for n > 1 choices) matter to the chat roles, `scoring` to the scorer.
+    """
 
     name = "openai"
     role = "hosted"
