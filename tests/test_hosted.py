@@ -312,3 +312,23 @@ def test_cli_rerun_retries_items_that_failed(rule_server, tmp_path):
     second = [json.loads(line) for line in out.read_text().splitlines()]
     assert len([r for r in second if r["source"] == TEMPLATES[1]]) == 3
     assert rule_server.stats()["requests"]["chat"] == 3 + 2  # run 1: 2 forward (1 failed) + 1 back; run 2: died both ways
+
+
+def test_hosted_cli_options_build_every_role(rule_server):
+    import argparse
+
+    from models.hosted import add_hosted_arguments, hosted_options
+
+    parser = argparse.ArgumentParser()
+    add_hosted_arguments(parser)
+    args = parser.parse_args(["--base-url", rule_server.url, "--hosted-model", "m", "--api-key-env", KEY_ENV,
+                              "--concurrency", "2", "--timeout", "5", "--max-retries", "1",
+                              "--request-budget", "10", "--structured-output", "json_object"])
+    opts = hosted_options(args)
+    for cls in (OpenAITranslator, OpenAIParaphraser, OpenAIScorer):
+        role = cls(**opts)
+        assert role.config.concurrency == 2 and role.config.request_budget == 10
+    rule_server.set_faults([])
+    # json_object mode: no schema sent, the answer is still validated against the response model
+    out = OpenAITranslator(**opts).translate([TEMPLATES[0]], "en", "de")
+    assert [h.text for h in out[0]] == [rule_translate(TEMPLATES[0])]
