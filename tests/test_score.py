@@ -1,0 +1,148 @@
+"""Scorers on tiny randomly initialised models built here: the fast (KV-cached, batched) causal
+path must equal one full forward pass per candidate; the masked scorer must read the mask."""
+
+import math
+
+import pytest
+import torch
+
+WORDS = ["was", "born", "in", "died", ".", ",", "is", "the", "capital", "of", "Paris", "London", "New",
+         "York", "City", "Rome", "Marie", "Curie", "Albert", "Einstein", "Ada", "(", ")", "birthplace"]
+
+
+def word_tokenizer(specials):
+    """A whitespace word-level fast tokenizer over WORDS: enough to exercise multi-token objects."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {w: i for i, w in enumerate(list(specials.values()) + WORDS)}
+    tk = Tokenizer(models.WordLevel(vocab, unk_token=specials["unk_token"]))
+    tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(tokenizer_object=tk, **specials)
+
+
+def tiny_causal(kind="llama"):
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+
+    tok = word_tokenizer({"unk_token": "<unk>", "eos_token": "<|endoftext|>", "pad_token": "<pad>"})
+    torch.manual_seed(0)
+    if kind == "llama":
+        cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
+        model = LlamaForCausalLM(cfg)
+    else:
+        cfg = GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=2, n_head=4, n_positions=64)
+        model = GPT2LMHeadModel(cfg)
+    return model, tok
+
+
+def causal_scorer(kind="llama", **kw):
+    from models.score.causal import CausalScorer
+
+    model, tok = tiny_causal(kind)
+    return CausalScorer(f"tiny-{kind}", hf_model=model, tokenizer=tok, device="cpu", **kw)
+
+
+SUBJECTS = ["Marie Curie", "Ada", "Albert Einstein"]
+OBJECTS = ["Paris", "New York City", "London", "Rome", "New York"]
+
+
+@pytest.mark.parametrize("kind", ["llama", "gpt2"])
+@pytest.mark.parametrize("template", ["[X] was born in [Y] .", "[X] was born in [Y]",
+                                      "[Y] is the birthplace of [X] .", "[X] ( born in [Y] , the capital )"])
+def test_fast_scores_equal_naive_full_forward(kind, template):
+    s = causal_scorer(kind, batch_size=4)  # small batches: several chunks, subjects grouped
+    fast = s.score(template, SUBJECTS, OBJECTS)
+    naive = s.score_naive(template, SUBJECTS, OBJECTS)
+    assert len(fast) == len(SUBJECTS) and all(len(r) == len(OBJECTS) for r in fast)
+    for a, b in zip(fast, naive):
+        assert a == pytest.approx(b, abs=1e-4)
+
+
+def test_causal_score_is_log_prob_of_object_and_suffix():
+    """Hand-computed: log P(Paris) + log P(. | Paris) after `<|endoftext|> Ada was born in`."""
+    s = causal_scorer()
+    tok = s.tokenizer
+    ids = tok("<|endoftext|> Ada was born in Paris .", add_special_tokens=False).input_ids
+    with torch.no_grad():
+        logp = torch.log_softmax(s.model(torch.tensor([ids])).logits[0], -1)
+    expected = float(logp[-3, ids[-2]] + logp[-2, ids[-1]])
+    assert s.score("[X] was born in [Y] .", ["Ada"], ["Paris"])[0][0] == pytest.approx(expected, abs=1e-5)
+    # Without the suffix only the object's token counts.
+    s2 = causal_scorer(score_suffix=False)
+    assert s2.score("[X] was born in [Y] .", ["Ada"], ["Paris"])[0][0] == pytest.approx(float(logp[-3, ids[-2]]), abs=1e-5)
+    assert s.identity != s2.identity
+
+
+def test_template_ending_in_y_needs_one_forward_for_single_token_objects():
+    s = causal_scorer()
+    calls = []
+    s.model.register_forward_hook(lambda *a: calls.append(1))
+    s.score("[X] was born in [Y]", SUBJECTS, ["Paris", "London", "Rome"])
+    assert len(calls) == 1
+
+
+def test_split_moves_the_space_into_the_continuation():
+    s = causal_scorer()
+    assert s.split("[X] was born in [Y] .", "Ada", "Paris") == ("Ada was born in", " Paris .")
+    assert s.split("[Y] is the birthplace of [X] .", "Ada", "Paris") == ("", "Paris is the birthplace of Ada .")
+
+
+def tiny_masked(lower=False):
+    from transformers import BertConfig, BertForMaskedLM
+
+    tok = word_tokenizer({"unk_token": "[UNK]", "pad_token": "[PAD]", "cls_token": "[CLS]",
+                          "sep_token": "[SEP]", "mask_token": "[MASK]"})
+    from tokenizers import processors
+
+    tok.backend_tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", tok.cls_token_id), ("[SEP]", tok.sep_token_id)])
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                     num_attention_heads=4, max_position_embeddings=64)
+    return BertForMaskedLM(cfg), tok
+
+
+def test_masked_scorer_reads_the_mask_and_rejects_multi_token_objects():
+    from models.score.masked import MaskedScorer
+
+    model, tok = tiny_masked()
+    s = MaskedScorer("tiny-bert", hf_model=model, tokenizer=tok, device="cpu", batch_size=2)
+    rows = s.score("[X] was born in [Y] .", SUBJECTS, ["Paris", "London", "New York"])
+    for subject, row in zip(SUBJECTS, rows):
+        enc = tok(f"{subject} was born in [MASK] .", return_tensors="pt")
+        with torch.no_grad():
+            logits = model(**enc).logits[0]
+        pos = enc.input_ids[0].tolist().index(tok.mask_token_id)
+        logp = torch.log_softmax(logits[pos], -1)
+        assert row[0] == pytest.approx(float(logp[tok.convert_tokens_to_ids("Paris")]), abs=1e-5)
+        assert row[1] == pytest.approx(float(logp[tok.convert_tokens_to_ids("London")]), abs=1e-5)
+        assert row[2] == -math.inf  # two tokens: not scorable by one mask
+
+
+def test_masked_vocabulary_restriction_renormalises_and_excludes(tmp_path):
+    from models.score.masked import MaskedScorer
+
+    model, tok = tiny_masked()
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("Paris\nLondon\nRome\n")
+    s = MaskedScorer("tiny-bert", hf_model=model, tokenizer=tok, device="cpu", vocab=vocab)
+    row = s.score("[X] was born in [Y] .", ["Ada"], ["Paris", "London", "Rome", "York"])[0]
+    assert row[3] == -math.inf  # outside the vocabulary
+    assert sum(math.exp(v) for v in row[:3]) == pytest.approx(1.0, abs=1e-5)  # softmax over the 3 words
+    assert "vocab.txt" in s.identity
+
+
+@pytest.mark.integration
+def test_smollm2_scorer_ranks_real_facts():
+    """The shipped SmolLM2-135M (converted from its GGUF once) knows a few capitals."""
+    from models.score.causal import CausalScorer
+
+    s = CausalScorer(device="cpu")
+    objects = ["Paris", "Rome", "Tokyo", "Berlin"]
+    subjects = ["France", "Italy", "Japan", "Germany"]
+    rows = s.score("The capital of [X] is [Y] .", subjects, objects)
+    naive = s.score_naive("The capital of [X] is [Y] .", subjects[:1], objects)
+    assert rows[0] == pytest.approx(naive[0], abs=1e-3)
+    hits = sum(max(range(4), key=lambda j: row[j]) == i for i, row in enumerate(rows))
+    assert hits >= 3
