@@ -1,0 +1,358 @@
+"""Score prompts with a language model: rank candidate objects, report P@1 and MRR.
+
+For each relation the candidate objects are, by default, every distinct object of that relation
+in the pairs given (as LAMA ranks over a shared candidate set). A (model, template, subject,
+object) score is computed once and kept in the on-disk cache, so re-runs and selection are instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from engine.errors import InputError, PromptmineError
+from engine.io import iter_jsonl, read_pairs, read_templates, write_jsonl
+from engine.progress import log, progress
+from engine.records import Pair, Score, Selection, WeightedTemplate
+
+# A -inf log-probability (object the scorer cannot produce) counts as this in weighted sums,
+# so 0 * -inf never makes a NaN and such objects still rank last.
+FLOOR = -1e4
+
+
+# -- scoring with the cache ---------------------------------------------------------------------
+
+class CachedScorer:
+    """Wraps any Scorer: scores come from the on-disk cache when known, else from the model.
+
+    Cache entries are keyed by (scorer identity, template, subject) and hold {object: score}, so a
+    new candidate set reuses every object already scored."""
+
+    def __init__(self, scorer, cache=None, *, use_cache: bool = True):
+        from models.cache import DiskCache
+
+        self.scorer = scorer
+        self.cache = (cache if cache is not None else DiskCache(namespace="scores")) if use_cache else DiskCache(None, "scores")
+        self.computed = 0  # (subject, object) scores computed by the model in this process
+        self.reused = 0  # ... and read from the cache
+
+    @property
+    def identity(self) -> str:
+        return self.scorer.identity
+
+    def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]):
+        """A [len(subjects), len(objects)] numpy array of log-probabilities."""
+        import numpy as np
+
+        from models.cache import cache_key
+
+        keys = [cache_key(self.identity, template, s) for s in subjects]
+        known = self.cache.get_many(list(dict.fromkeys(keys)))
+        todo_subjects = [s for s, k in zip(subjects, keys) if any(o not in known.get(k, {}) for o in objects)]
+        todo_subjects = list(dict.fromkeys(todo_subjects))
+        if todo_subjects:
+            todo_keys = [cache_key(self.identity, template, s) for s in todo_subjects]
+            missing = list(dict.fromkeys(o for k in todo_keys for o in objects if o not in known.get(k, {})))
+            rows = self.scorer.score(template, todo_subjects, missing)
+            updates = {}
+            for k, row in zip(todo_keys, rows):
+                merged = dict(known.get(k, {}))
+                merged.update({o: float(v) for o, v in zip(missing, row)})
+                updates[k] = known[k] = merged
+            self.cache.set_many(updates)
+            self.computed += len(todo_subjects) * len(missing)
+        self.reused += len(subjects) * len(objects) - (len(todo_subjects) * len(missing) if todo_subjects else 0)
+        return np.array([[known[k][o] for o in objects] for k in keys], dtype=np.float64).reshape(
+            len(subjects), len(objects))
+
+
+# -- metrics ------------------------------------------------------------------------------------
+
+def ranks(scores, gold: Sequence[int]) -> list[int]:
+    """1-based rank of each row's gold column. Ties count against the gold object (rank = number of
+    candidates scoring at least as high), so a scorer that cannot tell candidates apart (all -inf)
+    never gets credit."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=np.float64)
+    g = scores[np.arange(len(gold)), np.asarray(gold, dtype=int)]
+    return (scores >= g[:, None]).sum(axis=1).astype(int).tolist()
+
+
+def p_at_1(rank_list: Sequence[int]) -> float:
+    return sum(r == 1 for r in rank_list) / len(rank_list) if rank_list else 0.0
+
+
+def mrr(rank_list: Sequence[int]) -> float:
+    return sum(1.0 / r for r in rank_list) / len(rank_list) if rank_list else 0.0
+
+
+def micro_average(scores: Iterable[Score]) -> tuple[float, float, int]:
+    """(P@1, MRR, facts) over all facts of all relations, each fact counting once."""
+    all_ranks = [r for s in scores for r in s.ranks]
+    return p_at_1(all_ranks), mrr(all_ranks), len(all_ranks)
+
+
+def combine(matrices: Sequence, weights: Sequence[float]):
+    """Log-linear combination: sum_t w_t * log P_t(y | x), the ensembles' score of each candidate."""
+    import numpy as np
+
+    total = None
+    for m, w in zip(matrices, weights):
+        part = w * np.maximum(np.asarray(m, dtype=np.float64), FLOOR)
+        total = part if total is None else total + part
+    return total
+
+
+# -- relations, facts and candidates ------------------------------------------------------------
+
+@dataclass
+class RelationFacts:
+    """One relation's facts ranked over a shared candidate set."""
+
+    relation: str | None
+    subjects: list[str]
+    gold: list[int]  # index of each fact's object in `objects`
+    objects: list[str]
+    dropped: int = 0  # facts whose object fell outside a capped candidate set
+
+    @property
+    def n(self) -> int:
+        return len(self.subjects)
+
+
+def relation_facts(relation: str | None, pairs: Sequence[Pair], *, max_candidates: int | None = None,
+                   candidates: Sequence[str] | None = None) -> RelationFacts:
+    """Facts of one relation with their candidate objects: `candidates` if given, else the distinct
+    objects of the pairs (the `max_candidates` most frequent, ties by first appearance). Facts whose
+    object is not a candidate are dropped and counted."""
+    if candidates is None:
+        counts = Counter(p.object for p in pairs)
+        order = {o: i for i, o in reversed(list(enumerate(p.object for p in pairs)))}
+        objects = sorted(counts, key=lambda o: (-counts[o], order[o]))
+        if max_candidates:
+            objects = objects[:max_candidates]
+        objects.sort(key=order.__getitem__)
+    else:
+        objects = list(dict.fromkeys(candidates))
+    index = {o: i for i, o in enumerate(objects)}
+    kept = [p for p in pairs if p.object in index]
+    return RelationFacts(relation, [p.subject for p in kept], [index[p.object] for p in kept], objects,
+                         dropped=len(pairs) - len(kept))
+
+
+def group_by_relation(pairs: Sequence[Pair], relations_of_templates: set[str | None] | None = None,
+                      default: str | None = None) -> dict[str | None, list[Pair]]:
+    """Pairs by relation. Pairs without one take `default`, or the templates' only relation."""
+    if default is None and relations_of_templates:
+        named = {r for r in relations_of_templates if r is not None}
+        if len(named) == 1:
+            default = next(iter(named))
+    out: dict[str | None, list[Pair]] = {}
+    for p in pairs:
+        out.setdefault(p.relation or default, []).append(p)
+    return out
+
+
+# -- evaluating templates and selections --------------------------------------------------------
+
+@dataclass
+class Scored:
+    """A template's scores on one relation's facts, kept for ensembling."""
+
+    template: str
+    matrix: object  # numpy [facts, candidates]
+    ranks: list[int] = field(default_factory=list)
+
+
+def score_template(scorer: CachedScorer, template: str, facts: RelationFacts) -> Scored:
+    m = scorer.score(template, facts.subjects, facts.objects)
+    return Scored(template, m, ranks(m, facts.gold) if facts.n else [])
+
+
+def to_score(facts: RelationFacts, name: str, model: str, rank_list: list[int]) -> Score:
+    return Score(relation=facts.relation, template=name, model=model, p_at_1=p_at_1(rank_list),
+                 mrr=mrr(rank_list), n=len(rank_list), ranks=rank_list)
+
+
+def evaluate_selection(scorer: CachedScorer, selection: Selection, facts: RelationFacts,
+                       scored: dict[str, Scored] | None = None) -> Score:
+    """P@1/MRR of a selection (one template, or a weighted ensemble) on a relation's facts."""
+    scored = scored if scored is not None else {}
+    mats = []
+    for wt in selection.templates:
+        if wt.template not in scored:
+            scored[wt.template] = score_template(scorer, wt.template, facts)
+        mats.append(scored[wt.template].matrix)
+    combined = combine(mats, [wt.weight for wt in selection.templates])
+    return to_score(facts, selection_name(selection), scorer.identity, ranks(combined, facts.gold) if facts.n else [])
+
+
+def selection_name(selection: Selection) -> str:
+    if len(selection.templates) == 1:
+        return selection.templates[0].template
+    return f"<{selection.method} ensemble of {len(selection.templates)} templates>"
+
+
+# -- building scorers from CLI options ----------------------------------------------------------
+
+def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options choosing the language model, shared by evaluate, select and run."""
+    from models.hosted import add_hosted_arguments
+
+    g = parser.add_argument_group("language model")
+    g.add_argument("--scorer", default="causal", choices=["causal", "masked", "openai"],
+                   help="causal: any transformers causal LM (default, SmolLM2-135M shipped); masked: a "
+                        "BERT-like masked LM ([Y] becomes the mask, single-token objects); openai: an "
+                        "OpenAI-compatible server's log-probs (see the hosted options)")
+    g.add_argument("--model", default=None, metavar="NAME_OR_PATH",
+                   help="model folder, .gguf file or hub id in the local store (default: smollm2-135m "
+                        "for causal, bert-base-cased for masked)")
+    g.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default: %(default)s)")
+    g.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="sequences per forward pass (default: 128 causal, 64 masked)")
+    g.add_argument("--vocab", default=None, metavar="FILE",
+                   help="masked scorer: restrict to these tokens, one a line (e.g. LAMA's common_vocab_cased.txt)")
+    g.add_argument("--no-suffix", action="store_true",
+                   help="causal/openai: score only the object's tokens, not the text after [Y]")
+    g.add_argument("--no-cache", action="store_true", help="do not read or write the on-disk score cache")
+    add_hosted_arguments(parser)
+
+
+def make_scorer(args: argparse.Namespace) -> CachedScorer:
+    from models.score import SCORERS
+
+    opts: dict = {}
+    if args.scorer == "openai":
+        from models.hosted import hosted_options
+
+        opts = hosted_options(args)
+        opts["score_suffix"] = not args.no_suffix
+    else:
+        if args.model:
+            opts["model"] = args.model
+        opts["device"] = args.device
+        if args.batch_size:
+            opts["batch_size"] = args.batch_size
+        if args.scorer == "causal":
+            opts["score_suffix"] = not args.no_suffix
+        if args.vocab:
+            if args.scorer != "masked":
+                raise PromptmineError("--vocab applies to --scorer masked only")
+            opts["vocab"] = args.vocab
+    try:
+        scorer = SCORERS.create(args.scorer, **opts)
+    except (OSError, ValueError) as e:
+        raise PromptmineError(f"cannot load the {args.scorer} scorer: {e}") from None
+    return CachedScorer(scorer, use_cache=not args.no_cache)
+
+
+# -- reading templates or selections ------------------------------------------------------------
+
+def read_selections_or_templates(path: str) -> list[Selection]:
+    """A selection file (`promptmine select` output) or any template file; each template of the
+    latter becomes a one-template selection, so both evaluate the same way."""
+    if path.endswith((".jsonl", ".json", ".jsonl.gz")):
+        first = next(iter_jsonl(path), None)
+        if first is not None and isinstance(first[1].get("templates"), list):
+            from engine.io import read_records
+
+            return read_records(path, Selection)
+    return [Selection(relation=rel, method="manual", model="", templates=[WeightedTemplate(template=t)])
+            for rel, t in dict.fromkeys(read_templates(path))]
+
+
+def read_candidate_objects(path: str) -> list[str]:
+    from engine.io import iter_lines
+
+    return [line.strip() for _, line in iter_lines(path) if line.strip() and not line.startswith("#")]
+
+
+def load_facts(pairs_path: str, relations: set[str | None], *, relation: str | None = None,
+               max_candidates: int | None = None, candidates_path: str | None = None,
+               limit: int | None = None) -> dict[str | None, RelationFacts]:
+    pairs = read_pairs(pairs_path)
+    if not pairs:
+        raise InputError("no pairs", pairs_path)
+    grouped = group_by_relation(pairs, relations, default=relation)
+    cands = read_candidate_objects(candidates_path) if candidates_path else None
+    out = {}
+    for rel, ps in grouped.items():
+        facts = relation_facts(rel, ps, max_candidates=max_candidates, candidates=cands)
+        if limit:
+            facts = RelationFacts(rel, facts.subjects[:limit], facts.gold[:limit], facts.objects, facts.dropped)
+        if facts.dropped:
+            log(f"{rel}: {facts.dropped} of {len(ps)} pairs dropped (object not among the {len(facts.objects)} candidates)")
+        out[rel] = facts
+    return out
+
+
+def templates_for(selections: Sequence[Selection], relation: str | None) -> list[Selection]:
+    """Selections for a relation: its own, plus those that name no relation."""
+    return [s for s in selections if s.relation in (relation, None)]
+
+
+# -- report formatting --------------------------------------------------------------------------
+
+def format_scores(scores: Sequence[Score]) -> str:
+    from engine.report import text_table
+
+    rows = [[s.relation or "-", s.template, s.n, f"{100 * s.p_at_1:.1f}", f"{100 * s.mrr:.1f}"] for s in scores]
+    p1, m, n = micro_average(scores)
+    rows.append(["micro", f"all {len(scores)} rows", n, f"{100 * p1:.1f}", f"{100 * m:.1f}"])
+    return text_table(["relation", "template", "n", "P@1", "MRR"], rows)
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    selections = read_selections_or_templates(args.templates)
+    if not selections:
+        raise InputError("no templates", args.templates)
+    facts_by_rel = load_facts(args.pairs, {s.relation for s in selections}, relation=args.relation,
+                              max_candidates=args.max_candidates, candidates_path=args.candidates,
+                              limit=args.limit)
+    scorer = make_scorer(args)
+    scores: list[Score] = []
+    jobs = [(rel, s) for rel, facts in facts_by_rel.items() for s in templates_for(selections, rel)]
+    if not jobs:
+        raise PromptmineError(f"no template matches the pairs' relations ({', '.join(map(str, facts_by_rel))}); "
+                              "give templates with those relations, templates without one, or --relation")
+    for rel, sel in progress(jobs, desc="evaluate", unit="template"):
+        scores.append(evaluate_selection(scorer, sel, facts_by_rel[rel]))
+    print(format_scores(scores))
+    log(f"scores: {scorer.computed} computed, {scorer.reused} from the cache ({scorer.identity})")
+    if args.out:
+        write_jsonl(args.out, scores)
+        log(f"wrote {len(scores)} scores to {args.out}")
+    return 0
+
+
+def add_cli(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate", help="rank candidate objects with a language model: P@1 and MRR per template",
+        description="Measure how well each template (or selected ensemble) makes a language model "
+                    "answer: for every fact, rank the candidate objects by log P(object | prompt) and "
+                    "report precision@1 and mean reciprocal rank per relation and micro-averaged. "
+                    "Scores are cached on disk, so a re-run is instant.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  promptmine evaluate --templates corpora/sample_relations.jsonl --pairs corpora/sample_pairs.jsonl\n"
+               "  promptmine evaluate --templates selected.jsonl --pairs test.jsonl --out scores.jsonl\n"
+               "  promptmine evaluate --templates t.txt --pairs P19.jsonl --relation P19 --scorer masked "
+               "--model bert-base-cased --vocab common_vocab_cased.txt")
+    p.add_argument("--templates", required=True, metavar="FILE",
+                   help="templates (JSONL with `template` and optional `relation`, e.g. mined or paraphrased "
+                        "candidates, or plain text one a line) or a `promptmine select` output")
+    p.add_argument("--pairs", required=True, metavar="FILE",
+                   help="facts: LAMA/T-REx JSONL (sub_label, obj_label, predicate_id), plain JSONL or TSV")
+    p.add_argument("--relation", default=None, help="relation of pairs that name none")
+    p.add_argument("--candidates", default=None, metavar="FILE",
+                   help="candidate objects, one a line (default: the distinct objects of each relation's pairs)")
+    p.add_argument("--max-candidates", type=int, default=None, metavar="N",
+                   help="keep the N most frequent objects as candidates; facts with other objects are dropped")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="evaluate the first N facts per relation")
+    p.add_argument("--out", default=None, metavar="FILE", help="write Score records (with per-fact ranks) as JSONL")
+    add_scorer_arguments(p)
+    p.set_defaults(func=run_cli)
