@@ -65,6 +65,7 @@ class MarianTranslator:
         self.max_new_tokens = max_new_tokens
         self.min_new_tokens = min_new_tokens
         self._loaded: dict[tuple[str, str], tuple] = {}
+        self._by_folder: dict[Path, tuple] = {}
 
     @property
     def identity(self) -> str:
@@ -118,6 +119,9 @@ class MarianTranslator:
         key = (src, tgt)
         if key not in self._loaded:
             folder = self.locate(src, tgt)
+            if folder in self._by_folder:  # one model serving several pairs is loaded once
+                self._loaded[key] = self._by_folder[folder]
+                return self._loaded[key]
             from transformers import MarianMTModel, MarianTokenizer
 
             from models.store import load_kwargs, tokenizer_kwargs
@@ -128,7 +132,7 @@ class MarianTranslator:
             except (OSError, ValueError) as e:
                 raise ModelNotAvailable(f"cannot load the Marian {src}->{tgt} model from {folder}: {e}") from None
             model.to(self._device.device).eval()
-            self._loaded[key] = (tok, model)
+            self._loaded[key] = self._by_folder[folder] = (tok, model)
         return self._loaded[key]
 
     # -- translating -----------------------------------------------------------------------------
@@ -173,11 +177,14 @@ class MarianTranslator:
 
 def make_random_marian(out_dir: str | Path, corpus: Sequence[str], *, vocab_size: int | None = None,
                        spm_vocab_size: int = 200, d_model: int = 512, layers: int = 6, heads: int = 8,
-                       ffn_dim: int = 2048, seed: int = 0) -> Path:
+                       ffn_dim: int = 2048, init_std: float = 0.02, seed: int = 0) -> Path:
     """Save a randomly initialised MarianMT model with a SentencePiece vocabulary trained on `corpus`.
 
     For tests and speed benchmarks: the architecture is real, the weights are not. `vocab_size` pads the
-    vocabulary (and so the output layer) to a realistic size such as opus-mt-en-de's 58101."""
+    vocabulary (and so the output layer) to a realistic size such as opus-mt-en-de's 58101. With the
+    default `init_std` a random model says the same thing whatever the input; about 0.05 makes its
+    outputs depend on the input, as a trained model's do (for benchmarks, where identical outputs would
+    be de-duplicated and flatter the engine)."""
     import io
     import json
 
@@ -213,7 +220,8 @@ def make_random_marian(out_dir: str | Path, corpus: Sequence[str], *, vocab_size
         vocab_size=len(vocab), d_model=d_model, encoder_layers=layers, decoder_layers=layers,
         encoder_attention_heads=heads, decoder_attention_heads=heads, encoder_ffn_dim=ffn_dim,
         decoder_ffn_dim=ffn_dim, max_position_embeddings=512, pad_token_id=pad, eos_token_id=0,
-        decoder_start_token_id=pad, forced_eos_token_id=0, scale_embedding=True, share_encoder_decoder_embeddings=True)
+        decoder_start_token_id=pad, forced_eos_token_id=0, scale_embedding=True, share_encoder_decoder_embeddings=True,
+        init_std=init_std)
     torch.manual_seed(seed)
     model = MarianMTModel(config)
     model.generation_config.bad_words_ids = [[pad]]

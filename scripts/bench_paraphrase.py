@@ -1,0 +1,222 @@
+"""Benchmark: back-translation paraphrasing, batched engine against the naive way, in one run.
+
+Marian with the real opus-mt-en-de architecture (6+6 layers, d_model 512, 8 heads, FFN 2048, 58,101-token
+vocabulary) and random weights (speed does not depend on the weights; outputs forced to 12 tokens),
+paraphrasing LAMA's 41 T-REx manual templates with B=7 through 2 pivots (de, fr):
+
+- engine: `engine.paraphrase.paraphrase_templates` (all prompts of a pivot in batched beam-search calls,
+  n-best, back-translations batched too);
+- naive: one prompt at a time, one `generate` call per candidate (1 forward call + B backward calls per
+  prompt and pivot), as a script sending one request per permutation would.
+
+Throughput is in round trips per second (one round trip = one of the B*B back-translations of a prompt
+through a pivot). The naive way may run on a subset of the templates (`--naive-subset`); rates are
+per round trip, so they compare. Peak memory is the process RSS sampled during each phase.
+
+Then it paraphrases the same 41 templates with the shipped `bergamot` translator (pivot pt) and prints
+the paraphrases of 5 relations.
+
+    .venv/bin/python scripts/bench_paraphrase.py [--naive-subset 8] [--json out.json] [--out paras.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data" / "lama" / "relations.jsonl"
+# relations.jsonl also holds 5 templates of relations outside LAMA's 41 T-REx relations
+NOT_TREX = {"P166", "P69", "P54", "P1923", "P102"}
+SHOW = ["P19", "P37", "P138", "P47", "P1412"]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class PeakRSS:
+    """Samples the resident set size in a thread: the peak during a `with` block."""
+
+    def __enter__(self):
+        self.peak = rss_mb()
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+        return self
+
+    def _run(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, rss_mb())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+        self.peak = max(self.peak, rss_mb())
+
+
+def load_templates(path: Path) -> list[tuple[str, str]]:
+    if not path.is_file():
+        sys.exit(f"bench_paraphrase: LAMA relations not found at {path} (the shared data folder is missing); "
+                 f"pass --relations FILE")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [(r["relation"], r["template"]) for r in rows if r["relation"] not in NOT_TREX]
+
+
+def naive(templates, translator, pivots, beams, styles):
+    """One prompt at a time, one generate call per candidate; returns round trips done."""
+    from engine.paraphrase import protect
+
+    done = 0
+    for t in templates:
+        p = protect(t, styles[0])
+        for pivot in pivots:
+            fwd = translator.translate([p], "en", pivot, n=beams)[0]
+            for h in fwd:
+                back = translator.translate([h.text], pivot, "en", n=beams)[0]
+                done += len(back)
+    return done
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--relations", type=Path, default=DATA)
+    ap.add_argument("--beams", type=int, default=7)
+    ap.add_argument("--pivots", default="de,fr")
+    ap.add_argument("--tokens", type=int, default=12, help="forced output length in tokens")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--naive-subset", type=int, default=2, help="templates for the naive way (0: all)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--skip-bergamot", action="store_true")
+    ap.add_argument("--json", type=Path, help="write the numbers here")
+    ap.add_argument("--out", type=Path, help="write the bergamot paraphrases (JSONL) here")
+    args = ap.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    import torch
+
+    from engine.paraphrase import RoundTripStats, output_record, paraphrase_templates
+    from models.translate.marian import MarianTranslator, make_random_marian
+
+    rel_templates = load_templates(args.relations)
+    templates = [t for _, t in rel_templates]
+    pivots = args.pivots.split(",")
+    styles = ["names"]
+    load_avg = os.getloadavg()
+    print(f"# bench_paraphrase: {len(templates)} LAMA T-REx manual templates, B={args.beams}, pivots {pivots}, "
+          f"outputs forced to {args.tokens} tokens", flush=True)
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} "
+          f"with {torch.get_num_threads()} threads, device {args.device}; load average at start "
+          f"{load_avg[0]:.1f} (shared machine: contention slows both sides alike)", flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        corpus = [t.replace("[X]", "Alice").replace("[Y]", "Bob") for t in templates] * 5
+        folder = make_random_marian(Path(tmp) / "opus-mt-random", corpus, vocab_size=58101, spm_vocab_size=400,
+                                    d_model=512, layers=6, heads=8, ffn_dim=2048, init_std=0.05)
+        # the same architecture serves every direction (loaded once)
+        mapping = ",".join(f"{a}-{b}={folder}" for p in pivots for a, b in (("en", p), (p, "en")))
+        tr = MarianTranslator(model=mapping, device=args.device, batch_size=args.batch_size,
+                              min_new_tokens=args.tokens, max_new_tokens=args.tokens)
+        for p in pivots:
+            tr.require("en", p)
+            tr.require(p, "en")
+        _, model = tr._load("en", pivots[0])
+        n_params = sum(x.numel() for x in model.parameters())
+        print(f"# random Marian: {n_params / 1e6:.1f}M parameters, vocab {model.config.vocab_size}, "
+              f"built and loaded in {time.perf_counter() - t0:.0f}s; RSS {rss_mb():.0f} MB", flush=True)
+        translate = tr.translate
+        back_inputs = []
+
+        def spy(texts, src, tgt, n=1):  # how many distinct texts went back (dedupe would favour the engine)
+            if src != "en":
+                back_inputs.append(len(set(texts)))
+            return translate(texts, src, tgt, n)
+
+        tr.translate = spy
+        stats = RoundTripStats()
+        with PeakRSS() as mem_engine:
+            t0 = time.perf_counter()
+            paraphrase_templates(templates, tr, pivots, beams=args.beams, top=40, styles=styles, cache=None,
+                                 stats=stats)
+            t_engine = time.perf_counter() - t0
+        tr.translate = translate
+        rate_engine = stats.round_trips / t_engine
+        print(f"engine: {stats.round_trips} round trips in {t_engine:.1f}s = {rate_engine:.1f}/s; "
+              f"{sum(back_inputs)} distinct back-translation inputs of {len(templates) * len(pivots) * args.beams}; "
+              f"peak RSS {mem_engine.peak:.0f} MB", flush=True)
+
+        subset = templates if args.naive_subset <= 0 else templates[:args.naive_subset]
+        with PeakRSS() as mem_naive:
+            t0 = time.perf_counter()
+            trips = naive(subset, tr, pivots, args.beams, styles)
+            t_naive = time.perf_counter() - t0
+        rate_naive = trips / t_naive
+        print(f"naive: {trips} round trips ({len(subset)} templates) in {t_naive:.1f}s = {rate_naive:.1f}/s; "
+              f"peak RSS {mem_naive.peak:.0f} MB", flush=True)
+        del tr, model
+
+    result = {
+        "templates": len(templates), "beams": args.beams, "pivots": pivots, "tokens": args.tokens,
+        "batch_size": args.batch_size, "device": args.device, "threads": torch.get_num_threads(),
+        "load_average_start": load_avg[0],
+        "engine": {"round_trips": stats.round_trips, "seconds": t_engine, "per_second": rate_engine,
+                   "peak_rss_mb": mem_engine.peak},
+        "naive": {"templates": len(subset), "round_trips": trips, "seconds": t_naive, "per_second": rate_naive,
+                  "peak_rss_mb": mem_naive.peak},
+        "speedup": rate_engine / rate_naive,
+    }
+    print()
+    print(f"| way | templates | round trips | seconds | round trips/s | peak RSS (MB) |")
+    print(f"|---|---|---|---|---|---|")
+    print(f"| naive (1 prompt, 1 generate per candidate) | {len(subset)} | {trips} | {t_naive:.1f} | "
+          f"{rate_naive:.1f} | {mem_naive.peak:.0f} |")
+    print(f"| engine (batched n-best, batch {args.batch_size}) | {len(templates)} | {stats.round_trips} | "
+          f"{t_engine:.1f} | {rate_engine:.1f} | {mem_engine.peak:.0f} |")
+    print(f"\nspeed-up: {result['speedup']:.1f}x (target >= 5x on CPU)")
+
+    if not args.skip_bergamot:
+        from models.translate.bergamot import BergamotTranslator
+
+        bt = BergamotTranslator()
+        bstats = RoundTripStats()
+        t0 = time.perf_counter()
+        out = paraphrase_templates(templates, bt, ["pt"], beams=args.beams, top=40, cache=None,
+                                   relations=[r for r, _ in rel_templates], stats=bstats)
+        t_b = time.perf_counter() - t0
+        with_para = sum(1 for c in out if len(c) > 1)
+        print(f"\nbergamot (pivot pt, slot renderings names/rare/brackets): {len(templates)} templates in {t_b:.1f}s, "
+              f"{bstats.kept} paraphrases, {with_para} templates with at least one, {bstats.dropped} of "
+              f"{bstats.round_trips} round trips dropped for a lost slot")
+        result["bergamot"] = {"seconds": t_b, "paraphrases": bstats.kept, "templates_with_paraphrase": with_para,
+                              "dropped": bstats.dropped, "round_trips": bstats.round_trips}
+        by_rel = {c[0].relation: c for c in out}
+        for rel in SHOW:
+            if rel in by_rel:
+                cands = by_rel[rel]
+                print(f"- {rel}: `{cands[0].template}` -> " +
+                      ("; ".join(f"`{c.template}`" for c in cands[1:]) or "(no new paraphrase)"))
+        if args.out:
+            from engine.io import write_jsonl
+
+            write_jsonl(args.out, [output_record(c) for cands in out for c in cands])
+            print(f"wrote {args.out}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
