@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -101,22 +102,28 @@ class Extracted:
     content: int  # of which not stop words
 
 
-def _render(doc, start: int, end: int, xspan, yspan) -> Extracted | None:
-    """Tokens start..end with the x and y spans replaced by [X] and [Y], as a normalised template."""
+def _render(doc, indices: Iterable[int], xspan, yspan) -> Extracted | None:
+    """The tokens at `indices` (in sentence order) with the x and y spans replaced by [X] and [Y],
+    as a normalised template. Adjacent tokens keep the sentence's spacing; a gap becomes a space."""
     parts, words, content = [], 0, 0
-    i = start
-    while i < end:
-        if i == xspan.start or i == yspan.start:
-            span = xspan if i == xspan.start else yspan
-            parts.append(("[X]" if span is xspan else "[Y]") + doc[span.end - 1].whitespace_)
-            i = span.end
+    order = sorted(set(indices) | set(range(xspan.start, xspan.end)) | set(range(yspan.start, yspan.end)))
+    for n, i in enumerate(order):
+        gap = " " if n + 1 < len(order) and order[n + 1] != i + 1 else None
+        if xspan.start <= i < xspan.end or yspan.start <= i < yspan.end:
+            span = xspan if i < xspan.end and i >= xspan.start else yspan
+            if i == span.end - 1:
+                parts.append(("[X]" if span is xspan else "[Y]") + (gap or doc[i].whitespace_))
             continue
         tok = doc[i]
-        parts.append(tok.text_with_ws)
+        text = tok.text
+        if gap and tok.lower_ in ("a", "an") and not _is_slot(order[n + 1], xspan, yspan):
+            # words between the article and its noun were dropped: "an [American] series" -> "a series"
+            vowel = doc[order[n + 1]].lower_[:1] in "aeiou"
+            text = (text[0] + ("n" if vowel else "")) if tok.lower_ != ("an" if vowel else "a") else text
+        parts.append(text + (gap or tok.whitespace_))
         if not (tok.is_punct or tok.is_space):
             words += 1
             content += not tok.is_stop
-        i += 1
     text = "".join(parts).strip()
     if text[-1] not in ".!?":
         text += " ."
@@ -130,9 +137,13 @@ def _render(doc, start: int, end: int, xspan, yspan) -> Extracted | None:
     return Extracted(text, words, content)
 
 
+def _is_slot(i: int, xspan, yspan) -> bool:
+    return xspan.start <= i < xspan.end or yspan.start <= i < yspan.end
+
+
 def middle_template(doc, xspan, yspan) -> Extracted | None:
     """The words between x and y: `[X] was born in [Y] .` (or `[Y] ... [X] .`)."""
-    return _render(doc, min(xspan.start, yspan.start), max(xspan.end, yspan.end), xspan, yspan)
+    return _render(doc, range(min(xspan.start, yspan.start), max(xspan.end, yspan.end)), xspan, yspan)
 
 
 def dependency_path(xroot, yroot) -> list | None:
@@ -152,21 +163,76 @@ def dependency_path(xroot, yroot) -> list | None:
 
 # Left modifiers of the phrase's first word that make it a fluent noun phrase ("The official language of").
 _LEFT_MODIFIERS = frozenset({"det", "amod", "poss"})
+_RELATIVE_PRONOUNS = frozenset({"who", "which", "that", "whom"})
+# Verbs and clauses whose coordinating "and" stays when the path runs through the coordination.
+_CLAUSE_DEPS = frozenset({"ROOT", "acl", "relcl", "advcl", "xcomp", "ccomp", "conj", "pcomp"})
+# Grammatical words attached to path words, kept by the compact form ("was" in "was born in").
+_FUNCTION_DEPS = frozenset({"aux", "auxpass", "neg", "det", "predet", "case", "prt"})
 
 
-def dependency_template(doc, xspan, yspan) -> Extracted | None:
-    """The phrase from the leftmost to the rightmost token of the shortest dependency path
-    between the heads of x and y, plus the determiner/adjectives of its first word."""
+def dependency_template(doc, xspan, yspan, compact: bool = True) -> Extracted | None:
+    """The phrase from the leftmost to the rightmost token of the shortest dependency path between
+    the heads of x and y, plus the determiner/adjectives of its first word.
+
+    `compact=False` keeps every word of that stretch of the sentence (LPAQA's phrase); the default
+    keeps the path's words and their function words (auxiliaries, negation, determiners, particles,
+    possessive 's) and drops what hangs off the path (dates, appositions, parentheticals, adjectives
+    of the slots), so `[X] (1912-1954), who was born in [Y]` and `[X] was born in [Y]` agree."""
     path = dependency_path(xspan.root, yspan.root)
     if path is None:
         return None
     left = min([t.i for t in path] + [xspan.start, yspan.start])
     right = max([t.i for t in path] + [xspan.end - 1, yspan.end - 1])
     first = doc[left]
-    while left > 0 and doc[left - 1].head.i == first.i and doc[left - 1].dep_ in _LEFT_MODIFIERS \
-            and not (xspan.start <= left - 1 < xspan.end or yspan.start <= left - 1 < yspan.end):
-        left -= 1
-    return _render(doc, left, right + 1, xspan, yspan)
+    keep_left = left
+    while keep_left > 0 and not _is_slot(left, xspan, yspan) and doc[keep_left - 1].head.i == first.i \
+            and doc[keep_left - 1].dep_ in _LEFT_MODIFIERS and not _is_slot(keep_left - 1, xspan, yspan):
+        keep_left -= 1
+    if not compact:
+        return _render(doc, range(keep_left, right + 1), xspan, yspan)
+    on_path = {t.i for t in path}
+    chosen = on_path | set(range(keep_left, left))
+    for t in path:
+        # A relative clause on a word between the slots: "a car which was produced by" becomes the
+        # reduced relative "a car produced by"; "a footballer who plays as" keeps its "who".
+        # On a slot itself the pronoun goes: "[X], which is owned by [Y]" -> "[X] is owned by [Y]".
+        inner_relcl = t.dep_ == "relcl" and not _is_slot(t.head.i, xspan, yspan)
+        has_aux = any(c.dep_ in ("aux", "auxpass") for c in t.children)
+        for c in t.children:
+            if not left <= c.i <= right:
+                continue
+            if inner_relcl and c.lower_ in _RELATIVE_PRONOUNS and not has_aux:
+                chosen.add(c.i)
+            elif c.dep_ in _FUNCTION_DEPS and not (inner_relcl and c.dep_ in ("aux", "auxpass")):
+                chosen.add(c.i)
+            elif c.dep_ == "cc" and t.dep_ in _CLAUSE_DEPS and any(k.dep_ == "conj" and k.i in on_path
+                                                                   for k in t.children):
+                chosen.add(c.i)  # "developed and published by"
+        if t.dep_ == "prep" and any(k.dep_ == "conj" and k.i in on_path for k in t.children):
+            chosen.discard(t.i)  # "a member of NATO and of [Y]" -> "a member of [Y]"
+    return _render(doc, chosen, xspan, yspan)
+
+
+def mention_span(doc, start: int, end: int):
+    """The tokens of a matched string, with its determiner "the" when the parse attaches it to the
+    mention ("a member of the [Y]" and "a member of [Y]" are the same template)."""
+    span = doc.char_span(start, end, alignment_mode="expand")
+    if span is not None and span.start > 0:
+        before = doc[span.start - 1]
+        if before.lower_ == "the" and before.dep_ == "det" and span.start <= before.head.i < span.end:
+            span = doc[span.start - 1:span.end]
+    return span
+
+
+def templates(doc, xchars: tuple[int, int], ychars: tuple[int, int],
+              methods: Sequence[str] = METHODS) -> list[tuple[str, Extracted | None]] | None:
+    """(method, template) for one mention of a pair at these character offsets in a parsed
+    sentence; None when the mentions share a token after tokenisation."""
+    xspan, yspan = mention_span(doc, *xchars), mention_span(doc, *ychars)
+    if xspan is None or yspan is None or (xspan.start < yspan.end and yspan.start < xspan.end):
+        return None
+    return [(m, middle_template(doc, xspan, yspan) if m == "middle" else dependency_template(doc, xspan, yspan))
+            for m in methods]
 
 
 def keep(ex: Extracted | None, max_words: int = MAX_WORDS) -> bool:
@@ -199,6 +265,7 @@ class MineCounts:
     matched: int = 0
     parsed: int = 0
     mentions: int = 0  # (sentence, pair) co-occurrences
+    parse_seconds: float = 0.0  # time inside spaCy, to compare the whole run against the parser alone
 
     def merge(self, other: MineCounts) -> MineCounts:
         for key, c in other.templates.items():
@@ -214,6 +281,7 @@ class MineCounts:
         self.matched += other.matched
         self.parsed += other.parsed
         self.mentions += other.mentions
+        self.parse_seconds += other.parse_seconds
         return self
 
 
@@ -227,19 +295,19 @@ def mine_batch(sentences: Sequence[Sentence], index: PairIndex, nlp, *, methods:
     counts.matched = len(matched)
     if not matched:
         return counts
-    docs = parse(nlp, (s.text for s, _ in matched), batch_size=batch_size)
+    started = time.perf_counter()
+    docs = list(parse(nlp, (s.text for s, _ in matched), batch_size=batch_size))
+    counts.parse_seconds = time.perf_counter() - started
     for (sentence, hits), doc in zip(matched, docs):
         counts.parsed += 1
-        seen_here: set[tuple[str, str, str]] = set()
-        for pair_index, (xa, xb), (ya, yb) in hits:
-            xspan = doc.char_span(xa, xb, alignment_mode="expand")
-            yspan = doc.char_span(ya, yb, alignment_mode="expand")
-            if xspan is None or yspan is None or (xspan.start < yspan.end and yspan.start < xspan.end):
-                continue  # mentions share a token after tokenisation
+        seen_here: set[tuple[str, str]] = set()  # (relation, template): a sentence counts once per template
+        for pair_index, xchars, ychars in hits:
+            found = templates(doc, xchars, ychars, methods)
+            if found is None:
+                continue
             counts.mentions += 1
             relation = index.pairs[pair_index].relation
-            for method in methods:
-                ex = middle_template(doc, xspan, yspan) if method == "middle" else dependency_template(doc, xspan, yspan)
+            for method, ex in found:
                 if not keep(ex, max_words):
                     continue
                 key = (relation, method, ex.template)
@@ -247,33 +315,46 @@ def mine_batch(sentences: Sequence[Sentence], index: PairIndex, nlp, *, methods:
                 if c is None:
                     c = counts.templates[key] = TemplateCount()
                 c.pairs.add(pair_index)
-                if key not in seen_here:
-                    seen_here.add(key)
+                if (relation, ex.template) not in seen_here:
+                    seen_here.add((relation, ex.template))
                     c.sentences += 1
                     c.add_example(sentence.pos, sentence.text)
     return counts
 
 
 def rank(counts: MineCounts, top: int) -> dict[str, list[Candidate]]:
-    """Best first per relation: distinct pairs, then sentences; a template found by both methods
-    is listed once, under the method that saw it with more pairs (middle on a tie)."""
+    """Best first per relation: distinct pairs, then sentences, then text. A template that both
+    methods produced is one candidate: its pairs are the union of theirs, and it is labelled with
+    the method that saw it with more pairs (middle on a tie)."""
     order = {m: n for n, m in enumerate(METHODS)}
-    per_rel: dict[str, dict[str, Candidate]] = defaultdict(dict)
-    items = sorted(counts.templates.items(),
-                   key=lambda kv: (kv[0][0], -len(kv[1].pairs), -kv[1].sentences, order[kv[0][1]], kv[0][2]))
-    for (relation, method, template), c in items:
-        if template in per_rel[relation]:
+    merged: dict[tuple[str, str], tuple[TemplateCount, str]] = {}
+    for (relation, method, template), c in sorted(counts.templates.items(), key=lambda kv: order[kv[0][1]]):
+        key = (relation, template)
+        if key not in merged:
+            merged[key] = (TemplateCount(set(c.pairs), c.sentences, list(c.examples)), method)
             continue
-        per_rel[relation][template] = Candidate(
-            relation=relation, template=template, method=method, pairs=len(c.pairs),
-            sentences=c.sentences, examples=[text for _, text in c.examples])
-    return {rel: list(cands.values())[:top] for rel, cands in sorted(per_rel.items())}
+        total, label = merged[key]
+        if len(c.pairs) > len(counts.templates[(relation, label, template)].pairs):
+            label = method
+        total.pairs |= c.pairs
+        total.sentences += c.sentences  # each sentence was counted under one method only
+        for pos, text in c.examples:
+            total.add_example(pos, text)
+        merged[key] = (total, label)
+    per_rel: dict[str, list[Candidate]] = defaultdict(list)
+    for (relation, template), (c, method) in sorted(
+            merged.items(), key=lambda kv: (kv[0][0], -len(kv[1][0].pairs), -kv[1][0].sentences, kv[0][1])):
+        if len(per_rel[relation]) < top:
+            per_rel[relation].append(Candidate(
+                relation=relation, template=template, method=method, pairs=len(c.pairs),
+                sentences=c.sentences, examples=[text for _, text in c.examples]))
+    return dict(sorted(per_rel.items()))
 
 
 @dataclass
 class MineResult:
     candidates: dict[str, list[Candidate]]
-    stats: dict[str, int]
+    stats: dict[str, int | float]
     counts: MineCounts
 
 
@@ -335,7 +416,7 @@ def mine(corpus_paths: list[str | Path], pairs: list[Pair], *, top: int = 40, ca
         log(f"skipped {skipped} bad lines in all (use --strict to stop at the first)")
     candidates = rank(total, top)
     stats = {"sentences_read": total.read, "sentences_matched": total.matched, "sentences_parsed": total.parsed,
-             "mentions": total.mentions, "skipped_lines": skipped,
+             "mentions": total.mentions, "skipped_lines": skipped, "parse_seconds": round(total.parse_seconds, 3),
              "templates_found": len({(r, t) for r, _, t in total.templates}),
              "templates_kept": sum(len(v) for v in candidates.values()), "relations": len(candidates)}
     return MineResult(candidates, stats, total)

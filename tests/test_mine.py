@@ -61,7 +61,57 @@ def test_middle_and_dependency_templates_on_a_relative_clause(vocab):
                          "dobj", "punct"])
     x, y = doc[0:1], doc[6:7]
     assert middle_template(doc, x, y).template == "[X], who was born in [Y]."
-    assert dependency_template(doc, x, y).template == "[X], who was born in [Y]."
+    # LPAQA's phrase keeps the whole stretch; the compact form keeps path words and their auxiliaries
+    assert dependency_template(doc, x, y, compact=False).template == "[X], who was born in [Y]."
+    assert dependency_template(doc, x, y).template == "[X] was born in [Y]."
+
+
+def test_compact_dependency_template_drops_what_hangs_off_the_path(vocab):
+    words = ["Mozart", "(", "born", "1756", "in", "Salzburg", ")", "wrote", "operas"]
+    doc = make_doc(vocab, words, heads=[7, 2, 0, 2, 2, 4, 2, 7, 7],
+                   deps=["nsubj", "punct", "acl", "npadvmod", "prep", "pobj", "punct", "ROOT", "dobj"])
+    x, y = doc[0:1], doc[5:6]
+    assert middle_template(doc, x, y).template == "[X] (born 1756 in [Y]."
+    assert dependency_template(doc, x, y, compact=False).template == "[X] (born 1756 in [Y]."
+    assert dependency_template(doc, x, y).template == "[X] born in [Y]."
+
+
+def test_compact_form_keeps_grammar_on_the_path(vocab):
+    # "X is an American car which was produced by the automaker Y ."
+    words = ["Edsel", "is", "an", "American", "car", "which", "was", "produced", "by", "the", "automaker", "Ford", "."]
+    doc = make_doc(vocab, words, heads=[1, 1, 4, 4, 1, 7, 7, 4, 7, 10, 8, 10, 1],
+                   deps=["nsubj", "ROOT", "det", "amod", "attr", "nsubjpass", "auxpass", "relcl", "agent", "det",
+                         "pobj", "appos", "punct"])
+    # path Edsel-is-car-produced-by-automaker-Ford; "American" hangs off it, "an" becomes "a",
+    # the relative clause on "car" becomes the reduced relative
+    assert dependency_template(doc, doc[0:1], doc[11:12]).template == "[X] is a car produced by the automaker [Y]."
+    # "X is a footballer who plays as a Y": no auxiliary, so the relative pronoun stays
+    words = ["Kane", "is", "a", "footballer", "who", "plays", "as", "a", "striker"]
+    doc = make_doc(vocab, words, heads=[1, 1, 3, 1, 5, 3, 5, 8, 6],
+                   deps=["nsubj", "ROOT", "det", "attr", "nsubj", "relcl", "prep", "det", "pobj"])
+    assert dependency_template(doc, doc[0:1], doc[8:9]).template == "[X] is a footballer who plays as a [Y]."
+    # coordinated verbs keep their "and"
+    words = ["Doom", "was", "developed", "and", "published", "by", "id"]
+    doc = make_doc(vocab, words, heads=[2, 2, 2, 2, 2, 4, 5],
+                   deps=["nsubjpass", "auxpass", "ROOT", "cc", "conj", "agent", "pobj"])
+    assert dependency_template(doc, doc[0:1], doc[6:7]).template == "[X] was developed and published by [Y]."
+    # ... but a coordinated preposition does not: "a member of NATO and of the EU"
+    words = ["Norway", "is", "a", "member", "of", "NATO", "and", "of", "EFTA"]
+    doc = make_doc(vocab, words, heads=[1, 1, 3, 1, 3, 4, 4, 4, 7],
+                   deps=["nsubj", "ROOT", "det", "attr", "prep", "pobj", "cc", "conj", "pobj"])
+    assert dependency_template(doc, doc[0:1], doc[8:9]).template == "[X] is a member of [Y]."
+
+
+def test_the_attached_to_a_mention_belongs_to_the_slot(vocab):
+    from engine.mine import templates
+
+    words = ["Norway", "is", "a", "member", "of", "the", "European", "Union"]
+    doc = make_doc(vocab, words, heads=[1, 1, 3, 1, 3, 7, 7, 4],
+                   deps=["nsubj", "ROOT", "det", "attr", "prep", "det", "compound", "pobj"])
+    text = doc.text
+    y = (text.index("European"), len(text))
+    found = dict(templates(doc, (0, 6), y))
+    assert found["middle"].template == found["dependency"].template == "[X] is a member of [Y]."
 
 
 def test_object_first_templates_are_kept_and_capitalised(vocab):
@@ -190,6 +240,19 @@ def test_mine_ranks_by_distinct_pairs_not_sentences(nlp, tmp_path):
     cands = mine([corpus], pairs, nlp=nlp, methods=("middle",)).candidates["P36"]
     assert [(c.template, c.pairs, c.sentences) for c in cands] == [
         ("[Y] is the capital of [X].", 2, 2), ("[Y] lies in the heart of [X].", 1, 3)]
+
+
+def test_a_template_found_by_both_methods_counts_the_union_of_their_pairs():
+    from engine.mine import TemplateCount
+
+    counts = MineCounts()
+    counts.templates[("P1", "middle", "[X] a [Y].")] = TemplateCount({1, 2}, 2, [((0, 1, 0), "s1")])
+    counts.templates[("P1", "dependency", "[X] a [Y].")] = TemplateCount({2, 3, 4}, 2, [((0, 0, 0), "s0")])
+    counts.templates[("P1", "middle", "[X] b [Y].")] = TemplateCount({5, 6, 7}, 5, [((0, 2, 0), "s2")])
+    [a, b] = rank(counts, 40)["P1"]
+    assert (a.template, a.pairs, a.sentences, a.method, a.examples) == ("[X] a [Y].", 4, 4, "dependency", ["s0", "s1"])
+    assert (b.template, b.pairs, b.sentences) == ("[X] b [Y].", 3, 5)
+    assert [c.template for c in rank(counts, 1)["P1"]] == ["[X] a [Y]."]
 
 
 def test_batches_merge_to_the_same_result_in_any_order(nlp):
