@@ -65,8 +65,9 @@ def add_hosted_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--base-url", default=None, metavar="URL",
                    help="server URL, e.g. http://127.0.0.1:8000/v1 for vLLM or llama.cpp "
                         "(default: OpenAI's API)")
-    g.add_argument("--hosted-model", "--model-name", dest="hosted_model", default=HostedConfig.model,
-                   metavar="NAME", help="model name the server knows (default: %(default)s)")
+    g.add_argument("--hosted-model", dest="hosted_model", default=None, metavar="NAME",
+                   help=f"model name the server knows (default: --model where the command has one, "
+                        f"else {HostedConfig.model})")
     g.add_argument("--api-key-env", default=HostedConfig.api_key_env, metavar="VAR",
                    help="environment variable holding the API key (default: %(default)s; "
                         "not needed for a local --base-url)")
@@ -94,7 +95,7 @@ def hosted_options(args: argparse.Namespace) -> dict[str, Any]:
     """Constructor keyword arguments for the hosted adapters from `add_hosted_arguments` options."""
     return {
         "base_url": args.base_url,
-        "model": args.hosted_model,
+        "model": args.hosted_model or getattr(args, "model", None) or HostedConfig.model,
         "api_key_env": args.api_key_env,
         "concurrency": args.concurrency,
         "timeout": args.timeout,

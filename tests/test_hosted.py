@@ -332,3 +332,32 @@ def test_hosted_cli_options_build_every_role(rule_server):
     # json_object mode: no schema sent, the answer is still validated against the response model
     out = OpenAITranslator(**opts).translate([TEMPLATES[0]], "en", "de")
     assert [h.text for h in out[0]] == [rule_translate(TEMPLATES[0])]
+
+
+@needs_gguf
+def test_cli_evaluate_with_the_openai_scorer(lm_server, tmp_path):
+    import json
+
+    from engine.cli import main
+    from engine.evaluate import ranks
+
+    lm_server.set_faults([{"match": "Ulm", "faults": ["503"], "path": "completions"}])
+    pairs = [("Mozart", "Salzburg"), ("Einstein", "Ulm"), ("Curie", "Warsaw"), ("Dante", "Florence")]
+    (tmp_path / "pairs.jsonl").write_text("".join(
+        json.dumps({"sub_label": s, "obj_label": o, "predicate_id": "P19"}) + "\n" for s, o in pairs))
+    (tmp_path / "t.jsonl").write_text(json.dumps({"relation": "P19", "template": "[X] was born in [Y] ."}) + "\n")
+    out = tmp_path / "scores.jsonl"
+    assert main(["evaluate", "--templates", str(tmp_path / "t.jsonl"), "--pairs", str(tmp_path / "pairs.jsonl"),
+                 "--scorer", "openai", "--base-url", lm_server.url, "--model", "served-tiny",
+                 "--api-key-env", KEY_ENV, "--out", str(out)]) == 0
+    (score,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert score["n"] == 4 and "served-tiny" in score["model"]
+    assert lm_server.stats()["faults_served"] == ["503"]
+    # the same ranks as the adapter gives directly (answered from its cache)
+    direct = make(OpenAIScorer, lm_server, model="served-tiny", scoring="completions")
+    objects = [o for _, o in pairs]
+    matrix = direct.score("[X] was born in [Y] .", [s for s, _ in pairs], objects)
+    assert direct.last_run.requests == 0
+    import numpy as np
+
+    assert score["ranks"] == ranks(np.array(matrix), list(range(4)))
