@@ -105,10 +105,12 @@ def run_ray(job: ShardJob, files: list[Path], work_dir: str | Path, *, workers: 
 
 
 def _run_on_ray(job: ShardJob, todo: list[Shard], work: WorkDir, workers: int, report: ShardReport) -> None:
+    import logging
     import pickle
 
     import ray.data
 
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # per-operator INFO lines would flood stderr
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False  # our own bar counts lines; Ray's would interleave with it
     by_id = {s.id: s for s in todo}

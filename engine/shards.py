@@ -350,7 +350,9 @@ def run_local(job: ShardJob, shards: Iterable[tuple[Shard, list[bytes] | None]],
                     collect(wait(pending, return_when=FIRST_COMPLETED)[0])
             if error is not None:
                 shard, exc = error
-                raise exc if isinstance(exc, PromptmineError) else failure(shard, exc) from exc
+                if isinstance(exc, PromptmineError):  # bad input (--strict): its file:line says it all
+                    raise exc
+                raise failure(shard, exc) from exc
     finally:
         bar.close()
     report.shards_total = len(seen)
@@ -374,9 +376,6 @@ def run_files(job: ShardJob, files: list[Path], work_dir: str | Path, *,
                                resume=resume, manifest=manifest)
     return result, report
 
-
-def announce(report: ShardReport) -> None:
-    log(report.summary())
 
 
 # ---------------------------------------------------------------------------------------------
