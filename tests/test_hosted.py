@@ -361,3 +361,35 @@ def test_cli_evaluate_with_the_openai_scorer(lm_server, tmp_path):
     import numpy as np
 
     assert score["ranks"] == ranks(np.array(matrix), list(range(4)))
+
+
+def test_a_run_killed_midway_resumes_from_the_disk_cache(rule_server, tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    texts = [f"[X] owns {i} boats in [Y] ." for i in range(20)]
+    monkeypatch.setenv("PROMPTMINE_CACHE", str(tmp_path / "crash-cache"))
+    script = ("import sys; from models.hosted import OpenAITranslator; "
+              f"OpenAITranslator(base_url={rule_server.url!r}, model='m', api_key_env={KEY_ENV!r}, concurrency=1)"
+              f".translate({texts!r}, 'en', 'de')")
+    rule_server.set_faults([])
+    rule_server.configure(latency=0.2)
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).resolve().parent.parent,
+                                env=dict(os.environ))
+        deadline = time.monotonic() + 60
+        while rule_server.stats()["requests"].get("chat", 0) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.kill()  # a crash: no clean-up runs
+        proc.wait()
+        sent = rule_server.stats()["requests"]["chat"]
+        assert 6 <= sent < len(texts)
+    finally:
+        rule_server.configure(latency=0.0)
+    tr = make(OpenAITranslator, rule_server, model="m")
+    out = tr.translate(texts, "en", "de")
+    assert [[h.text for h in hyps] for hyps in out] == [[rule_translate(t)] for t in texts]
+    assert tr.last_run.cached >= sent - 1  # all answered before the kill (one may have been in flight)
+    assert tr.last_run.requests == len(texts) - tr.last_run.cached
