@@ -32,27 +32,30 @@ class MaskedScorer:
 
     name = "masked"
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "auto", batch_size: int = 64,
-                 vocab: str | Path | Iterable[str] | None = None, hf_model=None, tokenizer=None):
+    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "auto", dtype: str = "auto",
+                 batch_size: int = 64, vocab: str | Path | Iterable[str] | None = None, hf_model=None,
+                 tokenizer=None):
         import torch
 
         from models.device import pick_device
+        from models.score.causal import resolve_dtype
 
         self.model_name = model
         self.batch_size = max(1, int(batch_size))
         self.choice = pick_device(device)
+        self.dtype = self.choice.dtype if dtype == "auto" else resolve_dtype(dtype, self.choice.device)
         if hf_model is None:
             from transformers import AutoModelForMaskedLM, AutoTokenizer
 
             folder = require_model_dir(model, "masked scorer")
             tokenizer = AutoTokenizer.from_pretrained(folder)
-            hf_model = AutoModelForMaskedLM.from_pretrained(folder, dtype=self.choice.dtype)
+            hf_model = AutoModelForMaskedLM.from_pretrained(folder, dtype=self.dtype)
         elif tokenizer is None:
             raise ValueError("pass the tokenizer together with hf_model")
         if tokenizer.mask_token is None:
             raise ValueError(f"{model}: the tokenizer has no mask token; is this a masked LM?")
         self.tokenizer = tokenizer
-        self.model = hf_model.to(self.choice.device).eval()
+        self.model = hf_model.to(self.choice.device, dtype=self.dtype).eval()
         self._torch = torch
         self.vocab_name = None
         self.allowed = None  # tensor of token ids the softmax runs over, or None for all
@@ -66,7 +69,8 @@ class MaskedScorer:
 
     @property
     def identity(self) -> str:
-        return f"masked:{self.model_name}:vocab={self.vocab_name}"
+        dtype = str(self.dtype).removeprefix("torch.")
+        return f"masked:{self.model_name}:vocab={self.vocab_name}" + ("" if dtype == "float32" else f":{dtype}")
 
     def _single_id(self, word: str, gap: str) -> int | None:
         """The token id of `word` if it is exactly one token (after `gap`, the text before it, so
