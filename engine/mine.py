@@ -481,6 +481,16 @@ def run_cli(args: argparse.Namespace) -> int:
     return 0
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except empty ones and those the help text already states."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default in (None, False) or "default" in text.lower():
+            return text
+        return super()._get_help_string(action)
+
+
 def add_cli(subparsers) -> None:
     p = subparsers.add_parser(
         "mine", help="mine prompt templates for relations from a text corpus",
@@ -488,13 +498,15 @@ def add_cli(subparsers) -> None:
                     "middle-word templates (the words between subject and object) and dependency templates "
                     "(the phrase along the shortest dependency path). Templates are ranked by how many "
                     "distinct pairs they were seen with. With no arguments, mines the bundled sample corpus.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_HelpFormatter)
     p.add_argument("--corpus", nargs="+", default=[str(BUNDLED / "sample_corpus.txt")], metavar="PATH",
                    help="corpus files or folders: plain text (.txt, .gz; one sentence or paragraph a line, long "
-                        "lines are split into sentences) or JSONL with a `text` field (.jsonl, .jsonl.gz)")
+                        "lines are split into sentences) or JSONL with a `text` field (.jsonl, .jsonl.gz). "
+                        "Default: the bundled corpora/sample_corpus.txt")
     p.add_argument("--pairs", default=str(BUNDLED / "sample_pairs.jsonl"), metavar="PATH",
                    help="the relation's facts: JSONL with sub_label/obj_label (LAMA, T-REx) or subject/object, "
-                        "optionally predicate_id/relation per line; or TSV `subject<TAB>object[<TAB>relation]`")
+                        "optionally predicate_id/relation per line; or TSV `subject<TAB>object[<TAB>relation]`. "
+                        "Default: the bundled corpora/sample_pairs.jsonl")
     p.add_argument("--relation", action="append", metavar="ID",
                    help="mine only this relation (repeat or comma-separate for several); pairs without a "
                         "relation field get this id. Default: every relation in the pairs file "
@@ -504,7 +516,9 @@ def add_cli(subparsers) -> None:
                    help="output JSONL, one candidate a line (relation, template, method, pairs, sentences, "
                         "examples); written atomically. Default: stdout")
     p.add_argument("--methods", default="middle,dependency",
-                   help="comma-separated template kinds: middle, dependency (dependency needs the parser)")
+                   help="comma-separated template kinds: middle (the words between subject and object), "
+                        "dependency (the shortest dependency path between them with its function words; "
+                        "needs the parser)")
     p.add_argument("--case-sensitive", action="store_true",
                    help="match subjects and objects with their exact case (default: case-insensitive)")
     p.add_argument("--no-fold", action="store_true",
