@@ -366,31 +366,34 @@ def paraphrase_text(text: str, translator, pivots: list[str], *, beams: int = 7,
 
 
 # -- command line ----------------------------------------------------------------------------------
-# Backend options: CLI flag -> constructor keyword. A backend takes the ones it understands; adding a
-# backend option is one line here (and `--option KEY=VALUE` passes anything else through).
+# Backend options: CLI flag -> constructor keyword, passed when the user sets them. Adding an option for
+# a local backend is one line here; `--option KEY=VALUE` passes anything else through. Hosted backends
+# (openai) take the adapter's own options (models.hosted.add_hosted_arguments: --base-url, --api-key-env,
+# --concurrency, ...).
 BACKEND_FLAGS = {
-    "model": ("--model", "model id, pattern or mapping (marian: `Helsinki-NLP/opus-mt-{src}-{tgt}` (default) "
-                         "or `en-de=PATH,de-en=PATH`; openai: the served model's name)"),
+    "model": ("--model", "marian: hub id pattern (default `Helsinki-NLP/opus-mt-{src}-{tgt}`) or explicit "
+                         "folders `en-de=PATH,de-en=PATH`; openai: the served model's name"),
     "model_dir": ("--model-dir", "marian: a folder holding one model folder per pair, e.g. DIR/opus-mt-en-de/"),
     "device": ("--device", "marian: auto (default: GPU with fp16 if present), cpu, cuda, cuda:1, mps"),
     "batch_size": ("--batch-size", "marian: inputs per generate call (default 16)"),
-    "base_url": ("--base-url", "openai: the server's base URL, e.g. http://localhost:8000/v1"),
-    "api_key_env": ("--api-key-env", "openai: environment variable holding the API key (default OPENAI_API_KEY)"),
-    "concurrency": ("--concurrency", "openai: requests in flight at once (default 8)"),
-    "timeout": ("--timeout", "openai: seconds per request (default 60)"),
-    "max_retries": ("--max-retries", "openai: retries per item on 429/5xx/timeouts/invalid output (default 4)"),
-    "request_budget": ("--request-budget", "openai: most requests in all; the rest are reported (default: no limit)"),
-    "structured_output": ("--structured-output", "openai: json_schema (default), json_object or none"),
 }
+HOSTED_BACKENDS = {"openai"}
 
 
 def backend_options(args) -> dict:
     """Keyword arguments for the backend from the flags the user set and `--option KEY=VALUE`."""
     opts = {}
-    for key, (flag, _) in BACKEND_FLAGS.items():
-        value = getattr(args, key, None)
-        if value is not None:
-            opts[key] = value
+    if args.backend in HOSTED_BACKENDS and getattr(args, "concurrency", None) is not None:
+        from models.hosted import hosted_options
+
+        opts.update(hosted_options(args))
+        if getattr(args, "device", None) is not None:
+            opts["device"] = args.device
+    else:
+        for key in BACKEND_FLAGS:
+            value = getattr(args, key, None)
+            if value is not None:
+                opts[key] = value
     for item in getattr(args, "option", None) or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -468,10 +471,18 @@ def add_cli(subparsers) -> None:
                         "(default: the backend's choice)")
     p.add_argument("--out", "-o", metavar="FILE", help="write JSONL here (atomically); default stdout")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
+    g = p.add_argument_group("translator options")
     for key, (flag, text) in BACKEND_FLAGS.items():
-        p.add_argument(flag, dest=key, type=int if key == "batch_size" else str, default=None, help=text)
-    p.add_argument("--option", action="append", metavar="KEY=VALUE",
-                   help="any other backend keyword argument (repeatable)")
+        g.add_argument(flag, dest=key, type=int if key == "batch_size" else str, default=None, help=text)
+    g.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="any other backend keyword argument, e.g. --option threads=2 (repeatable)")
+    try:
+        from models.hosted import add_hosted_arguments
+    except ModuleNotFoundError as e:  # the hosted adapter is optional
+        if e.name not in ("models.hosted", "openai", "httpx"):
+            raise
+    else:
+        add_hosted_arguments(p)
     p.set_defaults(func=run_cli)
 
 
