@@ -239,18 +239,26 @@ def merge_results(job: ShardJob, work: WorkDir, shards: list[Shard]) -> Any:
 # Local runner: a process pool
 
 _WORKER_JOB: ShardJob | None = None
+_WORKER_SETUP_ERROR: BaseException | None = None
 
 
 def _worker_init(job: ShardJob) -> None:
-    """Pool initializer: one job (one spaCy pipeline) per worker process, loaded once."""
-    global _WORKER_JOB
+    """Pool initializer: one job (one spaCy pipeline) per worker process, loaded once. A failure
+    is kept and raised by the first shard, so the user sees it (an initializer that raises only
+    breaks the pool)."""
+    global _WORKER_JOB, _WORKER_SETUP_ERROR
     _WORKER_JOB = job
-    job.setup()
+    try:
+        job.setup()
+    except Exception as e:
+        _WORKER_SETUP_ERROR = e
 
 
 def _worker_run(shard: Shard, lines: list[bytes] | None, work_dir: str) -> tuple[str, int]:
     """Process one shard in a worker and write its result there (not back to the parent)."""
     assert _WORKER_JOB is not None, "worker not initialised"
+    if _WORKER_SETUP_ERROR is not None:
+        raise _WORKER_SETUP_ERROR
     if lines is None:
         lines = read_shard(shard)
     partial = _WORKER_JOB.process(shard, lines)

@@ -221,3 +221,11 @@ def test_cli_resume_reports_what_was_processed(corpus, tmp_path, capsys):
     assert out.read_text() == (tmp_path / "plain.jsonl").read_text() != ""
     assert main(base + ["--resume"]) == 1  # to stdout: nowhere to keep shard results
     assert "--resume needs --out" in capsys.readouterr().err
+
+
+def test_a_worker_that_cannot_load_its_model_says_why(corpus, tmp_path):
+    from engine.errors import ModelNotAvailable
+
+    with pytest.raises(ModelNotAvailable, match="no_such_spacy_model"):
+        mine_sharded(corpus, PAIRS, work_dir=tmp_path / "w", workers=2, shard_lines=10,
+                     spacy_model="no_such_spacy_model")
