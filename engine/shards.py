@@ -199,6 +199,8 @@ class WorkDir:
     def prepare(self, manifest: dict, resume: bool) -> None:
         """Start a fresh work directory, or check that the one to resume was made the same way."""
         mpath = self.path / MANIFEST
+        for stale in self.path.glob(".*.tmp"):  # left by a run killed while writing a result
+            stale.unlink(missing_ok=True)
         if resume and mpath.exists():
             old = json.loads(mpath.read_text(encoding="utf-8"))
             if old != manifest:

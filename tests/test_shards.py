@@ -229,3 +229,42 @@ def test_a_worker_that_cannot_load_its_model_says_why(corpus, tmp_path):
     with pytest.raises(ModelNotAvailable, match="no_such_spacy_model"):
         mine_sharded(corpus, PAIRS, work_dir=tmp_path / "w", workers=2, shard_lines=10,
                      spacy_model="no_such_spacy_model")
+
+
+def test_a_killed_run_resumes_from_the_shards_it_finished(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    corpus = tmp_path / "facts.txt"
+    corpus.write_text("".join(f"{FACTS[i % len(FACTS)]}\n" for i in range(600)), encoding="utf-8")
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{p.subject}\t{p.object}\t{p.relation}\n" for p in PAIRS), encoding="utf-8")
+    out = tmp_path / "mined.jsonl"
+    work = tmp_path / "mined.jsonl.shards"
+    cmd = [sys.executable, "-m", "engine.cli", "mine", "--corpus", str(corpus), "--pairs", str(pairs),
+           "--out", str(out), "--resume", "--shard-lines", "20"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while len(list(work.glob("*.pkl"))) < 3 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = {p.stem for p in work.glob("*.pkl")}
+    if len(done) == 30:
+        pytest.skip("the run finished before it could be killed")
+    assert len(done) >= 3 and not out.exists()  # killed: no output file, finished shards kept
+
+    done_result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done_result.returncode == 0, done_result.stderr
+    assert (f"30 shards (600 lines): {30 - len(done)} processed now ({(30 - len(done)) * 20:,} lines"
+            in done_result.stderr)
+    assert f"{len(done)} resumed from earlier results ({len(done) * 20:,} lines)" in done_result.stderr
+    assert not list(work.glob(".*.tmp"))
+
+    from engine.mine import mine
+
+    assert out.read_text(encoding="utf-8") == "".join(
+        json.dumps(c.to_json(), ensure_ascii=False) + "\n"
+        for cands in mine([corpus], PAIRS).candidates.values() for c in cands)
