@@ -241,17 +241,18 @@ def main() -> int:
 
     same = len(outputs[(None, big)] | outputs[(1, big)] | outputs[(2, big)]) == 1
     base = results[0]["seconds"]
-    print("| what | lines | matched | seconds | lines/s | matched/s | vs serial | CPU s | cores busy | "
+    print("| what | lines | matched | seconds | lines/s | matched/s | vs serial | CPU s | lines/CPU s | cores busy | "
           "load avg | peak RSS (tree) | peak PSS (tree) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(f"| matcher alone (in-process) | {args.lines:,} | {len(matched_lines):,} | {t_match:.1f} | "
-          f"{args.lines / t_match:,.0f} | | | | | | | |")
+          f"{args.lines / t_match:,.0f} | | | | | | | | |")
     print(f"| spaCy parse alone of the matched lines | {len(matched_lines):,} | | {t_parse:.1f} | "
-          f"| {len(matched_lines) / t_parse:,.0f} | | | | | | |")
+          f"| {len(matched_lines) / t_parse:,.0f} | | | | | | | |")
     for r in results:
         print(f"| {r['name']} | {r['lines']:,} | {r['matched']:,} | {r['seconds']:.1f} | "
               f"{r['lines'] / r['seconds']:,.0f} | {r['matched'] / r['seconds']:,.0f} | "
-              f"{base / r['seconds'] * r['lines'] / args.lines:.2f}x | {r['cpu']:.0f} | {r['cpu'] / r['seconds']:.2f} | "
+              f"{base / r['seconds'] * r['lines'] / args.lines:.2f}x | {r['cpu']:.0f} | {r['lines'] / r['cpu']:,.0f} | "
+              f"{r['cpu'] / r['seconds']:.2f} | "
               f"{r['load']:.1f} | {r['peak_rss'] / 2**20:,.0f} MiB | "
               f"{r['peak_pss'] / 2**20:,.0f} MiB |")
     full, part = results[2], results[3]
