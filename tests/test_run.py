@@ -1,0 +1,58 @@
+"""`promptmine run` end to end on the bundled sample with a tiny causal model saved to a folder
+(real mining with spaCy, real Bergamot back-translation): the report, chart and records appear."""
+
+import json
+
+from engine.records import Candidate, Selection
+from engine.run import ROWS, Pool, parse_routes, split_pairs
+from engine.records import Pair
+
+
+def test_split_pairs_is_per_relation_seeded_and_disjoint():
+    pairs = [Pair(subject=f"s{i}", object="o", relation=r) for r in ("A", "B") for i in range(9)] + \
+        [Pair(subject="lonely", object="o", relation="C")]
+    train, test = split_pairs(pairs, 0.5, seed=3)
+    assert split_pairs(pairs, 0.5, seed=3) == (train, test)
+    assert not set(train) & set(test) and len(train) + len(test) == len(pairs)
+    for r in ("A", "B"):
+        assert sum(p.relation == r for p in test) in (4, 5)
+    assert [p.subject for p in train if p.relation == "C"] == ["lonely"]  # one pair: training only
+    assert split_pairs(pairs, 0.5, seed=4) != (train, test)
+
+
+def test_pool_dedupes_by_normalised_text_and_keeps_manual_first():
+    pool = Pool("[X] was born in [Y] .", ["[X] was born in [Y].", "[X] , born in [Y]"],
+                ["[X] was born in [Y].", "[X] is from [Y]."]).dedupe()
+    assert pool.all == ["[X] was born in [Y] .", "[X] , born in [Y]", "[X] is from [Y]."]
+
+
+def test_parse_routes():
+    assert parse_routes("bergamot:pt,apertium:es,bergamot:de") == [("bergamot", ["pt", "de"]), ("apertium", ["es"])]
+    assert parse_routes("none") == []
+
+
+def test_run_on_the_bundled_sample_writes_report_and_chart(tmp_path, capsys):
+    from engine.cli import main
+    from tests.test_select import save_tiny_causal
+
+    model = save_tiny_causal(tmp_path / "tiny")
+    out = tmp_path / "report"
+    assert main(["run", "--out", str(out), "--model", str(model), "--device", "cpu", "--dtype", "float32",
+                 "--pivots", "bergamot:pt", "--mined", "4", "--paraphrased", "3"]) == 0
+    table = capsys.readouterr().out
+    for row in ("Manual", "Mined top-1", "Paraphrased top-1", "Mined+Paraphrased top-1", "top-3 rank ensemble",
+                "Optimized ensemble"):
+        assert f"| {row} |" in table
+    report = (out / "report.md").read_text()
+    assert "## P@1 per relation" in report and "P19" in report
+    assert (out / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    sels = [json.loads(line) for line in (out / "selections.jsonl").read_text().splitlines()]
+    assert len(sels) == 5 * len(ROWS)  # five sample relations
+    for s in sels:
+        Selection.model_validate(s)
+        assert abs(sum(t["weight"] for t in s["templates"]) - 1.0) < 1e-6
+    cands = [Candidate.model_validate_json(line) for line in (out / "candidates.jsonl").read_text().splitlines()]
+    assert {c.method for c in cands} >= {"paraphrase"} and any(c.method in ("middle", "dependency") for c in cands)
+    scores = [json.loads(line) for line in (out / "scores.jsonl").read_text().splitlines()]
+    manual = [s for s in scores if s["row"] == "Manual"]
+    assert sum(s["n"] for s in manual) > 50  # about half of the 165 sample pairs are test facts
