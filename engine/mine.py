@@ -29,7 +29,7 @@ from pathlib import Path
 from engine.corpus import Sentence, iter_corpus
 from engine.errors import InputError
 from engine.match import Matcher
-from engine.records import Y, Candidate, Pair, check_template, normalize_text
+from engine.records import Candidate, Pair, check_template, normalize_text
 
 METHODS = ("middle", "dependency")
 MAX_WORDS = 10
