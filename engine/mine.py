@@ -124,7 +124,9 @@ def _render(doc, indices: Iterable[int], xspan, yspan) -> Extracted | None:
         if not (tok.is_punct or tok.is_space):
             words += 1
             content += not tok.is_stop
-    text = "".join(parts).strip()
+    text = _balance("".join(parts)).strip()
+    if not text:
+        return None
     if text[-1] not in ".!?":
         text += " ."
     text = normalize_text(text)
@@ -135,6 +137,27 @@ def _render(doc, indices: Iterable[int], xspan, yspan) -> Extracted | None:
     except ValueError:  # the sentence itself contains a literal [X] or [Y]
         return None
     return Extracted(text, words, content)
+
+
+_PAIRS = {")": "(", "]": "["}
+
+
+def _balance(text: str) -> str:
+    """Drop brackets and double quotes left unmatched where the template was cut out of its
+    sentence: `[X] (born in [Y]` -> `[X] born in [Y]`, `[X]" is a song by [Y]` -> `[X] is a song by [Y]`."""
+    drop, open_at = set(), []
+    for i, ch in enumerate(text):
+        if ch in "([":
+            open_at.append(i)
+        elif ch in _PAIRS:
+            if open_at and text[open_at[-1]] == _PAIRS[ch]:
+                open_at.pop()
+            else:
+                drop.add(i)
+    drop.update(open_at)
+    if text.count('"') % 2:
+        drop.update(i for i, ch in enumerate(text) if ch == '"')
+    return "".join(ch for i, ch in enumerate(text) if i not in drop) if drop else text
 
 
 def _is_slot(i: int, xspan, yspan) -> bool:

@@ -71,8 +71,9 @@ def test_compact_dependency_template_drops_what_hangs_off_the_path(vocab):
     doc = make_doc(vocab, words, heads=[7, 2, 0, 2, 2, 4, 2, 7, 7],
                    deps=["nsubj", "punct", "acl", "npadvmod", "prep", "pobj", "punct", "ROOT", "dobj"])
     x, y = doc[0:1], doc[5:6]
-    assert middle_template(doc, x, y).template == "[X] (born 1756 in [Y]."
-    assert dependency_template(doc, x, y, compact=False).template == "[X] (born 1756 in [Y]."
+    # the bracket left open by the cut is dropped
+    assert middle_template(doc, x, y).template == "[X] born 1756 in [Y]."
+    assert dependency_template(doc, x, y, compact=False).template == "[X] born 1756 in [Y]."
     assert dependency_template(doc, x, y).template == "[X] born in [Y]."
 
 
@@ -127,6 +128,13 @@ def test_no_dependency_template_across_sentences(vocab):
                    heads=[1, 1, 1, 1, 5, 5, 5, 5], deps=["nsubj", "ROOT", "acomp", "punct"] * 2)
     assert dependency_path(doc[4], doc[0]) is None
     assert dependency_template(doc, doc[4:5], doc[0:1]) is None
+
+
+def test_unmatched_brackets_and_quotes_are_dropped(vocab):
+    doc = make_doc(vocab, ['"', "Help", "!", '"', "is", "a", "song", "by", "the", "Beatles", "(", "1965", ")"])
+    assert middle_template(doc, doc[1:2], doc[9:10]).template == "[X]! is a song by the [Y]."
+    doc = make_doc(vocab, ["Turing", "(", "a", "logician", ")", "worked", "at", "Manchester"])
+    assert middle_template(doc, doc[0:1], doc[7:8]).template == "[X] (a logician) worked at [Y]."
 
 
 def test_templates_over_ten_words_are_dropped(vocab):
