@@ -281,7 +281,8 @@ def add_cli(subparsers) -> None:
                     "prompt, the best mined, the best paraphrased, the best of all, a top-K rank ensemble and "
                     "an optimised ensemble. Writes report.md, accuracy.png (bar chart), candidates.jsonl, "
                     "selections.jsonl and scores.jsonl. With no arguments it runs on the bundled sample "
-                    "(corpora/) in a few minutes on a CPU.",
+                    "(corpora/) in a few minutes on a CPU. Unlike evaluate/select, run defaults to "
+                    "--dtype fast --threads 1.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  promptmine run\n"
                "  promptmine run --relations rels.jsonl --pairs facts.jsonl --corpus wiki1.txt wiki2.txt --out report/")
