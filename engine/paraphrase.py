@@ -376,6 +376,8 @@ BACKEND_FLAGS = {
     "model_dir": ("--model-dir", "marian: a folder holding one model folder per pair, e.g. DIR/opus-mt-en-de/"),
     "device": ("--device", "marian: auto (default: GPU with fp16 if present), cpu, cuda, cuda:1, mps"),
     "batch_size": ("--batch-size", "marian: inputs per generate call (default 16)"),
+    "dtype": ("--dtype", "marian: auto (float32 on CPU, float16 on GPU), fast (bfloat16 where the CPU has "
+                         "native support), float32, bfloat16, float16"),
 }
 HOSTED_BACKENDS = {"openai"}
 

@@ -47,11 +47,24 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def release_freed_memory() -> None:
+    """Hand memory freed by the previous phase back to the OS, so each phase's peak is its own."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 class PeakRSS:
     """Samples the resident set size in a thread: the peak during a `with` block."""
 
     def __enter__(self):
-        self.peak = rss_mb()
+        release_freed_memory()
+        self.start = self.peak = rss_mb()
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
@@ -99,6 +112,7 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--naive-subset", type=int, default=2, help="templates for the naive way (0: all)")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default="auto", help="auto (float32 on CPU), fast, bfloat16, ...")
     ap.add_argument("--skip-bergamot", action="store_true")
     ap.add_argument("--json", type=Path, help="write the numbers here")
     ap.add_argument("--out", type=Path, help="write the bergamot paraphrases (JSONL) here")
@@ -118,7 +132,7 @@ def main() -> int:
     print(f"# bench_paraphrase: {len(templates)} LAMA T-REx manual templates, B={args.beams}, pivots {pivots}, "
           f"outputs forced to {args.tokens} tokens", flush=True)
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} "
-          f"with {torch.get_num_threads()} threads, device {args.device}; load average at start "
+          f"with {torch.get_num_threads()} threads, device {args.device}, dtype {args.dtype}; load average at start "
           f"{load_avg[0]:.1f} (shared machine: contention slows both sides alike)", flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,7 +143,7 @@ def main() -> int:
         # the same architecture serves every direction (loaded once)
         mapping = ",".join(f"{a}-{b}={folder}" for p in pivots for a, b in (("en", p), (p, "en")))
         tr = MarianTranslator(model=mapping, device=args.device, batch_size=args.batch_size,
-                              min_new_tokens=args.tokens, max_new_tokens=args.tokens)
+                              min_new_tokens=args.tokens, max_new_tokens=args.tokens, dtype=args.dtype)
         for p in pivots:
             tr.require("en", p)
             tr.require(p, "en")
@@ -157,7 +171,7 @@ def main() -> int:
         rate_engine = stats.round_trips / t_engine
         print(f"engine: {stats.round_trips} round trips in {t_engine:.1f}s = {rate_engine:.1f}/s; "
               f"{sum(back_inputs)} distinct back-translation inputs of {len(templates) * len(pivots) * args.beams}; "
-              f"peak RSS {mem_engine.peak:.0f} MB", flush=True)
+              f"peak RSS {mem_engine.peak:.0f} MB ({mem_engine.start:.0f} MB before)", flush=True)
 
         subset = templates if args.naive_subset <= 0 else templates[:args.naive_subset]
         with PeakRSS() as mem_naive:
@@ -166,17 +180,17 @@ def main() -> int:
             t_naive = time.perf_counter() - t0
         rate_naive = trips / t_naive
         print(f"naive: {trips} round trips ({len(subset)} templates) in {t_naive:.1f}s = {rate_naive:.1f}/s; "
-              f"peak RSS {mem_naive.peak:.0f} MB", flush=True)
+              f"peak RSS {mem_naive.peak:.0f} MB ({mem_naive.start:.0f} MB before)", flush=True)
         del tr, model
 
     result = {
         "templates": len(templates), "beams": args.beams, "pivots": pivots, "tokens": args.tokens,
-        "batch_size": args.batch_size, "device": args.device, "threads": torch.get_num_threads(),
+        "batch_size": args.batch_size, "device": args.device, "dtype": args.dtype, "threads": torch.get_num_threads(),
         "load_average_start": load_avg[0],
         "engine": {"round_trips": stats.round_trips, "seconds": t_engine, "per_second": rate_engine,
-                   "peak_rss_mb": mem_engine.peak},
+                   "peak_rss_mb": mem_engine.peak, "rss_before_mb": mem_engine.start},
         "naive": {"templates": len(subset), "round_trips": trips, "seconds": t_naive, "per_second": rate_naive,
-                  "peak_rss_mb": mem_naive.peak},
+                  "peak_rss_mb": mem_naive.peak, "rss_before_mb": mem_naive.start},
         "speedup": rate_engine / rate_naive,
     }
     print()

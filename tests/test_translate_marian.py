@@ -108,3 +108,15 @@ def test_model_found_in_the_store(model_dir, monkeypatch):
     tr = MarianTranslator(device="cpu", max_new_tokens=4)
     assert tr.supports("de", "en")
     assert not tr.supports("en", "de")  # `opus-mt-en-de` is the --model-dir layout, not the store's
+
+
+def test_bfloat16_and_bad_dtype(model_dir):
+    from engine.errors import PromptmineError
+    from models.translate.marian import MarianTranslator
+
+    tr = MarianTranslator(model_dir=model_dir, max_new_tokens=4, device="cpu", dtype="bfloat16")
+    hyps = tr.translate(["Bob ."], "en", "de", n=2)[0]
+    assert len(hyps) == 2 and all(isinstance(h.logprob, float) for h in hyps)
+    assert "bfloat16" in tr.identity
+    with pytest.raises(PromptmineError, match="unknown dtype"):
+        MarianTranslator(model_dir=model_dir, dtype="int8")

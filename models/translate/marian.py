@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.errors import ModelNotAvailable
+from engine.errors import ModelNotAvailable, PromptmineError
 from models.translate import Hypothesis
 
 DEFAULT_PATTERN = "Helsinki-NLP/opus-mt-{src}-{tgt}"
@@ -43,7 +43,7 @@ class MarianTranslator:
 
     def __init__(self, model: str | dict | None = None, model_dir: str | Path | None = None,
                  device: str = "auto", batch_size: int = 16, max_new_tokens: int | None = None,
-                 min_new_tokens: int | None = None):
+                 min_new_tokens: int | None = None, dtype: str = "auto"):
         model = model or DEFAULT_PATTERN
         self._pairs: dict[tuple[str, str], str] = {}
         if isinstance(model, dict):
@@ -61,6 +61,14 @@ class MarianTranslator:
         from models.device import pick_device
 
         self._device = pick_device(device)
+        if dtype != "auto":  # e.g. `fast`: bfloat16 on CPUs that multiply it natively (AMX/AVX512-BF16)
+            from models.device import DeviceChoice
+            from models.score.causal import resolve_dtype
+
+            try:
+                self._device = DeviceChoice(self._device.device, resolve_dtype(dtype, self._device.device))
+            except ValueError as e:
+                raise PromptmineError(str(e)) from None
         self.batch_size = max(1, int(batch_size))
         self.max_new_tokens = max_new_tokens
         self.min_new_tokens = min_new_tokens
