@@ -25,7 +25,11 @@ class _ShardWorker:
 
     def __init__(self, job: ShardJob):
         self.job = job
-        job.setup()
+        self.setup_error = ""
+        try:
+            job.setup()
+        except Exception as e:  # reported per shard: a failing actor constructor only says "actor died"
+            self.setup_error = f"{type(e).__name__}: {e}"
 
     def __call__(self, batch: dict) -> dict:
         import pickle
@@ -37,15 +41,16 @@ class _ShardWorker:
             offset = int(batch["offset"][i])
             shard = Shard(int(batch["file_index"][i]), str(batch["path"][i]), int(batch["start"][i]),
                           int(batch["stop"][i]), None if offset < 0 else offset)
-            try:
-                lines = read_shard(shard)
-                partial = self.job.process(shard, lines)
-                results.append(pickle.dumps(partial, protocol=pickle.HIGHEST_PROTOCOL))
-                errors.append("")
-            except Exception as e:  # reported by the driver, which keeps the finished shards
-                results.append(b"")
-                errors.append(f"{type(e).__name__}: {e}")
-                lines = []
+            lines: list[bytes] = []
+            result, error = b"", self.setup_error
+            if not error:
+                try:
+                    lines = read_shard(shard)
+                    result = pickle.dumps(self.job.process(shard, lines), protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception as e:  # reported by the driver, which keeps the finished shards
+                    error, lines = f"{type(e).__name__}: {e}", []
+            results.append(result)
+            errors.append(error)
             ids.append(shard.id)
             lines_n.append(len(lines))
         return {"id": np.array(ids, dtype=object), "result": np.array(results, dtype=object),

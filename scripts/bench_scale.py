@@ -87,8 +87,18 @@ def write_corpus(path: Path, n_lines: int, evidence: list[str], vocab: list[str]
     return k
 
 
-def sample_tree(proc, cpu: dict[int, float], with_pss: bool) -> tuple[int, int]:
-    """(RSS, PSS) summed over a process and its descendants; records each one's CPU seconds in `cpu`.
+def runqueue_wait(pid: int) -> float:
+    """Seconds the process was ready to run but waited for a CPU (Linux /proc/PID/schedstat)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def sample_tree(proc, cpu: dict[int, tuple[float, float]], with_pss: bool) -> tuple[int, int]:
+    """(RSS, PSS) summed over a process and its descendants; records each one's (CPU seconds,
+    seconds waiting for a CPU) in `cpu`.
     RSS counts the pages that workers share (forked from one parent) once per process; PSS splits
     them, so it is the fair total. PSS reads /proc/PID/smaps (slow, it holds the process's memory
     map lock), so it is sampled less often (`with_pss`); otherwise it is 0."""
@@ -96,7 +106,7 @@ def sample_tree(proc, cpu: dict[int, float], with_pss: bool) -> tuple[int, int]:
     for p in [proc] + proc.children(recursive=True):
         try:
             t = p.cpu_times()
-            cpu[p.pid] = t.user + t.system
+            cpu[p.pid] = (t.user + t.system, runqueue_wait(p.pid))
             if with_pss:
                 info = p.memory_full_info()
                 pss += getattr(info, "pss", info.rss)
@@ -117,7 +127,7 @@ def run_measured(cmd: list[str], env: dict) -> dict:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     ps = psutil.Process(proc.pid)
     peak = peak_pss = 0
-    cpu_by_pid: dict[int, float] = {}
+    cpu_by_pid: dict[int, tuple[float, float]] = {}
     stderr_chunks: list[str] = []
     reader = threading.Thread(target=lambda: stderr_chunks.append(proc.stderr.read()), daemon=True)
     reader.start()
@@ -132,11 +142,13 @@ def run_measured(cmd: list[str], env: dict) -> dict:
         time.sleep(0.1)
     reader.join()
     seconds = time.perf_counter() - t0
-    cpu = sum(cpu_by_pid.values())  # as last sampled (every 0.1 s) for each process of the tree
+    # As last sampled (every 0.1 s) for each process of the tree.
+    cpu = sum(c for c, _ in cpu_by_pid.values())
+    waited = sum(w for _, w in cpu_by_pid.values())
     err = "".join(stderr_chunks)
     if proc.returncode != 0:
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
-    return {"seconds": seconds, "cpu": cpu, "load": load, "peak_rss": peak, "peak_pss": peak_pss, "stderr": err}
+    return {"seconds": seconds, "cpu": cpu, "waited": waited, "load": load, "peak_rss": peak, "peak_pss": peak_pss, "stderr": err}
 
 
 def mine_cmd(corpus: Path, pairs: Path, out: Path, workers: int | None, shard_lines: int) -> list[str]:
@@ -242,17 +254,17 @@ def main() -> int:
     same = len(outputs[(None, big)] | outputs[(1, big)] | outputs[(2, big)]) == 1
     base = results[0]["seconds"]
     print("| what | lines | matched | seconds | lines/s | matched/s | vs serial | CPU s | lines/CPU s | cores busy | "
-          "load avg | peak RSS (tree) | peak PSS (tree) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "waited for a CPU (s) | load avg | peak RSS (tree) | peak PSS (tree) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(f"| matcher alone (in-process) | {args.lines:,} | {len(matched_lines):,} | {t_match:.1f} | "
-          f"{args.lines / t_match:,.0f} | | | | | | | | |")
+          f"{args.lines / t_match:,.0f} | | | | | | | | | |")
     print(f"| spaCy parse alone of the matched lines | {len(matched_lines):,} | | {t_parse:.1f} | "
-          f"| {len(matched_lines) / t_parse:,.0f} | | | | | | | |")
+          f"| {len(matched_lines) / t_parse:,.0f} | | | | | | | | |")
     for r in results:
         print(f"| {r['name']} | {r['lines']:,} | {r['matched']:,} | {r['seconds']:.1f} | "
               f"{r['lines'] / r['seconds']:,.0f} | {r['matched'] / r['seconds']:,.0f} | "
               f"{base / r['seconds'] * r['lines'] / args.lines:.2f}x | {r['cpu']:.0f} | {r['lines'] / r['cpu']:,.0f} | "
-              f"{r['cpu'] / r['seconds']:.2f} | "
+              f"{r['cpu'] / r['seconds']:.2f} | {r['waited']:.0f} | "
               f"{r['load']:.1f} | {r['peak_rss'] / 2**20:,.0f} MiB | "
               f"{r['peak_pss'] / 2**20:,.0f} MiB |")
     full, part = results[2], results[3]
@@ -262,7 +274,8 @@ def main() -> int:
           f"for {args.lines:,} lines ({full['peak_pss'] / part['peak_pss']:.2f}x for {args.lines / small:.0f}x the lines)")
     print(f"fastest of {args.repeat} runs each (peak memory: the highest); "
           "times include process start and loading spaCy (about 2-5 s per run); 'vs serial' compares lines/s "
-          "with the serial run; 'cores busy' = CPU seconds of the process tree / wall seconds; 'load avg' = the "
+          "with the serial run; 'cores busy' = CPU seconds of the process tree / wall seconds; 'waited for a CPU' = "
+          "seconds its processes were ready to run while other jobs held the CPUs; 'load avg' = the "
           "machine's 1-minute load when the run started (other jobs share the CPUs)")
     if tmp_ctx:
         tmp_ctx.cleanup()
