@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import random
 import time
 from collections.abc import Sequence
@@ -82,7 +81,7 @@ def split_pairs(pairs: Sequence[Pair], test_fraction: float, seed: int) -> tuple
 
 
 def compare(scorer: CachedScorer, pools: dict[str, Pool], train: dict[str, RelationFacts],
-            test: dict[str, RelationFacts], *, k: int = 3, seed: int = 0, row_k: str | None = None) -> Comparison:
+            test: dict[str, RelationFacts], *, k: int = 3, seed: int = 0) -> Comparison:
     """Select on `train`, evaluate on `test`, for every row of ROWS and every relation in `pools`."""
     scores: dict[str, list[Score]] = {r: [] for r in ROWS}
     sels: dict[str, list[Selection]] = {r: [] for r in ROWS}
@@ -183,7 +182,8 @@ def mine_pools(corpus: Sequence[str], train_pairs: Sequence[Pair], top: int) -> 
     return result.candidates
 
 
-def paraphrase_pools(manual: dict[str, str], routes: Sequence[tuple[str, list[str]]], top: int) -> dict[str, list[Candidate]]:
+def paraphrase_pools(manual: dict[str, str], routes: Sequence[tuple[str, list[str]]], top: int,
+                     hosted: dict | None = None) -> dict[str, list[Candidate]]:
     """Back-translations of each manual template through every (backend, pivots) route that is
     available here; a missing backend is skipped with a note. Best first, interleaved by route."""
     from engine.paraphrase import paraphrase_templates
@@ -193,7 +193,7 @@ def paraphrase_pools(manual: dict[str, str], routes: Sequence[tuple[str, list[st
     per_route: list[list[list[Candidate]]] = []
     for backend, pivots in routes:
         try:
-            translator = TRANSLATORS.create(backend)
+            translator = TRANSLATORS.create(backend, **((hosted or {}) if backend == "openai" else {}))
             found = paraphrase_templates([manual[r] for r in rels], translator, pivots, top=top, relations=rels)
         except (PromptmineError, OSError, RuntimeError, ValueError) as e:
             log(f"paraphrase: {backend} ({','.join(pivots)}) unavailable, skipped: {e}")
@@ -246,7 +246,10 @@ def run_cli(args: argparse.Namespace) -> int:
         f"(split per relation, seed {args.seed}); corpus: {', '.join(map(str, corpus))}")
 
     mined = mine_pools(corpus, train_pairs, args.mined)
-    para = paraphrase_pools(manual, parse_routes(args.pivots), args.paraphrased)
+    from models.hosted import hosted_options  # an `openai:LANG` route uses the hosted options
+
+    para = paraphrase_pools(manual, parse_routes(args.pivots), args.paraphrased,
+                            hosted=hosted_options(args, model_from_model_flag=args.scorer == "openai"))
     pools = {r: Pool(t, [c.template for c in mined.get(r, [])], [c.template for c in para.get(r, [])])
              for r, t in manual.items()}
     out_dir = Path(args.out)

@@ -91,11 +91,15 @@ def add_hosted_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: %(default)s)")
 
 
-def hosted_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Constructor keyword arguments for the hosted adapters from `add_hosted_arguments` options."""
+def hosted_options(args: argparse.Namespace, model_from_model_flag: bool = True) -> dict[str, Any]:
+    """Constructor keyword arguments for the hosted adapters from `add_hosted_arguments` options.
+
+    The served model is `--hosted-model`, else the command's `--model` (unless
+    `model_from_model_flag` is False: there `--model` names a local model), else the default."""
+    fallback = getattr(args, "model", None) if model_from_model_flag else None
     return {
         "base_url": args.base_url,
-        "model": args.hosted_model or getattr(args, "model", None) or HostedConfig.model,
+        "model": args.hosted_model or fallback or HostedConfig.model,
         "api_key_env": args.api_key_env,
         "concurrency": args.concurrency,
         "timeout": args.timeout,
