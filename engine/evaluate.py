@@ -8,7 +8,6 @@ object) score is computed once and kept in the on-disk cache, so re-runs and sel
 from __future__ import annotations
 
 import argparse
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
