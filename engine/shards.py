@@ -11,7 +11,8 @@ where it stopped. The partial results are merged in shard order, never in comple
 Memory stays bounded: the corpus is streamed, at most `2 * workers` shards are in flight, and a
 shard's result goes to disk instead of back to the parent.
 
-What is run is a `ShardJob` (see the Protocol below); engine/mine.py provides the mining job.
+What is run is a `ShardJob` (see the Protocol below); `MiningJob` at the end runs engine.mine's
+per-batch mining (`mine_batch`) on each shard, and `mine_sharded` is `engine.mine.mine` in shards.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import pickle
 import sys
 import zlib
