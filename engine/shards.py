@@ -205,6 +205,10 @@ class WorkDir:
             old = json.loads(mpath.read_text(encoding="utf-8"))
             if old != manifest:
                 changed = sorted(k for k in set(old) | set(manifest) if old.get(k) != manifest.get(k))
+                if "job" in changed and isinstance(old.get("job"), dict):
+                    was, now = old["job"], manifest["job"]
+                    keys = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+                    changed[changed.index("job")] = f"job settings ({', '.join(keys)})"
                 raise PromptmineError(
                     f"cannot resume from {self.path}: it was made with different {', '.join(changed)}; "
                     "run without --resume to start over")
@@ -226,9 +230,8 @@ def make_manifest(job: ShardJob, files: list[Path] | None, shard_lines: int) -> 
         for p in files:
             st = Path(p).stat()
             inputs.append({"path": str(Path(p).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns})
-    job_fp = json.dumps(job.fingerprint(), sort_keys=True, ensure_ascii=False)
-    return {"format": FORMAT, "shard_lines": shard_lines, "inputs": inputs,
-            "job": hashlib.sha256(job_fp.encode("utf-8")).hexdigest()}
+    job_fp = json.loads(json.dumps(job.fingerprint(), sort_keys=True, ensure_ascii=False))
+    return {"format": FORMAT, "shard_lines": shard_lines, "inputs": inputs, "job": job_fp}
 
 
 def merge_results(job: ShardJob, work: WorkDir, shards: list[Shard]) -> Any:
@@ -421,13 +424,28 @@ class MiningJob:
         return {**self.__dict__, "_index": None, "_nlp": None}
 
     def fingerprint(self) -> dict:
-        from engine.corpus import LONG_LINE
+        """Pairs, settings, the spaCy model and its version, and the mining code itself: results of
+        an older version of the miner are never mixed with new ones."""
+        import importlib.metadata
+
+        import engine.corpus
+        import engine.match
+        import engine.mine
+        import engine.records
 
         pairs = hashlib.sha256("\n".join(f"{p.relation}\t{p.subject}\t{p.object}" for p in self.pairs)
                                .encode("utf-8")).hexdigest()
+        code = hashlib.sha256()
+        for module in (engine.corpus, engine.match, engine.mine, engine.records):
+            code.update(Path(module.__file__).read_bytes())
+        try:
+            model_version = importlib.metadata.version(self.spacy_model)
+        except importlib.metadata.PackageNotFoundError:
+            model_version = None
         return {"job": "mine", "pairs": pairs, "methods": list(self.methods), "case_sensitive": self.case_sensitive,
                 "loose": self.loose, "max_words": self.max_words, "spacy_model": self.spacy_model,
-                "long_line": LONG_LINE}
+                "spacy_model_version": model_version, "long_line": engine.corpus.LONG_LINE,
+                "code": code.hexdigest()}
 
     def setup(self) -> None:
         from engine.mine import PairIndex

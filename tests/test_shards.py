@@ -144,7 +144,7 @@ def test_interrupted_run_resumes_only_the_remaining_shards(corpus, serial, tmp_p
 def test_resume_refuses_results_made_with_other_settings(corpus, tmp_path):
     work = tmp_path / "w"
     mine_sharded(corpus[:1], PAIRS, work_dir=work, shard_lines=8, methods=("middle",))
-    with pytest.raises(PromptmineError, match="cannot resume .* different job"):
+    with pytest.raises(PromptmineError, match=r"cannot resume .* different job settings \(pairs\)"):
         mine_sharded(corpus[:1], PAIRS[:3], work_dir=work, shard_lines=8, methods=("middle",), resume=True)
     with pytest.raises(PromptmineError, match="different shard_lines"):
         mine_sharded(corpus[:1], PAIRS, work_dir=work, shard_lines=5, methods=("middle",), resume=True)
