@@ -151,11 +151,12 @@ def run_measured(cmd: list[str], env: dict) -> dict:
     return {"seconds": seconds, "cpu": cpu, "waited": waited, "load": load, "peak_rss": peak, "peak_pss": peak_pss, "stderr": err}
 
 
-def mine_cmd(corpus: Path, pairs: Path, out: Path, workers: int | None, shard_lines: int) -> list[str]:
+def mine_cmd(corpus: Path, pairs: Path, out: Path, workers: int | None, shard_lines: int,
+             engine: str = "local") -> list[str]:
     cmd = [sys.executable, "-m", "engine.cli", "mine", "--corpus", str(corpus), "--pairs", str(pairs),
            "--out", str(out)]
     if workers is not None:
-        cmd += ["--workers", str(workers), "--resume", "--shard-lines", str(shard_lines)]
+        cmd += ["--workers", str(workers), "--resume", "--shard-lines", str(shard_lines), "--engine", engine]
     return cmd
 
 
@@ -171,6 +172,7 @@ def main() -> int:
     ap.add_argument("--small", type=int, default=0, help="lines in the small corpus (default: a quarter)")
     ap.add_argument("--evidence", type=float, default=0.01, help="fraction of lines that are evidence sentences")
     ap.add_argument("--shard-lines", type=int, default=20_000, help="lines per shard")
+    ap.add_argument("--ray", action="store_true", help="also mine the full corpus with --engine ray (a local instance)")
     ap.add_argument("--repeat", type=int, default=2, help="runs of each configuration; the fastest is reported")
     ap.add_argument("--tmp", help="work folder (default: a new temporary folder, removed at the end)")
     args = ap.parse_args()
@@ -231,19 +233,21 @@ def main() -> int:
     t_parse = time.perf_counter() - t
 
     # 2. Full mining runs, each in its own process tree.
-    runs = [("serial `promptmine mine`", big, None, args.lines),
-            ("sharded, --workers 1", big, 1, args.lines),
-            ("sharded, --workers 2", big, 2, args.lines),
-            ("sharded, --workers 2 (small corpus)", little, 2, small)]
+    runs = [("serial `promptmine mine`", big, None, args.lines, "local"),
+            ("sharded, --workers 1", big, 1, args.lines, "local"),
+            ("sharded, --workers 2", big, 2, args.lines, "local"),
+            ("sharded, --workers 2 (small corpus)", little, 2, small, "local")]
+    if args.ray:
+        runs.append(("Ray Data, --engine ray --workers 2 (local Ray instance)", big, 2, args.lines, "ray"))
     results: list[dict] = [{} for _ in runs]
     outputs = {}
     for repeat in range(args.repeat):  # alternate the configurations so load from other jobs hits all
-        for i, (name, corpus, workers, n) in enumerate(runs):
-            out = tmp / f"out_{'serial' if workers is None else workers}_{corpus.stem}.jsonl"
+        for i, (name, corpus, workers, n, engine) in enumerate(runs):
+            out = tmp / f"out_{engine}_{'serial' if workers is None else workers}_{corpus.stem}.jsonl"
             shutil.rmtree(str(out) + ".shards", ignore_errors=True)  # a fresh run, not a resumed one
-            r = run_measured(mine_cmd(corpus, pairs_path, out, workers, args.shard_lines), env)
+            r = run_measured(mine_cmd(corpus, pairs_path, out, workers, args.shard_lines, engine), env)
             r.update(name=name, lines=n, matched=matched_from_log(r["stderr"]), workers=workers)
-            outputs.setdefault((workers, corpus), set()).add(out.read_bytes())
+            outputs.setdefault((workers if engine == "local" else engine, corpus), set()).add(out.read_bytes())
             print(f"  {name}: {r['seconds']:.1f}s", file=sys.stderr)
             best = results[i]
             peaks = (max(best.get("peak_rss", 0), r["peak_rss"]), max(best.get("peak_pss", 0), r["peak_pss"]))
@@ -251,7 +255,7 @@ def main() -> int:
                 results[i] = best = r
             best["peak_rss"], best["peak_pss"] = peaks  # memory: the highest of the repeats
 
-    same = len(outputs[(None, big)] | outputs[(1, big)] | outputs[(2, big)]) == 1
+    same = len(set().union(*(outputs[k] for k in outputs if k[1] == big))) == 1
     base = results[0]["seconds"]
     print("| what | lines | matched | seconds | lines/s | matched/s | vs serial | CPU s | lines/CPU s | cores busy | "
           "waited for a CPU (s) | load avg | peak RSS (tree) | peak PSS (tree) |")
@@ -268,7 +272,8 @@ def main() -> int:
               f"{r['load']:.1f} | {r['peak_rss'] / 2**20:,.0f} MiB | "
               f"{r['peak_pss'] / 2**20:,.0f} MiB |")
     full, part = results[2], results[3]
-    print(f"\nfiller lines matched: {filler_matched} (must be 0); outputs of serial, 1 and 2 workers identical: {same}")
+    print(f"\nfiller lines matched: {filler_matched} (must be 0); outputs of serial, 1 and 2 workers"
+          f"{' and Ray' if args.ray else ''} identical: {same}")
     print(f"peak memory, 2 workers: {part['peak_pss'] / 2**20:,.0f} MiB PSS ({part['peak_rss'] / 2**20:,.0f} MiB RSS) "
           f"for {small:,} lines vs {full['peak_pss'] / 2**20:,.0f} MiB PSS ({full['peak_rss'] / 2**20:,.0f} MiB RSS) "
           f"for {args.lines:,} lines ({full['peak_pss'] / part['peak_pss']:.2f}x for {args.lines / small:.0f}x the lines)")
