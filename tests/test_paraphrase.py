@@ -206,3 +206,17 @@ def test_cli_missing_marian_model_says_how_to_provide_it(tmp_path, monkeypatch, 
     assert main(["paraphrase", "[X] died in [Y] .", "--pivots", "de"]) == 1
     err = capsys.readouterr().err
     assert "Helsinki-NLP/opus-mt-en-de" in err and "HF_HUB_OFFLINE" in err and "--model-dir" in err
+
+
+def test_templates_with_apertium_keep_their_slots():
+    """Apertium turns a bare `Y` into Spanish `y`: slots must travel as names and come back intact."""
+    from models.translate.apertium import ApertiumTranslator, installed_modes
+
+    if "eng-spa" not in installed_modes():
+        pytest.skip("apertium with apertium-eng-spa is not installed")
+    stats = RoundTripStats()
+    (cands,) = paraphrase_templates(["The official language of [X] is [Y] ."], ApertiumTranslator(), ["es"],
+                                    cache=None, stats=stats)
+    assert stats.dropped == 0
+    assert [c.template for c in cands] == ["The official language of [X] is [Y].",
+                                           "The official tongue of [X] is [Y]."]
