@@ -120,3 +120,22 @@ def test_bfloat16_and_bad_dtype(model_dir):
     assert "bfloat16" in tr.identity
     with pytest.raises(PromptmineError, match="unknown dtype"):
         MarianTranslator(model_dir=model_dir, dtype="int8")
+
+
+def test_multi_target_pair_resolves_through_the_manifest_with_its_language_token(model_dir, tmp_path, monkeypatch):
+    """There is no opus-mt-en-pt: en->pt is the multi-target tc-big model, which needs `>>por<<` first."""
+    import shutil
+
+    from models.translate.marian import MarianTranslator
+
+    monkeypatch.setenv("PROMPTMINE_MODELS", str(tmp_path / "store"))
+    shutil.copytree(model_dir / "opus-mt-en-de", tmp_path / "store" / "Helsinki-NLP--opus-mt-tc-big-en-pt")
+    tr = MarianTranslator(max_new_tokens=4, device="cpu")
+    assert tr.locate("en", "pt").name == "Helsinki-NLP--opus-mt-tc-big-en-pt"
+    tok, _ = tr._load("en", "pt")
+    seen = []
+    real_call = type(tok).__call__
+    monkeypatch.setattr(type(tok), "__call__", lambda self, texts, *a, **k: seen.extend(texts) or real_call(self, texts, *a, **k))
+    tr.translate(["Alice was born in Bob ."], "en", "pt", n=1)
+    assert seen and all(t.startswith(">>por<< ") for t in seen)
+    assert tr._prefix("en", "de") == ""

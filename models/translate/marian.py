@@ -83,8 +83,22 @@ class MarianTranslator:
                 f"|new={self.min_new_tokens}-{self.max_new_tokens}")
 
     # -- locating models -------------------------------------------------------------------------
+    def _manifest_spec(self, src: str, tgt: str):
+        """With the default pattern, the manifest knows pairs that break it (en->pt is a multi-target model)."""
+        if self._pattern != DEFAULT_PATTERN or (src, tgt) in self._pairs:
+            return None
+        from models.manifest import marian_model
+
+        return marian_model(src, tgt)
+
     def _hub_id(self, src: str, tgt: str) -> str:
-        return self._pattern.format(src=src, tgt=tgt)
+        spec = self._manifest_spec(src, tgt)
+        return spec.name if spec is not None else self._pattern.format(src=src, tgt=tgt)
+
+    def _prefix(self, src: str, tgt: str) -> str:
+        """Target-language token a multi-target model needs before each source text (e.g. `>>por<< `)."""
+        spec = self._manifest_spec(src, tgt)
+        return spec.prefix if spec is not None else ""
 
     def _candidates(self, src: str, tgt: str) -> list[Path]:
         if self._model_dir is None:
@@ -151,13 +165,14 @@ class MarianTranslator:
         if not texts:
             return []
         tok, model = self._load(src, tgt)
+        prefix = self._prefix(src, tgt)
         unique = list(dict.fromkeys(texts))
-        lengths = [len(ids) for ids in tok(unique, truncation=True)["input_ids"]]
+        lengths = [len(ids) for ids in tok([prefix + t for t in unique], truncation=True)["input_ids"]]
         order = sorted(range(len(unique)), key=lambda i: -lengths[i])  # little padding per batch
         results: dict[str, list[Hypothesis]] = {}
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
-            batch = [unique[i] for i in idx]
+            batch = [prefix + unique[i] for i in idx]
             enc = tok(batch, return_tensors="pt", padding=True, truncation=True).to(self._device.device)
             longest = max(lengths[i] for i in idx)
             gen = dict(num_beams=n, num_return_sequences=n, do_sample=False, length_penalty=1.0,
