@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.shards import mine_sharded
-from tests.test_shards import PAIRS, counts, make_corpus, rows
+from test_shards import PAIRS, counts, make_corpus, rows  # pytest puts tests/ on sys.path
 
 # Gentle on a small machine: 2 CPUs, a small object store, no dashboard.
 RAY_INIT = {"num_cpus": 2, "object_store_memory": 100 * 2**20, "include_dashboard": False}
@@ -42,8 +42,13 @@ def test_ray_gives_the_local_output_and_resumes(ray_local, tmp_path):
 def test_a_failing_shard_on_ray_keeps_the_others_for_resume(ray_local, tmp_path):
     from engine.corpus import corpus_files
     from engine.shards import ShardFailed, run_files
-    from tests.test_shards import FailOnShard
+    import sys
 
+    from ray import cloudpickle
+    from test_shards import FailOnShard
+
+    # Ray's workers cannot import the tests folder: ship the test's job class by value.
+    cloudpickle.register_pickle_by_value(sys.modules[FailOnShard.__module__])
     corpus = corpus_files(make_corpus(tmp_path / "corpus"))
     work = tmp_path / "ray"
     job = FailOnShard(PAIRS, methods=("middle",), fail_start=7)
