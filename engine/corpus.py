@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from engine.errors import InputError
-from engine.io import OnError, iter_jsonl, iter_lines
+from engine.io import OnError, iter_lines, parse_json_line
 
 TEXT_SUFFIXES = (".txt", ".txt.gz", ".jsonl", ".jsonl.gz", ".gz")
 
@@ -76,24 +76,46 @@ def corpus_files(paths: list[str | Path]) -> list[Path]:
     return files
 
 
-def _is_jsonl(path: Path) -> bool:
+def is_jsonl(path: Path) -> bool:
     return path.name.endswith((".jsonl", ".jsonl.gz", ".json"))
 
 
+def line_text(line: str, jsonl: bool, path: str | Path, lineno: int) -> str | None:
+    """The text a corpus line carries: the line itself, or a JSONL line's `text` field
+    (None for a blank JSONL line); InputError names the line when it is unusable."""
+    if not jsonl:
+        return line
+    obj = parse_json_line(line, path, lineno)
+    if obj is None:
+        return None
+    text = obj.get("text")
+    if not isinstance(text, str):
+        raise InputError("missing string field `text`" if text is None else
+                         f"field `text` must be a string, got {type(text).__name__}", path, lineno)
+    return text
+
+
+def line_sentences(file_index: int, lineno: int, text: str, long_line: int = LONG_LINE) -> list[Sentence]:
+    """A line's sentences with their corpus positions; long lines are split into sentences."""
+    text = text.strip()
+    if not text:
+        return []
+    parts = split_sentences(text) if len(text) > long_line else [text]
+    return [Sentence((file_index, lineno, part), sentence) for part, sentence in enumerate(parts)]
+
+
 def _iter_texts(path: Path, on_error: OnError) -> Iterator[tuple[int, str]]:
-    if not _is_jsonl(path):
-        yield from iter_lines(path, on_error)
-        return
-    for lineno, obj in iter_jsonl(path, on_error):
-        text = obj.get("text")
-        if not isinstance(text, str):
-            err = InputError("missing string field `text`" if text is None else
-                             f"field `text` must be a string, got {type(text).__name__}", path, lineno)
+    jsonl = is_jsonl(path)
+    for lineno, line in iter_lines(path, on_error):
+        try:
+            text = line_text(line, jsonl, path, lineno)
+        except InputError as err:
             if on_error is None:
-                raise err
+                raise
             on_error(err)
             continue
-        yield lineno, text
+        if text is not None:
+            yield lineno, text
 
 
 def iter_corpus(paths: list[str | Path], on_error: OnError = None, *,
@@ -102,12 +124,7 @@ def iter_corpus(paths: list[str | Path], on_error: OnError = None, *,
     for file_index, path in enumerate(corpus_files(paths)):
         try:
             for lineno, text in _iter_texts(path, on_error):
-                text = text.strip()
-                if not text:
-                    continue
-                parts = split_sentences(text) if len(text) > long_line else [text]
-                for part, sentence in enumerate(parts):
-                    yield Sentence((file_index, lineno, part), sentence)
+                yield from line_sentences(file_index, lineno, text, long_line)
         except (gzip.BadGzipFile, EOFError, zlib.error) as e:
             err = InputError(f"corrupt or truncated gzip file ({e})", path)
             if on_error is None:

@@ -40,34 +40,46 @@ def iter_lines(path: str | Path, on_error: OnError = None) -> Iterator[tuple[int
     with opener(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
             try:
-                yield lineno, raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as e:
-                err = InputError(f"undecodable bytes (not UTF-8) at byte {e.start}", path, lineno)
+                yield lineno, decode_line(raw, path, lineno)
+            except InputError as err:
                 if on_error is None:
-                    raise err from None
+                    raise
                 on_error(err)
+
+
+def decode_line(raw: bytes, path: str | Path, lineno: int) -> str:
+    """A raw line as text without its newline; InputError when it is not UTF-8."""
+    try:
+        return raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as e:
+        raise InputError(f"undecodable bytes (not UTF-8) at byte {e.start}", path, lineno) from None
+
+
+def parse_json_line(line: str, path: str | Path, lineno: int) -> dict | None:
+    """A JSONL line's object (None for a blank line); InputError when it is not a JSON object."""
+    if not line.strip():
+        return None
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise InputError(f"malformed JSON ({e.msg} at column {e.colno})", path, lineno) from None
+    if not isinstance(obj, dict):
+        raise InputError(f"expected a JSON object, got {type(obj).__name__}", path, lineno)
+    return obj
 
 
 def iter_jsonl(path: str | Path, on_error: OnError = None) -> Iterator[tuple[int, dict]]:
     """Yield (line number, object) for each non-blank line; malformed lines go to on_error or raise."""
     for lineno, line in iter_lines(path, on_error):
-        if not line.strip():
-            continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            err = InputError(f"malformed JSON ({e.msg} at column {e.colno})", path, lineno)
+            obj = parse_json_line(line, path, lineno)
+        except InputError as err:
             if on_error is None:
-                raise err from None
+                raise
             on_error(err)
             continue
-        if not isinstance(obj, dict):
-            err = InputError(f"expected a JSON object, got {type(obj).__name__}", path, lineno)
-            if on_error is None:
-                raise err
-            on_error(err)
-            continue
-        yield lineno, obj
+        if obj is not None:
+            yield lineno, obj
 
 
 def read_records(path: str | Path, model: type[BaseModel], on_error: OnError = None) -> list:

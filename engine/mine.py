@@ -437,6 +437,11 @@ def mine(corpus_paths: list[str | Path], pairs: list[Pair], *, top: int = 40, ca
         bar.close()
     if skipped > 5:
         log(f"skipped {skipped} bad lines in all (use --strict to stop at the first)")
+    return mine_result(total, skipped, top)
+
+
+def mine_result(total: MineCounts, skipped: int, top: int) -> MineResult:
+    """Rank merged counts and summarise the run; the serial and sharded miners both end here."""
     candidates = rank(total, top)
     stats = {"sentences_read": total.read, "sentences_matched": total.matched, "sentences_parsed": total.parsed,
              "mentions": total.mentions, "skipped_lines": skipped, "parse_seconds": round(total.parse_seconds, 3),

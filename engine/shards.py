@@ -458,22 +458,20 @@ class MiningJob:
     def sentences(self, shard: Shard, lines: list[bytes], on_error: Callable[[InputError], None]) -> list:
         """The shard's sentences with the positions `engine.corpus.iter_corpus` gives them
         (same reading rules: JSONL `text` field, blank lines skipped, long lines split)."""
-        from engine.corpus import LONG_LINE, Sentence, _is_jsonl, split_sentences
+        from engine.corpus import is_jsonl, line_sentences, line_text
+        from engine.io import decode_line
 
-        jsonl = _is_jsonl(Path(shard.path))
+        jsonl = is_jsonl(Path(shard.path))
         out = []
         for i, raw in enumerate(lines):
             lineno = shard.start + i
             try:
-                text = _line_text(raw, jsonl, shard.path, lineno)
+                text = line_text(decode_line(raw, shard.path, lineno), jsonl, shard.path, lineno)
             except InputError as err:
                 on_error(err)
                 continue
-            text = (text or "").strip()
-            if not text:
-                continue
-            parts = split_sentences(text) if len(text) > LONG_LINE else [text]
-            out.extend(Sentence((shard.file_index, lineno, part), s) for part, s in enumerate(parts))
+            if text is not None:
+                out.extend(line_sentences(shard.file_index, lineno, text))
         return out
 
     def process(self, shard: Shard, lines: list[bytes]) -> ShardCounts:
@@ -507,29 +505,6 @@ class MiningJob:
         return total
 
 
-def _line_text(raw: bytes, jsonl: bool, path: str, lineno: int) -> str | None:
-    """A raw corpus line's text, with engine.io's error messages (None: nothing to read)."""
-    try:
-        line = raw.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError as e:
-        raise InputError(f"undecodable bytes (not UTF-8) at byte {e.start}", path, lineno) from None
-    if not jsonl:
-        return line
-    if not line.strip():
-        return None
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise InputError(f"malformed JSON ({e.msg} at column {e.colno})", path, lineno) from None
-    if not isinstance(obj, dict):
-        raise InputError(f"expected a JSON object, got {type(obj).__name__}", path, lineno)
-    text = obj.get("text")
-    if not isinstance(text, str):
-        raise InputError("missing string field `text`" if text is None else
-                         f"field `text` must be a string, got {type(text).__name__}", path, lineno)
-    return text
-
-
 def mine_sharded(corpus_paths: list[str | Path], pairs: list, *, work_dir: str | Path, top: int = 40,
                  case_sensitive: bool = False, methods=("middle", "dependency"), strict: bool = False,
                  batch_size: int = 256, loose: bool = True, max_words: int = 10, spacy_model: str | None = None,
@@ -538,7 +513,7 @@ def mine_sharded(corpus_paths: list[str | Path], pairs: list, *, work_dir: str |
     """`engine.mine.mine` in shards on `workers` processes (or Ray actors), resumable from `work_dir`.
     Returns (MineResult, ShardReport); the MineResult equals the one `mine` gives."""
     from engine.corpus import corpus_files
-    from engine.mine import METHODS, MineResult, PairIndex, rank
+    from engine.mine import METHODS, PairIndex, mine_result
 
     methods = tuple(methods)
     unknown = [m for m in methods if m not in METHODS]
@@ -562,15 +537,7 @@ def mine_sharded(corpus_paths: list[str | Path], pairs: list, *, work_dir: str |
         log(f"skipped: {msg}")
     if skipped > 5:
         log(f"skipped {skipped} bad lines in all (use --strict to stop at the first)")
-    candidates = rank(total, top)
-    # The same statistics as engine.mine.mine (parse_seconds summed over the workers).
-    stats = {"sentences_read": total.read, "sentences_matched": total.matched, "sentences_parsed": total.parsed,
-             "mentions": total.mentions, "skipped_lines": skipped,
-             "templates_found": len({(r, t) for r, _, t in total.templates}),
-             "templates_kept": sum(len(v) for v in candidates.values()), "relations": len(candidates)}
-    if hasattr(total, "parse_seconds"):
-        stats["parse_seconds"] = round(total.parse_seconds, 3)
-    return MineResult(candidates, stats, total), report
+    return mine_result(total, skipped, top), report  # parse_seconds is summed over the workers
 
 
 # ---------------------------------------------------------------------------------------------
