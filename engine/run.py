@@ -152,7 +152,8 @@ def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: 
     micro = [comp.micro(r) for r in ROWS]
     bar_chart(out_dir / "accuracy.png", labels, [m[0] for m in micro], [m[1] for m in micro],
               title=f"{title}: micro-averaged accuracy by method")
-    lines = [f"# {title}", "", *notes, "", "## Micro-averaged over all test facts", "", main, "",
+    lines = [f"# {title}", ""] + [part for note in notes for part in (note, "")] + [
+             "## Micro-averaged over all test facts", "", main, "",
              "![accuracy by method](accuracy.png)", "", "## P@1 per relation", "", detail, "",
              "## Chosen prompts", ""]
     for row in ROWS:
