@@ -33,7 +33,7 @@ def test_parse_routes():
 
 def test_run_on_the_bundled_sample_writes_report_and_chart(tmp_path, capsys):
     from engine.cli import main
-    from tests.test_select import save_tiny_causal
+    from test_select import save_tiny_causal  # pytest puts tests/ on sys.path
 
     model = save_tiny_causal(tmp_path / "tiny")
     out = tmp_path / "report"

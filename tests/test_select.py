@@ -137,7 +137,7 @@ def test_optimised_selection_and_its_evaluation():
 
 
 def save_tiny_causal(folder):
-    from tests.test_score import tiny_causal
+    from test_score import tiny_causal  # pytest puts tests/ on sys.path
 
     model, tok = tiny_causal()
     model.save_pretrained(folder)
