@@ -305,6 +305,16 @@ def run_local(job: ShardJob, shards: Iterable[tuple[Shard, list[bytes] | None]],
         report.processed_ids.append(shard.id)
         bar.update(n)
 
+    def resumed(shard: Shard) -> bool:
+        """Record `shard` as seen; True (and counted as skipped) when --resume finds its result."""
+        seen.append(shard)
+        if not (resume and work.done(shard)):
+            return False
+        report.shards_skipped += 1
+        report.lines_skipped += shard.n_lines
+        bar.update(shard.n_lines)
+        return True
+
     def failure(shard: Shard, err: BaseException) -> ShardFailed:
         return ShardFailed(
             f"shard {shard.id} ({shard.path}:{shard.start}-{shard.stop - 1}) failed: "
@@ -314,11 +324,7 @@ def run_local(job: ShardJob, shards: Iterable[tuple[Shard, list[bytes] | None]],
     try:
         if workers == 1:  # in this process; the job sets itself up at its first shard
             for shard, lines in shards:
-                seen.append(shard)
-                if resume and work.done(shard):
-                    report.shards_skipped += 1
-                    report.lines_skipped += shard.n_lines
-                    bar.update(shard.n_lines)
+                if resumed(shard):
                     continue
                 try:
                     lines = read_shard(shard) if lines is None else lines
@@ -347,11 +353,7 @@ def run_local(job: ShardJob, shards: Iterable[tuple[Shard, list[bytes] | None]],
                         finished(shard, fut.result()[1])
 
                 for shard, lines in shards:
-                    seen.append(shard)
-                    if resume and work.done(shard):
-                        report.shards_skipped += 1
-                        report.lines_skipped += shard.n_lines
-                        bar.update(shard.n_lines)
+                    if resumed(shard):
                         continue
                     while len(pending) >= limit:
                         collect(wait(pending, return_when=FIRST_COMPLETED)[0])
