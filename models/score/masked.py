@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from engine.records import Template
-from models.store import require_model_dir
+from models.store import load_kwargs, require_model_dir, tokenizer_kwargs
 
 DEFAULT_MODEL = "bert-base-cased"
 
@@ -48,8 +48,8 @@ class MaskedScorer:
             from transformers import AutoModelForMaskedLM, AutoTokenizer
 
             folder = require_model_dir(model, "masked scorer")
-            tokenizer = AutoTokenizer.from_pretrained(folder)
-            hf_model = AutoModelForMaskedLM.from_pretrained(folder, dtype=self.dtype)
+            tokenizer = AutoTokenizer.from_pretrained(folder, **tokenizer_kwargs())
+            hf_model = AutoModelForMaskedLM.from_pretrained(folder, dtype=self.dtype, **load_kwargs())
         elif tokenizer is None:
             raise ValueError("pass the tokenizer together with hf_model")
         if tokenizer.mask_token is None:
