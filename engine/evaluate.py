@@ -201,9 +201,10 @@ def selection_name(selection: Selection) -> str:
 def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
     """Options choosing the language model, shared by evaluate, select and run."""
     from models.hosted import add_hosted_arguments
+    from models.score import SCORERS
 
     g = parser.add_argument_group("language model")
-    g.add_argument("--scorer", default="causal", choices=["causal", "masked", "openai"],
+    g.add_argument("--scorer", default="causal", choices=SCORERS.names(),
                    help="causal: any transformers causal LM (default, SmolLM2-135M shipped); masked: a "
                         "BERT-like masked LM ([Y] becomes the mask, single-token objects); openai: an "
                         "OpenAI-compatible server's log-probs (see the hosted options)")
