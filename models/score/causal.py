@@ -88,29 +88,6 @@ def resolve_causal_model(model: str) -> Path:
     return require_model_dir(model, "causal scorer")
 
 
-def resolve_dtype(name: str, device: str = "cpu"):
-    """A torch dtype from its name; `fast` is bfloat16 where the CPU multiplies it natively
-    (AVX512-BF16/AMX: several times faster than float32, log-probs within about 0.1), else the
-    device's default."""
-    import torch
-
-    if name == "fast":
-        if device == "cpu":
-            try:
-                native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-            except (AttributeError, RuntimeError):
-                native = False
-            return torch.bfloat16 if native else torch.float32
-        return torch.float16
-    try:
-        dtype = getattr(torch, name)
-    except AttributeError:
-        dtype = None
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"unknown dtype {name!r}; use auto, fast, float32, bfloat16 or float16")
-    return dtype
-
-
 class CausalScorer:
     """log P(object and the rest of the statement | prefix) under a causal LM.
 
@@ -133,8 +110,8 @@ class CausalScorer:
         self.model_name = model
         self.batch_size = max(1, int(batch_size))
         self.score_suffix = score_suffix
-        self.choice = pick_device(device)
-        self.dtype = self.choice.dtype if dtype == "auto" else resolve_dtype(dtype, self.choice.device)
+        self.choice = pick_device(device, dtype=dtype)
+        self.dtype = self.choice.dtype
         if hf_model is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer
 

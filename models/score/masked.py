@@ -38,12 +38,11 @@ class MaskedScorer:
         import torch
 
         from models.device import pick_device
-        from models.score.causal import resolve_dtype
 
         self.model_name = model
         self.batch_size = max(1, int(batch_size))
-        self.choice = pick_device(device)
-        self.dtype = self.choice.dtype if dtype == "auto" else resolve_dtype(dtype, self.choice.device)
+        self.choice = pick_device(device, dtype=dtype)
+        self.dtype = self.choice.dtype
         if hf_model is None:
             from transformers import AutoModelForMaskedLM, AutoTokenizer
 

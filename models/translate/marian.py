@@ -60,15 +60,10 @@ class MarianTranslator:
             raise ModelNotAvailable(f"--model-dir {self._model_dir} is not a folder")
         from models.device import pick_device
 
-        self._device = pick_device(device)
-        if dtype != "auto":  # e.g. `fast`: bfloat16 on CPUs that multiply it natively (AMX/AVX512-BF16)
-            from models.device import DeviceChoice
-            from models.score.causal import resolve_dtype
-
-            try:
-                self._device = DeviceChoice(self._device.device, resolve_dtype(dtype, self._device.device))
-            except ValueError as e:
-                raise PromptmineError(str(e)) from None
+        try:  # dtype `fast`: bfloat16 on CPUs that multiply it natively (AMX/AVX512-BF16)
+            self._device = pick_device(device, dtype=dtype)
+        except ValueError as e:
+            raise PromptmineError(str(e)) from None
         self.batch_size = max(1, int(batch_size))
         self.max_new_tokens = max_new_tokens
         self.min_new_tokens = min_new_tokens
