@@ -13,7 +13,6 @@ Adapters load weights with `load_kwargs()` (safetensors only, no remote code, lo
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import hashlib
 import io
@@ -24,9 +23,10 @@ import tarfile
 import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from engine.errors import ModelNotAvailable, PromptmineError
+from engine.io import atomic_write
 from engine.progress import log, progress
 from models import manifest
 from models.cache import default_cache_dir
@@ -556,34 +556,25 @@ def pack(out: str | Path, names: list[str] | None = None) -> dict:
     doc = {"format": ARCHIVE_FORMAT, "version": 1,
            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "models": models}
     blob = json.dumps(doc, indent=1, sort_keys=True).encode("utf-8")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o644)
-    try:
-        with tarfile.open(tmp, _tar_mode(out, write=True), format=tarfile.PAX_FORMAT) as tar:
-            info = tarfile.TarInfo(ARCHIVE_MANIFEST)
-            info.size, info.mtime, info.mode = len(blob), int(time.time()), 0o644
-            tar.addfile(info, io.BytesIO(blob))
-            total = sum(len(m["files"]) for m in models.values())
-            with progress(desc="packing", total=total, unit="file") as bar:
-                for folder_key, m in models.items():
-                    for rel, want in m["files"].items():
-                        path = store_root() / folder_key / rel
-                        info = tarfile.TarInfo(f"{folder_key}/{rel}")
-                        info.size, info.mode = want["size"], 0o644
-                        info.mtime = int(path.stat().st_mtime)
-                        with open(path, "rb") as f:
-                            reader = _HashingReader(f)
-                            tar.addfile(info, reader)
-                        if reader.sha.hexdigest() != want["sha256"]:
-                            raise PromptmineError(f"{path}: changed while it was being packed; pack again")
-                        bar.update(1)
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_write(out, "wb") as archive, \
+            tarfile.open(fileobj=archive, mode=_tar_mode(out, write=True), format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo(ARCHIVE_MANIFEST)
+        info.size, info.mtime, info.mode = len(blob), int(time.time()), 0o644
+        tar.addfile(info, io.BytesIO(blob))
+        total = sum(len(m["files"]) for m in models.values())
+        with progress(desc="packing", total=total, unit="file") as bar:
+            for folder_key, m in models.items():
+                for rel, want in m["files"].items():
+                    path = store_root() / folder_key / rel
+                    info = tarfile.TarInfo(f"{folder_key}/{rel}")
+                    info.size, info.mode = want["size"], 0o644
+                    info.mtime = int(path.stat().st_mtime)
+                    with open(path, "rb") as f:
+                        reader = _HashingReader(f)
+                        tar.addfile(info, reader)
+                    if reader.sha.hexdigest() != want["sha256"]:
+                        raise PromptmineError(f"{path}: changed while it was being packed; pack again")
+                    bar.update(1)
     return doc
 
 

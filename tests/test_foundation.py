@@ -90,3 +90,16 @@ def test_cli_help_is_fast_and_imports_no_model_library():
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_atomic_write_gives_the_usual_permissions(tmp_path):
+    """The temp file is private while written; the result follows the umask like any new file."""
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        out = tmp_path / "out.jsonl"
+        write_jsonl(out, [{"a": 1}])
+        assert out.stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(mask)
