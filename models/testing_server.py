@@ -61,7 +61,7 @@ class LM:
 
     def __init__(self, spec: str, tokenizer_dir: str | Path | None = None):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+        from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
         # One thread: requests are served one at a time anyway, and on a busy machine more
         # threads slow a small model down by an order of magnitude.

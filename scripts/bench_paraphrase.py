@@ -194,8 +194,8 @@ def main() -> int:
         "speedup": rate_engine / rate_naive,
     }
     print()
-    print(f"| way | templates | round trips | seconds | round trips/s | peak RSS (MB) |")
-    print(f"|---|---|---|---|---|---|")
+    print("| way | templates | round trips | seconds | round trips/s | peak RSS (MB) |")
+    print("|---|---|---|---|---|---|")
     print(f"| naive (1 prompt, 1 generate per candidate) | {len(subset)} | {trips} | {t_naive:.1f} | "
           f"{rate_naive:.1f} | {mem_naive.peak:.0f} |")
     print(f"| engine (batched n-best, batch {args.batch_size}) | {len(templates)} | {stats.round_trips} | "

@@ -11,7 +11,7 @@ from engine.evaluate import (
     CachedScorer, RelationFacts, Scored, combine, evaluate_selection, micro_average, mrr, p_at_1, ranks,
     relation_facts,
 )
-from engine.records import Pair, Score, Selection, WeightedTemplate
+from engine.records import Pair, Score, Selection
 from engine.select import learn_weights, select_optimized, select_rank, select_top1
 
 
