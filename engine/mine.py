@@ -473,7 +473,7 @@ def _load_pairs(path: str, relations: list[str] | None, strict: bool) -> list[Pa
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from engine.io import atomic_write
+    from engine.io import write_jsonl
     from engine.progress import log
 
     relations = [r for arg in (args.relation or []) for r in arg.split(",") if r] or None
@@ -498,9 +498,7 @@ def run_cli(args: argparse.Namespace) -> int:
         for row in rows:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
     else:
-        with atomic_write(args.out) as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        write_jsonl(args.out, rows)
     s = result.stats
     log(f"mined {len(result.candidates)} relation(s): {s['sentences_read']} sentences read, "
         f"{s['sentences_matched']} matched, {s['sentences_parsed']} parsed, {s['skipped_lines']} bad lines skipped; "
