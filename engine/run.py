@@ -58,7 +58,6 @@ class Pool:
 class Comparison:
     scores: dict[str, list[Score]]  # row -> per-relation test scores
     selections: dict[str, list[Selection]]  # row -> per-relation selections
-    train_best: dict[str, float] = field(default_factory=dict)
 
     def micro(self, row: str) -> tuple[float, float, int]:
         return micro_average(self.scores[row])
@@ -85,7 +84,6 @@ def compare(scorer: CachedScorer, pools: dict[str, Pool], train: dict[str, Relat
     """Select on `train`, evaluate on `test`, for every row of ROWS and every relation in `pools`."""
     scores: dict[str, list[Score]] = {r: [] for r in ROWS}
     sels: dict[str, list[Selection]] = {r: [] for r in ROWS}
-    best_train: dict[str, float] = {}
     for rel, pool in pools.items():
         pool = pool.dedupe()
         tr, te = train[rel], test[rel]
@@ -113,8 +111,7 @@ def compare(scorer: CachedScorer, pools: dict[str, Pool], train: dict[str, Relat
         for row, sel in chosen.items():
             sels[row].append(sel)
             scores[row].append(evaluate_selection(scorer, sel, te, test_scored))
-        best_train[rel] = max(sum(r == 1 for r in s.ranks) / max(1, len(s.ranks)) for s in everything)
-    return Comparison(scores, sels, best_train)
+    return Comparison(scores, sels)
 
 
 def row_label(row: str, k: int) -> str:
