@@ -278,6 +278,16 @@ class TemplateCount:
             self.examples.sort()
             del self.examples[EXAMPLES:]
 
+    def copy(self) -> TemplateCount:
+        return TemplateCount(set(self.pairs), self.sentences, list(self.examples))
+
+    def absorb(self, other: TemplateCount) -> None:
+        """Add another count of the same template: pairs united, sentences summed, earliest examples kept."""
+        self.pairs |= other.pairs
+        self.sentences += other.sentences
+        for pos, text in other.examples:
+            self.add_example(pos, text)
+
 
 @dataclass
 class MineCounts:
@@ -294,12 +304,9 @@ class MineCounts:
         for key, c in other.templates.items():
             mine = self.templates.get(key)
             if mine is None:
-                self.templates[key] = TemplateCount(set(c.pairs), c.sentences, list(c.examples))
-                continue
-            mine.pairs |= c.pairs
-            mine.sentences += c.sentences
-            for pos, text in c.examples:
-                mine.add_example(pos, text)
+                self.templates[key] = c.copy()
+            else:
+                mine.absorb(c)
         self.read += other.read
         self.matched += other.matched
         self.parsed += other.parsed
@@ -354,15 +361,12 @@ def rank(counts: MineCounts, top: int) -> dict[str, list[Candidate]]:
     for (relation, method, template), c in sorted(counts.templates.items(), key=lambda kv: order[kv[0][1]]):
         key = (relation, template)
         if key not in merged:
-            merged[key] = (TemplateCount(set(c.pairs), c.sentences, list(c.examples)), method)
+            merged[key] = (c.copy(), method)
             continue
         total, label = merged[key]
         if len(c.pairs) > len(counts.templates[(relation, label, template)].pairs):
             label = method
-        total.pairs |= c.pairs
-        total.sentences += c.sentences  # each sentence was counted under one method only
-        for pos, text in c.examples:
-            total.add_example(pos, text)
+        total.absorb(c)  # sentences add up: each sentence was counted under one method only
         merged[key] = (total, label)
     per_rel: dict[str, list[Candidate]] = defaultdict(list)
     for (relation, template), (c, method) in sorted(
