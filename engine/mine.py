@@ -388,6 +388,15 @@ class MineResult:
 # ------------------------------------------------------------------------------------- pipeline
 
 
+def check_methods(methods: Sequence[str]) -> tuple[str, ...]:
+    """The mining methods as a tuple; ValueError when empty or not in METHODS."""
+    methods = tuple(methods)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ValueError(f"unknown mining method(s) {unknown}; choose from {', '.join(METHODS)}")
+    return methods
+
+
 def mine(corpus_paths: list[str | Path], pairs: list[Pair], *, top: int = 40, case_sensitive: bool = False,
          methods: Sequence[str] = METHODS, strict: bool = False, nlp=None, batch_size: int = DEFAULT_BATCH,
          loose: bool = True, max_words: int = MAX_WORDS, chunk: int | None = None) -> MineResult:
@@ -399,10 +408,7 @@ def mine(corpus_paths: list[str | Path], pairs: list[Pair], *, top: int = 40, ca
     from engine.progress import log, progress
     from models.parser import has_parser, load_parser
 
-    methods = tuple(methods)
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise ValueError(f"unknown mining method(s) {unknown}; choose from {', '.join(METHODS)}")
+    methods = check_methods(methods)
     index = PairIndex(pairs, case_sensitive=case_sensitive, loose=loose)
     if nlp is None:
         nlp = load_parser(parse="dependency" in methods)

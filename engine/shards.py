@@ -515,12 +515,9 @@ def mine_sharded(corpus_paths: list[str | Path], pairs: list, *, work_dir: str |
     """`engine.mine.mine` in shards on `workers` processes (or Ray actors), resumable from `work_dir`.
     Returns (MineResult, ShardReport); the MineResult equals the one `mine` gives."""
     from engine.corpus import corpus_files
-    from engine.mine import METHODS, PairIndex, mine_result
+    from engine.mine import PairIndex, check_methods, mine_result
 
-    methods = tuple(methods)
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise ValueError(f"unknown mining method(s) {unknown}; choose from {', '.join(METHODS)}")
+    methods = check_methods(methods)
     PairIndex(pairs)  # fail fast on pairs without a relation, before starting workers
     job = MiningJob(pairs, methods=methods, case_sensitive=case_sensitive, loose=loose, strict=strict,
                     batch_size=batch_size, max_words=max_words, spacy_model=spacy_model)
