@@ -50,20 +50,21 @@ class CachedScorer:
 
         keys = [cache_key(self.identity, template, s) for s in subjects]
         known = self.cache.get_many(list(dict.fromkeys(keys)))
-        todo_subjects = [s for s, k in zip(subjects, keys) if any(o not in known.get(k, {}) for o in objects)]
-        todo_subjects = list(dict.fromkeys(todo_subjects))
-        if todo_subjects:
-            todo_keys = [cache_key(self.identity, template, s) for s in todo_subjects]
-            missing = list(dict.fromkeys(o for k in todo_keys for o in objects if o not in known.get(k, {})))
-            rows = self.scorer.score(template, todo_subjects, missing)
+        # subject -> key of the subjects with at least one object not yet scored
+        todo = {s: k for s, k in zip(subjects, keys) if any(o not in known.get(k, {}) for o in objects)}
+        n_new = 0
+        if todo:
+            missing = list(dict.fromkeys(o for k in todo.values() for o in objects if o not in known.get(k, {})))
+            rows = self.scorer.score(template, list(todo), missing)
             updates = {}
-            for k, row in zip(todo_keys, rows):
+            for k, row in zip(todo.values(), rows):
                 merged = dict(known.get(k, {}))
                 merged.update({o: float(v) for o, v in zip(missing, row)})
                 updates[k] = known[k] = merged
             self.cache.set_many(updates)
-            self.computed += len(todo_subjects) * len(missing)
-        self.reused += len(subjects) * len(objects) - (len(todo_subjects) * len(missing) if todo_subjects else 0)
+            n_new = len(todo) * len(missing)
+        self.computed += n_new
+        self.reused += len(subjects) * len(objects) - n_new
         return np.array([[known[k][o] for o in objects] for k in keys], dtype=np.float64).reshape(
             len(subjects), len(objects))
 
