@@ -111,7 +111,6 @@ def run_ray(job: ShardJob, files: list[Path], work_dir: str | Path, *, workers: 
 
 def _run_on_ray(job: ShardJob, todo: list[Shard], work: WorkDir, workers: int, report: ShardReport) -> None:
     import logging
-    import pickle
 
     import ray.data
 
@@ -132,7 +131,7 @@ def _run_on_ray(job: ShardJob, todo: list[Shard], work: WorkDir, workers: int, r
             if row["error"]:
                 failed.append(f"shard {shard.id} ({shard.path}:{shard.start}-{shard.stop - 1}): {row['error']}")
                 continue
-            work.write(shard, pickle.loads(row["result"]))
+            work.write_pickled(shard, row["result"])
             report.shards_processed += 1
             report.lines_processed += int(row["lines"])
             report.processed_ids.append(shard.id)

@@ -189,8 +189,12 @@ class WorkDir:
         return self.result_path(shard).exists()
 
     def write(self, shard: Shard, partial: Any) -> None:
+        self.write_pickled(shard, pickle.dumps(partial, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def write_pickled(self, shard: Shard, data: bytes) -> None:
+        """Store a result that arrives already pickled (from a Ray actor) without unpickling it."""
         with atomic_write(self.result_path(shard), "wb") as f:
-            pickle.dump(partial, f, protocol=pickle.HIGHEST_PROTOCOL)
+            f.write(data)
 
     def read(self, shard: Shard) -> Any:
         with open(self.result_path(shard), "rb") as f:
