@@ -534,7 +534,6 @@ def run_cli(args) -> int:
     options = backend_options(args)
     pivots = _split_list(args.pivots)
     styles = _split_list(args.placeholders)
-    cache = None if args.no_cache else "default"
     stats = RoundTripStats()
     records: list = []
     if args.direct:
@@ -551,6 +550,7 @@ def run_cli(args) -> int:
         from models.translate import TRANSLATORS
 
         translator = create_backend(TRANSLATORS, args.backend, options)
+        cache = None if args.no_cache else _open_cache("default")  # one connection for every input
         pivots = pivots or list(getattr(translator, "default_pivots", ()))
         if templates:
             rels = [r for r, _ in templates]
