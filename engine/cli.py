@@ -10,17 +10,17 @@ import argparse
 import importlib
 import sys
 
-from engine import __version__
-from engine.errors import PromptmineError
+from promptmine import __version__
+from promptmine.core.errors import PromptmineError
 
 # subcommand -> module defining add_cli(subparsers); listed in the order --help shows them.
 COMMANDS = {
-    "mine": "engine.mine",
-    "paraphrase": "engine.paraphrase",
-    "evaluate": "engine.evaluate",
-    "select": "engine.select",
-    "run": "engine.run",
-    "models": "engine.models_cmd",
+    "mine": "promptmine.mine",
+    "paraphrase": "promptmine.paraphrase",
+    "evaluate": "promptmine.evaluate",
+    "select": "promptmine.select",
+    "run": "promptmine.run",
+    "models": "promptmine.models_cmd",
 }
 
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from engine.errors import InputError
-from engine.io import OnError, iter_lines, parse_json_line
+from promptmine.core.errors import InputError
+from promptmine.core.io import OnError, iter_lines, parse_json_line
 
 TEXT_SUFFIXES = (".txt", ".txt.gz", ".jsonl", ".jsonl.gz", ".gz")
 

@@ -12,10 +12,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from engine.errors import InputError, PromptmineError
-from engine.io import iter_jsonl, read_pairs, read_templates, write_jsonl
-from engine.progress import log, progress
-from engine.records import Pair, Score, Selection, WeightedTemplate
+from promptmine.core.errors import InputError, PromptmineError
+from promptmine.core.io import iter_jsonl, read_pairs, read_templates, write_jsonl
+from promptmine.core.progress import log, progress
+from promptmine.core.records import Pair, Score, Selection, WeightedTemplate
 
 # A -inf log-probability (object the scorer cannot produce) counts as this in weighted sums,
 # so 0 * -inf never makes a NaN and such objects still rank last.
@@ -31,7 +31,7 @@ class CachedScorer:
     new candidate set reuses every object already scored."""
 
     def __init__(self, scorer, cache=None, *, use_cache: bool = True):
-        from models.cache import DiskCache
+        from promptmine.core.cache import DiskCache
 
         self.scorer = scorer
         self.cache = (cache if cache is not None else DiskCache(namespace="scores")) if use_cache else DiskCache(None, "scores")
@@ -46,7 +46,7 @@ class CachedScorer:
         """A [len(subjects), len(objects)] numpy array of log-probabilities."""
         import numpy as np
 
-        from models.cache import cache_key
+        from promptmine.core.cache import cache_key
 
         keys = [cache_key(self.identity, template, s) for s in subjects]
         known = self.cache.get_many(list(dict.fromkeys(keys)))
@@ -201,8 +201,8 @@ def selection_name(selection: Selection) -> str:
 
 def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
     """Options choosing the language model, shared by evaluate, select and run."""
-    from models.hosted import add_hosted_arguments
-    from models.score import SCORERS
+    from promptmine.models.hosted import add_hosted_arguments
+    from promptmine.models.score import SCORERS
 
     g = parser.add_argument_group("language model")
     g.add_argument("--scorer", default="causal", choices=SCORERS.names(),
@@ -229,11 +229,11 @@ def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def make_scorer(args: argparse.Namespace) -> CachedScorer:
-    from models.score import SCORERS
+    from promptmine.models.score import SCORERS
 
     opts: dict = {}
     if args.scorer == "openai":
-        from models.hosted import hosted_options
+        from promptmine.models.hosted import hosted_options
 
         opts = hosted_options(args)
         opts["score_suffix"] = not args.no_suffix
@@ -269,7 +269,7 @@ def read_selections_or_templates(path: str) -> list[Selection]:
     if path.endswith((".jsonl", ".json", ".jsonl.gz")):
         first = next(iter_jsonl(path), None)
         if first is not None and isinstance(first[1].get("templates"), list):
-            from engine.io import read_records
+            from promptmine.core.io import read_records
 
             return read_records(path, Selection)
     return [Selection(relation=rel, method="manual", model="", templates=[WeightedTemplate(template=t)])
@@ -277,7 +277,7 @@ def read_selections_or_templates(path: str) -> list[Selection]:
 
 
 def read_candidate_objects(path: str) -> list[str]:
-    from engine.io import iter_lines
+    from promptmine.core.io import iter_lines
 
     return [line.strip() for _, line in iter_lines(path) if line.strip() and not line.startswith("#")]
 
@@ -309,7 +309,7 @@ def templates_for(selections: Sequence[Selection], relation: str | None) -> list
 # -- report formatting --------------------------------------------------------------------------
 
 def format_scores(scores: Sequence[Score]) -> str:
-    from engine.report import text_table
+    from promptmine.report import text_table
 
     rows = [[s.relation or "-", s.template, s.n, f"{100 * s.p_at_1:.1f}", f"{100 * s.mrr:.1f}"] for s in scores]
     p1, m, n = micro_average(scores)

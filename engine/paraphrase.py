@@ -7,7 +7,7 @@ across pivots (and slot renderings), keeping first-seen order on ties.
 
 Slots survive the trip: `[X]`/`[Y]` are replaced by a rendering the translator leaves alone (names, or the
 brackets themselves), restored afterwards, and any candidate without exactly the source's slots is dropped
-and counted. Candidates are normalised (`engine.records.normalize_text`) and de-duplicated; the original
+and counted. Candidates are normalised (`promptmine.core.records.normalize_text`) and de-duplicated; the original
 prompt comes first.
 
 Long free-text prompts are split into sentences, the sentences round-tripped in batches, and N distinct
@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import InputError, PromptmineError
-from engine.progress import log, progress
-from engine.records import X, Y, Candidate, check_template, normalize_text
+from promptmine.core.errors import InputError, PromptmineError
+from promptmine.core.progress import log, progress
+from promptmine.core.records import X, Y, Candidate, check_template, normalize_text
 
 # How slots travel through a translator: a (subject, object) rendering, restored afterwards.
 # `names` reads as natural text to NMT models; `rare` are invented words that subword models copy;
@@ -70,7 +70,7 @@ def slot_counts(text: str) -> tuple[int, int]:
 # -- translations, cached on disk ------------------------------------------------------------------
 def _open_cache(cache):
     if cache == "default":
-        from models.cache import DiskCache
+        from promptmine.core.cache import DiskCache
 
         return DiskCache(namespace="translations")
     return cache
@@ -78,8 +78,8 @@ def _open_cache(cache):
 
 def translate_cached(translator, texts: Sequence[str], src: str, tgt: str, n: int, cache=None, bar=None) -> dict:
     """{text: [Hypothesis, ...]} for the distinct texts; results cached by translator identity + inputs."""
-    from models.cache import cache_key
-    from models.translate import Hypothesis
+    from promptmine.core.cache import cache_key
+    from promptmine.models.translate import Hypothesis
 
     unique = list(dict.fromkeys(texts))
     out: dict = {}
@@ -218,7 +218,7 @@ def paraphrase_templates(templates: list[str], translator, pivots: list[str], *,
                          stats: RoundTripStats | None = None) -> list[list[Candidate]]:
     """For each template: the original (pivot None) first, then up to `top` paraphrases, best first.
 
-    `cache` is "default" (the on-disk cache), a models.cache.DiskCache, or None. `stats`, if given,
+    `cache` is "default" (the on-disk cache), a promptmine.core.cache.DiskCache, or None. `stats`, if given,
     is filled with the counts (round trips, dropped for a lost slot, kept)."""
     for t in templates:
         check_template(t)
@@ -386,7 +386,7 @@ def backend_options(args) -> dict:
     """Keyword arguments for the backend from the flags the user set and `--option KEY=VALUE`."""
     opts = {}
     if args.backend in HOSTED_BACKENDS and getattr(args, "concurrency", None) is not None:
-        from models.hosted import hosted_options
+        from promptmine.models.hosted import hosted_options
 
         opts.update(hosted_options(args))
         if getattr(args, "device", None) is not None:
@@ -479,9 +479,9 @@ def add_cli(subparsers) -> None:
     g.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="any other backend keyword argument, e.g. --option threads=2 (repeatable)")
     try:
-        from models.hosted import add_hosted_arguments
+        from promptmine.models.hosted import add_hosted_arguments
     except ModuleNotFoundError as e:  # the hosted adapter is optional
-        if e.name not in ("models.hosted", "openai", "httpx"):
+        if e.name not in ("promptmine.models.hosted", "openai", "httpx"):
             raise
     else:
         add_hosted_arguments(p)
@@ -501,7 +501,7 @@ def _gather_inputs(args) -> tuple[list[tuple[str | None, str]], list[str]]:
         except ValueError:
             texts.append(prompt)
     if args.input:
-        from engine.io import read_templates
+        from promptmine.core.io import read_templates
 
         templates += read_templates(args.input)
     if args.text_file:
@@ -528,7 +528,7 @@ def output_record(record) -> dict:
 
 
 def run_cli(args) -> int:
-    from engine.io import write_jsonl
+    from promptmine.core.io import write_jsonl
 
     templates, texts = _gather_inputs(args)
     options = backend_options(args)
@@ -537,7 +537,7 @@ def run_cli(args) -> int:
     stats = RoundTripStats()
     records: list = []
     if args.direct:
-        from models.translate import PARAPHRASERS
+        from promptmine.models.translate import PARAPHRASERS
 
         if texts:
             raise PromptmineError("--direct paraphrases templates; free-text prompts need a round trip")
@@ -547,7 +547,7 @@ def run_cli(args) -> int:
                                        top=args.top, relations=rels, stats=stats):
             records += cands
     else:
-        from models.translate import TRANSLATORS
+        from promptmine.models.translate import TRANSLATORS
 
         translator = create_backend(TRANSLATORS, args.backend, options)
         cache = None if args.no_cache else _open_cache("default")  # one connection for every input

@@ -15,9 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.errors import PromptmineError
-from engine.progress import progress
-from engine.shards import Shard, ShardFailed, ShardJob, ShardReport, WorkDir, iter_shards, merge_results, read_shard
+from promptmine.core.errors import PromptmineError
+from promptmine.core.progress import progress
+from promptmine.shards import Shard, ShardFailed, ShardJob, ShardReport, WorkDir, iter_shards, merge_results, read_shard
 
 
 class _ShardWorker:

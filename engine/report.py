@@ -46,7 +46,7 @@ def bar_chart(path: str | Path, methods: Sequence[str], p_at_1: Sequence[float],
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from engine.io import atomic_write
+    from promptmine.core.io import atomic_write
 
     fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(methods) + 2), 4.2), dpi=110)
     xs = range(len(methods))

@@ -17,18 +17,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import InputError, PromptmineError
-from engine.evaluate import (
+from promptmine.core.errors import InputError, PromptmineError
+from promptmine.evaluate import (
     CachedScorer, RelationFacts, Scored, add_scorer_arguments, evaluate_selection, make_scorer,
     micro_average, relation_facts,
 )
-from engine.progress import log
-from engine.records import Candidate, Pair, Score, Selection, WeightedTemplate, normalize_text
-from engine.select import score_all, select_optimized, select_rank, select_top1
+from promptmine.core.progress import log
+from promptmine.core.records import Candidate, Pair, Score, Selection, WeightedTemplate, normalize_text
+from promptmine.select import score_all, select_optimized, select_rank, select_top1
 
 ROWS = ("Manual", "Mined top-1", "Paraphrased top-1", "Mined+Paraphrased top-1", "top-K rank ensemble",
         "Optimized ensemble")
-CORPORA = Path(__file__).resolve().parent.parent / "corpora"
+from promptmine.corpora import CORPORA_DIR as CORPORA
 
 
 @dataclass
@@ -120,7 +120,7 @@ def row_label(row: str, k: int) -> str:
 
 def comparison_tables(comp: Comparison, k: int) -> tuple[str, str]:
     """(main table: micro P@1 and MRR per row with the change over Manual; per-relation P@1 table)."""
-    from engine.report import markdown_table
+    from promptmine.report import markdown_table
 
     base = comp.micro("Manual")[0]
     rows = []
@@ -140,8 +140,8 @@ def comparison_tables(comp: Comparison, k: int) -> tuple[str, str]:
 
 def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: Sequence[str] = ()) -> Path:
     """report.md (tables, chosen prompts), accuracy.png, selections.jsonl and scores.jsonl in out_dir."""
-    from engine.io import atomic_write, write_jsonl
-    from engine.report import bar_chart
+    from promptmine.core.io import atomic_write, write_jsonl
+    from promptmine.report import bar_chart
 
     out_dir.mkdir(parents=True, exist_ok=True)
     main, detail = comparison_tables(comp, k)
@@ -172,7 +172,7 @@ def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: 
 # -- candidates: mining and paraphrasing ---------------------------------------------------------
 
 def mine_pools(corpus: Sequence[str], train_pairs: Sequence[Pair], top: int) -> dict[str, list[Candidate]]:
-    from engine.mine import mine
+    from promptmine.mine import mine
 
     result = mine(list(corpus), list(train_pairs), top=top)
     log(f"mine: {result.stats.get('sentences_matched', '?')} sentences matched, "
@@ -184,8 +184,8 @@ def paraphrase_pools(manual: dict[str, str], routes: Sequence[tuple[str, list[st
                      hosted: dict | None = None) -> dict[str, list[Candidate]]:
     """Back-translations of each manual template through every (backend, pivots) route that is
     available here; a missing backend is skipped with a note. Best first, interleaved by route."""
-    from engine.paraphrase import paraphrase_templates
-    from models.translate import TRANSLATORS
+    from promptmine.paraphrase import paraphrase_templates
+    from promptmine.models.translate import TRANSLATORS
 
     rels = list(manual)
     per_route: list[list[list[Candidate]]] = []
@@ -223,7 +223,7 @@ def parse_routes(text: str) -> list[tuple[str, list[str]]]:
 # -- the command ---------------------------------------------------------------------------------
 
 def run_cli(args: argparse.Namespace) -> int:
-    from engine.io import read_pairs, read_templates, write_jsonl
+    from promptmine.core.io import read_pairs, read_templates, write_jsonl
 
     started = time.perf_counter()
     corpus = args.corpus or sorted(glob.glob(str(CORPORA / "sample_corpus*.txt")))
@@ -244,7 +244,7 @@ def run_cli(args: argparse.Namespace) -> int:
         f"(split per relation, seed {args.seed}); corpus: {', '.join(map(str, corpus))}")
 
     mined = mine_pools(corpus, train_pairs, args.mined)
-    from models.hosted import hosted_options  # an `openai:LANG` route uses the hosted options
+    from promptmine.models.hosted import hosted_options  # an `openai:LANG` route uses the hosted options
 
     para = paraphrase_pools(manual, parse_routes(args.pivots), args.paraphrased,
                             hosted=hosted_options(args, model_from_model_flag=args.scorer == "openai"))

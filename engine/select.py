@@ -12,14 +12,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from engine.errors import InputError, PromptmineError
-from engine.evaluate import (
+from promptmine.core.errors import InputError, PromptmineError
+from promptmine.evaluate import (
     FLOOR, CachedScorer, RelationFacts, Scored, add_scorer_arguments, load_facts, make_scorer, mrr, p_at_1,
     score_template,
 )
-from engine.io import read_templates, write_jsonl
-from engine.progress import log, progress
-from engine.records import Selection, WeightedTemplate
+from promptmine.core.io import read_templates, write_jsonl
+from promptmine.core.progress import log, progress
+from promptmine.core.records import Selection, WeightedTemplate
 
 METHODS = ("top1", "rank", "optimized")
 

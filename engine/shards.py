@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine.errors import InputError, PromptmineError
-from engine.io import atomic_write
-from engine.progress import log, progress
+from promptmine.core.errors import InputError, PromptmineError
+from promptmine.core.io import atomic_write
+from promptmine.core.progress import log, progress
 
 FORMAT = 1  # bump when the layout of the work directory or of a shard file changes
 DEFAULT_SHARD_LINES = 20_000
@@ -385,7 +385,7 @@ def run_files(job: ShardJob, files: list[Path], work_dir: str | Path, *,
     """Run a job over corpus files with the chosen engine ("local" process pool or "ray")."""
     manifest = make_manifest(job, files, shard_lines)
     if engine == "ray":
-        from engine.ray_engine import run_ray
+        from promptmine.ray_engine import run_ray
 
         return run_ray(job, files, work_dir, workers=workers, resume=resume, shard_lines=shard_lines,
                        manifest=manifest, address=address, ray_init=ray_init, on_error=on_error)
@@ -413,11 +413,11 @@ class MiningJob:
     """`engine.mine.mine_batch` over shards. Each worker builds the pair matcher and loads spaCy once."""
 
     MAX_LOGGED = 5
-    preload = ("spacy", "engine.mine", "models.parser")  # imported once by the forkserver
+    preload = ("spacy", "promptmine.mine", "promptmine.models.parser")  # imported once by the forkserver
 
     def __init__(self, pairs: list, *, methods: tuple[str, ...], case_sensitive: bool = False, loose: bool = True,
                  strict: bool = False, batch_size: int = 256, max_words: int = 10, spacy_model: str | None = None):
-        from models.parser import default_model
+        from promptmine.models.parser import default_model
 
         self.pairs = list(pairs)
         self.methods = tuple(methods)
@@ -434,15 +434,15 @@ class MiningJob:
         an older version of the miner are never mixed with new ones."""
         import importlib.metadata
 
-        import engine.corpus
-        import engine.match
-        import engine.mine
-        import engine.records
+        import promptmine.corpus
+        import promptmine.match
+        import promptmine.mine
+        import promptmine.core.records
 
         pairs = hashlib.sha256("\n".join(f"{p.relation}\t{p.subject}\t{p.object}" for p in self.pairs)
                                .encode("utf-8")).hexdigest()
         code = hashlib.sha256()
-        for module in (engine.corpus, engine.match, engine.mine, engine.records):
+        for module in (promptmine.corpus, promptmine.match, promptmine.mine, promptmine.core.records):
             code.update(Path(module.__file__).read_bytes())
         try:
             model_version = importlib.metadata.version(self.spacy_model)
@@ -450,12 +450,12 @@ class MiningJob:
             model_version = None
         return {"job": "mine", "pairs": pairs, "methods": list(self.methods), "case_sensitive": self.case_sensitive,
                 "loose": self.loose, "max_words": self.max_words, "spacy_model": self.spacy_model,
-                "spacy_model_version": model_version, "long_line": engine.corpus.LONG_LINE,
+                "spacy_model_version": model_version, "long_line": promptmine.corpus.LONG_LINE,
                 "code": code.hexdigest()}
 
     def setup(self) -> None:
-        from engine.mine import PairIndex
-        from models.parser import load_parser
+        from promptmine.mine import PairIndex
+        from promptmine.models.parser import load_parser
 
         if self._index is None:
             self._index = PairIndex(self.pairs, case_sensitive=self.case_sensitive, loose=self.loose)
@@ -464,8 +464,8 @@ class MiningJob:
     def sentences(self, shard: Shard, lines: list[bytes], on_error: Callable[[InputError], None]) -> list:
         """The shard's sentences with the positions `engine.corpus.iter_corpus` gives them
         (same reading rules: JSONL `text` field, blank lines skipped, long lines split)."""
-        from engine.corpus import is_jsonl, line_sentences, line_text
-        from engine.io import decode_line
+        from promptmine.corpus import is_jsonl, line_sentences, line_text
+        from promptmine.core.io import decode_line
 
         jsonl = is_jsonl(Path(shard.path))
         out = []
@@ -481,7 +481,7 @@ class MiningJob:
         return out
 
     def process(self, shard: Shard, lines: list[bytes]) -> ShardCounts:
-        from engine.mine import MineCounts, mine_batch
+        from promptmine.mine import MineCounts, mine_batch
 
         self.setup()
         result = ShardCounts(counts=MineCounts())
@@ -501,7 +501,7 @@ class MiningJob:
         return result
 
     def merge(self, partials: Iterable[ShardCounts]) -> ShardCounts:
-        from engine.mine import MineCounts
+        from promptmine.mine import MineCounts
 
         total = ShardCounts(counts=MineCounts())
         for p in partials:
@@ -518,8 +518,8 @@ def mine_sharded(corpus_paths: list[str | Path], pairs: list, *, work_dir: str |
                  engine: str = "local", address: str | None = None, ray_init: dict | None = None):
     """`engine.mine.mine` in shards on `workers` processes (or Ray actors), resumable from `work_dir`.
     Returns (MineResult, ShardReport); the MineResult equals the one `mine` gives."""
-    from engine.corpus import corpus_files
-    from engine.mine import PairIndex, check_methods, mine_result
+    from promptmine.corpus import corpus_files
+    from promptmine.mine import PairIndex, check_methods, mine_result
 
     methods = check_methods(methods)
     PairIndex(pairs)  # fail fast on pairs without a relation, before starting workers

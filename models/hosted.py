@@ -22,14 +22,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from engine.errors import PromptmineError
-from engine.progress import log
-from engine.records import X, Y, Template, normalize_text
-from models.cache import cache_key
-from models.hosted_client import (
+from promptmine.core.errors import PromptmineError
+from promptmine.core.progress import log
+from promptmine.core.records import X, Y, Template, normalize_text
+from promptmine.core.cache import cache_key
+from promptmine.models.hosted_client import (
     HostedClient, HostedConfig, InvalidOutput, Job, RunResult, Unsupported,
 )
-from models.translate import Hypothesis
+from promptmine.models.translate import Hypothesis
 
 PROMPT_VERSION = 1  # bump when a prompt below changes, so cached answers are not reused
 STRUCTURED_MODES = ("json_schema", "json_object", "none")

@@ -25,9 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import PromptmineError
-from engine.progress import log, progress
-from models.cache import DiskCache
+from promptmine.core.errors import PromptmineError
+from promptmine.core.progress import log, progress
+from promptmine.core.cache import DiskCache
 
 # Local servers (vLLM, llama.cpp, Ollama, the test server) accept any key; OpenAI's does not.
 PLACEHOLDER_KEY = "unused"

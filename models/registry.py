@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from engine.errors import PromptmineError
+from promptmine.core.errors import PromptmineError
 
 
 class Registry:

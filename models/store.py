@@ -25,11 +25,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.errors import ModelNotAvailable, PromptmineError
-from engine.io import atomic_write
-from engine.progress import log, progress
-from models import manifest
-from models.cache import default_cache_dir
+from promptmine.core.errors import ModelNotAvailable, PromptmineError
+from promptmine.core.io import atomic_write
+from promptmine.core.progress import log, progress
+from promptmine.models import manifest
+from promptmine.core.cache import default_cache_dir
 
 RECORD_NAME = ".promptmine-model.json"
 ARCHIVE_MANIFEST = "promptmine-store.json"

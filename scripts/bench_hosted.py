@@ -1,7 +1,7 @@
 """Benchmark: the hosted adapter's concurrency against strictly sequential requests, in one run.
 
 Paraphrases the 41 LAMA (T-REx) manual templates through the OpenAI-compatible adapter against the
-project's loopback server (`models.testing_server`, rule-based chat answers) that waits a fixed
+project's loopback server (`promptmine.testing.server`, rule-based chat answers) that waits a fixed
 latency before every answer (200 ms by default), so the wall time measures how requests overlap:
 
 - direct: `OpenAIParaphraser`, one request per template;
@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 # The 41 T-REx relations of LAMA that LPAQA evaluates (relations.jsonl lists 46 with Google-RE's).
 TREX_41 = {
@@ -35,7 +34,7 @@ TREX_41 = {
 
 
 def load_templates(path: Path) -> list[str]:
-    from engine.io import read_templates
+    from promptmine.core.io import read_templates
 
     rows = read_templates(path)
     templates = [t for rel, t in rows if rel in TREX_41]
@@ -67,9 +66,9 @@ def main() -> int:
     templates = load_templates(relations)
     os.environ.setdefault("PROMPTMINE_PROGRESS", "0")
 
-    from engine.paraphrase import paraphrase_templates
-    from models.hosted import OpenAIParaphraser, OpenAITranslator
-    from models.testing_server import serve_in_subprocess
+    from promptmine.paraphrase import paraphrase_templates
+    from promptmine.models.hosted import OpenAIParaphraser, OpenAITranslator
+    from promptmine.testing.server import serve_in_subprocess
 
     rows = []
     with serve_in_subprocess("--latency", str(args.latency)) as server:

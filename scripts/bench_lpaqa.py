@@ -16,7 +16,7 @@ It also measures scoring throughput in (fact, template) pairs per second, the en
 shared prefix, batched continuations) against the naive way (one full forward pass per candidate object),
 on the same facts, templates and candidates, in this run.
 
-Scores live in the on-disk cache (models.cache), mined templates in --out, so a re-run is fast.
+Scores live in the on-disk cache (promptmine.core.cache), mined templates in --out, so a re-run is fast.
 
     .venv/bin/python scripts/bench_lpaqa.py                        # the full table (28 relations)
     .venv/bin/python scripts/bench_lpaqa.py --relations 3 --test-facts 20   # a quick look
@@ -34,7 +34,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data"
 
 LPAQA_BERT_BASE = (31.1, 39.6)  # LPAQA (Jiang et al. 2020), BERT-base on T-REx: manual -> best ensemble P@1
@@ -53,7 +52,7 @@ def sample(items: list, n: int, seed: str) -> list:
 
 def prepare_relation(rel: str, data: Path, args) -> dict:
     """Split, sample and build the mining corpus of one relation (deterministic in --seed)."""
-    from engine.records import Pair
+    from promptmine.core.records import Pair
 
     facts = read_jsonl(data / "trex" / "test" / f"{rel}.jsonl")
     facts = sample(facts, 0, f"{args.seed}:{rel}:split")  # shuffle all
@@ -85,8 +84,8 @@ def prepare_relation(rel: str, data: Path, args) -> dict:
 
 def mine_cached(out: Path, prepared: list[dict], top: int, seed: int) -> dict[str, list[str]]:
     """Mine all relations in one pass over their half-A sentences; kept in --out for re-runs."""
-    from engine.io import write_jsonl
-    from engine.records import Candidate
+    from promptmine.core.io import write_jsonl
+    from promptmine.core.records import Candidate
 
     key = {"relations": [p["relation"] for p in prepared], "sentences": sum(len(p["sentences"]) for p in prepared),
            "top": top, "seed": seed}
@@ -96,7 +95,7 @@ def mine_cached(out: Path, prepared: list[dict], top: int, seed: int) -> dict[st
         cands = [Candidate.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
         print(f"mined templates: reused {path}", file=sys.stderr)
     else:
-        from engine.mine import mine
+        from promptmine.mine import mine
 
         corpus = out / "corpus_half_a.txt"
         with open(corpus, "w", encoding="utf-8") as f:
@@ -165,9 +164,9 @@ def main() -> int:
 
     import torch
 
-    from engine.evaluate import CachedScorer, relation_facts
-    from engine.run import Pool, compare, comparison_tables, paraphrase_pools, parse_routes, write_report, ROWS, row_label
-    from models.score.causal import CausalScorer
+    from promptmine.evaluate import CachedScorer, relation_facts
+    from promptmine.run import Pool, compare, comparison_tables, paraphrase_pools, parse_routes, write_report, ROWS, row_label
+    from promptmine.models.score.causal import CausalScorer
 
     torch.set_num_threads(args.threads)
     started = time.perf_counter()

@@ -31,10 +31,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from engine.mine import PairIndex, mine  # noqa: E402
-from engine.records import Pair, normalize_text  # noqa: E402
+from promptmine.mine import PairIndex, mine  # noqa: E402
+from promptmine.core.records import Pair, normalize_text  # noqa: E402
 
 
 def comparable(template: str) -> str:
@@ -89,7 +88,7 @@ def main() -> int:
               f"lama/relations.jsonl); pass --data", file=sys.stderr)
         return 2
 
-    from models.parser import load_parser, parse
+    from promptmine.models.parser import load_parser, parse
 
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "trex_test_sentences.txt"

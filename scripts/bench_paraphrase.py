@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data" / "lama" / "relations.jsonl"
 # relations.jsonl also holds 5 templates of relations outside LAMA's 41 T-REx relations
 NOT_TREX = {"P166", "P69", "P54", "P1923", "P102"}
@@ -90,7 +89,7 @@ def load_templates(path: Path) -> list[tuple[str, str]]:
 
 def naive(templates, translator, pivots, beams, styles):
     """One prompt at a time, one generate call per candidate; returns round trips done."""
-    from engine.paraphrase import protect
+    from promptmine.paraphrase import protect
 
     done = 0
     for t in templates:
@@ -121,8 +120,8 @@ def main() -> int:
 
     import torch
 
-    from engine.paraphrase import RoundTripStats, output_record, paraphrase_templates
-    from models.translate.marian import MarianTranslator, make_random_marian
+    from promptmine.paraphrase import RoundTripStats, output_record, paraphrase_templates
+    from promptmine.models.translate.marian import MarianTranslator, make_random_marian
 
     rel_templates = load_templates(args.relations)
     templates = [t for _, t in rel_templates]
@@ -210,7 +209,7 @@ def main() -> int:
           f"text (batching alone): {result['speedup_per_translated_input']:.1f}x")
 
     if not args.skip_bergamot:
-        from models.translate.bergamot import BergamotTranslator
+        from promptmine.models.translate.bergamot import BergamotTranslator
 
         bt = BergamotTranslator()
         bstats = RoundTripStats()
@@ -231,7 +230,7 @@ def main() -> int:
                 print(f"- {rel}: `{cands[0].template}` -> " +
                       ("; ".join(f"`{c.template}`" for c in cands[1:]) or "(no new paraphrase)"))
         if args.out:
-            from engine.io import write_jsonl
+            from promptmine.core.io import write_jsonl
 
             write_jsonl(args.out, [output_record(c) for cands in out for c in cands])
             print(f"wrote {args.out}")

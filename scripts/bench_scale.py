@@ -36,7 +36,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def load_trex(data: Path) -> tuple[list[dict], list[str]]:
@@ -153,7 +152,7 @@ def run_measured(cmd: list[str], env: dict) -> dict:
 
 def mine_cmd(corpus: Path, pairs: Path, out: Path, workers: int | None, shard_lines: int,
              engine: str = "local") -> list[str]:
-    cmd = [sys.executable, "-m", "engine.cli", "mine", "--corpus", str(corpus), "--pairs", str(pairs),
+    cmd = [sys.executable, "-m", "promptmine.cli", "mine", "--corpus", str(corpus), "--pairs", str(pairs),
            "--out", str(out)]
     if workers is not None:
         cmd += ["--workers", str(workers), "--resume", "--shard-lines", str(shard_lines), "--engine", engine]
@@ -184,8 +183,8 @@ def main() -> int:
         return 2
     small = args.small or args.lines // 4
 
-    from engine.mine import PairIndex
-    from engine.records import Pair
+    from promptmine.mine import PairIndex
+    from promptmine.core.records import Pair
 
     facts, evidence = load_trex(data)
     pairs = [Pair(subject=f["sub_label"], object=f["obj_label"], relation=f["predicate_id"]) for f in facts]
@@ -209,7 +208,7 @@ def main() -> int:
     print(f"pairs: {len(pairs):,} facts of {len(index.relations)} relations; CPUs: {os.cpu_count()} "
           f"(shared with other jobs: ratios measured in this run are what to compare)\n")
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PROMPTMINE_PROGRESS": "0"}
+    env = {**os.environ, "PROMPTMINE_PROGRESS": "0"}
 
     # 1. The matcher alone over every line, and spaCy parsing alone of the lines it matched.
     t = time.perf_counter()
@@ -223,7 +222,7 @@ def main() -> int:
     evidence_set = set(evidence[: n_ev])
     filler_matched = sum(1 for s in matched_lines if s not in evidence_set)
 
-    from models.parser import load_parser, parse
+    from promptmine.models.parser import load_parser, parse
 
     nlp = load_parser(parse=True)
     list(parse(nlp, matched_lines[:64]))  # warm-up

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from engine.errors import InputError
-from engine.io import atomic_write, iter_jsonl, read_pairs, read_templates, write_jsonl
-from engine.records import Candidate, Template, normalize_text
-from models.cache import DiskCache, cache_key
+from promptmine.core.errors import InputError
+from promptmine.core.io import atomic_write, iter_jsonl, read_pairs, read_templates, write_jsonl
+from promptmine.core.records import Candidate, Template, normalize_text
+from promptmine.core.cache import DiskCache, cache_key
 
 
 def test_template_needs_one_x_and_one_y():

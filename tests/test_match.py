@@ -2,7 +2,7 @@
 
 import pickle
 
-from engine.match import Matcher
+from promptmine.match import Matcher
 
 
 def found(m: Matcher, text: str) -> list[str]:

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
-from engine.corpus import corpus_files, iter_corpus, split_sentences
-from engine.errors import InputError
-from engine.mine import (MineCounts, PairIndex, dependency_path, dependency_template, keep, middle_template, mine,
+from promptmine.cli import main
+from promptmine.corpus import corpus_files, iter_corpus, split_sentences
+from promptmine.core.errors import InputError
+from promptmine.mine import (MineCounts, PairIndex, dependency_path, dependency_template, keep, middle_template, mine,
                          mine_batch, rank)
-from engine.records import Pair
+from promptmine.core.records import Pair
 
 ROOT = Path(__file__).resolve().parent.parent
-FIX = ROOT / "corpora" / "fixtures"
+FIX = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def vocab():
 
 @pytest.fixture(scope="module")
 def nlp():
-    from models.parser import load_parser
+    from promptmine.models.parser import load_parser
 
     return load_parser(parse=True)
 
@@ -104,7 +104,7 @@ def test_compact_form_keeps_grammar_on_the_path(vocab):
 
 
 def test_the_attached_to_a_mention_belongs_to_the_slot(vocab):
-    from engine.mine import templates
+    from promptmine.mine import templates
 
     words = ["Norway", "is", "a", "member", "of", "the", "European", "Union"]
     doc = make_doc(vocab, words, heads=[1, 1, 3, 1, 3, 7, 7, 4],
@@ -251,7 +251,7 @@ def test_mine_ranks_by_distinct_pairs_not_sentences(nlp, tmp_path):
 
 
 def test_a_template_found_by_both_methods_counts_the_union_of_their_pairs():
-    from engine.mine import TemplateCount
+    from promptmine.mine import TemplateCount
 
     counts = MineCounts()
     counts.templates[("P1", "middle", "[X] a [Y].")] = TemplateCount({1, 2}, 2, [((0, 1, 0), "s1")])
@@ -349,7 +349,7 @@ def test_cli_reports_bad_pairs_and_options(tmp_path, capsys):
 
 
 def test_interrupted_run_leaves_no_output(tmp_path, monkeypatch, capsys):
-    import engine.mine
+    import promptmine.mine
 
     out = tmp_path / "out.jsonl"
     out.write_text("previous result\n")
@@ -357,7 +357,7 @@ def test_interrupted_run_leaves_no_output(tmp_path, monkeypatch, capsys):
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine.mine, "mine_batch", interrupted)
+    monkeypatch.setattr(promptmine.mine, "mine_batch", interrupted)
     assert main(["mine", "--corpus", str(FIX / "folder"), "--pairs", str(FIX / "pairs.jsonl"),
                  "--methods", "middle", "--out", str(out)]) == 130
     assert out.read_text() == "previous result\n"
@@ -373,7 +373,7 @@ def test_interrupted_run_leaves_no_output(tmp_path, monkeypatch, capsys):
             raise KeyboardInterrupt
         return real_dumps(obj, **k)
 
-    monkeypatch.setattr(engine.mine.json, "dumps", dumps_then_interrupt)
+    monkeypatch.setattr(promptmine.mine.json, "dumps", dumps_then_interrupt)
     assert main(["mine", "--corpus", str(ROOT / "corpora" / "sample_corpus.txt"), "--methods", "middle",
                  "--out", str(out)]) == 130
     assert out.read_text() == "previous result\n"

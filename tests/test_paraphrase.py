@@ -4,25 +4,25 @@ import json
 
 import pytest
 
-from engine.cli import main
-from engine.paraphrase import (RoundTripStats, paraphrase_direct, paraphrase_templates, paraphrase_text, protect,
+from promptmine.cli import main
+from promptmine.paraphrase import (RoundTripStats, paraphrase_direct, paraphrase_templates, paraphrase_text, protect,
                                restore, round_trip, split_units)
-from engine.records import normalize_text
-from models.translate import Hypothesis
+from promptmine.core.records import normalize_text
+from promptmine.models.translate import Hypothesis
 
 TEMPLATES = ["[X] is named after [Y] .", "The official language of [X] is [Y] .", "[X] plays in [Y] position ."]
 
 
 @pytest.fixture(scope="module")
 def bergamot():
-    from models.translate.bergamot import BergamotTranslator
+    from promptmine.models.translate.bergamot import BergamotTranslator
 
     return BergamotTranslator(threads=2)
 
 
 @pytest.fixture(scope="module")
 def marian(tmp_path_factory):
-    from models.translate.marian import MarianTranslator, make_random_marian
+    from promptmine.models.translate.marian import MarianTranslator, make_random_marian
 
     folder = make_random_marian(tmp_path_factory.mktemp("m") / "tiny",
                                 ["Alice was born in Bob .", "Le chat est noir .", "Der Hund ist schnell ."] * 30,
@@ -210,7 +210,7 @@ def test_cli_missing_marian_model_says_how_to_provide_it(tmp_path, monkeypatch, 
 
 def test_templates_with_apertium_keep_their_slots():
     """Apertium turns a bare `Y` into Spanish `y`: slots must travel as names and come back intact."""
-    from models.translate.apertium import ApertiumTranslator, installed_modes
+    from promptmine.models.translate.apertium import ApertiumTranslator, installed_modes
 
     if "eng-spa" not in installed_modes():
         pytest.skip("apertium with apertium-eng-spa is not installed")

@@ -5,9 +5,9 @@ import shutil
 
 import pytest
 
-from engine.errors import ModelNotAvailable
-from models import parser
-from models.manifest import _spacy_package_model
+from promptmine.core.errors import ModelNotAvailable
+from promptmine.models import parser
+from promptmine.models.manifest import _spacy_package_model
 
 
 @pytest.mark.skipif(importlib.util.find_spec("en_core_web_sm") is not None,

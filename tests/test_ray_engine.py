@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.shards import mine_sharded
+from promptmine.shards import mine_sharded
 from test_shards import PAIRS, counts, make_corpus, rows  # pytest puts tests/ on sys.path
 
 # Gentle on a small machine: 2 CPUs, a small object store, no dashboard.
@@ -40,8 +40,8 @@ def test_ray_gives_the_local_output_and_resumes(ray_local, tmp_path):
 
 
 def test_a_failing_shard_on_ray_keeps_the_others_for_resume(ray_local, tmp_path):
-    from engine.corpus import corpus_files
-    from engine.shards import ShardFailed, run_files
+    from promptmine.corpus import corpus_files
+    from promptmine.shards import ShardFailed, run_files
     import sys
 
     from ray import cloudpickle

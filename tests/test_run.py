@@ -3,9 +3,9 @@
 
 import json
 
-from engine.records import Candidate, Selection
-from engine.run import ROWS, Pool, parse_routes, split_pairs
-from engine.records import Pair
+from promptmine.core.records import Candidate, Selection
+from promptmine.run import ROWS, Pool, parse_routes, split_pairs
+from promptmine.core.records import Pair
 
 
 def test_split_pairs_is_per_relation_seeded_and_disjoint():
@@ -32,7 +32,7 @@ def test_parse_routes():
 
 
 def test_run_on_the_bundled_sample_writes_report_and_chart(tmp_path, capsys):
-    from engine.cli import main
+    from promptmine.cli import main
     from test_select import save_tiny_causal  # pytest puts tests/ on sys.path
 
     model = save_tiny_causal(tmp_path / "tiny")

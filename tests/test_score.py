@@ -37,7 +37,7 @@ def tiny_causal(kind="llama"):
 
 
 def causal_scorer(kind="llama", **kw):
-    from models.score.causal import CausalScorer
+    from promptmine.models.score.causal import CausalScorer
 
     model, tok = tiny_causal(kind)
     return CausalScorer(f"tiny-{kind}", hf_model=model, tokenizer=tok, device="cpu", **kw)
@@ -104,7 +104,7 @@ def tiny_masked(lower=False):
 
 
 def test_masked_scorer_reads_the_mask_and_rejects_multi_token_objects():
-    from models.score.masked import MaskedScorer
+    from promptmine.models.score.masked import MaskedScorer
 
     model, tok = tiny_masked()
     s = MaskedScorer("tiny-bert", hf_model=model, tokenizer=tok, device="cpu", batch_size=2)
@@ -121,7 +121,7 @@ def test_masked_scorer_reads_the_mask_and_rejects_multi_token_objects():
 
 
 def test_masked_vocabulary_restriction_renormalises_and_excludes(tmp_path):
-    from models.score.masked import MaskedScorer
+    from promptmine.models.score.masked import MaskedScorer
 
     model, tok = tiny_masked()
     vocab = tmp_path / "vocab.txt"
@@ -136,7 +136,7 @@ def test_masked_vocabulary_restriction_renormalises_and_excludes(tmp_path):
 @pytest.mark.integration
 def test_smollm2_scorer_ranks_real_facts():
     """The shipped SmolLM2-135M (converted from its GGUF once) knows a few capitals."""
-    from models.score.causal import CausalScorer
+    from promptmine.models.score.causal import CausalScorer
 
     s = CausalScorer(device="cpu")
     objects = ["Paris", "Rome", "Tokyo", "Berlin"]

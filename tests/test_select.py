@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from engine.evaluate import (
+from promptmine.evaluate import (
     CachedScorer, RelationFacts, Scored, combine, evaluate_selection, micro_average, mrr, p_at_1, ranks,
     relation_facts,
 )
-from engine.records import Pair, Score, Selection
-from engine.select import learn_weights, select_optimized, select_rank, select_top1
+from promptmine.core.records import Pair, Score, Selection
+from promptmine.select import learn_weights, select_optimized, select_rank, select_top1
 
 
 def test_ranks_p_at_1_and_mrr():
@@ -146,7 +146,7 @@ def save_tiny_causal(folder):
 
 
 def test_evaluate_and_select_commands(tmp_path, capsys):
-    from engine.cli import main
+    from promptmine.cli import main
 
     model = save_tiny_causal(tmp_path / "tiny")
     pairs = tmp_path / "pairs.jsonl"
@@ -176,7 +176,7 @@ def test_evaluate_and_select_commands(tmp_path, capsys):
 
 
 def test_evaluate_reports_bad_input_with_file_and_line(tmp_path, capsys):
-    from engine.cli import main
+    from promptmine.cli import main
 
     bad = tmp_path / "t.txt"
     bad.write_text("[X] was born in [Y] .\n[X] has no object slot\n")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import InputError, PromptmineError
-from engine.records import Pair
-from engine.shards import (MiningJob, Shard, ShardFailed, WorkDir, iter_shards, make_manifest, mine_sharded,
+from promptmine.core.errors import InputError, PromptmineError
+from promptmine.core.records import Pair
+from promptmine.shards import (MiningJob, Shard, ShardFailed, WorkDir, iter_shards, make_manifest, mine_sharded,
                            read_shard, run_files, run_local)
 
 PAIRS = [
@@ -75,7 +75,7 @@ def corpus(tmp_path_factory) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def serial(corpus):
-    from engine.mine import mine
+    from promptmine.mine import mine
 
     return mine([str(p) for p in corpus], PAIRS)
 
@@ -203,7 +203,7 @@ def test_manifest_tracks_inputs(tmp_path):
 
 
 def test_cli_resume_reports_what_was_processed(corpus, tmp_path, capsys):
-    from engine.cli import main
+    from promptmine.cli import main
 
     out = tmp_path / "mined.jsonl"
     base = ["mine", "--corpus", *map(str, corpus), "--pairs", str(tmp_path / "pairs.tsv"), "--shard-lines", "10",
@@ -224,7 +224,7 @@ def test_cli_resume_reports_what_was_processed(corpus, tmp_path, capsys):
 
 
 def test_a_worker_that_cannot_load_its_model_says_why(corpus, tmp_path):
-    from engine.errors import ModelNotAvailable
+    from promptmine.core.errors import ModelNotAvailable
 
     with pytest.raises(ModelNotAvailable, match="no_such_spacy_model"):
         mine_sharded(corpus, PAIRS, work_dir=tmp_path / "w", workers=2, shard_lines=10,
@@ -243,7 +243,7 @@ def test_a_killed_run_resumes_from_the_shards_it_finished(tmp_path):
     pairs.write_text("".join(f"{p.subject}\t{p.object}\t{p.relation}\n" for p in PAIRS), encoding="utf-8")
     out = tmp_path / "mined.jsonl"
     work = tmp_path / "mined.jsonl.shards"
-    cmd = [sys.executable, "-m", "engine.cli", "mine", "--corpus", str(corpus), "--pairs", str(pairs),
+    cmd = [sys.executable, "-m", "promptmine.cli", "mine", "--corpus", str(corpus), "--pairs", str(pairs),
            "--out", str(out), "--resume", "--shard-lines", "20"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
@@ -263,7 +263,7 @@ def test_a_killed_run_resumes_from_the_shards_it_finished(tmp_path):
     assert f"{len(done)} resumed from earlier results ({len(done) * 20:,} lines)" in done_result.stderr
     assert not list(work.glob(".*.tmp"))
 
-    from engine.mine import mine
+    from promptmine.mine import mine
 
     assert out.read_text(encoding="utf-8") == "".join(
         json.dumps(c.to_json(), ensure_ascii=False) + "\n"

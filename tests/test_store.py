@@ -17,9 +17,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from engine.cli import main
-from engine.errors import ModelNotAvailable, PromptmineError
-from models import store
+from promptmine.cli import main
+from promptmine.core.errors import ModelNotAvailable, PromptmineError
+from promptmine.models import store
 
 NAME = "acme/tiny-bert"
 FOLDER = "acme--tiny-bert"

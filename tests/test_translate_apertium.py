@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
-from engine.errors import ModelNotAvailable
-from models.translate.apertium import installed_modes
+from promptmine.core.errors import ModelNotAvailable
+from promptmine.models.translate.apertium import installed_modes
 
 needs_apertium = pytest.mark.skipif("eng-spa" not in installed_modes(),
                                     reason="apertium with apertium-eng-spa is not installed")
@@ -13,7 +13,7 @@ needs_apertium = pytest.mark.skipif("eng-spa" not in installed_modes(),
 
 @needs_apertium
 def test_translates_en_es_line_by_line():
-    from models.translate.apertium import ApertiumTranslator
+    from promptmine.models.translate.apertium import ApertiumTranslator
 
     tr = ApertiumTranslator()
     assert tr.supports("en", "es") and tr.supports("es", "en") and not tr.supports("en", "pt")
@@ -27,14 +27,14 @@ def test_translates_en_es_line_by_line():
 
 @needs_apertium
 def test_missing_pair_is_a_clear_error():
-    from models.translate.apertium import ApertiumTranslator
+    from promptmine.models.translate.apertium import ApertiumTranslator
 
     with pytest.raises(ModelNotAvailable, match="apt-get install"):
         ApertiumTranslator().translate(["hi"], "en", "pt")
 
 
 def test_missing_program_is_a_clear_error(tmp_path):
-    from models.translate.apertium import ApertiumTranslator
+    from promptmine.models.translate.apertium import ApertiumTranslator
 
     assert shutil.which(str(tmp_path / "apertium")) is None
     with pytest.raises(ModelNotAvailable, match="apt-get install apertium"):

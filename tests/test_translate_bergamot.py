@@ -2,12 +2,12 @@
 
 import pytest
 
-from engine.errors import ModelNotAvailable
+from promptmine.core.errors import ModelNotAvailable
 
 
 @pytest.fixture(scope="module")
 def bergamot():
-    from models.translate.bergamot import BergamotTranslator
+    from promptmine.models.translate.bergamot import BergamotTranslator
 
     return BergamotTranslator(threads=2)
 

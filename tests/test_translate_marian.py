@@ -5,14 +5,14 @@ import socket
 
 import pytest
 
-from engine.errors import ModelNotAvailable
+from promptmine.core.errors import ModelNotAvailable
 
 CORPUS = ["Alice was born in Bob .", "Alice died in Bob .", "The capital of Alice is Bob .",
           "Der Hund läuft schnell .", "Le chat est noir .", "Bob works for Alice ."] * 20
 
 
 def build_tiny(folder, seed=0):
-    from models.translate.marian import make_random_marian
+    from promptmine.models.translate.marian import make_random_marian
 
     return make_random_marian(folder, CORPUS, d_model=16, layers=1, heads=2, ffn_dim=32, spm_vocab_size=60,
                               seed=seed)
@@ -33,7 +33,7 @@ def test_saved_as_marian_with_safetensors(model_dir):
 
 
 def test_nbest_with_length_normalised_scores(model_dir):
-    from models.translate.marian import MarianTranslator
+    from promptmine.models.translate.marian import MarianTranslator
 
     tr = MarianTranslator(model_dir=model_dir, max_new_tokens=8, device="cpu")
     out = tr.translate(["Alice was born in Bob .", "Le chat ."], "en", "de", n=4)
@@ -51,7 +51,7 @@ def test_nbest_with_length_normalised_scores(model_dir):
 
 
 def test_batching_gives_the_same_result_as_one_at_a_time(model_dir):
-    from models.translate.marian import MarianTranslator
+    from promptmine.models.translate.marian import MarianTranslator
 
     texts = ["Alice was born in Bob .", "Bob .", "The capital of Alice is Bob . Le chat est noir .", "Bob ."]
     batched = MarianTranslator(model_dir=model_dir, max_new_tokens=6, batch_size=8, device="cpu")
@@ -65,7 +65,7 @@ def test_batching_gives_the_same_result_as_one_at_a_time(model_dir):
 
 
 def test_generation_settings_are_part_of_the_identity(model_dir):
-    from models.translate.marian import MarianTranslator
+    from promptmine.models.translate.marian import MarianTranslator
 
     a = MarianTranslator(model_dir=model_dir, min_new_tokens=5, max_new_tokens=5, device="cpu")
     b = MarianTranslator(model_dir=model_dir, max_new_tokens=5, device="cpu")
@@ -74,7 +74,7 @@ def test_generation_settings_are_part_of_the_identity(model_dir):
 
 
 def test_explicit_pair_mapping(model_dir):
-    from models.translate.marian import MarianTranslator
+    from promptmine.models.translate.marian import MarianTranslator
 
     tr = MarianTranslator(model=f"en-de={model_dir / 'opus-mt-en-de'},de-en={model_dir / 'opus-mt-en-de'}",
                           max_new_tokens=4, device="cpu")
@@ -83,7 +83,7 @@ def test_explicit_pair_mapping(model_dir):
 
 
 def test_missing_model_names_it_and_never_downloads(model_dir, monkeypatch, tmp_path):
-    from models.translate.marian import MarianTranslator
+    from promptmine.models.translate.marian import MarianTranslator
 
     monkeypatch.setenv("PROMPTMINE_MODELS", str(tmp_path / "store"))
 
@@ -102,7 +102,7 @@ def test_missing_model_names_it_and_never_downloads(model_dir, monkeypatch, tmp_
 
 
 def test_model_found_in_the_store(model_dir, monkeypatch):
-    from models.translate.marian import MarianTranslator
+    from promptmine.models.translate.marian import MarianTranslator
 
     monkeypatch.setenv("PROMPTMINE_MODELS", str(model_dir))  # holds Helsinki-NLP--opus-mt-de-en
     tr = MarianTranslator(device="cpu", max_new_tokens=4)
@@ -111,8 +111,8 @@ def test_model_found_in_the_store(model_dir, monkeypatch):
 
 
 def test_bfloat16_and_bad_dtype(model_dir):
-    from engine.errors import PromptmineError
-    from models.translate.marian import MarianTranslator
+    from promptmine.core.errors import PromptmineError
+    from promptmine.models.translate.marian import MarianTranslator
 
     tr = MarianTranslator(model_dir=model_dir, max_new_tokens=4, device="cpu", dtype="bfloat16")
     hyps = tr.translate(["Bob ."], "en", "de", n=2)[0]
@@ -126,7 +126,7 @@ def test_multi_target_pair_resolves_through_the_manifest_with_its_language_token
     """There is no opus-mt-en-pt: en->pt is the multi-target tc-big model, which needs `>>por<<` first."""
     import shutil
 
-    from models.translate.marian import MarianTranslator
+    from promptmine.models.translate.marian import MarianTranslator
 
     monkeypatch.setenv("PROMPTMINE_MODELS", str(tmp_path / "store"))
     shutil.copytree(model_dir / "opus-mt-en-de", tmp_path / "store" / "Helsinki-NLP--opus-mt-tc-big-en-pt")

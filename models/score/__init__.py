@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from models.registry import Registry
+from promptmine.models.registry import Registry
 
 
 class Scorer(Protocol):
@@ -22,7 +22,7 @@ class Scorer(Protocol):
 
 
 SCORERS = Registry("scorer", {
-    "causal": "models.score.causal:CausalScorer",
-    "masked": "models.score.masked:MaskedScorer",
-    "openai": "models.hosted:OpenAIScorer",
+    "causal": "promptmine.models.score.causal:CausalScorer",
+    "masked": "promptmine.models.score.masked:MaskedScorer",
+    "openai": "promptmine.models.hosted:OpenAIScorer",
 })

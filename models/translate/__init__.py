@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from models.registry import Registry
+from promptmine.models.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,10 @@ class Translator(Protocol):
 
 
 TRANSLATORS = Registry("translator backend", {
-    "marian": "models.translate.marian:MarianTranslator",
-    "bergamot": "models.translate.bergamot:BergamotTranslator",
-    "apertium": "models.translate.apertium:ApertiumTranslator",
-    "openai": "models.hosted:OpenAITranslator",
+    "marian": "promptmine.models.translate.marian:MarianTranslator",
+    "bergamot": "promptmine.models.translate.bergamot:BergamotTranslator",
+    "apertium": "promptmine.models.translate.apertium:ApertiumTranslator",
+    "openai": "promptmine.models.hosted:OpenAITranslator",
 })
 
 
@@ -54,5 +54,5 @@ class Paraphraser(Protocol):
 
 
 PARAPHRASERS = Registry("paraphraser backend", {
-    "openai": "models.hosted:OpenAIParaphraser",
+    "openai": "promptmine.models.hosted:OpenAIParaphraser",
 })

@@ -9,8 +9,8 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
-from engine.errors import ModelNotAvailable, PromptmineError
-from models.translate import Hypothesis
+from promptmine.core.errors import ModelNotAvailable, PromptmineError
+from promptmine.models.translate import Hypothesis
 
 # ISO 639-1 -> Apertium's three-letter codes, for the pairs we know of.
 CODES = {"en": "eng", "es": "spa", "ca": "cat", "fr": "fra", "pt": "por", "it": "ita", "de": "deu"}

@@ -7,8 +7,8 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from engine.errors import ModelNotAvailable
-from models.translate import Hypothesis
+from promptmine.core.errors import ModelNotAvailable
+from promptmine.models.translate import Hypothesis
 
 DIRECTIONS = {("en", "pt"): "en-pt", ("pt", "en"): "pt-en"}
 

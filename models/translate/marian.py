@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.errors import ModelNotAvailable, PromptmineError
-from models.translate import Hypothesis
+from promptmine.core.errors import ModelNotAvailable, PromptmineError
+from promptmine.models.translate import Hypothesis
 
 DEFAULT_PATTERN = "Helsinki-NLP/opus-mt-{src}-{tgt}"
 
@@ -58,7 +58,7 @@ class MarianTranslator:
         self._model_dir = Path(model_dir).expanduser() if model_dir else None
         if self._model_dir is not None and not self._model_dir.is_dir():
             raise ModelNotAvailable(f"--model-dir {self._model_dir} is not a folder")
-        from models.device import pick_device
+        from promptmine.models.device import pick_device
 
         try:  # dtype `fast`: bfloat16 on CPUs that multiply it natively (AMX/AVX512-BF16)
             self._device = pick_device(device, dtype=dtype)
@@ -82,7 +82,7 @@ class MarianTranslator:
         """With the default pattern, the manifest knows pairs that break it (en->pt is a multi-target model)."""
         if self._pattern != DEFAULT_PATTERN or (src, tgt) in self._pairs:
             return None
-        from models.manifest import marian_model
+        from promptmine.models.manifest import marian_model
 
         return marian_model(src, tgt)
 
@@ -104,7 +104,7 @@ class MarianTranslator:
 
     def locate(self, src: str, tgt: str) -> Path:
         """The local folder for src->tgt; ModelNotAvailable says where it was looked for and how to add it."""
-        from models.store import require_model_dir
+        from promptmine.models.store import require_model_dir
 
         if (src, tgt) in self._pairs:
             return require_model_dir(self._pairs[(src, tgt)], f"Marian {src}->{tgt}")
@@ -141,7 +141,7 @@ class MarianTranslator:
                 return self._loaded[key]
             from transformers import MarianMTModel, MarianTokenizer
 
-            from models.store import load_kwargs, tokenizer_kwargs
+            from promptmine.models.store import load_kwargs, tokenizer_kwargs
 
             try:
                 tok = MarianTokenizer.from_pretrained(str(folder), **tokenizer_kwargs())

