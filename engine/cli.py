@@ -15,11 +15,11 @@ from promptmine.core.errors import PromptmineError
 
 # subcommand -> module defining add_cli(subparsers); listed in the order --help shows them.
 COMMANDS = {
-    "mine": "promptmine.mine",
-    "paraphrase": "promptmine.paraphrase",
-    "evaluate": "promptmine.evaluate",
-    "select": "promptmine.select",
-    "run": "promptmine.run",
+    "mine": "promptmine.mining",
+    "paraphrase": "promptmine.paraphrasing",
+    "evaluate": "promptmine.scoring",
+    "select": "promptmine.selection",
+    "run": "promptmine.pipeline",
     "models": "promptmine.models_cmd",
 }
 

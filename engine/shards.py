@@ -413,7 +413,7 @@ class MiningJob:
     """`engine.mine.mine_batch` over shards. Each worker builds the pair matcher and loads spaCy once."""
 
     MAX_LOGGED = 5
-    preload = ("spacy", "promptmine.mine", "promptmine.models.parser")  # imported once by the forkserver
+    preload = ("spacy", "promptmine.mining", "promptmine.models.parser")  # imported once by the forkserver
 
     def __init__(self, pairs: list, *, methods: tuple[str, ...], case_sensitive: bool = False, loose: bool = True,
                  strict: bool = False, batch_size: int = 256, max_words: int = 10, spacy_model: str | None = None):
@@ -436,13 +436,13 @@ class MiningJob:
 
         import promptmine.corpus
         import promptmine.match
-        import promptmine.mine
+        import promptmine.mining
         import promptmine.core.records
 
         pairs = hashlib.sha256("\n".join(f"{p.relation}\t{p.subject}\t{p.object}" for p in self.pairs)
                                .encode("utf-8")).hexdigest()
         code = hashlib.sha256()
-        for module in (promptmine.corpus, promptmine.match, promptmine.mine, promptmine.core.records):
+        for module in (promptmine.corpus, promptmine.match, promptmine.mining, promptmine.core.records):
             code.update(Path(module.__file__).read_bytes())
         try:
             model_version = importlib.metadata.version(self.spacy_model)
@@ -454,7 +454,7 @@ class MiningJob:
                 "code": code.hexdigest()}
 
     def setup(self) -> None:
-        from promptmine.mine import PairIndex
+        from promptmine.mining import PairIndex
         from promptmine.models.parser import load_parser
 
         if self._index is None:
@@ -481,7 +481,7 @@ class MiningJob:
         return out
 
     def process(self, shard: Shard, lines: list[bytes]) -> ShardCounts:
-        from promptmine.mine import MineCounts, mine_batch
+        from promptmine.mining import MineCounts, mine_batch
 
         self.setup()
         result = ShardCounts(counts=MineCounts())
@@ -501,7 +501,7 @@ class MiningJob:
         return result
 
     def merge(self, partials: Iterable[ShardCounts]) -> ShardCounts:
-        from promptmine.mine import MineCounts
+        from promptmine.mining import MineCounts
 
         total = ShardCounts(counts=MineCounts())
         for p in partials:
@@ -519,7 +519,7 @@ def mine_sharded(corpus_paths: list[str | Path], pairs: list, *, work_dir: str |
     """`engine.mine.mine` in shards on `workers` processes (or Ray actors), resumable from `work_dir`.
     Returns (MineResult, ShardReport); the MineResult equals the one `mine` gives."""
     from promptmine.corpus import corpus_files
-    from promptmine.mine import PairIndex, check_methods, mine_result
+    from promptmine.mining import PairIndex, check_methods, mine_result
 
     methods = check_methods(methods)
     PairIndex(pairs)  # fail fast on pairs without a relation, before starting workers

@@ -66,7 +66,7 @@ def main() -> int:
     templates = load_templates(relations)
     os.environ.setdefault("PROMPTMINE_PROGRESS", "0")
 
-    from promptmine.paraphrase import paraphrase_templates
+    from promptmine.paraphrasing import paraphrase_templates
     from promptmine.models.hosted import OpenAIParaphraser, OpenAITranslator
     from promptmine.testing.server import serve_in_subprocess
 

@@ -95,7 +95,7 @@ def mine_cached(out: Path, prepared: list[dict], top: int, seed: int) -> dict[st
         cands = [Candidate.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
         print(f"mined templates: reused {path}", file=sys.stderr)
     else:
-        from promptmine.mine import mine
+        from promptmine.mining import mine
 
         corpus = out / "corpus_half_a.txt"
         with open(corpus, "w", encoding="utf-8") as f:
@@ -164,8 +164,8 @@ def main() -> int:
 
     import torch
 
-    from promptmine.evaluate import CachedScorer, relation_facts
-    from promptmine.run import Pool, compare, comparison_tables, paraphrase_pools, parse_routes, write_report, ROWS, row_label
+    from promptmine.scoring import CachedScorer, relation_facts
+    from promptmine.pipeline import Pool, compare, comparison_tables, paraphrase_pools, parse_routes, write_report, ROWS, row_label
     from promptmine.models.score.causal import CausalScorer
 
     torch.set_num_threads(args.threads)

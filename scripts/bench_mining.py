@@ -32,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from promptmine.mine import PairIndex, mine  # noqa: E402
+from promptmine.mining import PairIndex, mine  # noqa: E402
 from promptmine.core.records import Pair, normalize_text  # noqa: E402
 
 

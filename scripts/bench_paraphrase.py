@@ -89,7 +89,7 @@ def load_templates(path: Path) -> list[tuple[str, str]]:
 
 def naive(templates, translator, pivots, beams, styles):
     """One prompt at a time, one generate call per candidate; returns round trips done."""
-    from promptmine.paraphrase import protect
+    from promptmine.paraphrasing import protect
 
     done = 0
     for t in templates:
@@ -120,7 +120,7 @@ def main() -> int:
 
     import torch
 
-    from promptmine.paraphrase import RoundTripStats, output_record, paraphrase_templates
+    from promptmine.paraphrasing import RoundTripStats, output_record, paraphrase_templates
     from promptmine.models.translate.marian import MarianTranslator, make_random_marian
 
     rel_templates = load_templates(args.relations)

@@ -183,7 +183,7 @@ def main() -> int:
         return 2
     small = args.small or args.lines // 4
 
-    from promptmine.mine import PairIndex
+    from promptmine.mining import PairIndex
     from promptmine.core.records import Pair
 
     facts, evidence = load_trex(data)

@@ -339,7 +339,7 @@ def test_cli_evaluate_with_the_openai_scorer(lm_server, tmp_path):
     import json
 
     from promptmine.cli import main
-    from promptmine.evaluate import ranks
+    from promptmine.scoring import ranks
 
     lm_server.set_faults([{"match": "Ulm", "faults": ["503"], "path": "completions"}])
     pairs = [("Mozart", "Salzburg"), ("Einstein", "Ulm"), ("Curie", "Warsaw"), ("Dante", "Florence")]

@@ -9,7 +9,7 @@ import pytest
 from promptmine.cli import main
 from promptmine.corpus import corpus_files, iter_corpus, split_sentences
 from promptmine.core.errors import InputError
-from promptmine.mine import (MineCounts, PairIndex, dependency_path, dependency_template, keep, middle_template, mine,
+from promptmine.mining import (MineCounts, PairIndex, dependency_path, dependency_template, keep, middle_template, mine,
                          mine_batch, rank)
 from promptmine.core.records import Pair
 
@@ -104,7 +104,7 @@ def test_compact_form_keeps_grammar_on_the_path(vocab):
 
 
 def test_the_attached_to_a_mention_belongs_to_the_slot(vocab):
-    from promptmine.mine import templates
+    from promptmine.mining import templates
 
     words = ["Norway", "is", "a", "member", "of", "the", "European", "Union"]
     doc = make_doc(vocab, words, heads=[1, 1, 3, 1, 3, 7, 7, 4],
@@ -251,7 +251,7 @@ def test_mine_ranks_by_distinct_pairs_not_sentences(nlp, tmp_path):
 
 
 def test_a_template_found_by_both_methods_counts_the_union_of_their_pairs():
-    from promptmine.mine import TemplateCount
+    from promptmine.mining import TemplateCount
 
     counts = MineCounts()
     counts.templates[("P1", "middle", "[X] a [Y].")] = TemplateCount({1, 2}, 2, [((0, 1, 0), "s1")])
@@ -349,7 +349,7 @@ def test_cli_reports_bad_pairs_and_options(tmp_path, capsys):
 
 
 def test_interrupted_run_leaves_no_output(tmp_path, monkeypatch, capsys):
-    import promptmine.mine
+    import promptmine.mining
 
     out = tmp_path / "out.jsonl"
     out.write_text("previous result\n")
@@ -357,7 +357,7 @@ def test_interrupted_run_leaves_no_output(tmp_path, monkeypatch, capsys):
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(promptmine.mine, "mine_batch", interrupted)
+    monkeypatch.setattr(promptmine.mining, "mine_batch", interrupted)
     assert main(["mine", "--corpus", str(FIX / "folder"), "--pairs", str(FIX / "pairs.jsonl"),
                  "--methods", "middle", "--out", str(out)]) == 130
     assert out.read_text() == "previous result\n"
@@ -373,7 +373,7 @@ def test_interrupted_run_leaves_no_output(tmp_path, monkeypatch, capsys):
             raise KeyboardInterrupt
         return real_dumps(obj, **k)
 
-    monkeypatch.setattr(promptmine.mine.json, "dumps", dumps_then_interrupt)
+    monkeypatch.setattr(promptmine.mining.json, "dumps", dumps_then_interrupt)
     assert main(["mine", "--corpus", str(ROOT / "corpora" / "sample_corpus.txt"), "--methods", "middle",
                  "--out", str(out)]) == 130
     assert out.read_text() == "previous result\n"

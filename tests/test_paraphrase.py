@@ -5,7 +5,7 @@ import json
 import pytest
 
 from promptmine.cli import main
-from promptmine.paraphrase import (RoundTripStats, paraphrase_direct, paraphrase_templates, paraphrase_text, protect,
+from promptmine.paraphrasing import (RoundTripStats, paraphrase_direct, paraphrase_templates, paraphrase_text, protect,
                                restore, round_trip, split_units)
 from promptmine.core.records import normalize_text
 from promptmine.models.translate import Hypothesis

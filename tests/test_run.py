@@ -4,7 +4,7 @@
 import json
 
 from promptmine.core.records import Candidate, Selection
-from promptmine.run import ROWS, Pool, parse_routes, split_pairs
+from promptmine.pipeline import ROWS, Pool, parse_routes, split_pairs
 from promptmine.core.records import Pair
 
 

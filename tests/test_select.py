@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from promptmine.evaluate import (
+from promptmine.scoring import (
     CachedScorer, RelationFacts, Scored, combine, evaluate_selection, micro_average, mrr, p_at_1, ranks,
     relation_facts,
 )
 from promptmine.core.records import Pair, Score, Selection
-from promptmine.select import learn_weights, select_optimized, select_rank, select_top1
+from promptmine.selection import learn_weights, select_optimized, select_rank, select_top1
 
 
 def test_ranks_p_at_1_and_mrr():

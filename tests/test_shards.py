@@ -75,7 +75,7 @@ def corpus(tmp_path_factory) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def serial(corpus):
-    from promptmine.mine import mine
+    from promptmine.mining import mine
 
     return mine([str(p) for p in corpus], PAIRS)
 
@@ -263,7 +263,7 @@ def test_a_killed_run_resumes_from_the_shards_it_finished(tmp_path):
     assert f"{len(done)} resumed from earlier results ({len(done) * 20:,} lines)" in done_result.stderr
     assert not list(work.glob(".*.tmp"))
 
-    from promptmine.mine import mine
+    from promptmine.mining import mine
 
     assert out.read_text(encoding="utf-8") == "".join(
         json.dumps(c.to_json(), ensure_ascii=False) + "\n"

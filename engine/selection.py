@@ -13,7 +13,7 @@ import argparse
 from collections.abc import Sequence
 
 from promptmine.core.errors import InputError, PromptmineError
-from promptmine.evaluate import (
+from promptmine.scoring import (
     FLOOR, CachedScorer, RelationFacts, Scored, add_scorer_arguments, load_facts, make_scorer, mrr, p_at_1,
     score_template,
 )

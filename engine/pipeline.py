@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from promptmine.core.errors import InputError, PromptmineError
-from promptmine.evaluate import (
+from promptmine.scoring import (
     CachedScorer, RelationFacts, Scored, add_scorer_arguments, evaluate_selection, make_scorer,
     micro_average, relation_facts,
 )
 from promptmine.core.progress import log
 from promptmine.core.records import Candidate, Pair, Score, Selection, WeightedTemplate, normalize_text
-from promptmine.select import score_all, select_optimized, select_rank, select_top1
+from promptmine.selection import score_all, select_optimized, select_rank, select_top1
 
 ROWS = ("Manual", "Mined top-1", "Paraphrased top-1", "Mined+Paraphrased top-1", "top-K rank ensemble",
         "Optimized ensemble")
@@ -172,7 +172,7 @@ def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: 
 # -- candidates: mining and paraphrasing ---------------------------------------------------------
 
 def mine_pools(corpus: Sequence[str], train_pairs: Sequence[Pair], top: int) -> dict[str, list[Candidate]]:
-    from promptmine.mine import mine
+    from promptmine.mining import mine
 
     result = mine(list(corpus), list(train_pairs), top=top)
     log(f"mine: {result.stats.get('sentences_matched', '?')} sentences matched, "
@@ -184,7 +184,7 @@ def paraphrase_pools(manual: dict[str, str], routes: Sequence[tuple[str, list[st
                      hosted: dict | None = None) -> dict[str, list[Candidate]]:
     """Back-translations of each manual template through every (backend, pivots) route that is
     available here; a missing backend is skipped with a note. Best first, interleaved by route."""
-    from promptmine.paraphrase import paraphrase_templates
+    from promptmine.paraphrasing import paraphrase_templates
     from promptmine.models.translate import TRANSLATORS
 
     rels = list(manual)
