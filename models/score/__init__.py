@@ -1,24 +1,38 @@
-"""Scorers behind one interface, chosen by name (`--scorer`)."""
+"""Scorers behind one interface, chosen by name (`--scorer`).
+
+A new scorer subclasses `Scorer`, declares its settings in a nested pydantic `Options` model whose
+fields its constructor takes as keyword arguments, implements `score` and adds one registry line.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+
+from pydantic import BaseModel
 
 from promptmine.models.registry import Registry
 
 
-class Scorer(Protocol):
-    name: str
+class Scorer:
+    """Base class of scorers: override `score`.
+
+    - `name`: the registry name.
+    - `identity`: stable id of scorer + model + settings that change scores; the score cache key
+      starts with it, so a different model or dtype never reuses another's scores.
+    """
+
+    name: str = "scorer"
+
+    class Options(BaseModel):
+        """No settings."""
 
     @property
     def identity(self) -> str:
-        """Stable id of scorer + model, used as the cache key prefix."""
-        ...
+        return self.name
 
     def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]) -> list[list[float]]:
         """log P(object fills [Y] | template with [X]=subject): one row per subject, one column per object."""
-        ...
+        raise NotImplementedError
 
 
 SCORERS = Registry("scorer", {

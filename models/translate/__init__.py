@@ -1,11 +1,18 @@
-"""Translators behind one small interface, chosen by name (`--backend`)."""
+"""Translators and paraphrasers behind one small interface, chosen by name (`--backend`).
+
+A new backend subclasses `Translator` (or `Paraphraser`), declares its settings in a nested pydantic
+`Options` model whose fields its constructor takes as keyword arguments, implements `translate` (or
+`paraphrase`) and adds one line to the registry below; the CLI makes its flags from `Options`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
+from pydantic import BaseModel
+
+from promptmine.core.errors import ModelNotAvailable
 from promptmine.models.registry import Registry
 
 
@@ -17,19 +24,57 @@ class Hypothesis:
     logprob: float | None = None
 
 
-class Translator(Protocol):
-    name: str
+class Translator:
+    """Base class of translators: override `translate`; the rest has defaults.
+
+    - `name`: the registry name, written into candidates' `backend` field.
+    - `identity`: stable id of backend + model + settings that change outputs; the translation
+      cache key starts with it, so two backends (or two models) never share cached results.
+    - `default_pivots`: languages used when the caller names none.
+    - `placeholder_styles`: how `[X]`/`[Y]` travel through this translator (see
+      `promptmine.paraphrasing.PLACEHOLDER_STYLES`): names for NMT models, brackets for LLMs.
+    - `supports(src, tgt)` / `require(src, tgt)`: whether a direction is available; `require`
+      raises `ModelNotAvailable` saying how to add it, checked before any work starts.
+    """
+
+    name: str = "translator"
+    default_pivots: tuple[str, ...] = ()
+    placeholder_styles: tuple[str, ...] = ("brackets",)
+
+    class Options(BaseModel):
+        """No settings."""
 
     @property
     def identity(self) -> str:
-        """Stable id of backend + model, used as the cache key prefix."""
-        ...
+        return self.name
 
-    def supports(self, src: str, tgt: str) -> bool: ...
+    def supports(self, src: str, tgt: str) -> bool:
+        return src != tgt
+
+    def require(self, src: str, tgt: str) -> None:
+        if not self.supports(src, tgt):
+            raise ModelNotAvailable(f"the {self.name} backend cannot translate {src}->{tgt}")
 
     def translate(self, texts: Sequence[str], src: str, tgt: str, n: int = 1) -> list[list[Hypothesis]]:
-        """Up to `n` hypotheses per input text, best first."""
-        ...
+        """Up to `n` hypotheses per input text, best first (one list per input, in order)."""
+        raise NotImplementedError
+
+
+class Paraphraser:
+    """Base class of direct paraphrasers (no pivot), e.g. a hosted chat model asked for N rewrites."""
+
+    name: str = "paraphraser"
+
+    class Options(BaseModel):
+        """No settings."""
+
+    @property
+    def identity(self) -> str:
+        return self.name
+
+    def paraphrase(self, texts: Sequence[str], n: int) -> list[list[Hypothesis]]:
+        """Up to `n` paraphrases per input text (placeholders kept), best first."""
+        raise NotImplementedError
 
 
 TRANSLATORS = Registry("translator backend", {
@@ -38,19 +83,6 @@ TRANSLATORS = Registry("translator backend", {
     "apertium": "promptmine.models.translate.apertium:ApertiumTranslator",
     "openai": "promptmine.models.hosted:OpenAITranslator",
 })
-
-
-class Paraphraser(Protocol):
-    """Direct paraphrasing (no pivot), e.g. a hosted chat model asked for N rewrites."""
-
-    name: str
-
-    @property
-    def identity(self) -> str: ...
-
-    def paraphrase(self, texts: Sequence[str], n: int) -> list[list[Hypothesis]]:
-        """Up to `n` paraphrases per input text (placeholders kept), best first."""
-        ...
 
 
 PARAPHRASERS = Registry("paraphraser backend", {
