@@ -121,7 +121,8 @@ def main() -> int:
     import torch
 
     from promptmine.paraphrasing import RoundTripStats, output_record, paraphrase_templates
-    from promptmine.models.translate.marian import MarianTranslator, make_random_marian
+    from promptmine.models.translate.marian import MarianTranslator
+    from promptmine.testing.tiny import make_random_marian
 
     rel_templates = load_templates(args.relations)
     templates = [t for _, t in rel_templates]

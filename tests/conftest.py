@@ -11,3 +11,32 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 def _isolated_cache(tmp_path, monkeypatch):
     """Each test gets its own on-disk cache so runs never leak into each other or ~/.cache."""
     monkeypatch.setenv("PROMPTMINE_CACHE", str(tmp_path / "cache"))
+
+
+# -- tiny random models (promptmine.testing.tiny), built once per session ------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_causal_dir(tmp_path_factory):
+    """A saved tiny Llama (safetensors + tokenizer), for commands that load a model folder."""
+    from promptmine.testing.tiny import save_tiny_causal
+
+    return save_tiny_causal(tmp_path_factory.mktemp("tiny-causal") / "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    """A saved tiny BERT masked LM: (folder, its state dict)."""
+    from promptmine.testing.tiny import save_tiny_bert
+
+    folder, state = save_tiny_bert(tmp_path_factory.mktemp("tiny-bert") / "tiny-bert")
+    assert (folder / "model.safetensors").is_file()
+    return folder, state
+
+
+@pytest.fixture(scope="session")
+def random_marian():
+    """`make_random_marian(folder, corpus, **options)`: a tiny random MarianMT saved to `folder`."""
+    from promptmine.testing.tiny import make_random_marian
+
+    return make_random_marian

@@ -21,12 +21,12 @@ def bergamot():
 
 
 @pytest.fixture(scope="module")
-def marian(tmp_path_factory):
-    from promptmine.models.translate.marian import MarianTranslator, make_random_marian
+def marian(tmp_path_factory, random_marian):
+    from promptmine.models.translate.marian import MarianTranslator
 
-    folder = make_random_marian(tmp_path_factory.mktemp("m") / "tiny",
-                                ["Alice was born in Bob .", "Le chat est noir .", "Der Hund ist schnell ."] * 30,
-                                d_model=16, layers=1, heads=2, ffn_dim=32, spm_vocab_size=50)
+    folder = random_marian(tmp_path_factory.mktemp("m") / "tiny",
+                           ["Alice was born in Bob .", "Le chat est noir .", "Der Hund ist schnell ."] * 30,
+                           d_model=16, layers=1, heads=2, ffn_dim=32, spm_vocab_size=50)
     pairs = ",".join(f"{p}={folder}" for p in ("en-de", "de-en", "en-fr", "fr-en"))
     return MarianTranslator(model=pairs, max_new_tokens=6, device="cpu")
 

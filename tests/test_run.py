@@ -31,11 +31,10 @@ def test_parse_routes():
     assert parse_routes("none") == []
 
 
-def test_run_on_the_bundled_sample_writes_report_and_chart(tmp_path, capsys):
+def test_run_on_the_bundled_sample_writes_report_and_chart(tmp_path, capsys, tiny_causal_dir):
     from promptmine.cli import main
-    from test_select import save_tiny_causal  # pytest puts tests/ on sys.path
 
-    model = save_tiny_causal(tmp_path / "tiny")
+    model = tiny_causal_dir
     out = tmp_path / "report"
     assert main(["run", "--out", str(out), "--model", str(model), "--device", "cpu", "--dtype", "float32",
                  "--pivots", "bergamot:pt", "--mined", "4", "--paraphrased", "3"]) == 0

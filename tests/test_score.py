@@ -6,34 +6,7 @@ import math
 import pytest
 import torch
 
-WORDS = ["was", "born", "in", "died", ".", ",", "is", "the", "capital", "of", "Paris", "London", "New",
-         "York", "City", "Rome", "Marie", "Curie", "Albert", "Einstein", "Ada", "(", ")", "birthplace"]
-
-
-def word_tokenizer(specials):
-    """A whitespace word-level fast tokenizer over WORDS: enough to exercise multi-token objects."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {w: i for i, w in enumerate(list(specials.values()) + WORDS)}
-    tk = Tokenizer(models.WordLevel(vocab, unk_token=specials["unk_token"]))
-    tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    return PreTrainedTokenizerFast(tokenizer_object=tk, **specials)
-
-
-def tiny_causal(kind="llama"):
-    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
-
-    tok = word_tokenizer({"unk_token": "<unk>", "eos_token": "<|endoftext|>", "pad_token": "<pad>"})
-    torch.manual_seed(0)
-    if kind == "llama":
-        cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
-        model = LlamaForCausalLM(cfg)
-    else:
-        cfg = GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=2, n_head=4, n_positions=64)
-        model = GPT2LMHeadModel(cfg)
-    return model, tok
+from promptmine.testing.tiny import tiny_causal, tiny_masked
 
 
 def causal_scorer(kind="llama", **kw):
@@ -86,21 +59,6 @@ def test_split_moves_the_space_into_the_continuation():
     s = causal_scorer()
     assert s.split("[X] was born in [Y] .", "Ada", "Paris") == ("Ada was born in", " Paris .")
     assert s.split("[Y] is the birthplace of [X] .", "Ada", "Paris") == ("", "Paris is the birthplace of Ada .")
-
-
-def tiny_masked(lower=False):
-    from transformers import BertConfig, BertForMaskedLM
-
-    tok = word_tokenizer({"unk_token": "[UNK]", "pad_token": "[PAD]", "cls_token": "[CLS]",
-                          "sep_token": "[SEP]", "mask_token": "[MASK]"})
-    from tokenizers import processors
-
-    tok.backend_tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", tok.cls_token_id), ("[SEP]", tok.sep_token_id)])
-    torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                     num_attention_heads=4, max_position_embeddings=64)
-    return BertForMaskedLM(cfg), tok
 
 
 def test_masked_scorer_reads_the_mask_and_rejects_multi_token_objects():

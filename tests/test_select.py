@@ -136,19 +136,10 @@ def test_optimised_selection_and_its_evaluation():
     assert s.template.startswith("<optimized ensemble")
 
 
-def save_tiny_causal(folder):
-    from test_score import tiny_causal  # pytest puts tests/ on sys.path
-
-    model, tok = tiny_causal()
-    model.save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
-
-
-def test_evaluate_and_select_commands(tmp_path, capsys):
+def test_evaluate_and_select_commands(tmp_path, capsys, tiny_causal_dir):
     from promptmine.cli import main
 
-    model = save_tiny_causal(tmp_path / "tiny")
+    model = tiny_causal_dir
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text("\n".join(json.dumps({"sub_label": s, "obj_label": o, "predicate_id": "P19"}) for s, o in [
         ("Marie Curie", "Paris"), ("Ada", "London"), ("Albert Einstein", "New York City"), ("Ada", "Rome"),

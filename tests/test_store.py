@@ -23,24 +23,6 @@ from promptmine.models import store
 
 NAME = "acme/tiny-bert"
 FOLDER = "acme--tiny-bert"
-VOCAB = {t: i for i, t in enumerate(
-    ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "paris", "is", "the", "capital", "of", "france"])}
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    """A tiny masked LM with its tokenizer, saved as safetensors; returns (folder, state_dict)."""
-    import torch
-    from transformers import BertConfig, BertForMaskedLM, BertTokenizer
-
-    torch.manual_seed(0)
-    model = BertForMaskedLM(BertConfig(vocab_size=len(VOCAB), hidden_size=8, num_hidden_layers=1,
-                                       num_attention_heads=2, intermediate_size=16, max_position_embeddings=16))
-    folder = tmp_path_factory.mktemp("tiny") / "tiny-bert"
-    model.save_pretrained(folder)
-    BertTokenizer(vocab=dict(VOCAB)).save_pretrained(folder)
-    assert (folder / "model.safetensors").is_file()
-    return folder, {k: v.clone() for k, v in model.state_dict().items()}
 
 
 @pytest.fixture

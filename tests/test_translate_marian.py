@@ -12,7 +12,7 @@ CORPUS = ["Alice was born in Bob .", "Alice died in Bob .", "The capital of Alic
 
 
 def build_tiny(folder, seed=0):
-    from promptmine.models.translate.marian import make_random_marian
+    from promptmine.testing.tiny import make_random_marian
 
     return make_random_marian(folder, CORPUS, d_model=16, layers=1, heads=2, ffn_dim=32, spm_vocab_size=60,
                               seed=seed)
