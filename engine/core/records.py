@@ -125,3 +125,5 @@ class Selection(BaseModel):
     method: Literal["manual", "top1", "rank", "optimized"]
     model: str
     templates: list[WeightedTemplate]
+    facts: int | None = None  # training facts each of its templates was scored on (None: not selected)
+    note: str | None = None  # why the method differs from the one asked for (e.g. too few facts to learn weights)
