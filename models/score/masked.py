@@ -12,7 +12,10 @@ import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from pydantic import BaseModel, Field
+
 from promptmine.core.records import Template
+from promptmine.models.score import Scorer
 from promptmine.models.store import load_kwargs, require_model_dir, tokenizer_kwargs
 
 DEFAULT_MODEL = "bert-base-cased"
@@ -25,19 +28,33 @@ def read_vocab(path: str | Path) -> list[str]:
     return [line.strip() for _, line in iter_lines(path) if line.strip()]
 
 
-class MaskedScorer:
+class MaskedScorer(Scorer):
     """`model`: a local folder or a hub id present locally (`bert-base-cased` by default).
     `vocab`: a file or a list of words restricting the candidate tokens; `batch_size`: sentences
     per forward pass. Tests pass tiny `hf_model`/`tokenizer` objects directly."""
 
     name = "masked"
 
+    class Options(BaseModel):
+        model: str = Field(DEFAULT_MODEL, description="model folder or hub id in the local store "
+                                                      "(masked default: bert-base-cased)")
+        device: str = Field("auto", description="cpu, cuda, cuda:1, mps or auto (a GPU when there is one)")
+        dtype: str = Field("auto", description="auto (float32 on CPU, float16 on GPU), fast, float32, bfloat16, "
+                                               "float16")
+        batch_size: int = Field(64, ge=1, description="sentences per forward pass (masked default 64)")
+        threads: int | None = Field(None, ge=1, description="CPU threads for torch (default: torch's choice)")
+        vocab: str | list[str] | None = Field(None, description="restrict to these tokens: a file, one a line "
+                                                                "(e.g. LAMA's common_vocab_cased.txt)")
+
     def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "auto", dtype: str = "auto",
-                 batch_size: int = 64, vocab: str | Path | Iterable[str] | None = None, hf_model=None,
-                 tokenizer=None):
+                 batch_size: int = 64, threads: int | None = None,
+                 vocab: str | Path | Iterable[str] | None = None, hf_model=None, tokenizer=None):
         import torch
 
         from promptmine.models.device import pick_device
+
+        if threads:
+            torch.set_num_threads(int(threads))
 
         self.model_name = model
         self.batch_size = max(1, int(batch_size))

