@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import BaseModel, Field
+
 from promptmine.core.errors import ModelNotAvailable, PromptmineError
-from promptmine.models.translate import Hypothesis
+from promptmine.models.translate import Hypothesis, Translator
 
 DEFAULT_PATTERN = "Helsinki-NLP/opus-mt-{src}-{tgt}"
 
@@ -33,13 +35,27 @@ def _parse_pairs(spec: str) -> dict[tuple[str, str], str]:
     return out
 
 
-class MarianTranslator:
+class MarianTranslator(Translator):
     """MarianMT through transformers: batched beam search with n-best lists and scores."""
 
     name = "marian"
     default_pivots = ("de", "fr")
     # NMT models keep names well; `[X]` splits into odd subwords. See engine.paraphrase.PLACEHOLDER_STYLES.
     placeholder_styles = ("names",)
+
+    class Options(BaseModel):
+        model: str | dict[str, str] | None = Field(
+            None, description="hub id pattern (default `Helsinki-NLP/opus-mt-{src}-{tgt}`) or explicit "
+                              "folders `en-de=PATH,de-en=PATH`")
+        model_dir: str | None = Field(None, description="a folder holding one model folder per pair, e.g. "
+                                                        "DIR/opus-mt-en-de/")
+        device: str = Field("auto", description="cpu, cuda, cuda:1, mps or auto (a GPU when there is one)")
+        dtype: str = Field("auto", description="auto (float32 on CPU, float16 on GPU), fast (bfloat16 where the "
+                                               "CPU has native support), float32, bfloat16, float16")
+        batch_size: int = Field(16, ge=1, description="inputs per generate call (marian default 16)")
+        max_new_tokens: int | None = Field(None, ge=1, description="longest translation in tokens (default: "
+                                                                   "from the input's length)")
+        min_new_tokens: int | None = Field(None, ge=0, description="shortest translation in tokens")
 
     def __init__(self, model: str | dict | None = None, model_dir: str | Path | None = None,
                  device: str = "auto", batch_size: int = 16, max_new_tokens: int | None = None,
