@@ -140,6 +140,8 @@ class RoundTripStats:
     round_trips: int = 0  # back-translations looked at (B*B per input, pivot and style)
     dropped: int = 0  # lost or duplicated a slot
     kept: int = 0  # distinct candidates other than the original
+    span_repaired: int = 0  # free text: sentence candidates whose protected spans were put back
+    span_dropped: int = 0  # ... and candidates or variants dropped for a damaged protected span
 
 
 def round_trip(units: Sequence[str], translator, pivots: Sequence[str], *, beams: int = 7, src: str = "en",
@@ -311,28 +313,60 @@ def split_units(text: str) -> list[tuple[str, bool]]:
 
 def paraphrase_text(text: str, translator, pivots: list[str], *, beams: int = 7, permutations: int = 5,
                     src: str = "en", styles: Sequence[str] | None = None, cache="default",
-                    stats: RoundTripStats | None = None) -> list[dict]:
-    """Up to `permutations` distinct paraphrases of a long prompt, best first, as output records
-    {"source", "template", "pivot", "backend", "score"} (score: mean round-trip log-prob per sentence)."""
-    pieces = split_units(text)
+                    stats: RoundTripStats | None = None, protect: bool = True, labels: Sequence[str] = (),
+                    keep: Sequence[str] = (), keep_regex: Sequence[str] = (),
+                    examples_verbatim: bool = False) -> list[dict]:
+    """The original prompt (pivot None), then up to `permutations` distinct paraphrases, best first, as
+    output records {"source", "template", "pivot", "backend", "score"} (score: mean round-trip log-prob
+    per sentence).
+
+    With `protect` (default), the spans of promptmine.protect come back byte-for-byte: `{placeholders}`,
+    `[X]`/`[Y]`, cues opening a line (`Sentence:`), the `labels` words, the `keep` strings and
+    `keep_regex` matches; sentence candidates that damage one are repaired or dropped (counted in
+    `stats.span_repaired`/`span_dropped`). `examples_verbatim` keeps the few-shot example lines (a line
+    opening with a cue or holding a label) as they are and paraphrases only the instruction."""
+    from promptmine.protect import ProtectOptions, mask, protected_pieces, repair
+
+    stats = stats if stats is not None else RoundTripStats()
+    opts = ProtectOptions(labels=labels, keep=keep, keep_regex=keep_regex, examples_verbatim=examples_verbatim)
+    if protect:
+        masked = mask(text, opts.spans(text))
+        pieces = protected_pieces(masked, split_units, examples_verbatim=examples_verbatim)
+        unmask = masked.unmask
+        must_have = opts.texts(text)
+    else:
+        pieces, unmask, must_have = split_units(text), (lambda t: t), None
     units = list(dict.fromkeys(p for p, tr in pieces if tr))  # a repeated sentence changes the same way
     if not units:
-        raise PromptmineError("nothing to translate in the prompt")
-    stats = stats if stats is not None else RoundTripStats()
+        raise PromptmineError("nothing to translate in the prompt (everything is protected or verbatim)")
     ranked = round_trip(units, translator, list(pivots), beams=beams, src=src, styles=styles,
                         cache=_open_cache(cache), stats=stats, desc="sentences")
+    if protect:  # each sentence candidate keeps its tokens, or is repaired, or dropped
+        for unit, items in zip(units, ranked):
+            kept, seen = [], {normalize_text(unit)}
+            for f in items:
+                fixed, was_fixed = repair(unit, f.text)
+                if fixed is None:
+                    stats.span_dropped += 1
+                    continue
+                stats.span_repaired += was_fixed
+                if normalize_text(fixed) not in seen:
+                    seen.add(normalize_text(fixed))
+                    f.text = fixed
+                    kept.append(f)
+            items[:] = kept
     scored = all(f.score is not None for items in ranked for f in items)
     # options per unit, best first: (value, text, pivots); the unit itself comes last, so variants
     # can also differ in which sentences they leave alone (greedy backends give one candidate each)
     options = []
     for unit, items in zip(units, ranked):
-        opts = [((f.score if scored else -r), f.text, f.pivots) for r, f in enumerate(items)]
-        worst = min((o[0] for o in opts), default=0.0)
-        options.append(opts + [(worst - 1.0 if scored else -len(opts) - 1.0, unit, [])])
+        opts_ = [((f.score if scored else -r), f.text, f.pivots) for r, f in enumerate(items)]
+        worst = min((o[0] for o in opts_), default=0.0)
+        options.append(opts_ + [(worst - 1.0 if scored else -len(opts_) - 1.0, unit, [])])
 
     def render(idx: tuple[int, ...]) -> str:
         chosen = {u: options[k][idx[k]][1] for k, u in enumerate(units)}
-        return "".join(chosen[p] if tr else p for p, tr in pieces)
+        return unmask("".join(chosen[p] if tr else p for p, tr in pieces))
 
     def value(idx: tuple[int, ...]) -> float:
         return sum(options[k][i][0] for k, i in enumerate(idx))
@@ -342,26 +376,32 @@ def paraphrase_text(text: str, translator, pivots: list[str], *, beams: int = 7,
     heap = [(-value(start), start)]
     seen = {start}
     emitted: set[str] = set()
-    out: list[dict] = []
+    out: list[dict] = [{"source": text, "template": text, "pivot": None, "backend": translator.name, "score": None}]
     budget = max(100, permutations * 50)  # best-first over combinations of sentence candidates
-    while heap and len(out) < permutations and budget > 0:
+    while heap and len(out) <= permutations and budget > 0:
         budget -= 1
         neg, idx = heapq.heappop(heap)
         variant = render(idx)
         key = normalize_text(variant)
         if key != original and key not in emitted:
             emitted.add(key)
-            used = list(dict.fromkeys(p for k, i in enumerate(idx) for p in options[k][i][2]))
-            out.append({"source": text, "template": variant, "pivot": ",".join(used) or None,
-                        "backend": translator.name, "score": (-neg / len(units)) if scored else None})
+            if must_have is not None and opts.texts(variant) != must_have:
+                stats.span_dropped += 1  # a translated sentence brought in a protected string of its own
+            else:
+                used = list(dict.fromkeys(p for k, i in enumerate(idx) for p in options[k][i][2]))
+                out.append({"source": text, "template": variant, "pivot": ",".join(used) or None,
+                            "backend": translator.name, "score": (-neg / len(units)) if scored else None})
         for k in range(len(units)):
             if idx[k] + 1 < len(options[k]):
                 nxt = idx[:k] + (idx[k] + 1,) + idx[k + 1:]
                 if nxt not in seen:
                     seen.add(nxt)
                     heapq.heappush(heap, (-value(nxt), nxt))
-    if len(out) < permutations:
-        log(f"paraphrase: only {len(out)} distinct variants of the prompt (asked for {permutations})")
+    if len(out) <= permutations:
+        log(f"paraphrase: only {len(out) - 1} distinct variants of the prompt (asked for {permutations})")
+    if stats.span_repaired or stats.span_dropped:
+        log(f"paraphrase: protected spans: {stats.span_repaired} sentence candidates repaired, "
+            f"{stats.span_dropped} dropped")
     return out
 
 

@@ -109,7 +109,8 @@ def test_marian_scores_are_forward_plus_backward(marian):
     """Free text has no slots, so random-model candidates survive: the best variant's score is the best
     forward+backward length-normalised log-probability over the B x B round trips."""
     text = "Le chat est noir ."
-    variants = paraphrase_text(text, marian, ["de"], beams=3, permutations=3, cache=None)
+    original, *variants = paraphrase_text(text, marian, ["de"], beams=3, permutations=3, cache=None)
+    assert original["template"] == text and original["pivot"] is None
     fwd = marian.translate([text], "en", "de", n=3)[0]
     back = marian.translate([h.text for h in fwd], "de", "en", n=3)
     expected = max(f.logprob + b.logprob for f, bs in zip(fwd, back) for b in bs
@@ -130,7 +131,8 @@ def test_split_units_keeps_layout():
 def test_free_text_variants_with_bergamot(bergamot):
     text = ("Review: The film was wonderful and I loved the actors.\nSentiment: positive\n\n"
             "Review: A boring plot. The ending was bad.\nSentiment: negative\n\nReview: [X]\nSentiment:")
-    variants = paraphrase_text(text, bergamot, ["pt"], permutations=3, cache=None)
+    original, *variants = paraphrase_text(text, bergamot, ["pt"], permutations=3, cache=None)
+    assert original == {"source": text, "template": text, "pivot": None, "backend": "bergamot", "score": None}
     assert len(variants) == 3
     assert len({normalize_text(v["template"]) for v in variants}) == 3
     for v in variants:
