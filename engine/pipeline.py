@@ -24,7 +24,9 @@ from promptmine.scoring import (
 )
 from promptmine.core.progress import log
 from promptmine.core.records import Candidate, Pair, Score, Selection, WeightedTemplate, normalize_text
-from promptmine.selection import score_all, select_optimized, select_rank, select_top1
+from promptmine.selection import Race, ensemble, race, race_rank, race_top1
+
+SELECTION_METHODS = ("race", "exhaustive")
 
 ROWS = ("Manual", "Mined top-1", "Paraphrased top-1", "Mined+Paraphrased top-1", "top-K rank ensemble",
         "Optimized ensemble")
@@ -58,9 +60,15 @@ class Pool:
 class Comparison:
     scores: dict[str, list[Score]]  # row -> per-relation test scores
     selections: dict[str, list[Selection]]  # row -> per-relation selections
+    races: dict[str, Race] = field(default_factory=dict)  # relation -> how its candidates were raced
 
     def micro(self, row: str) -> tuple[float, float, int]:
         return micro_average(self.scores[row])
+
+    @property
+    def cost(self) -> int:
+        """(fact, template) pairs scored for selection."""
+        return sum(r.cost for r in self.races.values())
 
 
 def split_pairs(pairs: Sequence[Pair], test_fraction: float, seed: int) -> tuple[list[Pair], list[Pair]]:
@@ -79,39 +87,61 @@ def split_pairs(pairs: Sequence[Pair], test_fraction: float, seed: int) -> tuple
     return train, test
 
 
-def compare(scorer: CachedScorer, pools: dict[str, Pool], train: dict[str, RelationFacts],
-            test: dict[str, RelationFacts], *, k: int = 3, seed: int = 0) -> Comparison:
-    """Select on `train`, evaluate on `test`, for every row of ROWS and every relation in `pools`."""
+def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | list[RelationFacts]],
+            test: dict[str, RelationFacts], *, k: int = 3, seed: int = 0, method: str = "race",
+            budget: int | None = None, block_size: int = 32, metric: str = "rr", z: float = 1.645,
+            max_templates: int = 6) -> Comparison:
+    """Select on `train`, evaluate on `test`, for every row of ROWS and every relation in `pools`.
+
+    method="race": the candidates race over blocks of training facts (promptmine.selection.race;
+    `budget` in (fact, template) pairs per relation), with the mined ones and the manual +
+    paraphrased ones as groups that each keep a winner, and the `k` best kept for the ensembles;
+    method="exhaustive": every candidate on every training fact. The top-1 rows are the best
+    survivors of their pool; the rank ensemble the `k` best; the optimised ensemble learns weights
+    over the best `max_templates` survivors on a held-out split, or falls back to the rank ensemble
+    (its Selection says so in `note`). Each Selection's `facts` is how many training facts its
+    templates were scored on. `train` values may be one RelationFacts or a list of blocks, each
+    with its own candidate set."""
+    if method not in SELECTION_METHODS:
+        raise PromptmineError(f"unknown selection method {method!r}; choose from {', '.join(SELECTION_METHODS)}")
     scores: dict[str, list[Score]] = {r: [] for r in ROWS}
     sels: dict[str, list[Selection]] = {r: [] for r in ROWS}
+    races: dict[str, Race] = {}
     for rel, pool in pools.items():
         pool = pool.dedupe()
         tr, te = train[rel], test[rel]
-        if tr.n == 0 or te.n == 0:
-            log(f"{rel}: skipped (train {tr.n}, test {te.n} facts)")
+        n_train = tr.n if isinstance(tr, RelationFacts) else sum(b.n for b in tr)
+        if n_train == 0 or te.n == 0:
+            log(f"{rel}: skipped (train {n_train}, test {te.n} facts)")
             continue
-        scored = {s.template: s for s in score_all(scorer, pool.all, tr, desc=f"select {rel}")}
+        groups = [pool.mined, [pool.manual] + pool.paraphrased]
+        if method == "exhaustive":
+            result = race(scorer, pool.all, tr, seed=seed, block_size=block_size, eliminate=False, desc=f"select {rel}")
+        else:
+            result = race(scorer, pool.all, tr, budget=budget, seed=seed, block_size=block_size, metric=metric,
+                          z=z, keep=max(k, 2), groups=groups, desc=f"select {rel}")
+        races[rel] = result
+        manual = Selection(relation=rel, method="manual", model=scorer.identity,
+                           templates=[WeightedTemplate(template=pool.manual)], facts=result.seen[pool.manual])
 
         def pick(templates: list[str]) -> Selection:
-            return select_top1([scored[t] for t in templates], rel, scorer.identity)
+            return race_top1(result, templates, rel, scorer.identity) or manual
 
-        manual = Selection(relation=rel, method="manual", model=scorer.identity,
-                           templates=[WeightedTemplate(template=pool.manual)])
-        everything = [scored[t] for t in pool.all]
         chosen = {
             "Manual": manual,
             # no mined template for this relation: the row falls back to the manual prompt
             "Mined top-1": pick(pool.mined) if pool.mined else manual,
             "Paraphrased top-1": pick([pool.manual] + pool.paraphrased),
             "Mined+Paraphrased top-1": pick(pool.all),
-            "top-K rank ensemble": select_rank(everything, rel, scorer.identity, k),
-            "Optimized ensemble": select_optimized(everything, tr.gold, rel, scorer.identity, seed=seed),
+            "top-K rank ensemble": race_rank(result, rel, scorer.identity, k),
+            "Optimized ensemble": ensemble(result.survivors, result.gold, rel, scorer.identity, k=k, seed=seed,
+                                           max_templates=max_templates),
         }
         test_scored: dict[str, Scored] = {}
         for row, sel in chosen.items():
             sels[row].append(sel)
             scores[row].append(evaluate_selection(scorer, sel, te, test_scored))
-    return Comparison(scores, sels)
+    return Comparison(scores, sels, races)
 
 
 def row_label(row: str, k: int) -> str:
@@ -158,7 +188,9 @@ def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: 
         for sel in comp.selections[row]:
             parts = [f"`{wt.template}`" + (f" ({wt.weight:.2f})" if len(sel.templates) > 1 else "")
                      for wt in sel.templates]
-            lines.append(f"- {sel.relation}: " + ", ".join(parts))
+            seen = f" [{sel.facts} training facts]" if sel.facts is not None else ""
+            note = f" ({sel.note})" if sel.note else ""
+            lines.append(f"- {sel.relation}: " + ", ".join(parts) + seen + note)
         lines.append("")
     with atomic_write(out_dir / "report.md") as f:
         f.write("\n".join(lines))

@@ -9,15 +9,17 @@
 
 from __future__ import annotations
 
-import argparse
+import random
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.scoring import (
     FLOOR, CachedScorer, RelationFacts, Scored, add_scorer_arguments, load_facts, make_scorer, mrr, p_at_1,
     score_template,
 )
-from promptmine.core.io import read_templates, write_jsonl
+from promptmine.core.io import read_templates
 from promptmine.core.progress import log, progress
 from promptmine.core.records import Selection, WeightedTemplate
 
@@ -100,8 +102,9 @@ def select_optimized(scored: Sequence[Scored], gold: Sequence[int], relation: st
                      templates=[WeightedTemplate(template=t, weight=w / total) for t, w in kept])
 
 
-def select(method: str, scored: Sequence[Scored], facts: RelationFacts, model: str, *, k: int = 3,
-           **train) -> Selection:
+def select_by(method: str, scored: Sequence[Scored], facts: RelationFacts, model: str, *, k: int = 3,
+              **train) -> Selection:
+    """One relation's selection by `method` (top1, rank, optimized) from its scored templates."""
     if not scored:
         raise PromptmineError(f"{facts.relation}: no templates to select from")
     if method == "top1":
@@ -117,16 +120,220 @@ def score_all(scorer: CachedScorer, templates: Sequence[str], facts: RelationFac
     return [score_template(scorer, t, facts) for t in progress(templates, desc=desc, unit="template")]
 
 
-def run_cli(args: argparse.Namespace) -> int:
-    templates = list(dict.fromkeys(read_templates(args.templates)))
+# -- adaptive selection: racing over blocks of training facts -----------------------------------
+
+@dataclass
+class Race:
+    """What racing templates over training facts found.
+
+    Every survivor was scored on the same first `facts` facts (in the seeded block order); the
+    templates dropped along the way were scored on fewer (`seen`)."""
+
+    survivors: list[Scored]  # best first (P@1, then MRR), on the shared facts
+    gold: list[int]  # the gold column of each of those facts (candidate sets padded to one width)
+    seen: dict[str, int]  # facts each template was scored on
+    cost: int  # (fact, template) pairs scored (whether or not the cache already had them)
+    rounds: list[tuple[int, int]] = field(default_factory=list)  # (facts so far, templates scored) per round
+    method: str = "race"
+
+    @property
+    def facts(self) -> int:
+        return len(self.gold)
+
+
+def split_blocks(facts: RelationFacts, size: int = 32, seed: int = 0) -> list[RelationFacts]:
+    """The facts shuffled (by `seed`) and cut into blocks of `size` sharing the candidate set."""
+    order = list(range(facts.n))
+    random.Random(f"{seed}:{facts.relation}:blocks").shuffle(order)
+    return [RelationFacts(facts.relation, [facts.subjects[i] for i in order[a:a + size]],
+                          [facts.gold[i] for i in order[a:a + size]], facts.objects)
+            for a in range(0, len(order), max(1, size))]
+
+
+def _per_fact(rank_list: Sequence[int], metric: str):
+    import numpy as np
+
+    r = np.asarray(rank_list, dtype=np.float64)
+    return (r == 1).astype(np.float64) if metric == "hit1" else 1.0 / r
+
+
+def _stack(parts: Sequence[Scored], blocks: Sequence[RelationFacts], width: int):
+    """One [facts, width] matrix from per-block matrices, narrower candidate sets padded with FLOOR."""
+    import numpy as np
+
+    rows = [np.pad(np.asarray(p.matrix, dtype=np.float64), ((0, 0), (0, width - len(b.objects))),
+                   constant_values=FLOOR) for p, b in zip(parts, blocks)]
+    return np.concatenate(rows, axis=0) if rows else np.zeros((0, width))
+
+
+def race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[RelationFacts], *,
+         budget: int | None = None, seed: int = 0, block_size: int = 32, first: int = 1, growth: float = 2.0,
+         z: float = 1.645, metric: str = "rr", keep: int = 3, groups: Sequence[Sequence[str]] = (),
+         eliminate: bool = True, desc: str = "race") -> Race:
+    """Racing (successive halving with a confidence bound) over blocks of training facts.
+
+    All templates are scored on the first `first` block(s). After each round a template is dropped
+    when its paired per-fact difference to its group's leader (reciprocal rank, or hit@1 with
+    metric="hit1"; same facts) is clearly negative: mean + z * standard error < 0. Survivors are
+    scored on more blocks (the facts seen grow by `growth` per round) until the training facts or
+    the `budget` in (fact, template) pairs run out; when the next round does not fit the budget the
+    weakest survivors (by mean) are dropped first, as in successive halving, and then fewer blocks
+    are added. Never dropped: each group's leader and the `keep` best overall (the top-K that
+    ensembles use), so they end on the most facts. `groups` are template subsets that each need a
+    winner (e.g. mined, and manual + paraphrased); templates in none form one group.
+    `eliminate=False` with no budget is exhaustive selection. Deterministic for a given `seed`
+    (which only orders the facts when `blocks` is one RelationFacts)."""
+    import numpy as np
+
+    if isinstance(blocks, RelationFacts):
+        blocks = split_blocks(blocks, block_size, seed)
+    blocks = [b for b in blocks if b.n]
+    templates = list(dict.fromkeys(templates))
     if not templates:
-        raise InputError("no templates", args.templates)
-    facts_by_rel = load_facts(args.train, {r for r, _ in templates}, relation=args.relation,
-                              max_candidates=args.max_candidates, limit=args.limit)
-    scorer = make_scorer(args)
+        raise PromptmineError("no templates to race")
+    if metric not in ("rr", "hit1"):
+        raise PromptmineError(f"unknown racing metric {metric!r}; choose rr or hit1")
+    group_of: dict[str, list[str]] = {}
+    for g in groups:
+        members = [t for t in dict.fromkeys(g) if t in templates]
+        for t in members:
+            group_of.setdefault(t, members)
+    rest = [t for t in templates if t not in group_of]
+    for t in rest:
+        group_of[t] = rest
+    parts: dict[str, list[Scored]] = {t: [] for t in templates}
+    alive = list(templates)
+    done, cost, rounds = 0, 0, []
+    remaining = budget
+
+    def means(names, n_blocks):
+        return {t: float(np.concatenate([_per_fact(p.ranks, metric) for p in parts[t][:n_blocks]]).mean())
+                for t in names}
+
+    def protected(names, mean):
+        keep_set = set(sorted(names, key=lambda t: -mean[t])[:max(1, keep)])
+        for t in names:
+            members = [m for m in group_of[t] if m in names]
+            keep_set.add(max(members, key=lambda m: mean[m]))
+        return keep_set
+
+    target = max(1, first)
+    while done < len(blocks):
+        target = min(max(target, done + 1), len(blocks))
+        size = lambda upto: sum(b.n for b in blocks[done:upto])  # noqa: E731
+        if remaining is not None and done:
+            mean = means(alive, done)
+            safe = protected(alive, mean)
+            # successive halving: the weakest go first when all cannot have the next blocks
+            for t in sorted(alive, key=lambda t: mean[t]):
+                if len(alive) * size(target) <= remaining:
+                    break
+                if t not in safe:
+                    alive.remove(t)
+            while target > done and len(alive) * size(target) > remaining:
+                target -= 1
+            if target == done:
+                break
+        for b in blocks[done:target]:
+            for t in alive:
+                parts[t].append(score_template(scorer, t, b))
+        step = len(alive) * size(target)
+        cost += step
+        if remaining is not None:
+            remaining -= step
+        done = target
+        rounds.append((sum(b.n for b in blocks[:done]), len(alive)))
+        if eliminate and len(alive) > 1:
+            per = {t: np.concatenate([_per_fact(p.ranks, metric) for p in parts[t]]) for t in alive}
+            mean = {t: float(v.mean()) for t, v in per.items()}
+            safe = protected(alive, mean)
+            n = len(next(iter(per.values())))
+            dropped = []
+            for t in alive:
+                if t in safe or n < 2:
+                    continue
+                leader = max((m for m in group_of[t] if m in per), key=lambda m: mean[m])
+                d = per[t] - per[leader]
+                if d.mean() + z * d.std(ddof=1) / np.sqrt(n) < 0:
+                    dropped.append(t)
+            alive = [t for t in alive if t not in dropped]
+        target = int(np.ceil(done * growth)) if growth > 1 else done + 1
+    seen_blocks = blocks[:done]
+    width = max((len(b.objects) for b in seen_blocks), default=0)
+    survivors = []
+    for t in alive:
+        m = _stack(parts[t], seen_blocks, width)
+        survivors.append(Scored(t, m, [r for p in parts[t] for r in p.ranks]))
+    gold = [g for b in seen_blocks for g in b.gold]
+    seen = {t: sum(len(p.ranks) for p in parts[t]) for t in templates}
+    log(f"{desc}: {len(templates)} templates, {len(alive)} left on {len(gold)} facts after {len(rounds)} rounds "
+        f"({cost} (fact, template) pairs" + (f" of a budget of {budget}" if budget is not None else "") + ")")
+    return Race(by_training_accuracy(survivors), gold, seen, cost, rounds,
+                "race" if eliminate or budget is not None else "exhaustive")
+
+
+def race_top1(result: Race, among: Sequence[str], relation: str | None, model: str) -> Selection | None:
+    """The best survivor among `among` (None when none of them survived)."""
+    pool = set(among)
+    best = next((s for s in result.survivors if s.template in pool), None)
+    if best is None:
+        return None
+    return Selection(relation=relation, method="top1", model=model, templates=[WeightedTemplate(template=best.template)],
+                     facts=result.facts)
+
+
+def race_rank(result: Race, relation: str | None, model: str, k: int = 3) -> Selection:
+    best = result.survivors[:max(1, k)]
+    return Selection(relation=relation, method="rank", model=model, facts=result.facts,
+                     templates=[WeightedTemplate(template=s.template, weight=1.0 / len(best)) for s in best])
+
+
+def ensemble(scored: Sequence[Scored], gold: Sequence[int], relation: str | None, model: str, *, k: int = 3,
+             dev_fraction: float = 0.3, min_dev: int = 40, min_fit: int = 60, max_templates: int = 6,
+             seed: int = 0, **train) -> Selection:
+    """The optimised ensemble of the best `max_templates` templates (best first in `scored`), its
+    weights fit on part of the facts and early-stopped on a held-out part of at least `min_dev`
+    facts. Too few facts for that (or one template): the top-`k` rank ensemble, with a note."""
+    n = len(gold)
+    cands = list(scored)[:max(1, max_templates)]
+    n_dev = max(min_dev, int(round(n * dev_fraction)))
+    if len(cands) < 2 or n - n_dev < min_fit:
+        sel = select_rank(cands, relation, model, k)
+        why = ("one template left" if len(cands) < 2 else
+               f"{n} training facts; learning weights needs {min_dev + min_fit} ({min_dev} held out)")
+        return sel.model_copy(update={"facts": n, "note": f"rank ensemble instead of optimised: {why}"})
+    sel = select_optimized(cands, gold, relation, model, dev_fraction=n_dev / n, seed=seed, **train)
+    return sel.model_copy(update={"facts": n, "note": f"weights fit on {n - n_dev} facts, early-stopped on {n_dev} held out"})
+
+
+# -- the library function -------------------------------------------------------------------------
+
+def select(templates, pairs, *, method: str = "top1", k: int = 3, dev_fraction: float = 0.2, seed: int = 0,
+           scorer="causal", options: dict | None = None, relation: str | None = None,
+           max_candidates: int | None = None, limit: int | None = None, cache: bool = True) -> list[Selection]:
+    """Per relation, the prompts that make the model answer the training facts `pairs` best.
+
+    `templates`: a file or a list of template strings, Candidates or (relation, template) tuples (a
+    template without a relation competes in every relation). `method`: top1, rank (the `k` best
+    averaged) or optimized (learnt weights, early-stopped on a `dev_fraction` of the facts split
+    with `seed`). `pairs`, `relation`, `max_candidates`, `limit`: as for `evaluate`;
+    `scorer`/`options`/`cache`: as for `load_scorer`."""
+    if method not in METHODS:
+        raise PromptmineError(f"unknown selection method {method!r}; choose from {', '.join(METHODS)}")
+    if isinstance(templates, (str, Path)):
+        pool = read_templates(str(templates))
+    else:
+        pool = [t if isinstance(t, tuple) else (getattr(t, "relation", None), getattr(t, "template", t))
+                for t in templates]
+    pool = list(dict.fromkeys(pool))
+    if not pool:
+        raise InputError("no templates", templates if isinstance(templates, (str, Path)) else None)
+    facts_by_rel = load_facts(pairs, {r for r, _ in pool}, relation=relation, max_candidates=max_candidates,
+                              limit=limit)
+    scorer = load_scorer(scorer, options, cache=cache)
     out: list[Selection] = []
     for rel, facts in facts_by_rel.items():
-        mine = [t for r, t in templates if r in (rel, None)]
+        mine = [t for r, t in pool if r in (rel, None)]
         if not mine:
             log(f"{rel}: no templates for this relation; skipped")
             continue
@@ -134,44 +341,11 @@ def run_cli(args: argparse.Namespace) -> int:
             log(f"{rel}: no training facts; skipped")
             continue
         scored = score_all(scorer, mine, facts, desc=f"score {rel}")
-        sel = select(args.method, scored, facts, scorer.identity, k=args.k, dev_fraction=args.dev_fraction,
-                     seed=args.seed)
-        out.append(sel)
+        out.append(select_by(method, scored, facts, scorer.identity, k=k, dev_fraction=dev_fraction, seed=seed))
         best = by_training_accuracy(scored)[0]
         log(f"{rel}: {len(mine)} templates on {facts.n} facts, {len(facts.objects)} candidates; best "
             f"P@1 {100 * p_at_1(best.ranks):.1f}: {best.template}")
-        for wt in sel.templates:
-            print(f"{rel}\t{args.method}\t{wt.weight:.4f}\t{wt.template}")
     if not out:
         raise PromptmineError("nothing selected: no relation had both templates and training facts")
-    write_jsonl(args.out, out)
-    log(f"wrote {len(out)} selections to {args.out} ({scorer.computed} scores computed, {scorer.reused} cached)")
-    return 0
-
-
-def add_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "select", help="pick the best prompts (top-1, top-K rank ensemble, optimised weights)",
-        description="Score every candidate template on training facts and choose, per relation, the "
-                    "best one (top1), the K best averaged (rank), or weights learnt to maximise the gold "
-                    "object's probability (optimized, early-stopped on a dev split). Writes Selection "
-                    "records (templates with weights) that `promptmine evaluate --templates` reads.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  promptmine select --templates candidates.jsonl --train train.jsonl "
-               "--method optimized --out selected.jsonl")
-    p.add_argument("--templates", required=True, metavar="FILE",
-                   help="candidate templates: JSONL with `template` and optional `relation` (mine/paraphrase "
-                        "output, LAMA relations) or plain text, one a line")
-    p.add_argument("--train", required=True, metavar="FILE", help="training facts (LAMA/T-REx JSONL, plain JSONL or TSV)")
-    p.add_argument("--relation", default=None, help="relation of training pairs that name none")
-    p.add_argument("--method", choices=METHODS, default="top1", help="selection method (default: %(default)s)")
-    p.add_argument("--k", type=int, default=3, help="templates in the rank ensemble (default: %(default)s)")
-    p.add_argument("--dev-fraction", type=float, default=0.2,
-                   help="optimized: share of training facts held out for early stopping (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="optimized: seed of the dev split (default: %(default)s)")
-    p.add_argument("--max-candidates", type=int, default=None, metavar="N",
-                   help="keep the N most frequent objects as candidates (default: all distinct objects)")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="use the first N training facts per relation")
-    p.add_argument("--out", required=True, metavar="FILE", help="where to write the selections (JSONL)")
-    add_scorer_arguments(p)
-    p.set_defaults(func=run_cli)
+    log(f"selected prompts for {len(out)} relation(s) ({scorer.computed} scores computed, {scorer.reused} cached)")
+    return out
