@@ -69,6 +69,58 @@ class CachedScorer:
             len(subjects), len(objects))
 
 
+class CalibratedScorer:
+    """Domain-conditional PMI (Holtzman et al. 2021; Zhao et al. 2021's content-free input): the
+    object's log-probability under the prompt minus its log-probability under the same prompt with
+    the subject replaced by a neutral filler. Frequent, short objects that the template favours
+    whatever the subject stop winning by default.
+
+    Wraps a CachedScorer, so it works for every scorer: the content-free rows are scored through it
+    (cached on disk like any score, keyed by the filler as subject) and kept in memory per
+    (template, candidate set); several fillers are averaged in probability space."""
+
+    def __init__(self, scorer: CachedScorer, fillers: Sequence[str] = ("N/A",)):
+        if not fillers:
+            raise PromptmineError("calibration needs at least one content-free filler")
+        self.scorer = scorer
+        self.fillers = list(dict.fromkeys(fillers))
+        self._free: dict[tuple[str, tuple[str, ...]], object] = {}
+
+    @property
+    def identity(self) -> str:
+        return f"{self.scorer.identity}+calibrated[{'|'.join(self.fillers)}]"
+
+    @property
+    def computed(self) -> int:
+        return self.scorer.computed
+
+    @property
+    def reused(self) -> int:
+        return self.scorer.reused
+
+    def content_free(self, template: str, objects: Sequence[str]):
+        """log mean_f P(object | template with filler f as subject), one value per object."""
+        import numpy as np
+
+        key = (template, tuple(objects))
+        if key not in self._free:
+            rows = np.maximum(self.scorer.score(template, self.fillers, objects), FLOOR)
+            top = rows.max(axis=0)
+            self._free[key] = top + np.log(np.exp(rows - top).mean(axis=0))
+        return self._free[key]
+
+    def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]):
+        """log P(o | prompt(x)) - log P(o | prompt(filler)); objects the model cannot produce stay at FLOOR."""
+        import numpy as np
+
+        raw = np.maximum(self.scorer.score(template, subjects, objects), FLOOR)
+        return np.where(raw <= FLOOR, FLOOR, raw - self.content_free(template, objects)[None, :])
+
+
+def calibrated(scorer: CachedScorer, fillers: Sequence[str] = ("N/A",)) -> CalibratedScorer:
+    return CalibratedScorer(scorer, fillers)
+
+
 # -- metrics ------------------------------------------------------------------------------------
 
 def ranks(scores, gold: Sequence[int]) -> list[int]:
