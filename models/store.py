@@ -9,6 +9,8 @@ air-gapped machine, unpacked there with every checksum verified, and re-verified
 Only `pull` touches the network, and it refuses when `HF_HUB_OFFLINE=1`.
 
 Adapters load weights with `load_kwargs()` (safetensors only, no remote code, local files only).
+The one `.bin` the store keeps is CTranslate2's own `model.bin` in a CTranslate2 folder (a flat binary
+format, checked by its header; never a pickle).
 """
 
 from __future__ import annotations
@@ -246,6 +248,9 @@ def _usable_problem(folder: Path, fmt: str) -> str | None:
     if fmt == "spacy":
         return None if (folder / "config.cfg").is_file() and (folder / "meta.json").is_file() \
             else "no spaCy pipeline (config.cfg, meta.json)"
+    if fmt == "ctranslate2":
+        return None if _is_ctranslate2_folder(folder) else \
+            f"no CTranslate2 model ({CT2_MODEL_FILE} and {' or '.join(CT2_VOCABULARIES)})"
     if fmt != "transformers" or folder.is_file():
         return None
     if not (folder / "config.json").is_file():
@@ -285,11 +290,48 @@ def list_models() -> list[ModelStatus]:
 
 # ----------------------------------------------------------------------------- installing folders
 
+# A CTranslate2 model folder (a Marian model converted by models.translate.ctranslate2, or by
+# `ct2-transformers-converter`): its weights are CTranslate2's own `model.bin`, a flat binary format
+# (no pickle), next to the vocabulary and the tokenizer files copied from the source model.
+CT2_MODEL_FILE = "model.bin"
+CT2_VOCABULARIES = ("shared_vocabulary.json", "shared_vocabulary.txt", "source_vocabulary.json",
+                    "source_vocabulary.txt")
+
+
+def _is_ctranslate2_weights(path: Path) -> bool:
+    """CTranslate2's `model.bin` header: a little-endian uint32 format version, a uint16 length and the
+    model spec's NUL-terminated name (e.g. `TransformerSpec`). Only the first bytes are read; a pickle
+    (starts 0x80) or a torch zip (starts `PK`) never matches, so the exemption cannot let one in."""
+    import struct
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6 + 256)
+    except OSError:
+        return False
+    if len(head) < 6:
+        return False
+    version, length = struct.unpack_from("<IH", head)
+    name = head[6:6 + length]
+    return (1 <= version <= 1000 and 6 <= length <= 256 and len(name) == length and name.endswith(b"Spec\x00")
+            and name[:-1].isascii() and name[:-1].isalnum())
+
+
+def _is_ctranslate2_folder(folder: Path) -> bool:
+    return _is_ctranslate2_weights(folder / CT2_MODEL_FILE) and any((folder / v).is_file() for v in CT2_VOCABULARIES)
+
+
 def _format_of(folder: Path) -> str:
-    return "spacy" if (folder / "config.cfg").is_file() and (folder / "meta.json").is_file() else "transformers"
+    if (folder / "config.cfg").is_file() and (folder / "meta.json").is_file():
+        return "spacy"
+    return "ctranslate2" if _is_ctranslate2_folder(folder) else "transformers"
 
 
 def _excluded(rel: str, fmt: str) -> bool:
+    """Pickled or foreign weights, never stored; the one exemption is a CTranslate2 folder's own
+    top-level `model.bin` (checked to be CTranslate2's format by _format_of)."""
+    if fmt == "ctranslate2" and rel == CT2_MODEL_FILE:
+        return False
     patterns = manifest.SPACY_PICKLE_PATTERNS if fmt == "spacy" else manifest.PICKLE_PATTERNS
     base = rel.rsplit("/", 1)[-1]
     return any(fnmatch.fnmatch(base, p) for p in patterns)
