@@ -79,6 +79,7 @@ class Paraphraser:
 
 TRANSLATORS = Registry("translator backend", {
     "marian": "promptmine.models.translate.marian:MarianTranslator",
+    "ctranslate2": "promptmine.models.translate.ctranslate2:CTranslate2Translator",
     "bergamot": "promptmine.models.translate.bergamot:BergamotTranslator",
     "apertium": "promptmine.models.translate.apertium:ApertiumTranslator",
     "openai": "promptmine.models.hosted:OpenAITranslator",
