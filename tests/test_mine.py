@@ -9,8 +9,10 @@ import pytest
 from promptmine.cli import main
 from promptmine.corpus import corpus_files, iter_corpus, split_sentences
 from promptmine.core.errors import InputError
-from promptmine.mining import (MineCounts, PairIndex, dependency_path, dependency_template, keep, middle_template, mine,
-                         mine_batch, rank)
+from promptmine.extractors import keep
+from promptmine.extractors.dependency import dependency_path, dependency_template
+from promptmine.extractors.middle import middle_template
+from promptmine.mining import MineCounts, PairIndex, mine, mine_batch, rank
 from promptmine.core.records import Pair
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +106,7 @@ def test_compact_form_keeps_grammar_on_the_path(vocab):
 
 
 def test_the_attached_to_a_mention_belongs_to_the_slot(vocab):
-    from promptmine.mining import templates
+    from promptmine.extractors import templates
 
     words = ["Norway", "is", "a", "member", "of", "the", "European", "Union"]
     doc = make_doc(vocab, words, heads=[1, 1, 3, 1, 3, 7, 7, 4],

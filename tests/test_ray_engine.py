@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from promptmine.shards import mine_sharded
-from test_shards import PAIRS, counts, make_corpus, rows  # pytest puts tests/ on sys.path
+from promptmine.mining import mine
+from promptmine.testing.mining import PAIRS, FailOnShard, counts, make_corpus, rows
 
 # Gentle on a small machine: 2 CPUs, a small object store, no dashboard.
 RAY_INIT = {"num_cpus": 2, "object_store_memory": 100 * 2**20, "include_dashboard": False}
@@ -24,31 +24,26 @@ def ray_local():
 
 def test_ray_gives_the_local_output_and_resumes(ray_local, tmp_path):
     corpus = make_corpus(tmp_path / "corpus")
-    local, _ = mine_sharded(corpus, PAIRS, work_dir=tmp_path / "local", workers=1, shard_lines=6)
+    local = mine(corpus, PAIRS, work_dir=tmp_path / "local", workers=1, shard_lines=6)
     work = tmp_path / "ray"
-    result, report = mine_sharded(corpus, PAIRS, work_dir=work, workers=2, shard_lines=6, engine="ray",
-                                  address="local")
+    result = mine(corpus, PAIRS, work_dir=work, workers=2, shard_lines=6, engine="ray", address="local")
+    report = result.shards
     assert report.engine == "ray" and report.shards_processed == report.shards_total == 5 + 2 + 2
     assert rows(result) == rows(local) and counts(result) == counts(local)
     assert ray_local.is_initialized()  # an instance the caller started is left running
 
     lost = sorted(work.glob("*.pkl"))[1]
     lost.unlink()  # as if the run had stopped before this shard
-    again, report = mine_sharded(corpus, PAIRS, work_dir=work, workers=2, shard_lines=6, engine="ray", resume=True)
+    again = mine(corpus, PAIRS, work_dir=work, workers=2, shard_lines=6, engine="ray", resume=True)
+    report = again.shards
     assert report.processed_ids == [lost.stem] and report.shards_skipped == report.shards_total - 1
     assert rows(again) == rows(local)
 
 
 def test_a_failing_shard_on_ray_keeps_the_others_for_resume(ray_local, tmp_path):
     from promptmine.corpus import corpus_files
-    from promptmine.shards import ShardFailed, run_files
-    import sys
+    from promptmine.sharding import ShardFailed, run_files
 
-    from ray import cloudpickle
-    from test_shards import FailOnShard
-
-    # Ray's workers cannot import the tests folder: ship the test's job class by value.
-    cloudpickle.register_pickle_by_value(sys.modules[FailOnShard.__module__])
     corpus = corpus_files(make_corpus(tmp_path / "corpus"))
     work = tmp_path / "ray"
     job = FailOnShard(PAIRS, methods=("middle",), fail_start=7)

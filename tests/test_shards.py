@@ -7,76 +7,23 @@ import gzip
 import json
 import os
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from promptmine.core.errors import InputError, PromptmineError
-from promptmine.core.records import Pair
-from promptmine.shards import (MiningJob, Shard, ShardFailed, WorkDir, iter_shards, make_manifest, mine_sharded,
-                           read_shard, run_files, run_local)
-
-PAIRS = [
-    Pair(subject="Ada Lovelace", object="London", relation="P19"),
-    Pair(subject="Alan Turing", object="Maida Vale", relation="P19"),
-    Pair(subject="Marie Curie", object="Warsaw", relation="P19"),
-    Pair(subject="France", object="Paris", relation="P36"),
-    Pair(subject="Germany", object="Berlin", relation="P36"),
-    Pair(subject="Japan", object="Tokyo", relation="P36"),
-]
-
-FACTS = [
-    "Ada Lovelace was born in London.",
-    "Alan Turing was born in Maida Vale, London.",
-    "Marie Curie was born in Warsaw in 1867.",
-    "The capital of France is Paris.",
-    "Berlin is the capital of Germany.",
-    "Tokyo is the capital of Japan.",
-    "Marie Curie, who was born in Warsaw, studied in Paris.",
-]
-FILLER = "The committee met on a rainy Tuesday to discuss the budget."
-
-
-def make_corpus(root: Path) -> list[Path]:
-    """A text file, a gzipped text file and a JSONL file, with filler, a long line and bad lines."""
-    root.mkdir(parents=True, exist_ok=True)
-    txt = root / "a.txt"
-    lines = []
-    for i in range(24):
-        lines.append(FACTS[i % len(FACTS)] if i % 3 == 0 else f"{FILLER} Item {i}.")
-    lines.insert(5, " ".join(FACTS[:4] + [FILLER] * 4))  # a paragraph: split into sentences
-    lines.insert(9, "")
-    txt.write_bytes(("\n".join(lines) + "\n").encode() + b"Caf\xe9 bytes that are not UTF-8.\n")
-    gz = root / "b.txt.gz"
-    with gzip.open(gz, "wt", encoding="utf-8") as f:
-        for i in range(11):
-            f.write((FACTS[(i + 2) % len(FACTS)] if i % 2 else FILLER) + "\n")
-    js = root / "c.jsonl"
-    rows = [json.dumps({"text": FACTS[i % len(FACTS)]}) for i in range(9)]
-    rows.insert(3, "{not json")
-    rows.insert(6, json.dumps({"title": "no text field"}))
-    js.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return [txt, gz, js]
-
-
-def rows(result) -> list[dict]:
-    return [c.to_json() for cands in result.candidates.values() for c in cands]
-
-
-def counts(result) -> dict:
-    """The run's statistics without timings."""
-    return {k: v for k, v in result.stats.items() if not k.endswith("seconds")}
+from promptmine.mining import mine
+from promptmine.sharding import (Shard, ShardFailed, WorkDir, iter_shards, make_manifest, read_shard, run_files,
+                                 run_local)
+from promptmine.testing.mining import FACTS, PAIRS, FailOnShard, counts, make_corpus, rows
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> list[Path]:
+def corpus(tmp_path_factory):
     return make_corpus(tmp_path_factory.mktemp("corpus"))
 
 
 @pytest.fixture(scope="module")
 def serial(corpus):
-    from promptmine.mining import mine
-
     return mine([str(p) for p in corpus], PAIRS)
 
 
@@ -98,26 +45,15 @@ def test_shards_are_deterministic_line_ranges_and_workers_can_read_them(tmp_path
 
 def test_sharded_mining_equals_serial_for_1_and_2_workers(corpus, serial, tmp_path):
     assert serial.stats["skipped_lines"] == 3 and serial.stats["sentences_matched"] > 0
-    one, rep1 = mine_sharded(corpus, PAIRS, work_dir=tmp_path / "w1", workers=1, shard_lines=4)
-    two, rep2 = mine_sharded(corpus, PAIRS, work_dir=tmp_path / "w2", workers=2, shard_lines=4)
+    one = mine(corpus, PAIRS, work_dir=tmp_path / "w1", workers=1, shard_lines=4)
+    rep1 = one.shards
+    two = mine(corpus, PAIRS, work_dir=tmp_path / "w2", workers=2, shard_lines=4)
+    rep2 = two.shards
     assert rows(one) == rows(serial) == rows(two)
     assert counts(one) == counts(serial) == counts(two)
     assert rep1.shards_total == rep2.shards_total == 7 + 3 + 3  # 27 + 11 + 11 lines in shards of 4
     assert rep2.shards_processed == rep2.shards_total and rep2.lines_processed == 27 + 11 + 11
     assert len(list((tmp_path / "w2").glob("*.pkl"))) == rep2.shards_total
-
-
-class FailOnShard(MiningJob):
-    """The real mining job, except that it raises on one shard (an interrupted run)."""
-
-    def __init__(self, *args, fail_start: int, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fail_start = fail_start
-
-    def process(self, shard, lines):
-        if shard.file_index == 0 and shard.start == self.fail_start:
-            raise RuntimeError("worker lost")
-        return super().process(shard, lines)
 
 
 def test_interrupted_run_resumes_only_the_remaining_shards(corpus, serial, tmp_path):
@@ -128,7 +64,8 @@ def test_interrupted_run_resumes_only_the_remaining_shards(corpus, serial, tmp_p
     done_before = {p.stem for p in work.glob("*.pkl")}
     assert "00000-0000000009-0000000012" not in done_before and done_before
 
-    result, report = mine_sharded(corpus, PAIRS, work_dir=work, workers=2, shard_lines=4, resume=True)
+    result = mine(corpus, PAIRS, work_dir=work, workers=2, shard_lines=4, resume=True)
+    report = result.shards
     assert rows(result) == rows(serial) and counts(result) == counts(serial)
     assert report.shards_skipped == len(done_before)
     assert set(report.processed_ids) == {s.id for s, _ in iter_shards(corpus, 4)} - done_before
@@ -136,26 +73,27 @@ def test_interrupted_run_resumes_only_the_remaining_shards(corpus, serial, tmp_p
     assert f"{report.shards_processed} processed now" in report.summary()
     assert f"{len(done_before)} resumed from earlier results" in report.summary()
 
-    again, report = mine_sharded(corpus, PAIRS, work_dir=work, workers=1, shard_lines=4, resume=True, top=2)
+    again = mine(corpus, PAIRS, work_dir=work, workers=1, shard_lines=4, resume=True, top=2)
+    report = again.shards
     assert report.shards_processed == 0 and report.shards_skipped == report.shards_total
     assert all(len(c) <= 2 for c in again.candidates.values())  # --top applies at the merge
 
 
 def test_resume_refuses_results_made_with_other_settings(corpus, tmp_path):
     work = tmp_path / "w"
-    mine_sharded(corpus[:1], PAIRS, work_dir=work, shard_lines=8, methods=("middle",))
+    mine(corpus[:1], PAIRS, work_dir=work, shard_lines=8, methods=("middle",))
     with pytest.raises(PromptmineError, match=r"cannot resume .* different job settings \(pairs\)"):
-        mine_sharded(corpus[:1], PAIRS[:3], work_dir=work, shard_lines=8, methods=("middle",), resume=True)
+        mine(corpus[:1], PAIRS[:3], work_dir=work, shard_lines=8, methods=("middle",), resume=True)
     with pytest.raises(PromptmineError, match="different shard_lines"):
-        mine_sharded(corpus[:1], PAIRS, work_dir=work, shard_lines=5, methods=("middle",), resume=True)
+        mine(corpus[:1], PAIRS, work_dir=work, shard_lines=5, methods=("middle",), resume=True)
     # Without --resume the old results are discarded and everything is recomputed.
-    _, report = mine_sharded(corpus[:1], PAIRS[:3], work_dir=work, shard_lines=8, methods=("middle",))
+    report = mine(corpus[:1], PAIRS[:3], work_dir=work, shard_lines=8, methods=("middle",)).shards
     assert report.shards_skipped == 0 and report.shards_processed == report.shards_total
 
 
 def test_strict_names_the_bad_line(corpus, tmp_path):
     with pytest.raises(InputError, match=r"a\.txt:27: undecodable bytes"):
-        mine_sharded(corpus, PAIRS, work_dir=tmp_path / "w", shard_lines=4, strict=True, methods=("middle",))
+        mine(corpus, PAIRS, work_dir=tmp_path / "w", shard_lines=4, strict=True, methods=("middle",))
 
 
 class LineLengths:
@@ -227,7 +165,7 @@ def test_a_worker_that_cannot_load_its_model_says_why(corpus, tmp_path):
     from promptmine.core.errors import ModelNotAvailable
 
     with pytest.raises(ModelNotAvailable, match="no_such_spacy_model"):
-        mine_sharded(corpus, PAIRS, work_dir=tmp_path / "w", workers=2, shard_lines=10,
+        mine(corpus, PAIRS, work_dir=tmp_path / "w", workers=2, shard_lines=10,
                      spacy_model="no_such_spacy_model")
 
 
@@ -262,8 +200,6 @@ def test_a_killed_run_resumes_from_the_shards_it_finished(tmp_path):
             in done_result.stderr)
     assert f"{len(done)} resumed from earlier results ({len(done) * 20:,} lines)" in done_result.stderr
     assert not list(work.glob(".*.tmp"))
-
-    from promptmine.mining import mine
 
     assert out.read_text(encoding="utf-8") == "".join(
         json.dumps(c.to_json(), ensure_ascii=False) + "\n"

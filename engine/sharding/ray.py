@@ -1,4 +1,4 @@
-"""The sharded run of engine/shards.py on a Ray cluster, with Ray Data.
+"""The sharded run (`promptmine.sharding.runner`) on a Ray cluster, with Ray Data.
 
 The shard plan (file, line range, byte offset) becomes a dataset; `map_batches` runs a callable
 class on a fixed pool of actors, so each actor loads the job (its spaCy pipeline) once and reads
@@ -17,7 +17,8 @@ from typing import Any
 
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import progress
-from promptmine.shards import Shard, ShardFailed, ShardJob, ShardReport, WorkDir, iter_shards, merge_results, read_shard
+from promptmine.sharding.plan import Shard, ShardFailed, ShardJob, ShardReport, iter_shards, read_shard
+from promptmine.sharding.workdir import WorkDir, merge_results
 
 
 class _ShardWorker:
