@@ -13,6 +13,16 @@ def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("PROMPTMINE_CACHE", str(tmp_path / "cache"))
 
 
+@pytest.fixture(autouse=True)
+def _app_logging(monkeypatch):
+    """Notes on stderr at info level, as the CLI sets them up, so tests read them with capsys."""
+    from promptmine.core import progress
+
+    for key in progress._THIRD_PARTY_ENV:  # configure_logging sets them; monkeypatch restores them
+        monkeypatch.delenv(key, raising=False)
+    progress.configure_logging(0)
+
+
 # -- tiny random models (promptmine.testing.tiny), built once per session ------------------------
 
 
