@@ -38,7 +38,7 @@ def _is_number(text) -> bool:
 
 
 def bar_chart(path: str | Path, methods: Sequence[str], p_at_1: Sequence[float], mrr: Sequence[float], *,
-              title: str = "Accuracy by prompt selection method") -> Path:
+              title: str = "Accuracy by prompt selection method", series: Sequence[str] = ("P@1", "MRR")) -> Path:
     """A grouped bar chart (P@1 and MRR, in %) per method, written as PNG with the Agg backend
     (no display needed); written atomically."""
     import matplotlib
@@ -51,8 +51,8 @@ def bar_chart(path: str | Path, methods: Sequence[str], p_at_1: Sequence[float],
     fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(methods) + 2), 4.2), dpi=110)
     xs = range(len(methods))
     w = 0.38
-    b1 = ax.bar([x - w / 2 for x in xs], [100 * v for v in p_at_1], w, label="P@1", color="#3b6ea5")
-    b2 = ax.bar([x + w / 2 for x in xs], [100 * v for v in mrr], w, label="MRR", color="#e39b3a")
+    b1 = ax.bar([x - w / 2 for x in xs], [100 * v for v in p_at_1], w, label=series[0], color="#3b6ea5")
+    b2 = ax.bar([x + w / 2 for x in xs], [100 * v for v in mrr], w, label=series[1], color="#e39b3a")
     for bars in (b1, b2):
         ax.bar_label(bars, fmt="%.1f", fontsize=8, padding=2)
     ax.set_xticks(list(xs))
