@@ -69,38 +69,36 @@ def slot_counts(text: str) -> tuple[int, int]:
 
 # -- translations, cached on disk ------------------------------------------------------------------
 def _open_cache(cache):
-    if cache == "default":
-        from promptmine.core.cache import DiskCache
+    """The translation cache for `cache` ("default"/True, a path, a DiskCache, or None/False for none)."""
+    from promptmine.core.cache import open_cache
 
-        return DiskCache(namespace="translations")
-    return cache
+    return open_cache(cache, "translations")
 
 
 def translate_cached(translator, texts: Sequence[str], src: str, tgt: str, n: int, cache=None, bar=None) -> dict:
-    """{text: [Hypothesis, ...]} for the distinct texts; results cached by translator identity + inputs."""
+    """{text: [Hypothesis, ...]} for the distinct texts; results cached by translator identity + inputs
+    (`cache` as for `_open_cache`; None: no cache)."""
     from promptmine.core.cache import cache_key
     from promptmine.models.translate import Hypothesis
 
+    cache = _open_cache(cache)
     unique = list(dict.fromkeys(texts))
     out: dict = {}
-    keys = {}
-    if cache is not None:
-        keys = {t: cache_key(translator.identity, src, tgt, n, t) for t in unique}
-        hits = cache.get_many(list(keys.values()))
-        for t in unique:
-            if keys[t] in hits:
-                out[t] = [Hypothesis(h, lp) for h, lp in hits[keys[t]]]
-        if bar is not None:
-            bar.update(len(out))
+    keys = {t: cache_key(translator.identity, src, tgt, n, t) for t in unique}
+    hits = cache.get_many(list(keys.values()))
+    for t in unique:
+        if keys[t] in hits:
+            out[t] = [Hypothesis(h, lp) for h, lp in hits[keys[t]]]
+    if bar is not None:
+        bar.update(len(out))
     missing = [t for t in unique if t not in out]
     for start in range(0, len(missing), CHUNK):
         chunk = missing[start:start + CHUNK]
         results = translator.translate(chunk, src, tgt, n)
         for t, hyps in zip(chunk, results):
             out[t] = list(hyps)
-        if cache is not None:
-            # an empty result is a failure the backend reported (e.g. a hosted request): retry it next run
-            cache.set_many({keys[t]: [[h.text, h.logprob] for h in out[t]] for t in chunk if out[t]})
+        # an empty result is a failure the backend reported (e.g. a hosted request): retry it next run
+        cache.set_many({keys[t]: [[h.text, h.logprob] for h in out[t]] for t in chunk if out[t]})
         if bar is not None:
             bar.update(len(chunk))
     return out

@@ -25,16 +25,17 @@ FLOOR = -1e4
 # -- scoring with the cache ---------------------------------------------------------------------
 
 class CachedScorer:
-    """Wraps any Scorer: scores come from the on-disk cache when known, else from the model.
+    """Wraps any Scorer: scores come from the cache when known, else from the model.
 
     Cache entries are keyed by (scorer identity, template, subject) and hold {object: score}, so a
-    new candidate set reuses every object already scored."""
+    new candidate set reuses every object already scored. `cache`: True (the on-disk cache), a
+    path or a DiskCache, or False/None for none (`promptmine.core.cache.open_cache`)."""
 
-    def __init__(self, scorer, cache=None, *, use_cache: bool = True):
-        from promptmine.core.cache import DiskCache
+    def __init__(self, scorer, cache=True):
+        from promptmine.core.cache import open_cache
 
         self.scorer = scorer
-        self.cache = (cache if cache is not None else DiskCache(namespace="scores")) if use_cache else DiskCache(None, "scores")
+        self.cache = open_cache(cache, "scores")
         self.computed = 0  # (subject, object) scores computed by the model in this process
         self.reused = 0  # ... and read from the cache
 
@@ -310,7 +311,7 @@ def make_scorer(args: argparse.Namespace) -> CachedScorer:
         scorer = SCORERS.create(args.scorer, **opts)
     except (OSError, ValueError) as e:
         raise PromptmineError(f"cannot load the {args.scorer} scorer: {e}") from None
-    return CachedScorer(scorer, use_cache=not args.no_cache)
+    return CachedScorer(scorer, not args.no_cache)
 
 
 # -- reading templates or selections ------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Any
 
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, progress
-from promptmine.core.cache import DiskCache
+from promptmine.core.cache import open_cache
 
 # Local servers (vLLM, llama.cpp, Ollama, the test server) accept any key; OpenAI's does not.
 PLACEHOLDER_KEY = "unused"
@@ -85,7 +85,7 @@ class HostedConfig:
     request_budget: int | None = None  # most HTTP requests this adapter may send in all
     backoff: float = 1.0  # first retry delay in seconds; doubles each retry (with jitter)
     max_backoff: float = 30.0
-    cache: bool = True
+    cache: bool = True  # False: never read or write cached answers (promptmine.core.cache.open_cache)
 
     def __post_init__(self):
         if self.concurrency < 1:
@@ -157,7 +157,8 @@ class HostedClient:
     def __init__(self, config: HostedConfig, cache_namespace: str = "hosted"):
         self.config = config
         self._key = self._read_key(config)
-        self.cache = DiskCache(namespace=cache_namespace) if config.cache else DiskCache(None, cache_namespace)
+        # cache=False (or PROMPTMINE_NO_CACHE=1): answers are neither read from nor written to any cache
+        self.cache = open_cache(config.cache, cache_namespace)
         self.requests_sent = 0  # across every run, checked against the budget
         self.failures: list[ItemFailure] = []  # of the latest run
 

@@ -1,6 +1,9 @@
-"""One on-disk cache for translators and scorers, keyed by model identity and inputs.
+"""One cache mechanism for everything computed by a model: translations, scores, hosted answers.
 
-SQLite gives atomic, crash-safe writes and lets several processes share the file.
+Keyed by model identity and inputs; SQLite gives atomic, crash-safe writes and lets several
+processes share the file. Every user goes through `open_cache(cache, namespace)`, so there is one
+way to choose a cache (`True`: the default file; a path; a `DiskCache`) and one to turn caching
+off: `cache=False`/`None`, or the environment variable `PROMPTMINE_NO_CACHE=1` for everything.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ def default_cache_dir() -> Path:
         return Path(os.environ["PROMPTMINE_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "promptmine"
+
+
+def caching_disabled() -> bool:
+    """`PROMPTMINE_NO_CACHE` is set to anything but empty or 0: no cache is read or written."""
+    return os.environ.get("PROMPTMINE_NO_CACHE", "").strip() not in ("", "0")
 
 
 def cache_key(*parts: Any) -> str:
@@ -78,3 +86,46 @@ class DiskCache:
 
     def close(self) -> None:
         self._db.close()
+
+
+class NoCache:
+    """Caching off: nothing is ever found, nothing is kept (same interface as DiskCache)."""
+
+    namespace = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return default
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        return {}
+
+    def set_many(self, items: dict[str, Any]) -> None:
+        pass
+
+    def set(self, key: str, value: Any) -> None:
+        pass
+
+    def __len__(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+
+Cache = DiskCache | NoCache
+CacheSpec = DiskCache | NoCache | str | Path | bool | None
+
+
+def open_cache(cache: CacheSpec = True, namespace: str = "default") -> Cache:
+    """The cache a component uses: `True` or "default" -> the on-disk default file
+    (`default_cache_dir()/cache.sqlite`); a path -> that SQLite file; a DiskCache/NoCache -> itself;
+    `False`/`None` -> NoCache. `PROMPTMINE_NO_CACHE=1` makes every cache a NoCache."""
+    if cache is None or cache is False or caching_disabled():
+        return NoCache()
+    if isinstance(cache, (DiskCache, NoCache)):
+        return cache
+    if cache is True or cache == "default":
+        return DiskCache("default", namespace)
+    if isinstance(cache, (str, Path)):
+        return DiskCache(cache, namespace)
+    raise TypeError(f"cache must be a DiskCache, a path, True, False or None, not {type(cache).__name__}")

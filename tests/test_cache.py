@@ -1,0 +1,110 @@
+"""One cache mechanism, one switch: translations, scores and hosted answers all go through
+`promptmine.core.cache.open_cache`, and `cache=False` or PROMPTMINE_NO_CACHE=1 turns every one off."""
+
+from __future__ import annotations
+
+import pytest
+
+from promptmine.core.cache import DiskCache, NoCache, open_cache
+from promptmine.models.translate import Hypothesis
+
+KEY_ENV = "PM_TEST_API_KEY"
+
+
+def test_open_cache_choices(tmp_path, monkeypatch):
+    assert isinstance(open_cache(False), NoCache) and isinstance(open_cache(None), NoCache)
+    path = tmp_path / "c.sqlite"
+    c = open_cache(path, "scores")
+    c.set("k", [1, 2])
+    assert open_cache(str(path), "scores").get("k") == [1, 2] and open_cache(path, "other").get("k") is None
+    assert open_cache(c) is c
+    default = open_cache(True, "translations")
+    default.set("k", "v")
+    assert open_cache("default", "translations").get("k") == "v"  # the default file (PROMPTMINE_CACHE in tests)
+    monkeypatch.setenv("PROMPTMINE_NO_CACHE", "1")
+    for spec in (True, "default", path, c):
+        off = open_cache(spec, "scores")
+        assert isinstance(off, NoCache) and off.get_many(["k"]) == {}
+    with pytest.raises(TypeError):
+        monkeypatch.delenv("PROMPTMINE_NO_CACHE")
+        open_cache(3)
+
+
+class CountingTranslator:
+    identity = "counting:test"
+
+    def __init__(self):
+        self.calls = 0
+
+    def translate(self, texts, src, tgt, n=1):
+        self.calls += len(texts)
+        return [[Hypothesis(t.upper(), -1.0)] for t in texts]
+
+
+class CountingScorer:
+    identity = "counting-scorer"
+
+    def __init__(self):
+        self.calls = 0
+
+    def score(self, template, subjects, objects):
+        self.calls += len(subjects) * len(objects)
+        return [[-1.0 for _ in objects] for _ in subjects]
+
+
+@pytest.mark.parametrize("off", ["argument", "environment"])
+def test_translations_and_scores_are_not_read_when_caching_is_off(off, monkeypatch):
+    from promptmine.paraphrasing import translate_cached
+    from promptmine.scoring import CachedScorer
+
+    tr, sc = CountingTranslator(), CountingScorer()
+    translate_cached(tr, ["a", "b"], "en", "de", 1, cache="default")
+    CachedScorer(sc).score("[X] in [Y]", ["s"], ["o1", "o2"])
+    assert (tr.calls, sc.calls) == (2, 2)
+    translate_cached(tr, ["a", "b"], "en", "de", 1, cache="default")
+    CachedScorer(sc).score("[X] in [Y]", ["s"], ["o1", "o2"])
+    assert (tr.calls, sc.calls) == (2, 2)  # on: both answered from the cache
+    if off == "environment":
+        monkeypatch.setenv("PROMPTMINE_NO_CACHE", "1")
+    cache = "default" if off == "environment" else None
+    translate_cached(tr, ["a", "b"], "en", "de", 1, cache=cache)
+    scorer = CachedScorer(sc, cache if off == "environment" else False)
+    scorer.score("[X] in [Y]", ["s"], ["o1", "o2"])
+    assert (tr.calls, sc.calls) == (4, 4) and scorer.reused == 0
+
+
+@pytest.fixture(scope="module")
+def rule_server():
+    from promptmine.testing.server import serve_in_subprocess
+
+    with serve_in_subprocess("--require-key-env", KEY_ENV, env={KEY_ENV: "sk-test"}) as srv:
+        yield srv
+
+
+@pytest.mark.parametrize("off", ["argument", "environment"])
+def test_hosted_answers_are_not_read_from_the_cache_when_caching_is_off(rule_server, off, monkeypatch):
+    from promptmine.models.hosted import OpenAITranslator
+
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    rule_server.set_faults([])
+
+    def translator(**kw):
+        return OpenAITranslator(base_url=rule_server.url, api_key_env=KEY_ENV, model="test-model", backoff=0.01, **kw)
+
+    def chat_requests() -> int:
+        return rule_server.stats()["requests"].get("chat", 0)
+
+    texts = ["[X] was born in [Y] .", "[X] died in [Y] ."]
+    before = chat_requests()
+    first = translator().translate(texts, "en", "de")
+    assert chat_requests() == before + 2
+    assert translator().translate(texts, "en", "de") == first and chat_requests() == before + 2  # cached
+    if off == "environment":
+        monkeypatch.setenv("PROMPTMINE_NO_CACHE", "1")
+        off_tr = translator()
+    else:
+        off_tr = translator(cache=False)
+    assert off_tr.translate(texts, "en", "de") == first
+    assert chat_requests() == before + 4 and off_tr.last_run.cached == 0  # asked again, not read
+    off_tr.translate(texts, "en", "de")  # nor kept in memory by the same adapter
+    assert chat_requests() == before + 6 and off_tr.last_run.cached == 0
