@@ -16,19 +16,23 @@ from typing import IO
 from pydantic import BaseModel, ValidationError
 
 from promptmine.core.errors import InputError
+from promptmine.core.progress import plural, warn
 from promptmine.core.records import Pair, check_template
 
 OnError = Callable[[InputError], None] | None
 
+BOM = b"\xef\xbb\xbf"  # the UTF-8 byte order mark some editors (Notepad, Excel) put at the start
+MAX_REPORTED = 5  # malformed lines reported one by one before the count
+
 
 def open_text(path: str | Path, errors: str = "strict") -> IO[str]:
-    """Open a text file, transparently gunzipping `.gz`."""
+    """Open a text file, transparently gunzipping `.gz` and dropping a UTF-8 BOM."""
     path = Path(path)
     if not path.exists():
         raise InputError("no such file", path)
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors=errors)
-    return open(path, encoding="utf-8", errors=errors)
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", errors=errors)
+    return open(path, encoding="utf-8-sig", errors=errors)
 
 
 def iter_lines(path: str | Path, on_error: OnError = None) -> Iterator[tuple[int, str]]:
@@ -48,7 +52,10 @@ def iter_lines(path: str | Path, on_error: OnError = None) -> Iterator[tuple[int
 
 
 def decode_line(raw: bytes, path: str | Path, lineno: int) -> str:
-    """A raw line as text without its newline; InputError when it is not UTF-8."""
+    """A raw line as text without its newline (and without a BOM on line 1); InputError when it is
+    not UTF-8."""
+    if lineno == 1 and raw.startswith(BOM):
+        raw = raw[len(BOM):]
     try:
         return raw.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError as e:
@@ -111,9 +118,43 @@ def _pair_from_json(obj: dict, path: Path, lineno: int) -> Pair:
     return Pair(subject=sub.strip(), object=ob.strip(), relation=rel)
 
 
-def read_pairs(path: str | Path, on_error: OnError = None) -> list[Pair]:
-    """Read pairs from JSONL (LAMA/T-REx or plain) or TSV (`subject<TAB>object[<TAB>relation]`)."""
-    path = Path(path)
+class SkippedLines:
+    """The one policy for malformed input lines: skip them, report the first few as file:line and
+    then how many there were in all. Pass an instance as `on_error`; call `report()` at the end."""
+
+    def __init__(self, path: str | Path, what: str = "line", on_error: OnError = None):
+        self.path, self.what, self.on_error = str(path), what, on_error
+        self.errors: list[InputError] = []
+
+    def __call__(self, err: InputError) -> None:
+        self.errors.append(err)
+        if self.on_error is not None:
+            self.on_error(err)
+        elif len(self.errors) <= MAX_REPORTED:
+            warn(f"skipped {err}")
+
+    def report(self) -> None:
+        n = len(self.errors)
+        if n and self.on_error is None:
+            more = f" (the first {MAX_REPORTED} shown)" if n > MAX_REPORTED else ""
+            warn(f"{self.path}: skipped {plural(n, 'malformed ' + self.what)}{more}; --strict makes them an error")
+
+
+def read_pairs(path: str | Path, *, strict: bool = False, on_error: OnError = None) -> list[Pair]:
+    """Read pairs from JSONL (LAMA/T-REx or plain) or TSV (`subject<TAB>object[<TAB>relation]`).
+
+    Malformed lines follow one policy for every command: with `strict` the first one is an
+    InputError naming file:line; otherwise they are skipped, and either passed to `on_error` or
+    reported (the first few as file:line, then their count)."""
+    if strict:
+        return _read_pairs(Path(path), None)
+    skipped = SkippedLines(path, "pair line", on_error)
+    pairs = _read_pairs(Path(path), skipped)
+    skipped.report()
+    return pairs
+
+
+def _read_pairs(path: Path, on_error: OnError) -> list[Pair]:
     pairs: list[Pair] = []
     is_tsv = path.suffix in (".tsv", ".txt") or path.name.endswith((".tsv.gz", ".txt.gz"))
     if is_tsv:
