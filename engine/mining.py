@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from promptmine import extractors
+from promptmine import extractors, filters
 from promptmine.core.errors import InputError
-from promptmine.core.records import Candidate, Pair
+from promptmine.core.records import Candidate, Pair, template_key
 from promptmine.corpus import Sentence, iter_corpus
 from promptmine.counting import DEFAULT_BATCH, MineCounts, PairIndex, TemplateCount, mine_batch  # noqa: F401
 from promptmine.extractors import MAX_WORDS
@@ -37,25 +37,42 @@ METHODS = ("middle", "dependency")  # the built-in extractors, the default
 # ----------------------------------------------------------------------------------------- ranking
 
 
-def rank(counts: MineCounts, top: int) -> dict[str, list[Candidate]]:
-    """Best first per relation: distinct pairs, then sentences, then text. A template that both
-    methods produced is one candidate: its pairs are the union of theirs, and it is labelled with
-    the method that saw it with more pairs (middle on a tie)."""
+def rank(counts: MineCounts, top: int, *, min_pairs: int = filters.MIN_PAIRS,
+         removed: dict[str, int] | None = None) -> dict[str, list[Candidate]]:
+    """Best first per relation: distinct pairs, then sentences, then text.
+
+    Variants of one phrasing (`template_key`: spacing, punctuation, the determiner before a slot),
+    from any method, are one candidate: its pairs are the union of theirs, it is shown in the form
+    `filters.display_order` prefers (then the best supported), and labelled with the method that saw
+    it with more pairs (the first registered on a tie). `promptmine.filters` then removes templates
+    that are not phrasings of the relation or have fewer than `min_pairs` pairs; `removed`, if given,
+    receives the count per filter and of variants merged (`merged_variants`)."""
     order = {m: n for n, m in enumerate(extractors.names())}
-    merged: dict[tuple[str, str], tuple[TemplateCount, str]] = {}
-    for (relation, method, template), c in sorted(counts.templates.items(), key=lambda kv: order[kv[0][1]]):
-        key = (relation, template)
-        if key not in merged:
-            merged[key] = (c.copy(), method)
+    groups: dict[tuple[str, str], dict[tuple[str, str], TemplateCount]] = defaultdict(dict)
+    for (relation, method, template), c in counts.templates.items():
+        groups[(relation, template_key(template))][(method, template)] = c
+    removed = removed if removed is not None else {}
+    for name in ("merged_variants",) + filters.FILTERS:
+        removed.setdefault(name, 0)
+    kept: list[tuple[str, str, TemplateCount, str]] = []
+    for (relation, _), variants in groups.items():
+        total = TemplateCount()
+        by_method: dict[str, set[int]] = defaultdict(set)
+        by_text: dict[str, set[int]] = defaultdict(set)
+        for (method, template), c in variants.items():
+            total.absorb(c)  # sentences add up: each sentence was counted once per template and method
+            by_method[method] |= c.pairs
+            by_text[template] |= c.pairs
+        removed["merged_variants"] += len(by_text) - 1
+        text = min(by_text, key=lambda t: (filters.display_order(t), -len(by_text[t]), t))
+        reason = filters.rejection(text, len(total.pairs), min_pairs=min_pairs)
+        if reason is not None:
+            removed[reason] += 1
             continue
-        total, label = merged[key]
-        if len(c.pairs) > len(counts.templates[(relation, label, template)].pairs):
-            label = method
-        total.absorb(c)  # sentences add up: each sentence was counted under one method only
-        merged[key] = (total, label)
+        method = min(by_method, key=lambda m: (-len(by_method[m]), order.get(m, len(order)), m))
+        kept.append((relation, text, total, method))
     per_rel: dict[str, list[Candidate]] = defaultdict(list)
-    for (relation, template), (c, method) in sorted(
-            merged.items(), key=lambda kv: (kv[0][0], -len(kv[1][0].pairs), -kv[1][0].sentences, kv[0][1])):
+    for relation, template, c, method in sorted(kept, key=lambda k: (k[0], -len(k[2].pairs), -k[2].sentences, k[1])):
         if len(per_rel[relation]) < top:
             per_rel[relation].append(Candidate(
                 relation=relation, template=template, method=method, pairs=len(c.pairs),
@@ -79,14 +96,15 @@ def mine(corpus: str | Path | Sequence[str | Path], pairs: Sequence[Pair], *, to
          max_words: int = MAX_WORDS, batch_size: int = DEFAULT_BATCH, chunk: int | None = None, nlp=None,
          spacy_model: str | None = None, workers: int = 1, engine: str = "local", resume: bool = False,
          work_dir: str | Path | None = None, shard_lines: int = DEFAULT_SHARD_LINES,
-         address: str | None = None) -> MineResult:
+         address: str | None = None, min_pairs: int = filters.MIN_PAIRS) -> MineResult:
     """Mine templates for every relation in `pairs` (each pair must have `.relation`) in one corpus pass.
 
     `corpus`: files or folders (text, .gz, JSONL with `text`). `methods`: template extractors by
     name (`promptmine.extractors`). `case_sensitive`/`loose` control matching (see
     `promptmine.match.Matcher`); `strict` turns skipped bad lines into an error; `nlp` is a spaCy
     pipeline, else `spacy_model` (default: the best installed model) is loaded, with the parser only
-    when a chosen extractor needs it.
+    when a chosen extractor needs it. Templates seen with fewer than `min_pairs` distinct pairs, or
+    that `promptmine.filters` rejects, are dropped (counted in `.stats`, `removed_*`).
 
     Serial in this process by default. With `workers > 1`, `engine="ray"`, `resume` or a `work_dir`
     the corpus is mined in shards of `shard_lines` lines by `workers` processes (or Ray actors on the
@@ -103,15 +121,15 @@ def mine(corpus: str | Path | Sequence[str | Path], pairs: Sequence[Pair], *, to
         return _mine_sharded(paths, pairs, top=top, methods=methods, case_sensitive=case_sensitive, loose=loose,
                              strict=strict, max_words=max_words, batch_size=batch_size, spacy_model=spacy_model,
                              workers=workers, engine=engine, resume=resume, work_dir=work_dir,
-                             shard_lines=shard_lines, address=address)
-    return _mine_serial(paths, pairs, top=top, methods=methods, case_sensitive=case_sensitive, loose=loose,
-                        strict=strict, max_words=max_words, batch_size=batch_size, chunk=chunk, nlp=nlp,
+                             shard_lines=shard_lines, address=address, min_pairs=min_pairs)
+    return _mine_serial(paths, pairs, top=top, min_pairs=min_pairs, methods=methods, case_sensitive=case_sensitive,
+                        loose=loose, strict=strict, max_words=max_words, batch_size=batch_size, chunk=chunk, nlp=nlp,
                         spacy_model=spacy_model)
 
 
-def _mine_serial(paths: list, pairs: Sequence[Pair], *, top: int, methods: tuple[str, ...], case_sensitive: bool,
-                 loose: bool, strict: bool, max_words: int, batch_size: int, chunk: int | None, nlp,
-                 spacy_model: str | None) -> MineResult:
+def _mine_serial(paths: list, pairs: Sequence[Pair], *, top: int, min_pairs: int, methods: tuple[str, ...],
+                 case_sensitive: bool, loose: bool, strict: bool, max_words: int, batch_size: int,
+                 chunk: int | None, nlp, spacy_model: str | None) -> MineResult:
     """`mine_batch` over the corpus in chunks, in this process."""
     from promptmine.core.progress import log, progress
     from promptmine.models.parser import has_parser, load_parser
@@ -156,11 +174,11 @@ def _mine_serial(paths: list, pairs: Sequence[Pair], *, top: int, methods: tuple
         bar.close()
     if skipped > 5:
         log(f"skipped {skipped} bad lines in all (use --strict to stop at the first)")
-    return mine_result(total, skipped, top)
+    return mine_result(total, skipped, top, min_pairs=min_pairs)
 
 
-def _mine_sharded(paths: list, pairs: Sequence[Pair], *, top: int, work_dir: str | Path | None, workers: int,
-                  engine: str, address: str | None, **options) -> MineResult:
+def _mine_sharded(paths: list, pairs: Sequence[Pair], *, top: int, min_pairs: int, work_dir: str | Path | None,
+                  workers: int, engine: str, address: str | None, **options) -> MineResult:
     """The corpus in shards (`promptmine.sharding.mining`), ranked as the serial run."""
     import shutil
     import tempfile
@@ -184,16 +202,19 @@ def _mine_sharded(paths: list, pairs: Sequence[Pair], *, top: int, work_dir: str
     if skipped > 5:
         log(f"skipped {skipped} bad lines in all (use --strict to stop at the first)")
     log(report.summary().split("; shard results in")[0] if temporary else report.summary())
-    result = mine_result(total, skipped, top)
+    result = mine_result(total, skipped, top, min_pairs=min_pairs)
     result.shards = report
     return result
 
 
-def mine_result(total: MineCounts, skipped: int, top: int) -> MineResult:
-    """Rank merged counts and summarise the run; the serial and sharded miners both end here."""
-    candidates = rank(total, top)
+def mine_result(total: MineCounts, skipped: int, top: int, *, min_pairs: int = filters.MIN_PAIRS) -> MineResult:
+    """Rank merged counts and summarise the run; the serial and sharded miners both end here.
+    `stats` has `merged_variants` and `removed_<filter>` for each of `filters.FILTERS`."""
+    removed: dict[str, int] = {}
+    candidates = rank(total, top, min_pairs=min_pairs, removed=removed)
     stats = {"sentences_read": total.read, "sentences_matched": total.matched, "sentences_parsed": total.parsed,
              "mentions": total.mentions, "skipped_lines": skipped, "parse_seconds": round(total.parse_seconds, 3),
              "templates_found": len({(r, t) for r, _, t in total.templates}),
-             "templates_kept": sum(len(v) for v in candidates.values()), "relations": len(candidates)}
+             "templates_kept": sum(len(v) for v in candidates.values()), "relations": len(candidates),
+             "merged_variants": removed.pop("merged_variants"), **{f"removed_{k}": v for k, v in removed.items()}}
     return MineResult(candidates, stats, total)

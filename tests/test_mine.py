@@ -247,22 +247,55 @@ def test_mine_ranks_by_distinct_pairs_not_sentences(nlp, tmp_path):
     corpus.write_text("Rome lies in the heart of Italy.\n" * 3
                       + "Paris is the capital of France.\nRome is the capital of Italy.\n")
     pairs = [Pair(subject="France", object="Paris", relation="P36"), Pair(subject="Italy", object="Rome", relation="P36")]
-    cands = mine([corpus], pairs, nlp=nlp, methods=("middle",)).candidates["P36"]
+    cands = mine([corpus], pairs, nlp=nlp, methods=("middle",), min_pairs=1).candidates["P36"]
     assert [(c.template, c.pairs, c.sentences) for c in cands] == [
         ("[Y] is the capital of [X].", 2, 2), ("[Y] lies in the heart of [X].", 1, 3)]
+    # by default a template needs two distinct pairs, however many sentences it was seen in
+    result = mine([corpus], pairs, nlp=nlp, methods=("middle",))
+    assert [c.template for c in result.candidates["P36"]] == ["[Y] is the capital of [X]."]
+    assert result.stats["removed_support"] == 1
 
 
 def test_a_template_found_by_both_methods_counts_the_union_of_their_pairs():
     from promptmine.mining import TemplateCount
 
     counts = MineCounts()
-    counts.templates[("P1", "middle", "[X] a [Y].")] = TemplateCount({1, 2}, 2, [((0, 1, 0), "s1")])
-    counts.templates[("P1", "dependency", "[X] a [Y].")] = TemplateCount({2, 3, 4}, 2, [((0, 0, 0), "s0")])
-    counts.templates[("P1", "middle", "[X] b [Y].")] = TemplateCount({5, 6, 7}, 5, [((0, 2, 0), "s2")])
+    counts.templates[("P1", "middle", "[X] owns [Y].")] = TemplateCount({1, 2}, 2, [((0, 1, 0), "s1")])
+    counts.templates[("P1", "dependency", "[X] owns [Y].")] = TemplateCount({2, 3, 4}, 2, [((0, 0, 0), "s0")])
+    counts.templates[("P1", "middle", "[X] sold [Y].")] = TemplateCount({5, 6, 7}, 5, [((0, 2, 0), "s2")])
     [a, b] = rank(counts, 40)["P1"]
-    assert (a.template, a.pairs, a.sentences, a.method, a.examples) == ("[X] a [Y].", 4, 4, "dependency", ["s0", "s1"])
-    assert (b.template, b.pairs, b.sentences) == ("[X] b [Y].", 3, 5)
-    assert [c.template for c in rank(counts, 1)["P1"]] == ["[X] a [Y]."]
+    assert (a.template, a.pairs, a.sentences, a.method, a.examples) == ("[X] owns [Y].", 4, 4, "dependency", ["s0", "s1"])
+    assert (b.template, b.pairs, b.sentences) == ("[X] sold [Y].", 3, 5)
+    assert [c.template for c in rank(counts, 1)["P1"]] == ["[X] owns [Y]."]
+
+
+def test_variants_of_one_phrasing_are_one_candidate_in_its_written_form():
+    from promptmine.mining import TemplateCount
+
+    counts = MineCounts()
+    # the dependency path drops the hyphen's token; the middle words keep it
+    counts.templates[("P1", "dependency", "[X] co founded [Y].")] = TemplateCount({1, 2, 3}, 3, [((0, 0, 0), "s0")])
+    counts.templates[("P1", "middle", "[X] co-founded [Y].")] = TemplateCount({3, 4}, 2, [((0, 1, 0), "s1")])
+    counts.templates[("P1", "middle", "[X] co-founded the [Y].")] = TemplateCount({5}, 1, [((0, 2, 0), "s2")])
+    counts.templates[("P1", "middle", "[X] founded [Y].")] = TemplateCount({1, 6}, 2, [((0, 3, 0), "s3")])
+    removed: dict = {}
+    [a, b] = rank(counts, 40, removed=removed)["P1"]
+    assert (a.template, a.pairs, a.sentences, a.method) == ("[X] co-founded [Y].", 5, 6, "middle")  # 3 pairs each
+    assert (b.template, b.pairs) == ("[X] founded [Y].", 2)
+    assert removed == {"merged_variants": 2, "function_words": 0, "fillers": 0, "support": 0}
+
+
+def test_filters_remove_junk_and_thin_support_and_count_it():
+    from promptmine.mining import TemplateCount
+
+    counts = MineCounts()
+    for n, t in enumerate(["[X] July [Y].", "[X] Hiroshi born in [Y].", "[X] is in the [Y].", "[X] plays for [Y].",
+                           "[X] played for [Y]."]):
+        counts.templates[("P1", "middle", t)] = TemplateCount({10 * n, 10 * n + 1} if n < 4 else {99}, 2, [])
+    removed: dict = {}
+    assert [c.template for c in rank(counts, 40, removed=removed)["P1"]] == ["[X] plays for [Y]."]
+    assert removed == {"merged_variants": 0, "function_words": 1, "fillers": 2, "support": 1}
+    assert [c.template for c in rank(counts, 40, min_pairs=1)["P1"]] == ["[X] plays for [Y].", "[X] played for [Y]."]
 
 
 def test_batches_merge_to_the_same_result_in_any_order(nlp):
@@ -286,7 +319,8 @@ def test_bundled_sample_mines_real_templates(nlp):
              for d in map(json.loads, (ROOT / "corpora" / "sample_pairs.jsonl").read_text().splitlines())]
     result = mine([ROOT / "corpora" / "sample_corpus.txt"], pairs, nlp=nlp)
     top = {rel: [c.template for c in cands[:3]] for rel, cands in result.candidates.items()}
-    assert set(top) == {"P19", "P36", "P37", "P106", "P463"}
+    # P106's templates in the sample are each seen with one pair only (or carry names): none kept
+    assert set(top) == {"P19", "P36", "P37", "P463"}
     assert top["P19"][0] == "[X] was born in [Y]."
     assert "The capital of [X] is [Y]." in top["P36"]  # only the dependency path finds it
     assert "The official language of [X] is [Y]." in top["P37"]

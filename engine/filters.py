@@ -1,0 +1,101 @@
+"""Which mined templates are phrasings of a relation, not accidents of the sentences they came from.
+
+Pure functions of a template's text and its support (distinct pairs), so they apply to any miner's
+output and to counts merged from shards. Each filter removes what a linguist would not call a
+phrasing of the relation:
+
+- `function_words`: no content word at all (`[X] is in the [Y].`): only determiners, prepositions,
+  pronouns, auxiliaries and conjunctions link the slots, so nothing says which relation it is;
+- `fillers`: a word that belongs to the facts it was seen with, not to the relation: a date, a
+  month, a number, or a name (a capitalised word that does not start the sentence), e.g.
+  `[X] July [Y].`, `[X] Hiroshi born in [Y].`, `[X] is the third album by [Y].`, `[X] is a
+  Scottish-born [Y].`, or what a dropped date left behind (`[X] born is a [Y].`);
+- `support`: seen with fewer than `min_pairs` distinct (subject, object) pairs.
+
+Variants of one phrasing (spacing, punctuation, the determiner before a slot) are merged before
+filtering under `promptmine.core.records.template_key`; `display_order` picks the form shown.
+"""
+
+from __future__ import annotations
+
+import re
+
+from promptmine.core.records import X, Y
+
+MIN_PAIRS = 2
+# Filter names in the order they are tried; a template removed by one is counted under that one only.
+FILTERS = ("function_words", "fillers", "support")
+
+# Closed-class English words: none of them says which relation links [X] and [Y].
+FUNCTION_WORDS = frozenset("""
+a an the this that these those some any each every all both either neither no another other such
+its his her their our my your whose which who whom what where when why how whoever whatever there here
+it he she they we i you him them us me one ones itself himself herself themselves
+of in on at by for with from to into onto upon as about above over under below between among amongst
+after before during since until till through throughout within without against near off out up down
+via per than like unlike along across around behind beyond toward towards despite except plus
+and or but nor so yet if while whereas although though because unless whether then also too either
+not n't no never very just only even still ever already again more most less least much many few
+be is are was were been being am 's has have had having do does did doing done
+will would shall should can could may might must ought 'd 'll 're 've
+""".split())
+
+MONTHS = frozenset("january february march april may june july august september october november "
+                   "december jan feb mar apr jun jul aug sep sept oct nov dec".split())
+# Counts and ranks that belong to one fact (`the third studio album by`); `one` stays (`one of the`).
+NUMBER_WORDS = frozenset("""
+two three four five six seven eight nine ten eleven twelve twenty thirty hundred thousand million billion
+first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth
+""".split())
+# What a dropped date leaves of `[X] (born 4 May 1930) is a [Y]`: `[X] born is a [Y]`.
+_DATE_REMNANT = re.compile(r"\b(?:born|died)\s+(?:is|was|are|were)\b", re.IGNORECASE)
+
+# Slots, words (with inner hyphens/apostrophes), the possessive/clitic forms ('s, n't), sentence ends.
+_TOKEN = re.compile(r"\[X\]|\[Y\]|n't|'[a-z]+|[^\W_]+(?:[-'\u2019][^\W_]+)*|[.!?]", re.IGNORECASE)
+
+
+def words(template: str) -> list[tuple[str, bool]]:
+    """(word, starts a sentence) for each word of the template other than the slots."""
+    out, initial = [], True
+    for tok in _TOKEN.findall(template):
+        if tok in (X, Y):
+            initial = False
+        elif tok in ".!?":
+            initial = True
+        else:
+            out.append((tok, initial))
+            initial = False
+    return out
+
+
+def is_content_word(word: str) -> bool:
+    return word.lower() not in FUNCTION_WORDS
+
+
+def is_filler(word: str, initial: bool) -> bool:
+    """A word that names something specific to a fact: a date or number (any digit, a number word),
+    a month, or a name (a capitalised word inside a sentence; `I` excepted)."""
+    if any(ch.isdigit() for ch in word) or word.lower() in NUMBER_WORDS:
+        return True
+    if word[:1].isupper() and word.lower() in MONTHS and word.lower() != "may":
+        return True
+    return not initial and word[:1].isupper() and word != "I"
+
+
+def rejection(template: str, pairs: int, *, min_pairs: int = MIN_PAIRS) -> str | None:
+    """The name (one of FILTERS) of the first filter that removes the template, or None to keep it."""
+    ws = words(template)
+    if not any(is_content_word(w) for w, _ in ws):
+        return "function_words"
+    if any(is_filler(w, initial) for w, initial in ws) or _DATE_REMNANT.search(template):
+        return "fillers"
+    if pairs < min_pairs:
+        return "support"
+    return None
+
+
+def display_order(template: str) -> tuple[int, int]:
+    """Among variants of one phrasing, which form to show (smaller first): the written form of a
+    hyphenated word (`co-founded` over `co founded`, which a parser's path can leave) and a final
+    full stop; support decides among the rest."""
+    return (-template.count("-"), 0 if template.rstrip()[-1:] in ".!?" else 1)

@@ -1,0 +1,86 @@
+"""The mined-template filters and the one normal form of candidates (`template_key`)."""
+
+import pytest
+
+from promptmine.core.records import template_key
+from promptmine.filters import FILTERS, display_order, is_filler, rejection, words
+
+
+@pytest.mark.parametrize("a, b", [
+    ("The capital of [X] is [Y] .", "The capital of [X] is [Y]."),  # spacing before the full stop
+    ("The capital of [X] is [Y].", "the capital of [X] is [Y]"),  # final full stop, first letter's case
+    ("[X] co founded [Y].", "[X] co-founded [Y]."),  # a hyphen the parser's path dropped
+    ("[X] co - founded [Y] .", "[X] co-founded [Y]."),
+    ("[X] is a member of the [Y].", "[X] is a member of [Y]."),  # the determiner of the slot's filler
+    ("[X] is an [Y] by profession.", "[X] is a [Y] by profession."),  # a/an agree with the filler
+    ("[X]\u2019s capital is [Y].", "[X]'s capital is [Y]."),  # curly apostrophe
+    ("[X], born in [Y].", "[X] born in [Y]."),  # a comma
+    ('"[X]" is a song by [Y].', "[X] is a song by [Y]."),  # quotes
+])
+def test_normal_form_merges_spacing_punctuation_and_slot_determiner_variants(a, b):
+    assert template_key(a) == template_key(b)
+
+
+@pytest.mark.parametrize("a, b", [
+    ("[X] was born in [Y].", "[X] was born at [Y]."),  # another word
+    ("[X] was born in [Y].", "[Y] was born in [X]."),  # slots swapped
+    ("[X] is the capital of [Y].", "[X] is capital of [Y]."),  # a determiner not before a slot
+    ("[X] is a [Y].", "[X] is [Y]."),  # an article that is there or not
+    ("[X] plays [Y].", "[X] played [Y]."),  # tense
+    ("[X] is a member of [Y].", "[X] is a Member of [Y]."),  # case inside the sentence
+    ("[X] died in [Y].", "[X] died in [Y] in 1990."),  # more words
+])
+def test_normal_form_keeps_everything_else_apart(a, b):
+    assert template_key(a) != template_key(b)
+
+
+def test_words_know_slots_and_sentence_starts():
+    assert words("The capital of [X] is [Y].") == [("The", True), ("capital", False), ("of", False), ("is", False)]
+    assert words("[X]'s co-founder is [Y].") == [("'s", False), ("co-founder", False), ("is", False)]
+
+
+@pytest.mark.parametrize("template", [
+    "[X] is in the [Y].", "[X] and [Y].", "[Y] of [X].", "[X] has been one of the [Y].", "[X] near [Y]."])
+def test_no_content_word_is_removed(template):
+    assert rejection(template, 10) == "function_words"
+
+
+@pytest.mark.parametrize("template", [
+    "[X] July [Y].",  # a month
+    "[X] Hiroshi born in [Y].",  # a name inside the sentence
+    "[X] died in 1990 in [Y].",  # a year
+    "[X] is the third studio album by [Y].",  # a number word
+    "[X] is a Scottish-born [Y].",  # a capitalised (hyphenated) word
+    "July [X] was born in [Y].",  # a month that starts the sentence
+    "[X] born is a [Y].",  # what a dropped `(born 4 May 1930)` leaves
+])
+def test_fillers_that_belong_to_one_fact_are_removed(template):
+    assert rejection(template, 10) == "fillers"
+
+
+@pytest.mark.parametrize("template", [
+    "The capital of [X] is [Y].",  # capitalised only because it starts the sentence
+    "[X] was born in [Y].", "[X] is one of the founders of [Y].", "[X] may refer to [Y].",
+    "[X]'s capital is [Y].", "[X] co-founded [Y].", "Developed by [X] and published by [Y].",
+])
+def test_phrasings_are_kept(template):
+    assert rejection(template, 2) is None
+
+
+def test_minimum_support_in_distinct_pairs():
+    assert rejection("[X] was born in [Y].", 1) == "support"
+    assert rejection("[X] was born in [Y].", 1, min_pairs=1) is None
+    assert rejection("[X] was born in [Y].", 4, min_pairs=5) == "support"
+    assert rejection("[X] July [Y].", 1) == "fillers"  # counted under the first filter that removes it
+    assert FILTERS == ("function_words", "fillers", "support")
+
+
+def test_is_filler():
+    assert is_filler("1990s", False) and is_filler("Paris", False) and not is_filler("The", True)
+    assert not is_filler("I", False) and not is_filler("born", False) and is_filler("June", True)
+    assert not is_filler("May", True)  # a sentence-initial modal as often as the month
+
+
+def test_display_prefers_the_written_form():
+    forms = ["[X] co founded [Y].", "[X] co-founded [Y].", "[X] co-founded [Y]"]
+    assert min(forms, key=display_order) == "[X] co-founded [Y]."
