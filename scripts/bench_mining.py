@@ -10,6 +10,8 @@ Prints, from the same run:
 - promptmine's default: that matching, middle-word + compact dependency templates;
 - per relation the top templates and the rank of LAMA's manual template (normalised comparison:
   spacing, case, final period);
+- what the filters of `promptmine.filters` removed (no content word, a filler, too little support)
+  and how many variants of one phrasing (`promptmine.core.records.template_key`) were merged;
 - throughput: the whole default run vs spaCy parsing alone of the same matched sentences (timed
   around `nlp.pipe` inside the run; `--separate-parse` parses them again on their own as a check).
 
@@ -32,8 +34,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from promptmine.filters import FILTERS, MIN_PAIRS  # noqa: E402
 from promptmine.mining import PairIndex, mine  # noqa: E402
 from promptmine.core.records import Pair, normalize_text  # noqa: E402
+
+
+FILTER_LABELS = {"function_words": "without a content word", "fillers": "with a filler (date, number, name)",
+                 "support": f"seen with fewer than {MIN_PAIRS} pairs"}
 
 
 def comparable(template: str) -> str:
@@ -139,7 +146,9 @@ def main() -> int:
     for name, r in runs.items():
         s = r.stats
         print(f"  {name:10}: {s['sentences_read']} read, {s['sentences_matched']} matched, {s['mentions']} pair "
-              f"mentions, {s['templates_found']} distinct templates, {s['templates_kept']} kept")
+              f"mentions, {s['templates_found']} distinct templates, {s['merged_variants']} merged as variants of "
+              f"another; removed: " + ", ".join(f"{s['removed_' + f]} {FILTER_LABELS[f]}" for f in FILTERS)
+              + f"; {s['templates_kept']} kept (top {args.top} per relation)")
     m = full.stats["sentences_parsed"]
     print("\nthroughput (wall clock; 2 CPU cores shared with other jobs):")
     print(f"  baseline run (tokenizer only)        {t_base:7.1f} s  {base.stats['sentences_read'] / t_base:7.0f} corpus sent/s")
