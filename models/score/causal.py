@@ -5,10 +5,14 @@ before [Y]): the exact log-probability of the filled-in statement minus that of 
 which does not change the ranking. It is exact for multi-token objects and for templates where
 [Y] is not last (the tokens after [Y] are scored too).
 
-Work is shared: the prefix is run once per subject and its KV cache reused by every candidate,
-whose continuations are batched; a continuation of one token is read straight off the prefix's
-next-token distribution, so a template ending in [Y] needs a single forward pass for all
-single-token candidates.
+Work is shared. By default (`trie`) each subject's candidate continuations form a token trie
+packed after the prefix into one sequence, with an attention mask that lets every token see the
+prefix and its own ancestors only: the prefix and every shared first token (` New` of ` New York`
+and ` New Delhi`) run once, there is no padding between candidates, and logits are computed only
+where a token is read. Several subjects go in one forward pass. Without `trie`, the prefix runs
+once and its KV cache is reused by right-padded batches of continuations (a continuation of one
+token is read straight off the prefix's next-token distribution). Both give the same log-probs as
+one full forward pass per candidate (`score_naive`), up to float rounding.
 """
 
 from __future__ import annotations
@@ -87,6 +91,28 @@ def resolve_causal_model(model: str) -> Path:
     return require_model_dir(model, "causal scorer")
 
 
+def token_trie(conts: list[list[int]]) -> tuple[list[tuple[int, int]], list[list[tuple[int, int]]]]:
+    """The token trie of some continuations, as the model must read them.
+
+    `nodes`: (token, parent) for every proper prefix of a continuation, parents first (parent -1:
+    the text before [Y]); a continuation's last token is only predicted, never fed. `reads`: per
+    continuation, (node, next token) pairs whose log-probs sum to its score (node -1: the
+    prediction after the text before [Y])."""
+    index: dict[tuple[int, int], int] = {}
+    nodes: list[tuple[int, int]] = []
+    reads = []
+    for c in conts:
+        parent, row = -1, [(-1, c[0])]
+        for k in range(len(c) - 1):
+            node = index.setdefault((parent, c[k]), len(nodes))
+            if node == len(nodes):
+                nodes.append((c[k], parent))
+            parent = node
+            row.append((node, c[k + 1]))
+        reads.append(row)
+    return nodes, reads
+
+
 class CausalScorer(Scorer):
     """log P(object and the rest of the statement | prefix) under a causal LM.
 
@@ -113,10 +139,15 @@ class CausalScorer(Scorer):
         score_suffix: bool = Field(True, description="score the object and the text after [Y] (--no-suffix: "
                                                      "the object's tokens only)",
                                    json_schema_extra={"flag": "--no-suffix"})
+        trie: bool = Field(True, description="pack each subject's candidates as a token trie into one sequence "
+                                             "(shared first tokens run once, no padding; 2-3x faster on CPU); "
+                                             "--no-trie: prefix KV cache + padded batches, for models whose "
+                                             "attention takes no custom 4D mask",
+                           json_schema_extra={"flag": "--no-trie"})
 
     def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "auto", dtype: str = "auto",
                  batch_size: int = 128, threads: int | None = None, score_suffix: bool = True,
-                 hf_model=None, tokenizer=None):
+                 trie: bool = True, hf_model=None, tokenizer=None):
         import torch
 
         from promptmine.models.device import pick_device
@@ -126,6 +157,7 @@ class CausalScorer(Scorer):
         self.model_name = model
         self.batch_size = max(1, int(batch_size))
         self.score_suffix = score_suffix
+        self.trie = trie
         self.choice = pick_device(device, dtype=dtype)
         self.dtype = self.choice.dtype
         if hf_model is None:
@@ -145,6 +177,11 @@ class CausalScorer(Scorer):
         params = inspect.signature(self.model.forward).parameters
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
         self._keep_kw = next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in params), None)
+        # The trie needs a custom 4D attention mask, honoured by the sdpa and eager attentions.
+        if self.trie and getattr(self.model.config, "_attn_implementation", "eager") not in ("sdpa", "eager"):
+            log(f"causal scorer: {self.model.config._attn_implementation} attention takes no custom mask; "
+                "scoring without the trie")
+            self.trie = False
 
     @property
     def identity(self) -> str:
@@ -183,15 +220,67 @@ class CausalScorer(Scorer):
                 if not c:
                     raise ValueError(f"object {o!r} encodes to no tokens")
             conts_per_subject.append(conts)
-        # Group subjects so one continuation pass holds about `batch_size` rows.
+        # Group subjects so one pass holds about `batch_size` continuations.
         group = max(1, self.batch_size // max(1, len(objects)))
+        score_group = self._score_trie if self.trie else self._score_group
         rows: list[list[float]] = []
         with self._torch.inference_mode():
             for g in range(0, len(subjects), group):
                 prefixes = [[self.start_id] + self._encode(self.split(template, s, "")[0])
                             for s in subjects[g:g + group]]
-                rows.extend(self._score_group(prefixes, conts_per_subject[g:g + group]))
+                rows.extend(score_group(prefixes, conts_per_subject[g:g + group]))
         return rows
+
+    def _score_trie(self, prefixes: list[list[int]], conts: list[list[list[int]]]) -> list[list[float]]:
+        """Score every continuation of every prefix in one forward pass: one row per prefix, holding
+        the prefix then its continuations' trie (see `token_trie`), right-padded."""
+        torch = self._torch
+        dev = self.choice.device
+        tries = [token_trie(row) for row in conts]
+        width = max(len(p) + len(nodes) for p, (nodes, _) in zip(prefixes, tries))
+        ids = torch.full((len(prefixes), width), self.start_id, dtype=torch.long)
+        pos = torch.zeros((len(prefixes), width), dtype=torch.long)
+        # allow[b, q, k]: position q may attend to position k. Pads see only themselves.
+        allow = torch.eye(width, dtype=torch.bool).repeat(len(prefixes), 1, 1)
+        keep = torch.zeros((len(prefixes), width), dtype=torch.bool)  # positions whose next token is read
+        for b, (p, (nodes, _)) in enumerate(zip(prefixes, tries)):
+            n0, end = len(p), len(p) + len(nodes)
+            ids[b, :n0] = torch.tensor(p)
+            pos[b, :n0] = torch.arange(n0)
+            allow[b, :n0, :n0] = torch.ones((n0, n0), dtype=torch.bool).tril()
+            for i, (token, parent) in enumerate(nodes):
+                q = n0 + i
+                ids[b, q] = token
+                if parent < 0:
+                    pos[b, q] = n0
+                    allow[b, q, :n0] = True
+                else:  # the parent's row already holds the prefix and the parent's ancestors
+                    pos[b, q] = pos[b, n0 + parent] + 1
+                    allow[b, q] |= allow[b, n0 + parent]
+            keep[b, n0 - 1:end] = True
+        mask = torch.zeros(allow.shape, dtype=self.dtype).masked_fill_(~allow, torch.finfo(self.dtype).min)
+        kw = {"logits_to_keep": keep.to(dev)} if self._keep_kw == "logits_to_keep" else {}
+        logits = self.model(input_ids=ids.to(dev), attention_mask=mask[:, None].to(dev),
+                            position_ids=pos.to(dev), use_cache=False, **kw).logits
+        if logits.dim() == 3:  # a model without tensor logits_to_keep: every position came back
+            logits = logits[keep.to(logits.device)]
+        # Kept rows in order: per prefix, its last token (row `start`) then its trie nodes.
+        rows, targets, owners = [], [], []
+        start = 0
+        for b, (nodes, reads) in enumerate(tries):
+            for j, row_reads in enumerate(reads):
+                for node, target in row_reads:
+                    rows.append(start + 1 + node)
+                    targets.append(target)
+                    owners.append((b, j))
+            start += 1 + len(nodes)
+        rows_t = torch.tensor(rows, device=logits.device)
+        used = logits[rows_t].float()
+        picked = used.gather(-1, torch.tensor(targets, device=logits.device)[:, None])[:, 0] - torch.logsumexp(used, dim=-1)
+        scores = [[0.0] * len(row) for row in conts]
+        for (b, j), v in zip(owners, picked.tolist()):
+            scores[b][j] += v
+        return scores
 
     def _score_group(self, prefixes: list[list[int]], conts: list[list[list[int]]]) -> list[list[float]]:
         """Score every continuation of every prefix. Prefixes run once, left-padded in one batch;

@@ -1,0 +1,79 @@
+"""The causal scorer's faster paths on tiny random models: the token trie (default) and the KV-cache
+path must give the log-probs of one full forward pass per candidate (`score_naive`), for single-
+and multi-token objects, shared first tokens, [Y] first, in the middle and last, under both the
+sdpa and eager attentions, and whatever the grouping of subjects."""
+
+import pytest
+import torch
+
+from promptmine.testing.tiny import tiny_causal
+
+SUBJECTS = ["Marie Curie", "Ada", "Albert Einstein", "Rome"]
+# Shared first tokens (New / New York / New York City), single- and multi-token objects.
+OBJECTS = ["Paris", "New York City", "London", "New York", "Rome", "New", "Marie Curie"]
+TEMPLATES = ["[X] was born in [Y] .", "[X] was born in [Y]", "[Y] is the birthplace of [X] .",
+             "[X] ( born in [Y] , the capital )", "the capital of [X] is [Y]"]
+
+
+def scorer(kind="llama", attn="sdpa", **kw):
+    from promptmine.models.score.causal import CausalScorer
+
+    model, tok = tiny_causal(kind)
+    model.config._attn_implementation = attn
+    return CausalScorer(f"tiny-{kind}", hf_model=model, tokenizer=tok, device="cpu", **kw)
+
+
+@pytest.mark.parametrize("kind,attn", [("llama", "sdpa"), ("llama", "eager"), ("gpt2", "sdpa")])
+@pytest.mark.parametrize("trie", [True, False])
+@pytest.mark.parametrize("batch_size", [1, 500])  # a subject per pass, several
+def test_fast_paths_equal_one_forward_per_candidate(kind, attn, trie, batch_size):
+    s = scorer(kind, attn, trie=trie, batch_size=batch_size)
+    assert s.trie is trie
+    for template in TEMPLATES:
+        fast = s.score(template, SUBJECTS, OBJECTS)
+        naive = s.score_naive(template, SUBJECTS, OBJECTS)
+        assert len(fast) == len(SUBJECTS) and all(len(r) == len(OBJECTS) for r in fast)
+        for a, b in zip(fast, naive):
+            assert a == pytest.approx(b, abs=1e-4), template
+
+
+def test_trie_shares_first_tokens_and_feeds_no_last_token():
+    from promptmine.models.score.causal import token_trie
+
+    # New York City . / New York . / New . / Paris . as token ids
+    conts = [[1, 2, 3, 9], [1, 2, 9], [1, 9], [4, 9], [4]]
+    nodes, reads = token_trie(conts)
+    # fed: New, New York, New York City, Paris; never a continuation's last token
+    assert nodes == [(1, -1), (2, 0), (3, 1), (4, -1)]
+    assert reads[0] == [(-1, 1), (0, 2), (1, 3), (2, 9)]
+    assert reads[2] == [(-1, 1), (0, 9)]
+    assert reads[4] == [(-1, 4)]
+
+
+def test_trie_runs_one_pass_of_prefix_plus_trie_per_group():
+    s = scorer(batch_size=len(OBJECTS) * len(SUBJECTS))
+    shapes = []
+    s.model.register_forward_hook(lambda mod, args, kwargs, out: shapes.append(kwargs["input_ids"].shape),
+                                  with_kwargs=True)
+    s.score("[X] was born in [Y] .", SUBJECTS, OBJECTS)
+    assert len(shapes) == 1 and shapes[0][0] == len(SUBJECTS)
+    # longest prefix: <|endoftext|> Albert Einstein was born in (6); trie: New, York, City, Paris,
+    # London, Rome, Marie, Curie (8 nodes), where padded batches would feed 7 rows of up to 3 tokens
+    assert shapes[0][1] == 6 + 8
+
+
+def test_trie_is_not_part_of_the_identity():
+    """It changes only float rounding, so the score cache is shared with the KV-cache path."""
+    assert scorer(trie=True).identity == scorer(trie=False).identity
+
+
+def test_attention_without_custom_masks_falls_back_to_the_kv_path():
+    s = scorer(attn="flash_attention_2")
+    assert s.trie is False
+
+
+def test_bfloat16_trie_agrees_with_float32_within_rounding():
+    s32, s16 = scorer(), scorer(dtype="bfloat16")
+    a = torch.tensor(s32.score("[X] was born in [Y] .", SUBJECTS, OBJECTS))
+    b = torch.tensor(s16.score("[X] was born in [Y] .", SUBJECTS, OBJECTS))
+    assert (a - b).abs().max() < 0.1
