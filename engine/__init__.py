@@ -1,7 +1,62 @@
-"""promptmine pipelines: mining, paraphrasing, scoring, selection and reporting.
+"""promptmine: find better prompts for a language model, offline (after LPAQA).
 
-Nothing in this package imports a model library at module level; model adapters
-live in `models/` and are loaded lazily by name.
+The Python API, the same functions the `promptmine` command calls:
+
+    import promptmine
+    pairs = promptmine.read_pairs("facts.jsonl")
+    mined = promptmine.mine(["corpus.txt"], pairs, top=10)          # MineResult
+    paras = promptmine.paraphrase(["[X] was born in [Y] ."], backend="bergamot")
+    scores = promptmine.evaluate(["[X] was born in [Y] ."], pairs)   # [Score]
+    chosen = promptmine.select(candidates, pairs, method="rank")     # [Selection]
+    result = promptmine.run(out="report/")                           # RunResult
+
+Names are imported on first use, so `import promptmine` stays light (no torch, transformers or spaCy).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "mine": "promptmine.mining", "MineResult": "promptmine.mining",
+    "paraphrase": "promptmine.paraphrasing", "ParaphraseResult": "promptmine.paraphrasing",
+    "evaluate": "promptmine.scoring", "load_scorer": "promptmine.scoring",
+    "select": "promptmine.selection",
+    "run": "promptmine.pipeline", "RunResult": "promptmine.pipeline", "Comparison": "promptmine.pipeline",
+    "Candidate": "promptmine.core.records", "Pair": "promptmine.core.records", "Score": "promptmine.core.records",
+    "Selection": "promptmine.core.records", "WeightedTemplate": "promptmine.core.records",
+    "Template": "promptmine.core.records",
+    "PromptmineError": "promptmine.core.errors", "InputError": "promptmine.core.errors",
+    "ModelNotAvailable": "promptmine.core.errors",
+    "read_pairs": "promptmine.core.io", "read_templates": "promptmine.core.io",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'promptmine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs; never run
+    from promptmine.core.errors import InputError, ModelNotAvailable, PromptmineError
+    from promptmine.core.io import read_pairs, read_templates
+    from promptmine.core.records import Candidate, Pair, Score, Selection, Template, WeightedTemplate
+    from promptmine.mining import MineResult, mine
+    from promptmine.paraphrasing import ParaphraseResult, paraphrase
+    from promptmine.pipeline import Comparison, RunResult, run
+    from promptmine.scoring import evaluate, load_scorer
+    from promptmine.selection import select

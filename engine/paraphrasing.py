@@ -12,18 +12,19 @@ prompt comes first.
 
 Long free-text prompts are split into sentences, the sentences round-tripped in batches, and N distinct
 variants assembled from the best sentence candidates (`--permutations N`).
+
+`paraphrase(...)` (exported as `promptmine.paraphrase`) is the entry point: it builds the backend
+from its name and options and paraphrases templates and free-text prompts.
 """
 
 from __future__ import annotations
 
 import heapq
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from promptmine.core.errors import InputError, PromptmineError
+from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, progress
 from promptmine.core.records import X, Y, Candidate, check_template, normalize_text
 
@@ -403,216 +404,69 @@ def paraphrase_text(text: str, translator, pivots: list[str], *, beams: int = 7,
     return out
 
 
-# -- command line ----------------------------------------------------------------------------------
-# Backend options: CLI flag -> constructor keyword, passed when the user sets them. Adding an option for
-# a local backend is one line here; `--option KEY=VALUE` passes anything else through. Hosted backends
-# (openai) take the adapter's own options (models.hosted.add_hosted_arguments: --base-url, --api-key-env,
-# --concurrency, ...).
-BACKEND_FLAGS = {
-    "model": ("--model", "marian: hub id pattern (default `Helsinki-NLP/opus-mt-{src}-{tgt}`) or explicit "
-                         "folders `en-de=PATH,de-en=PATH`; openai: the served model's name"),
-    "model_dir": ("--model-dir", "marian: a folder holding one model folder per pair, e.g. DIR/opus-mt-en-de/"),
-    "device": ("--device", "marian: auto (default: GPU with fp16 if present), cpu, cuda, cuda:1, mps"),
-    "batch_size": ("--batch-size", "marian: inputs per generate call (default 16)"),
-    "dtype": ("--dtype", "marian: auto (float32 on CPU, float16 on GPU), fast (bfloat16 where the CPU has "
-                         "native support), float32, bfloat16, float16"),
-}
-HOSTED_BACKENDS = {"openai"}
+# -- the library function -------------------------------------------------------------------------
+@dataclass
+class ParaphraseResult:
+    """What `paraphrase` found: per template its candidates (the original first), per free-text prompt
+    its variants ({"source", "template", "pivot", "backend", "score"}), and the counts."""
+
+    candidates: list[list[Candidate]]
+    texts: list[list[dict]]
+    stats: RoundTripStats
 
 
-def backend_options(args) -> dict:
-    """Keyword arguments for the backend from the flags the user set and `--option KEY=VALUE`."""
-    opts = {}
-    if args.backend in HOSTED_BACKENDS and getattr(args, "concurrency", None) is not None:
-        from promptmine.models.hosted import hosted_options
+def paraphrase(templates: str | Sequence[str] = (), *, texts: Sequence[str] = (), backend="marian",
+               options: dict | None = None, direct: bool = False, pivots: Sequence[str] | None = None,
+               src: str = "en", beams: int = 7, top: int = 40, permutations: int = 5,
+               placeholders: Sequence[str] | None = None, relations: Sequence[str | None] | None = None,
+               cache: bool = True, protect: bool = True, labels: Sequence[str] = (), keep: Sequence[str] = (),
+               keep_regex: Sequence[str] = (), examples_verbatim: bool = False) -> ParaphraseResult:
+    """Paraphrase templates (one `[X]` and one `[Y]` each) and free-text prompts.
 
-        opts.update(hosted_options(args))
-        if getattr(args, "device", None) is not None:
-            opts["device"] = args.device
-    else:
-        for key in BACKEND_FLAGS:
-            value = getattr(args, key, None)
-            if value is not None:
-                opts[key] = value
-    for item in getattr(args, "option", None) or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise PromptmineError(f"--option expects KEY=VALUE, got {item!r}")
-        opts[key.strip().replace("-", "_")] = _literal(value)
-    return opts
-
-
-def _literal(value: str):
-    for conv in (int, float):
-        try:
-            return conv(value)
-        except ValueError:
-            pass
-    return {"true": True, "false": False, "none": None}.get(value.lower(), value)
-
-
-def create_backend(registry, name: str, options: dict):
-    """Instantiate a backend, turning options it does not take into a clear error."""
-    import inspect
-
-    cls = registry.resolve(name)
-    params = inspect.signature(cls).parameters
-    if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
-        unknown = [k for k in options if k not in params]
-        if unknown:
-            flags = [BACKEND_FLAGS[k][0] if k in BACKEND_FLAGS else f"--option {k}=..." for k in unknown]
-            raise PromptmineError(f"the {name} backend does not take {', '.join(flags)}")
-    return cls(**options)
-
-
-def _split_list(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
-
-
-def add_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "paraphrase",
-        help="paraphrase prompts by back-translation through pivot languages",
-        description="Paraphrase prompts by back-translation (LPAQA): translate each prompt into pivot "
-                    "languages with B candidates, each back with B candidates, rank the B*B round trips by "
-                    "forward+backward log-probability (or by agreement across pivots for backends without "
-                    "scores) and keep the top T. [X]/[Y] are protected and restored; candidates that lose "
-                    "one are dropped. Writes JSONL records {source, template, pivot, backend, score}, "
-                    "the original prompt first (pivot null). A prompt that is not a one-line template "
-                    "([X] and [Y] once each) is treated as free text: split into sentences, translated, "
-                    "and reassembled into --permutations variants.",
-        epilog="examples:\n"
-               "  promptmine paraphrase '[X] was born in [Y] .' --backend bergamot\n"
-               "  promptmine paraphrase --input relations.jsonl --pivots de,fr,es --beams 7 --top 40 "
-               "--model-dir ~/models --out paraphrases.jsonl\n"
-               "  promptmine paraphrase --text-file prompt.txt --backend bergamot --permutations 5\n"
-               "  promptmine paraphrase '[X] died in [Y] .' --backend openai --direct --model gpt-4o-mini",
-        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
-    p.add_argument("prompts", nargs="*", metavar="PROMPT", help="prompts to paraphrase (templates with [X] and [Y])")
-    p.add_argument("--input", "--templates", dest="input", metavar="FILE",
-                   help="templates to paraphrase in one batched run: JSONL with a `template` field (and "
-                        "optional `relation`, e.g. LAMA's relations.jsonl) or plain text, one a line")
-    p.add_argument("--text-file", metavar="FILE", help="a long free-text prompt (e.g. with few-shot examples) "
-                                                        "to paraphrase as a whole")
-    p.add_argument("--backend", default="marian",
-                   help="translator: marian (default; local opus-mt models), bergamot (shipped EN<->PT), "
-                        "apertium (Debian EN<->ES), openai; with --direct, a paraphraser (openai)")
-    p.add_argument("--direct", action="store_true",
-                   help="ask a paraphraser backend for rewrites directly instead of a round trip")
-    p.add_argument("--pivots", help="comma-separated pivot languages (default: the backend's, e.g. de,fr "
-                                    "for marian, pt for bergamot, es for apertium)")
-    p.add_argument("--src", default="en", help="language of the prompts (default en)")
-    p.add_argument("--beams", "-B", type=int, default=7, help="candidates per translation step, B (default 7)")
-    p.add_argument("--top", "-T", type=int, default=40, help="paraphrases kept per template, T (default 40)")
-    p.add_argument("--permutations", type=int, default=None, metavar="N",
-                   help="number of distinct variants of a free-text prompt (default 5)")
-    p.add_argument("--placeholders", metavar="STYLES",
-                   help=f"how [X]/[Y] travel, comma-separated from {', '.join(PLACEHOLDER_STYLES)} "
-                        "(default: the backend's choice)")
-    p.add_argument("--out", "-o", metavar="FILE", help="write JSONL here (atomically); default stdout")
-    p.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
-    g = p.add_argument_group("translator options")
-    for key, (flag, text) in BACKEND_FLAGS.items():
-        g.add_argument(flag, dest=key, type=int if key == "batch_size" else str, default=None, help=text)
-    g.add_argument("--option", action="append", metavar="KEY=VALUE",
-                   help="any other backend keyword argument, e.g. --option threads=2 (repeatable)")
-    try:
-        from promptmine.models.hosted import add_hosted_arguments
-    except ModuleNotFoundError as e:  # the hosted adapter is optional
-        if e.name not in ("promptmine.models.hosted", "openai", "httpx"):
-            raise
-    else:
-        add_hosted_arguments(p)
-    p.set_defaults(func=run_cli)
-
-
-def _gather_inputs(args) -> tuple[list[tuple[str | None, str]], list[str]]:
-    """(relation, template) pairs and free-text prompts from the command line and files."""
-    templates: list[tuple[str | None, str]] = []
-    texts: list[str] = []
-    for prompt in args.prompts:
-        try:
-            if "\n" in prompt.strip():
-                raise ValueError
-            check_template(prompt.strip())
-            templates.append((None, prompt.strip()))
-        except ValueError:
-            texts.append(prompt)
-    if args.input:
-        from promptmine.core.io import read_templates
-
-        templates += read_templates(args.input)
-    if args.text_file:
-        path = Path(args.text_file)
-        if not path.is_file():
-            raise InputError("no such file", path)
-        texts.append(path.read_text(encoding="utf-8"))
+    `backend` is a registry name (`marian`, `bergamot`, `apertium`, `openai`, ...) built with `options`
+    (its `Options` fields, e.g. `{"model_dir": "~/models"}`), or a translator object. With `direct`, a
+    paraphraser (`openai`) rewrites the templates without a pivot. `pivots` default to the backend's;
+    `placeholders` to the backend's slot renderings; `relations` label the templates' candidates;
+    `cache=False` neither reads nor writes the translation cache. `protect`, `labels`, `keep`,
+    `keep_regex` and `examples_verbatim` apply to free-text prompts (see `paraphrase_text`)."""
+    templates = [templates] if isinstance(templates, str) else list(templates)
+    texts = list(texts)
+    for t in templates:
+        check_template(t)
     if not templates and not texts:
-        raise PromptmineError("nothing to paraphrase: give PROMPT arguments, --input FILE or --text-file FILE")
-    if args.permutations is not None and args.permutations < 1:
-        raise PromptmineError("--permutations must be at least 1")
-    if args.beams < 1 or args.top < 0:
-        raise PromptmineError("--beams must be at least 1 and --top at least 0")
-    return templates, texts
-
-
-def output_record(record) -> dict:
-    """The JSONL line for a candidate: {source, template, pivot, backend, score} always present (null when
-    unknown: the original has no pivot, scoreless backends no score), then relation and method."""
-    d = record.to_json() if isinstance(record, Candidate) else dict(record)
-    out = {k: d.get(k) for k in ("source", "template", "pivot", "backend", "score")}
-    out.update({k: v for k, v in d.items() if k not in out})
-    return out
-
-
-def run_cli(args) -> int:
-    from promptmine.core.io import write_jsonl
-
-    templates, texts = _gather_inputs(args)
-    options = backend_options(args)
-    pivots = _split_list(args.pivots)
-    styles = _split_list(args.placeholders)
+        raise PromptmineError("nothing to paraphrase: give templates or texts")
+    if beams < 1 or top < 0 or permutations < 1:
+        raise PromptmineError("beams and permutations must be at least 1, top at least 0")
     stats = RoundTripStats()
-    records: list = []
-    if args.direct:
-        from promptmine.models.translate import PARAPHRASERS
-
+    options = dict(options or {})
+    if direct:
         if texts:
-            raise PromptmineError("--direct paraphrases templates; free-text prompts need a round trip")
-        paraphraser = create_backend(PARAPHRASERS, args.backend, options)
-        rels = [r for r, _ in templates]
-        for cands in paraphrase_direct([t for _, t in templates], paraphraser, n=max(args.beams, args.top),
-                                       top=args.top, relations=rels, stats=stats):
-            records += cands
-    else:
-        from promptmine.models.translate import TRANSLATORS
+            raise PromptmineError("direct paraphrasing takes templates; free-text prompts need a round trip")
+        paraphraser = _backend("PARAPHRASERS", backend, options, cache)
+        found = paraphrase_direct(templates, paraphraser, n=max(beams, top), top=top, relations=relations,
+                                  stats=stats)
+        return ParaphraseResult(found, [], stats)
+    translator = _backend("TRANSLATORS", backend, options, cache)
+    disk = _open_cache("default") if cache else None  # one connection for every input
+    pivots = list(pivots or getattr(translator, "default_pivots", ()))
+    found = []
+    if templates:
+        found = paraphrase_templates(templates, translator, pivots, beams=beams, top=top, src=src,
+                                     styles=placeholders, cache=disk, relations=relations, stats=stats)
+    variants = [paraphrase_text(text, translator, pivots, beams=beams, permutations=permutations, src=src,
+                                styles=placeholders, cache=disk, stats=stats, protect=protect, labels=labels,
+                                keep=keep, keep_regex=keep_regex, examples_verbatim=examples_verbatim)
+                for text in texts]
+    return ParaphraseResult(found, variants, stats)
 
-        translator = create_backend(TRANSLATORS, args.backend, options)
-        cache = None if args.no_cache else _open_cache("default")  # one connection for every input
-        pivots = pivots or list(getattr(translator, "default_pivots", ()))
-        if templates:
-            rels = [r for r, _ in templates]
-            for cands in paraphrase_templates([t for _, t in templates], translator, pivots, beams=args.beams,
-                                              top=args.top, src=args.src, styles=styles, cache=cache,
-                                              relations=rels, stats=stats):
-                records += cands
-        if texts and args.permutations is None:
-            log("paraphrase: free-text prompt (not a one-line template with [X] and [Y]); "
-                "writing 5 variants (--permutations N)")
-        for text in texts:
-            records += paraphrase_text(text, translator, pivots, beams=args.beams,
-                                       permutations=args.permutations or 5, src=args.src, styles=styles,
-                                       cache=cache, stats=stats)
-    records = [output_record(r) for r in records]
-    if args.out:
-        n = write_jsonl(args.out, records)
-        log(f"paraphrase: wrote {n} records to {args.out} ({stats.kept} paraphrases of {stats.inputs} "
-            f"inputs; {stats.dropped} dropped for a lost slot)")
-    else:
-        import json
 
-        for r in records:
-            sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
-        log(f"paraphrase: {stats.kept} paraphrases of {stats.inputs} inputs; "
-            f"{stats.dropped} dropped for a lost slot")
-    return 0
+def _backend(registry: str, backend, options: dict, cache: bool):
+    """A backend object from its registry name and options; an object is used as it is."""
+    if not isinstance(backend, str):
+        return backend
+    from promptmine.models import translate
+
+    reg = getattr(translate, registry)
+    if not cache and "cache" in reg.options(backend).model_fields:
+        options.setdefault("cache", False)  # one switch for every cache (the hosted answers' too)
+    return reg.create(backend, options)

@@ -1,4 +1,4 @@
-"""`promptmine run`: mine -> paraphrase -> select -> evaluate for a relations file, with a report.
+"""`promptmine.run` (`promptmine run`): mine -> paraphrase -> select -> evaluate for a relations file, with a report.
 
 Per relation, the pairs are split into a training half (mining, selection, ensemble weights) and a
 test half (evaluation), and six ways of prompting are compared as in LPAQA's tables:
@@ -9,7 +9,6 @@ Paraphrased top-1 (best of the manual template and its back-translations), Mined
 
 from __future__ import annotations
 
-import argparse
 import glob
 import random
 import time
@@ -19,8 +18,7 @@ from pathlib import Path
 
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.scoring import (
-    CachedScorer, RelationFacts, Scored, add_scorer_arguments, evaluate_selection, make_scorer,
-    micro_average, relation_facts,
+    CachedScorer, RelationFacts, Scored, evaluate_selection, micro_average, relation_facts,
 )
 from promptmine.core.progress import log
 from promptmine.core.records import Candidate, Pair, Score, Selection, WeightedTemplate, normalize_text
@@ -213,9 +211,10 @@ def mine_pools(corpus: Sequence[str], train_pairs: Sequence[Pair], top: int) -> 
 
 
 def paraphrase_pools(manual: dict[str, str], routes: Sequence[tuple[str, list[str]]], top: int,
-                     hosted: dict | None = None) -> dict[str, list[Candidate]]:
+                     options: dict[str, dict] | None = None) -> dict[str, list[Candidate]]:
     """Back-translations of each manual template through every (backend, pivots) route that is
-    available here; a missing backend is skipped with a note. Best first, interleaved by route."""
+    available here; a missing backend is skipped with a note. Best first, interleaved by route.
+    `options`: per backend name, its options (e.g. `{"marian": {"model_dir": "~/models"}}`)."""
     from promptmine.paraphrasing import paraphrase_templates
     from promptmine.models.translate import TRANSLATORS
 
@@ -223,7 +222,7 @@ def paraphrase_pools(manual: dict[str, str], routes: Sequence[tuple[str, list[st
     per_route: list[list[list[Candidate]]] = []
     for backend, pivots in routes:
         try:
-            translator = TRANSLATORS.create(backend, **((hosted or {}) if backend == "openai" else {}))
+            translator = TRANSLATORS.create(backend, (options or {}).get(backend))
             found = paraphrase_templates([manual[r] for r in rels], translator, pivots, top=top, relations=rels)
         except (PromptmineError, OSError, RuntimeError, ValueError) as e:
             log(f"paraphrase: {backend} ({','.join(pivots)}) unavailable, skipped: {e}")
@@ -252,92 +251,100 @@ def parse_routes(text: str) -> list[tuple[str, list[str]]]:
     return list(routes.items())
 
 
-# -- the command ---------------------------------------------------------------------------------
+# -- the library function -------------------------------------------------------------------------
 
-def run_cli(args: argparse.Namespace) -> int:
+# A run scores thousands of statements: bfloat16 where the CPU has it natively, and one thread,
+# which on a shared machine is several times faster than two threads waiting for each other.
+RUN_SCORER_DEFAULTS = {"dtype": "fast", "threads": 1}
+
+
+@dataclass
+class RunResult:
+    """What `run` produced: the comparison (per row, per relation scores and selections), the
+    candidates it compared, the main table (markdown) and the report's path."""
+
+    comparison: Comparison
+    candidates: list[Candidate]
+    table: str
+    report: Path
+
+
+def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str | Path = CORPORA / "sample_pairs.jsonl",
+        corpus: Sequence[str | Path] | None = None, *, out: str | Path = "promptmine-run", mined: int = 10,
+        paraphrased: int = 10, routes: str | Sequence[tuple[str, list[str]]] = "bergamot:pt,apertium:es",
+        translator_options: dict[str, dict] | None = None, test_fraction: float = 0.5, seed: int = 0, k: int = 3,
+        max_candidates: int | None = None, selection: str = "race", budget: int | None = None,
+        scorer="causal", options: dict | None = None, cache: bool = True) -> RunResult:
+    """Mine, paraphrase, select on a training half of each relation's pairs and compare the ways of
+    prompting (ROWS) on the test half; writes report.md, accuracy.png, candidates.jsonl,
+    selections.jsonl and scores.jsonl into `out`.
+
+    `relations`: JSONL with each relation's manual `template`; `pairs`: its facts; `corpus`: text to
+    mine (default: the bundled sample). `routes`: back-translation routes, `"bergamot:pt,apertium:es"`
+    or [(backend, [pivots])], unavailable ones skipped; `translator_options` per backend name.
+    `selection`: race or exhaustive (`budget`: (fact, template) pairs per relation for racing).
+    `scorer`/`options`/`cache`: as for `promptmine.scoring.load_scorer`; a scorer that takes them
+    gets RUN_SCORER_DEFAULTS unless `options` says otherwise."""
     from promptmine.core.io import read_pairs, read_templates, write_jsonl
+    from promptmine.scoring import load_scorer
 
     started = time.perf_counter()
-    corpus = args.corpus or sorted(glob.glob(str(CORPORA / "sample_corpus*.txt")))
+    corpus = [str(c) for c in corpus] if corpus else sorted(glob.glob(str(CORPORA / "sample_corpus*.txt")))
     if not corpus:
         raise InputError("no corpus given and no bundled corpora/sample_corpus*.txt found")
+    if selection not in SELECTION_METHODS:
+        raise PromptmineError(f"unknown selection {selection!r}; choose from {', '.join(SELECTION_METHODS)}")
     manual: dict[str, str] = {}
-    for rel, t in read_templates(args.relations):
+    for rel, t in read_templates(str(relations)):
         if rel is None:
-            raise InputError("every line needs a `relation`", args.relations)
+            raise InputError("every line needs a `relation`", relations)
         manual.setdefault(rel, t)
-    pairs = [p for p in read_pairs(args.pairs) if p.relation in manual]
-    if not pairs:
-        raise InputError(f"no pairs of the relations in {args.relations} (pairs need a predicate_id/relation)",
-                         args.pairs)
-    manual = {r: t for r, t in manual.items() if any(p.relation == r for p in pairs)}
-    train_pairs, test_pairs = split_pairs(pairs, args.test_fraction, args.seed)
+    facts_all = [p for p in read_pairs(pairs) if p.relation in manual]
+    if not facts_all:
+        raise InputError(f"no pairs of the relations in {relations} (pairs need a predicate_id/relation)", pairs)
+    manual = {r: t for r, t in manual.items() if any(p.relation == r for p in facts_all)}
+    train_pairs, test_pairs = split_pairs(facts_all, test_fraction, seed)
     log(f"run: {len(manual)} relations, {len(train_pairs)} training and {len(test_pairs)} test pairs "
-        f"(split per relation, seed {args.seed}); corpus: {', '.join(map(str, corpus))}")
+        f"(split per relation, seed {seed}); corpus: {', '.join(map(str, corpus))}")
 
-    mined = mine_pools(corpus, train_pairs, args.mined)
-    from promptmine.models.hosted import hosted_options  # an `openai:LANG` route uses the hosted options
-
-    para = paraphrase_pools(manual, parse_routes(args.pivots), args.paraphrased,
-                            hosted=hosted_options(args, model_from_model_flag=args.scorer == "openai"))
-    pools = {r: Pool(t, [c.template for c in mined.get(r, [])], [c.template for c in para.get(r, [])])
+    if isinstance(routes, str):
+        routes_text, routes = routes, parse_routes(routes)
+    else:
+        routes = list(routes)
+        routes_text = ",".join(f"{b}:{p}" for b, ps in routes for p in ps) or "none"
+    scorer = load_scorer(scorer, _with_run_defaults(scorer, options), cache=cache)
+    found_mined = mine_pools(corpus, train_pairs, mined)
+    para = paraphrase_pools(manual, routes, paraphrased, translator_options)
+    pools = {r: Pool(t, [c.template for c in found_mined.get(r, [])], [c.template for c in para.get(r, [])])
              for r, t in manual.items()}
-    out_dir = Path(args.out)
-    write_jsonl(out_dir / "candidates.jsonl",
-                [c for r in manual for c in mined.get(r, []) + para.get(r, [])])
+    out_dir = Path(out)
+    candidates = [c for r in manual for c in found_mined.get(r, []) + para.get(r, [])]
+    write_jsonl(out_dir / "candidates.jsonl", candidates)
 
     def facts(ps: list[Pair]) -> dict[str, RelationFacts]:
-        return {r: relation_facts(r, [p for p in ps if p.relation == r], max_candidates=args.max_candidates)
+        return {r: relation_facts(r, [p for p in ps if p.relation == r], max_candidates=max_candidates)
                 for r in manual}
 
-    scorer = make_scorer(args)
-    comp = compare(scorer, pools, facts(train_pairs), facts(test_pairs), k=args.k, seed=args.seed)
-    main, _ = comparison_tables(comp, args.k)
+    comp = compare(scorer, pools, facts(train_pairs), facts(test_pairs), k=k, seed=seed, method=selection,
+                   budget=budget)
+    table, _ = comparison_tables(comp, k)
     notes = [f"Model: `{scorer.identity}`. Relations: {len(manual)}; pairs split per relation into "
              f"{len(train_pairs)} training (mining, selection, weights) and {len(test_pairs)} test facts "
-             f"(seed {args.seed}). Candidates per fact: the distinct objects of the relation in that split"
-             + (f" (at most {args.max_candidates})" if args.max_candidates else "") + ".",
-             f"Candidate prompts per relation: the manual one, up to {args.mined} mined, up to "
-             f"{args.paraphrased} paraphrased ({args.pivots}). Scores: {scorer.computed} computed, "
+             f"(seed {seed}). Candidates per fact: the distinct objects of the relation in that split"
+             + (f" (at most {max_candidates})" if max_candidates else "") + ".",
+             f"Candidate prompts per relation: the manual one, up to {mined} mined, up to "
+             f"{paraphrased} paraphrased ({routes_text}). Scores: {scorer.computed} computed, "
              f"{scorer.reused} from the cache; {time.perf_counter() - started:.0f} s in all."]
-    report = write_report(out_dir, comp, args.k, title="promptmine run", notes=notes)
-    print(main)
+    report = write_report(out_dir, comp, k, title="promptmine run", notes=notes)
     log(f"report: {report} (chart: {out_dir / 'accuracy.png'})")
-    return 0
+    return RunResult(comp, candidates, table, report)
 
 
-def add_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "run", help="the whole pipeline: mine, paraphrase, select, evaluate; writes a report",
-        description="Mine templates from a corpus and paraphrase each relation's manual template, then "
-                    "pick prompts on a training half of the pairs and compare, on the test half, the manual "
-                    "prompt, the best mined, the best paraphrased, the best of all, a top-K rank ensemble and "
-                    "an optimised ensemble. Writes report.md, accuracy.png (bar chart), candidates.jsonl, "
-                    "selections.jsonl and scores.jsonl. With no arguments it runs on the bundled sample "
-                    "(corpora/) in a few minutes on a CPU. Unlike evaluate/select, run defaults to "
-                    "--dtype fast --threads 1.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  promptmine run\n"
-               "  promptmine run --relations rels.jsonl --pairs facts.jsonl --corpus wiki1.txt wiki2.txt --out report/")
-    p.add_argument("--relations", default=str(CORPORA / "sample_relations.jsonl"), metavar="FILE",
-                   help="JSONL with `relation` and its manual `template` (default: the bundled sample)")
-    p.add_argument("--pairs", default=str(CORPORA / "sample_pairs.jsonl"), metavar="FILE",
-                   help="facts with a relation (LAMA/T-REx JSONL with predicate_id; default: the bundled sample)")
-    p.add_argument("--corpus", nargs="+", default=None, metavar="FILE",
-                   help="text to mine, one sentence or paragraph a line (default: corpora/sample_corpus*.txt)")
-    p.add_argument("--out", default="promptmine-run", metavar="DIR", help="report folder (default: %(default)s)")
-    p.add_argument("--mined", type=int, default=10, metavar="N", help="mined templates kept per relation (default: %(default)s)")
-    p.add_argument("--paraphrased", type=int, default=10, metavar="N",
-                   help="paraphrases kept per relation (default: %(default)s)")
-    p.add_argument("--pivots", default="bergamot:pt,apertium:es",
-                   help="back-translation routes BACKEND:LANG, comma-separated; unavailable ones are skipped, "
-                        "`none` for no paraphrasing (default: %(default)s)")
-    p.add_argument("--test-fraction", type=float, default=0.5, help="share of each relation's pairs for testing (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split and the dev split (default: %(default)s)")
-    p.add_argument("--k", type=int, default=3, help="templates in the rank ensemble (default: %(default)s)")
-    p.add_argument("--max-candidates", type=int, default=None, metavar="N",
-                   help="candidate objects per relation: the N most frequent (default: all distinct objects)")
-    add_scorer_arguments(p)
-    # A run scores thousands of statements: bfloat16 where the CPU has it natively, and one thread,
-    # which on a shared machine is several times faster than two threads waiting for each other.
-    p.set_defaults(func=run_cli, dtype="fast", threads=1)
+def _with_run_defaults(scorer, options: dict | None) -> dict | None:
+    """`options` plus RUN_SCORER_DEFAULTS for the fields the named scorer takes and `options` leaves unset."""
+    if not isinstance(scorer, str):
+        return options
+    from promptmine.models.score import SCORERS
+
+    fields = SCORERS.options(scorer).model_fields
+    return {**{k: v for k, v in RUN_SCORER_DEFAULTS.items() if k in fields}, **(options or {})}

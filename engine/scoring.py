@@ -7,13 +7,13 @@ object) score is computed once and kept in the on-disk cache, so re-runs and sel
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from promptmine.core.errors import InputError, PromptmineError
-from promptmine.core.io import iter_jsonl, read_pairs, read_templates, write_jsonl
+from promptmine.core.io import iter_jsonl, read_pairs, read_templates
 from promptmine.core.progress import log, progress
 from promptmine.core.records import Pair, Score, Selection, WeightedTemplate
 
@@ -250,68 +250,26 @@ def selection_name(selection: Selection) -> str:
     return f"<{selection.method} ensemble of {len(selection.templates)} templates>"
 
 
-# -- building scorers from CLI options ----------------------------------------------------------
+# -- building scorers ---------------------------------------------------------------------------
 
-def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options choosing the language model, shared by evaluate, select and run."""
-    from promptmine.models.hosted import add_hosted_arguments
-    from promptmine.models.score import SCORERS
+def load_scorer(scorer="causal", options: dict | None = None, *, cache: bool = True) -> CachedScorer:
+    """A scorer behind the score cache: `scorer` is a registry name (`causal`, `masked`, `openai`, ...)
+    built with `options` (its `Options` fields, e.g. `{"model": "bert-base-cased", "device": "cpu"}`),
+    a scorer object, or a CachedScorer (used as it is). `cache=False` neither reads nor writes the
+    on-disk caches (scores, and a hosted scorer's answers)."""
+    if isinstance(scorer, CachedScorer):
+        return scorer
+    if isinstance(scorer, str):
+        from promptmine.models.score import SCORERS
 
-    g = parser.add_argument_group("language model")
-    g.add_argument("--scorer", default="causal", choices=SCORERS.names(),
-                   help="causal: any transformers causal LM (default, SmolLM2-135M shipped); masked: a "
-                        "BERT-like masked LM ([Y] becomes the mask, single-token objects); openai: an "
-                        "OpenAI-compatible server's log-probs (see the hosted options)")
-    g.add_argument("--model", default=None, metavar="NAME_OR_PATH",
-                   help="model folder, .gguf file or hub id in the local store (default: smollm2-135m "
-                        "for causal, bert-base-cased for masked)")
-    g.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default: %(default)s)")
-    g.add_argument("--dtype", default="auto",
-                   help="auto (float32 on CPU, float16 on GPU), fast (bfloat16 where the CPU has native "
-                        "support: several times faster, log-probs within ~0.1), float32, bfloat16, float16")
-    g.add_argument("--threads", type=int, default=None, metavar="N",
-                   help="CPU threads for torch (default: torch's choice; 1 is faster on a busy machine)")
-    g.add_argument("--batch-size", type=int, default=None, metavar="N",
-                   help="sequences per forward pass (default: 128 causal, 64 masked)")
-    g.add_argument("--vocab", default=None, metavar="FILE",
-                   help="masked scorer: restrict to these tokens, one a line (e.g. LAMA's common_vocab_cased.txt)")
-    g.add_argument("--no-suffix", action="store_true",
-                   help="causal/openai: score only the object's tokens, not the text after [Y]")
-    g.add_argument("--no-cache", action="store_true", help="do not read or write the on-disk score cache")
-    add_hosted_arguments(parser)
-
-
-def make_scorer(args: argparse.Namespace) -> CachedScorer:
-    from promptmine.models.score import SCORERS
-
-    opts: dict = {}
-    if args.scorer == "openai":
-        from promptmine.models.hosted import hosted_options
-
-        opts = hosted_options(args)
-        opts["score_suffix"] = not args.no_suffix
-    else:
-        if args.model:
-            opts["model"] = args.model
-        opts["device"] = args.device
-        opts["dtype"] = args.dtype
-        if args.threads:
-            import torch
-
-            torch.set_num_threads(args.threads)
-        if args.batch_size:
-            opts["batch_size"] = args.batch_size
-        if args.scorer == "causal":
-            opts["score_suffix"] = not args.no_suffix
-        if args.vocab:
-            if args.scorer != "masked":
-                raise PromptmineError("--vocab applies to --scorer masked only")
-            opts["vocab"] = args.vocab
-    try:
-        scorer = SCORERS.create(args.scorer, **opts)
-    except (OSError, ValueError) as e:
-        raise PromptmineError(f"cannot load the {args.scorer} scorer: {e}") from None
-    return CachedScorer(scorer, not args.no_cache)
+        options = dict(options or {})
+        if not cache and "cache" in SCORERS.options(scorer).model_fields:
+            options.setdefault("cache", False)
+        try:
+            scorer = SCORERS.create(scorer, options)
+        except (OSError, ValueError) as e:
+            raise PromptmineError(f"cannot load the {scorer} scorer: {e}") from None
+    return CachedScorer(scorer, cache)
 
 
 # -- reading templates or selections ------------------------------------------------------------
@@ -335,14 +293,16 @@ def read_candidate_objects(path: str) -> list[str]:
     return [line.strip() for _, line in iter_lines(path) if line.strip() and not line.startswith("#")]
 
 
-def load_facts(pairs_path: str, relations: set[str | None], *, relation: str | None = None,
-               max_candidates: int | None = None, candidates_path: str | None = None,
+def load_facts(pairs, relations: set[str | None], *, relation: str | None = None,
+               max_candidates: int | None = None, candidates=None,
                limit: int | None = None) -> dict[str | None, RelationFacts]:
-    pairs = read_pairs(pairs_path)
+    """Facts per relation from a pairs file or a list of Pairs; `candidates`: a file or a list of objects."""
+    path = pairs if isinstance(pairs, (str, Path)) else None
+    pairs = read_pairs(path) if path is not None else list(pairs)
     if not pairs:
-        raise InputError("no pairs", pairs_path)
+        raise InputError("no pairs", path)
     grouped = group_by_relation(pairs, relations, default=relation)
-    cands = read_candidate_objects(candidates_path) if candidates_path else None
+    cands = read_candidate_objects(str(candidates)) if isinstance(candidates, (str, Path)) else candidates
     out = {}
     for rel, ps in grouped.items():
         facts = relation_facts(rel, ps, max_candidates=max_candidates, candidates=cands)
@@ -370,53 +330,44 @@ def format_scores(scores: Sequence[Score]) -> str:
     return text_table(["relation", "template", "n", "P@1", "MRR"], rows)
 
 
-def run_cli(args: argparse.Namespace) -> int:
-    selections = read_selections_or_templates(args.templates)
+# -- the library function -------------------------------------------------------------------------
+
+def evaluate(templates, pairs, *, scorer="causal", options: dict | None = None, relation: str | None = None,
+             candidates=None, max_candidates: int | None = None, limit: int | None = None,
+             cache: bool = True) -> list[Score]:
+    """P@1 and MRR of each template (or selection) on the facts of its relation.
+
+    `templates`: a file (templates, candidates or `promptmine select` output), or a list of template
+    strings, Candidates, Selections or (relation, template) tuples; a template without a relation is
+    evaluated on every relation. `pairs`: a facts file or a list of Pairs (`relation` names the
+    relation of pairs without one). `candidates`: the objects to rank (a file or a list; default: the
+    distinct objects of each relation's pairs, the `max_candidates` most frequent). `limit`: the first
+    N facts per relation. `scorer`/`options`/`cache`: as for `load_scorer`."""
+    selections = as_selections(templates)
     if not selections:
-        raise InputError("no templates", args.templates)
-    facts_by_rel = load_facts(args.pairs, {s.relation for s in selections}, relation=args.relation,
-                              max_candidates=args.max_candidates, candidates_path=args.candidates,
-                              limit=args.limit)
-    scorer = make_scorer(args)
-    scores: list[Score] = []
+        raise InputError("no templates", templates if isinstance(templates, (str, Path)) else None)
+    facts_by_rel = load_facts(pairs, {s.relation for s in selections}, relation=relation,
+                              max_candidates=max_candidates, candidates=candidates, limit=limit)
     jobs = [(rel, s) for rel, facts in facts_by_rel.items() for s in templates_for(selections, rel)]
     if not jobs:
         raise PromptmineError(f"no template matches the pairs' relations ({', '.join(map(str, facts_by_rel))}); "
-                              "give templates with those relations, templates without one, or --relation")
-    for rel, sel in progress(jobs, desc="evaluate", unit="template"):
-        scores.append(evaluate_selection(scorer, sel, facts_by_rel[rel]))
-    print(format_scores(scores))
+                              "give templates with those relations, templates without one, or a relation")
+    scorer = load_scorer(scorer, options, cache=cache)
+    scores = [evaluate_selection(scorer, sel, facts_by_rel[rel])
+              for rel, sel in progress(jobs, desc="evaluate", unit="template")]
     log(f"scores: {scorer.computed} computed, {scorer.reused} from the cache ({scorer.identity})")
-    if args.out:
-        write_jsonl(args.out, scores)
-        log(f"wrote {len(scores)} scores to {args.out}")
-    return 0
+    return scores
 
 
-def add_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "evaluate", help="rank candidate objects with a language model: P@1 and MRR per template",
-        description="Measure how well each template (or selected ensemble) makes a language model "
-                    "answer: for every fact, rank the candidate objects by log P(object | prompt) and "
-                    "report precision@1 and mean reciprocal rank per relation and micro-averaged. "
-                    "Scores are cached on disk, so a re-run is instant.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n"
-               "  promptmine evaluate --templates corpora/sample_relations.jsonl --pairs corpora/sample_pairs.jsonl\n"
-               "  promptmine evaluate --templates selected.jsonl --pairs test.jsonl --out scores.jsonl\n"
-               "  promptmine evaluate --templates t.txt --pairs P19.jsonl --relation P19 --scorer masked "
-               "--model bert-base-cased --vocab common_vocab_cased.txt")
-    p.add_argument("--templates", required=True, metavar="FILE",
-                   help="templates (JSONL with `template` and optional `relation`, e.g. mined or paraphrased "
-                        "candidates, or plain text one a line) or a `promptmine select` output")
-    p.add_argument("--pairs", required=True, metavar="FILE",
-                   help="facts: LAMA/T-REx JSONL (sub_label, obj_label, predicate_id), plain JSONL or TSV")
-    p.add_argument("--relation", default=None, help="relation of pairs that name none")
-    p.add_argument("--candidates", default=None, metavar="FILE",
-                   help="candidate objects, one a line (default: the distinct objects of each relation's pairs)")
-    p.add_argument("--max-candidates", type=int, default=None, metavar="N",
-                   help="keep the N most frequent objects as candidates; facts with other objects are dropped")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="evaluate the first N facts per relation")
-    p.add_argument("--out", default=None, metavar="FILE", help="write Score records (with per-fact ranks) as JSONL")
-    add_scorer_arguments(p)
-    p.set_defaults(func=run_cli)
+def as_selections(templates) -> list[Selection]:
+    """Selections from a file or a list of template strings, Candidates, Selections or (relation, template)."""
+    if isinstance(templates, (str, Path)):
+        return read_selections_or_templates(str(templates))
+    out = []
+    for t in templates:
+        if isinstance(t, Selection):
+            out.append(t)
+            continue
+        rel, text = (t.relation, t.template) if hasattr(t, "template") else (t if isinstance(t, tuple) else (None, t))
+        out.append(Selection(relation=rel, method="manual", model="", templates=[WeightedTemplate(template=text)]))
+    return out

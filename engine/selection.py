@@ -16,7 +16,7 @@ from pathlib import Path
 
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.scoring import (
-    FLOOR, CachedScorer, RelationFacts, Scored, add_scorer_arguments, load_facts, make_scorer, mrr, p_at_1,
+    FLOOR, CachedScorer, RelationFacts, Scored, load_facts, load_scorer, mrr, p_at_1,
     score_template,
 )
 from promptmine.core.io import read_templates

@@ -15,10 +15,9 @@ Retries, concurrency, the request budget and the on-disk cache live in `models.h
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -29,7 +28,8 @@ from promptmine.core.cache import cache_key
 from promptmine.models.hosted_client import (
     HostedClient, HostedConfig, InvalidOutput, Job, RunResult, Unsupported,
 )
-from promptmine.models.translate import Hypothesis
+from promptmine.models.score import Scorer
+from promptmine.models.translate import Hypothesis, Paraphraser, Translator
 
 PROMPT_VERSION = 1  # bump when a prompt below changes, so cached answers are not reused
 STRUCTURED_MODES = ("json_schema", "json_object", "none")
@@ -52,62 +52,6 @@ class Paraphrases(BaseModel):
     """The paraphraser's response model."""
 
     paraphrases: list[str] = Field(min_length=1)
-
-
-# -- CLI options, shared by every command that can use a hosted model --------------------------
-
-def add_hosted_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the options of the OpenAI-compatible adapter (used with `--backend/--scorer openai`)."""
-    g = parser.add_argument_group(
-        "hosted model (OpenAI-compatible server)",
-        "Used with --backend openai / --scorer openai. The API key is read from an environment "
-        "variable and never printed.")
-    g.add_argument("--base-url", default=None, metavar="URL",
-                   help="server URL, e.g. http://127.0.0.1:8000/v1 for vLLM or llama.cpp "
-                        "(default: OpenAI's API)")
-    g.add_argument("--hosted-model", dest="hosted_model", default=None, metavar="NAME",
-                   help=f"model name the server knows (default: --model where the command has one, "
-                        f"else {HostedConfig.model})")
-    g.add_argument("--api-key-env", default=HostedConfig.api_key_env, metavar="VAR",
-                   help="environment variable holding the API key (default: %(default)s; "
-                        "not needed for a local --base-url)")
-    g.add_argument("--concurrency", type=int, default=HostedConfig.concurrency, metavar="N",
-                   help="requests in flight at once (default: %(default)s)")
-    g.add_argument("--timeout", type=float, default=HostedConfig.timeout, metavar="SECONDS",
-                   help="per-request timeout (default: %(default)s)")
-    g.add_argument("--max-retries", type=int, default=HostedConfig.max_retries, metavar="N",
-                   help="retries per item on 429/5xx/timeouts/invalid output, with exponential "
-                        "backoff honouring Retry-After (default: %(default)s)")
-    g.add_argument("--request-budget", type=int, default=None, metavar="N",
-                   help="stop after N requests in all (retries count); unanswered items are "
-                        "reported, answered ones are cached (default: no limit)")
-    g.add_argument("--structured-output", choices=STRUCTURED_MODES, default="json_schema",
-                   help="how to ask for JSON: json_schema (OpenAI, vLLM, llama.cpp), json_object "
-                        "(older servers), none (prompt only); answers are validated either way "
-                        "(default: %(default)s)")
-    g.add_argument("--hosted-scoring", choices=("auto", "completions", "chat"), default="auto",
-                   help="scorer: prompt log-probs from /completions (echo+logprobs), first-token "
-                        "top_logprobs from /chat/completions, or auto: the first the server offers "
-                        "(default: %(default)s)")
-
-
-def hosted_options(args: argparse.Namespace, model_from_model_flag: bool = True) -> dict[str, Any]:
-    """Constructor keyword arguments for the hosted adapters from `add_hosted_arguments` options.
-
-    The served model is `--hosted-model`, else the command's `--model` (unless
-    `model_from_model_flag` is False: there `--model` names a local model), else the default."""
-    fallback = getattr(args, "model", None) if model_from_model_flag else None
-    return {
-        "base_url": args.base_url,
-        "model": args.hosted_model or fallback or HostedConfig.model,
-        "api_key_env": args.api_key_env,
-        "concurrency": args.concurrency,
-        "timeout": args.timeout,
-        "max_retries": args.max_retries,
-        "request_budget": args.request_budget,
-        "structured_output": args.structured_output,
-        "scoring": args.hosted_scoring,
-    }
 
 
 # -- shared helpers -----------------------------------------------------------------------------
@@ -150,33 +94,52 @@ def _keeps_slots(text: str) -> bool:
     return text.count(X) == 1 and text.count(Y) == 1
 
 
-class _HostedRole:
-    """What all three roles share: the client, the identity, the failure report of the last call.
+class HostedOptions(BaseModel):
+    """How to reach an OpenAI-compatible server; the same for every role. The API key is read from
+    the environment variable `api_key_env` and never printed."""
 
-    One constructor for all, so `hosted_options(args)` builds any role: `structured_output` and
-    `temperature` (for n > 1 choices) matter to the chat roles, `scoring` to the scorer.
-    """
+    base_url: str | None = Field(None, description="server URL, e.g. http://127.0.0.1:8000/v1 for vLLM or "
+                                                   "llama.cpp (default: OpenAI's API)")
+    model: str = Field(HostedConfig.model, description="the model name the server knows",
+                       json_schema_extra={"alias": "--hosted-model"})
+    api_key_env: str = Field(HostedConfig.api_key_env, description="environment variable holding the API key "
+                                                                   "(not needed for a local --base-url)")
+    concurrency: int = Field(HostedConfig.concurrency, ge=1, description="requests in flight at once")
+    timeout: float = Field(HostedConfig.timeout, gt=0, description="per-request timeout in seconds")
+    max_retries: int = Field(HostedConfig.max_retries, ge=0,
+                             description="retries per item on 429/5xx/timeouts/invalid output, with exponential "
+                                         "backoff honouring Retry-After")
+    request_budget: int | None = Field(None, ge=0, description="stop after N requests in all (retries count); "
+                                                               "unanswered items are reported, answered ones cached")
+    backoff: float = Field(HostedConfig.backoff, ge=0, description="first retry delay in seconds, doubling")
+    cache: bool = Field(True, description="keep answers in the on-disk cache (the command's --no-cache)",
+                        json_schema_extra={"cli": False})
+    structured_output: Literal["json_schema", "json_object", "none"] = Field(
+        "json_schema", description="how to ask for JSON: json_schema (OpenAI, vLLM, llama.cpp), json_object "
+                                   "(older servers), none (prompt only); answers are validated either way")
+    temperature: float = Field(0.8, ge=0, description="sampling temperature when asking for several answers")
+
+
+class _HostedRole:
+    """What all three roles share: the client, the identity, the failure report of the last call."""
 
     name = "openai"
     role = "hosted"
+    Options = HostedOptions
 
     def __init__(self, base_url: str | None = None, model: str = HostedConfig.model,
                  api_key_env: str = HostedConfig.api_key_env, concurrency: int = HostedConfig.concurrency,
                  timeout: float = HostedConfig.timeout, max_retries: int = HostedConfig.max_retries,
                  request_budget: int | None = None, backoff: float = HostedConfig.backoff,
-                 cache: bool = True, structured_output: str = "json_schema", scoring: str = "auto",
-                 temperature: float = 0.8, device: Any = None):
-        # `device` is accepted so callers can build every backend alike; a server picks its own.
+                 cache: bool = True, structured_output: str = "json_schema", temperature: float = 0.8):
         if structured_output not in STRUCTURED_MODES:
             raise PromptmineError(f"structured_output must be one of {', '.join(STRUCTURED_MODES)}")
-        # Numbers may arrive as strings from generic CLI flags (`--option concurrency=16`).
         self.config = HostedConfig(base_url=base_url, model=model, api_key_env=api_key_env,
                                    concurrency=int(concurrency), timeout=float(timeout),
                                    max_retries=int(max_retries), backoff=float(backoff), cache=bool(cache),
                                    request_budget=None if request_budget in (None, "") else int(request_budget))
         self.client = HostedClient(self.config)
         self.structured_output = structured_output
-        self.scoring = scoring
         self.temperature = temperature
         self.last_run: RunResult | None = None
 
@@ -214,7 +177,7 @@ class _HostedRole:
 
 # -- translator ---------------------------------------------------------------------------------
 
-class OpenAITranslator(_HostedRole):
+class OpenAITranslator(_HostedRole, Translator):
     """Translator protocol over chat completions with a `{"translation": ...}` response model."""
 
     role = "translation"
@@ -265,7 +228,7 @@ class OpenAITranslator(_HostedRole):
 
 # -- paraphraser --------------------------------------------------------------------------------
 
-class OpenAIParaphraser(_HostedRole):
+class OpenAIParaphraser(_HostedRole, Paraphraser):
     """Paraphraser protocol: N rewrites of a template in one request, validated to keep [X] and [Y]."""
 
     role = "paraphrase"
@@ -334,7 +297,7 @@ def span_logprob(offsets: Sequence[int], logprobs: Sequence[float | None], text_
     return total
 
 
-class OpenAIScorer(_HostedRole):
+class OpenAIScorer(_HostedRole, Scorer):
     """Scorer protocol from the server's log-probs: log P(object + rest of the statement | text
     before [Y]) like the local causal scorer; `score_suffix=False` scores the object's tokens only."""
 
@@ -342,8 +305,21 @@ class OpenAIScorer(_HostedRole):
     batch_size = 16  # statements per /completions request (the endpoint takes a list of prompts)
     top_logprobs = 20  # the most OpenAI's chat endpoint returns
 
-    def __init__(self, *args, score_suffix: bool = True, **kwargs):
+    class Options(HostedOptions):
+        scoring: Literal["auto", "completions", "chat"] = Field(
+            "auto", description="prompt log-probs from /completions (echo+logprobs), first-token top_logprobs "
+                                "from /chat/completions, or auto: the first the server offers",
+            json_schema_extra={"flag": "--hosted-scoring"})
+        score_suffix: bool = Field(True, description="score the object and the text after [Y] (--no-suffix: "
+                                                     "the object's tokens only)",
+                                   json_schema_extra={"flag": "--no-suffix"})
+        start_text: str = Field("auto", description="text every scored statement starts with, as the local causal "
+                                                    "scorer starts with the document separator: auto (<|endoftext|> "
+                                                    "when the server reads it as one token, else nothing)")
+
+    def __init__(self, *args, scoring: str = "auto", score_suffix: bool = True, start_text: str = "auto", **kwargs):
         super().__init__(*args, **kwargs)
+        self.scoring = scoring
         self.score_suffix = score_suffix
         if self.scoring not in ("auto", "completions", "chat"):
             raise PromptmineError("scoring must be auto, completions or chat")

@@ -85,7 +85,7 @@ def test_disk_cache_persists(tmp_path):
 
 
 def test_cli_help_is_fast_and_imports_no_model_library():
-    code = ("import sys, engine.cli as c; c.build_parser(); "
+    code = ("import sys, promptmine.cli as c; c.build_parser(); "
             "heavy = [m for m in ('torch', 'transformers', 'spacy', 'openai') if m in sys.modules]; "
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

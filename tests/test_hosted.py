@@ -14,7 +14,7 @@ import time
 import pytest
 
 from promptmine.core.errors import PromptmineError
-from promptmine.models.hosted import OpenAIParaphraser, OpenAIScorer, OpenAITranslator, span_logprob
+from promptmine.models.hosted import DOC_SEP, OpenAIParaphraser, OpenAIScorer, OpenAITranslator, span_logprob
 from promptmine.testing.server import rule_rewrite, rule_translate, serve_in_subprocess, shipped_gguf
 
 KEY_ENV = "PM_TEST_API_KEY"
@@ -200,6 +200,7 @@ def test_scorer_matches_the_language_model_chain_rule(lm_server, tokenizer_dir):
     lm = LM("tiny", tokenizer_dir)  # the server's model: same seed, same weights
 
     def expected(before: str, filled: str) -> float:
+        before, filled = DOC_SEP + before, DOC_SEP + filled  # the server knows it as one token: prompts start with it
         ids_b = lm.tok(before, add_special_tokens=False)["input_ids"]
         ids = lm.tok(filled, add_special_tokens=False)["input_ids"]
         assert ids[:len(ids_b)] == ids_b
@@ -214,9 +215,12 @@ def test_scorer_matches_the_language_model_chain_rule(lm_server, tokenizer_dir):
     for i, s in enumerate(subjects):
         for j, o in enumerate(objects):
             assert scores[i][j] == pytest.approx(expected(f"{s} was born in", f"{s} was born in {o} ."), abs=1e-4)
-    # [Y] first: the statement gets a one-character context so its first token has a log-prob.
+    # [Y] first: the document separator is the context of the statement's first token.
     first = sc.score("[Y] participated in the [X] .", ["Olympics"], ["Germany"])
-    assert first[0][0] == pytest.approx(expected("\n", "\nGermany participated in the Olympics ."), abs=1e-4)
+    assert first[0][0] == pytest.approx(expected("", "Germany participated in the Olympics ."), abs=1e-4)
+    # a server that does not know the separator as one token: no start text, a newline before [Y] first
+    plain = make(OpenAIScorer, lm_server, start_text="")
+    assert plain.score("[Y] participated in the [X] .", ["Olympics"], ["Germany"])[0][0] != first[0][0]
     # object-only scoring leaves the tokens after [Y] out
     only = make(OpenAIScorer, lm_server, score_suffix=False).score("[X] was born in [Y] .", ["Dante"], ["Florence"])
     assert only[0][0] == pytest.approx(expected("Dante was born in", "Dante was born in Florence"), abs=1e-4)
@@ -229,8 +233,8 @@ def test_scorer_batches_statements_and_resumes_from_cache(lm_server):
     subjects = [f"Person{i}" for i in range(10)]
     scores = sc.score("[X] was born in [Y] .", subjects, ["Florence", "Hawaii"])
     assert len(scores) == 10 and all(len(row) == 2 for row in scores)
-    # 20 statements in batches of 16: a probe, then 2 requests, and the 2 faults retried.
-    assert lm_server.stats()["requests"]["completions"] == 1 + 2 + 2
+    # 20 statements in batches of 16: a probe, the start-text probe, 2 requests, and the 2 faults retried.
+    assert lm_server.stats()["requests"]["completions"] == 1 + 1 + 2 + 2
     again = make(OpenAIScorer, lm_server, scoring="completions")
     assert again.score("[X] was born in [Y] .", subjects, ["Florence", "Hawaii"]) == scores
     assert again.last_run.requests == 0
@@ -315,19 +319,27 @@ def test_cli_rerun_retries_items_that_failed(rule_server, tmp_path):
 
 
 def test_hosted_cli_options_build_every_role(rule_server):
+    """The hosted flags come from the adapters' Options models and build every role."""
     import argparse
 
-    from promptmine.models.hosted import add_hosted_arguments, hosted_options
+    from promptmine.cli.backends import BackendFlags
+    from promptmine.models.score import SCORERS
+    from promptmine.models.translate import PARAPHRASERS, TRANSLATORS
 
+    flags = BackendFlags([TRANSLATORS, PARAPHRASERS, SCORERS])
     parser = argparse.ArgumentParser()
-    add_hosted_arguments(parser)
-    args = parser.parse_args(["--base-url", rule_server.url, "--hosted-model", "m", "--api-key-env", KEY_ENV,
-                              "--concurrency", "2", "--timeout", "5", "--max-retries", "1",
-                              "--request-budget", "10", "--structured-output", "json_object"])
-    opts = hosted_options(args)
-    for cls in (OpenAITranslator, OpenAIParaphraser, OpenAIScorer):
-        role = cls(**opts)
-        assert role.config.concurrency == 2 and role.config.request_budget == 10
+    flags.add_to(parser, "backend options")
+    args = parser.parse_args(["--base-url", rule_server.url, "--model", "local/folder", "--hosted-model", "m",
+                              "--api-key-env", KEY_ENV, "--concurrency", "2", "--timeout", "5",
+                              "--max-retries", "1", "--request-budget", "10", "--structured-output",
+                              "json_object"])
+    roles = [(OpenAITranslator, TRANSLATORS), (OpenAIParaphraser, PARAPHRASERS), (OpenAIScorer, SCORERS)]
+    for cls, registry in roles:
+        opts = flags.options(args, "openai", registry)
+        assert opts["model"] == "m"  # --hosted-model wins over --model for the hosted backend
+        role = registry.create("openai", opts)
+        assert isinstance(role, cls) and role.config.concurrency == 2 and role.config.request_budget == 10
+    opts = flags.options(args, "openai", TRANSLATORS)
     rule_server.set_faults([])
     # json_object mode: no schema sent, the answer is still validated against the response model
     out = OpenAITranslator(**opts).translate([TEMPLATES[0]], "en", "de")

@@ -409,7 +409,7 @@ def test_interrupted_run_leaves_no_output(tmp_path, monkeypatch, capsys):
             raise KeyboardInterrupt
         return real_dumps(obj, **k)
 
-    monkeypatch.setattr(promptmine.mining.json, "dumps", dumps_then_interrupt)
+    monkeypatch.setattr(json, "dumps", dumps_then_interrupt)  # the module is shared: write_jsonl sees it
     assert main(["mine", "--corpus", str(ROOT / "corpora" / "sample_corpus.txt"), "--methods", "middle",
                  "--out", str(out)]) == 130
     assert out.read_text() == "previous result\n"

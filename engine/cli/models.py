@@ -3,7 +3,7 @@
 On a connected machine: `models pull NAME...` then `models pack store.tar`. Carry store.tar over;
 on the offline machine: `models unpack store.tar` (every sha256 checked; nothing is installed
 unless all match), `models verify` any time after, `models list` to see what is there.
-Nothing heavy is imported here; the work lives in `models.store`.
+Nothing heavy is imported here; the work lives in `promptmine.models.store`.
 """
 
 from __future__ import annotations
@@ -108,7 +108,9 @@ def _add(args) -> int:
     return 0
 
 
-def add_cli(subparsers) -> None:
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    from promptmine.cli import add_verbosity
+
     p = subparsers.add_parser(
         "models", help="list, pull, pack, unpack and verify local models (for offline machines)",
         description="The local model store ($PROMPTMINE_MODELS, default ~/.cache/promptmine/models). "
@@ -177,3 +179,6 @@ def add_cli(subparsers) -> None:
     ad.add_argument("name", metavar="NAME", help="name to store it under, e.g. the hub id org/model")
     ad.add_argument("folder", metavar="FOLDER", help="the model folder")
     ad.set_defaults(func=_add)
+    for action in (ls, pl, pk, up, vf, ad):
+        add_verbosity(action, default=argparse.SUPPRESS)
+    return p

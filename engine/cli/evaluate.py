@@ -1,0 +1,81 @@
+"""`promptmine evaluate`: flags -> `promptmine.evaluate(...)` -> a table and Score records."""
+
+from __future__ import annotations
+
+import argparse
+
+from promptmine.cli.backends import BackendFlags
+
+
+def scorer_flags() -> BackendFlags:
+    from promptmine.models.score import SCORERS
+
+    return BackendFlags([SCORERS])
+
+
+def add_scorer_arguments(p: argparse.ArgumentParser) -> BackendFlags:
+    """--scorer, its options (from each scorer's Options) and --no-cache; shared by evaluate, select, run."""
+    from promptmine.models.score import SCORERS
+
+    p.add_argument("--scorer", default="causal", choices=SCORERS.names(),
+                   help="causal: any transformers causal LM (default, SmolLM2-135M shipped); masked: a "
+                        "BERT-like masked LM ([Y] becomes the mask, single-token objects); openai: an "
+                        "OpenAI-compatible server's log-probs")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the on-disk caches")
+    flags = scorer_flags()
+    flags.add_to(p, "language model", "Each scorer's own settings (the scorers that take a flag in [...]).")
+    return flags
+
+
+def scorer_options(args: argparse.Namespace, flags: BackendFlags | None = None) -> dict:
+    """The chosen scorer's options from the flags; a flag it does not take is an error."""
+    from promptmine.models.score import SCORERS
+
+    flags = flags or scorer_flags()
+    flags.check_taken(args, {args.scorer: "scorer"})
+    return flags.options(args, args.scorer, SCORERS)
+
+
+def run(args: argparse.Namespace) -> int:
+    from promptmine.core.io import write_jsonl
+    from promptmine.core.progress import log
+    from promptmine.scoring import evaluate, format_scores
+
+    scores = evaluate(args.templates, args.pairs, scorer=args.scorer, options=scorer_options(args),
+                      relation=args.relation, candidates=args.candidates, max_candidates=args.max_candidates,
+                      limit=args.limit, cache=not args.no_cache)
+    print(format_scores(scores))
+    if args.out:
+        write_jsonl(args.out, scores)
+        log(f"wrote {len(scores)} scores to {args.out}")
+    return 0
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "evaluate", help="rank candidate objects with a language model: P@1 and MRR per template",
+        description="Measure how well each template (or selected ensemble) makes a language model "
+                    "answer: for every fact, rank the candidate objects by log P(object | prompt) and "
+                    "report precision@1 and mean reciprocal rank per relation and micro-averaged. "
+                    "Scores are cached on disk, so a re-run is instant.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  promptmine evaluate --templates corpora/sample_relations.jsonl --pairs corpora/sample_pairs.jsonl\n"
+               "  promptmine evaluate --templates selected.jsonl --pairs test.jsonl --out scores.jsonl\n"
+               "  promptmine evaluate --templates t.txt --pairs P19.jsonl --relation P19 --scorer masked "
+               "--model bert-base-cased --vocab common_vocab_cased.txt")
+    p.add_argument("--templates", required=True, metavar="FILE",
+                   help="templates (JSONL with `template` and optional `relation`, e.g. mined or paraphrased "
+                        "candidates, or plain text one a line) or a `promptmine select` output")
+    p.add_argument("--pairs", required=True, metavar="FILE",
+                   help="facts: LAMA/T-REx JSONL (sub_label, obj_label, predicate_id), plain JSONL or TSV")
+    p.add_argument("--relation", default=None, help="relation of pairs that name none")
+    p.add_argument("--candidates", default=None, metavar="FILE",
+                   help="candidate objects, one a line (default: the distinct objects of each relation's pairs)")
+    p.add_argument("--max-candidates", type=int, default=None, metavar="N",
+                   help="keep the N most frequent objects as candidates; facts with other objects are dropped")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="evaluate the first N facts per relation")
+    p.add_argument("--out", default=None, metavar="FILE", help="write Score records (with per-fact ranks) as JSONL")
+    add_scorer_arguments(p)
+    p.set_defaults(func=run)
+    return p

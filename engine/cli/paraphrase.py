@@ -1,0 +1,162 @@
+"""`promptmine paraphrase`: flags -> `promptmine.paraphrase(...)` -> JSONL records."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from promptmine.cli.backends import BackendFlags, parse_option_items
+from promptmine.core.errors import InputError, PromptmineError
+
+PLACEHOLDER_STYLES = ("names", "rare", "brackets")  # promptmine.paraphrasing.PLACEHOLDER_STYLES
+
+
+def _flags() -> BackendFlags:
+    from promptmine.models.translate import PARAPHRASERS, TRANSLATORS
+
+    return BackendFlags([TRANSLATORS, PARAPHRASERS])
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "paraphrase",
+        help="paraphrase prompts by back-translation through pivot languages",
+        description="Paraphrase prompts by back-translation (LPAQA): translate each prompt into pivot "
+                    "languages with B candidates, each back with B candidates, rank the B*B round trips by "
+                    "forward+backward log-probability (or by agreement across pivots for backends without "
+                    "scores) and keep the top T. [X]/[Y] are protected and restored; candidates that lose "
+                    "one are dropped. Writes JSONL records {source, template, pivot, backend, score}, "
+                    "the original prompt first (pivot null). A prompt that is not a one-line template "
+                    "([X] and [Y] once each) is treated as free text: split into sentences, translated, "
+                    "and reassembled into --permutations variants.",
+        epilog="examples:\n"
+               "  promptmine paraphrase '[X] was born in [Y] .' --backend bergamot\n"
+               "  promptmine paraphrase --input relations.jsonl --pivots de,fr,es --beams 7 --top 40 "
+               "--model-dir ~/models --out paraphrases.jsonl\n"
+               "  promptmine paraphrase --text-file prompt.txt --backend bergamot --permutations 5\n"
+               "  promptmine paraphrase '[X] died in [Y] .' --backend openai --direct --model gpt-4o-mini",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("prompts", nargs="*", metavar="PROMPT", help="prompts to paraphrase (templates with [X] and [Y])")
+    p.add_argument("--input", "--templates", dest="input", metavar="FILE",
+                   help="templates to paraphrase in one batched run: JSONL with a `template` field (and "
+                        "optional `relation`, e.g. LAMA's relations.jsonl) or plain text, one a line")
+    p.add_argument("--text-file", metavar="FILE", help="a long free-text prompt (e.g. with few-shot examples) "
+                                                        "to paraphrase as a whole")
+    from promptmine.models.translate import PARAPHRASERS, TRANSLATORS
+
+    p.add_argument("--backend", default="marian",
+                   help=f"translator: {', '.join(TRANSLATORS.names())} (default marian: local opus-mt models; "
+                        f"bergamot: shipped EN<->PT; apertium: Debian EN<->ES); with --direct, a paraphraser "
+                        f"({', '.join(PARAPHRASERS.names())})")
+    p.add_argument("--direct", action="store_true",
+                   help="ask a paraphraser backend for rewrites directly instead of a round trip")
+    p.add_argument("--pivots", help="comma-separated pivot languages (default: the backend's, e.g. de,fr "
+                                    "for marian, pt for bergamot, es for apertium)")
+    p.add_argument("--src", default="en", help="language of the prompts (default en)")
+    p.add_argument("--beams", "-B", type=int, default=7, help="candidates per translation step, B (default 7)")
+    p.add_argument("--top", "-T", type=int, default=40, help="paraphrases kept per template, T (default 40)")
+    p.add_argument("--permutations", type=int, default=None, metavar="N",
+                   help="number of distinct variants of a free-text prompt (default 5)")
+    p.add_argument("--placeholders", metavar="STYLES",
+                   help=f"how [X]/[Y] travel, comma-separated from {', '.join(PLACEHOLDER_STYLES)} "
+                        "(default: the backend's choice)")
+    g = p.add_argument_group("free-text prompts", "Spans that come back byte-for-byte: {placeholders}, [X]/[Y], "
+                                                  "cues opening a line (`Sentence:`), and the ones named here.")
+    g.add_argument("--labels", metavar="WORDS", help="comma-separated label words to keep (e.g. positive,negative)")
+    g.add_argument("--keep", action="append", metavar="TEXT", help="a string to keep as it is (repeatable)")
+    g.add_argument("--keep-regex", action="append", metavar="REGEX", help="keep every match (repeatable)")
+    g.add_argument("--examples-verbatim", action="store_true",
+                   help="keep the few-shot example lines as they are; paraphrase only the instruction")
+    g.add_argument("--no-protect", action="store_true", help="translate the whole text, protecting nothing")
+    p.add_argument("--out", "-o", metavar="FILE", help="write JSONL here (atomically); default stdout")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
+    _flags().add_to(p, "backend options", "Each backend's own settings (the backends that take a flag in [...]).")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="any backend option by its field name, e.g. --option threads=2 (repeatable)")
+    p.set_defaults(func=run)
+    return p
+
+
+def _split_list(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _gather_inputs(args) -> tuple[list[tuple[str | None, str]], list[str]]:
+    """(relation, template) pairs and free-text prompts from the command line and files."""
+    from promptmine.core.records import check_template
+
+    templates: list[tuple[str | None, str]] = []
+    texts: list[str] = []
+    for prompt in args.prompts:
+        try:
+            if "\n" in prompt.strip():
+                raise ValueError
+            check_template(prompt.strip())
+            templates.append((None, prompt.strip()))
+        except ValueError:
+            texts.append(prompt)
+    if args.input:
+        from promptmine.core.io import read_templates
+
+        templates += read_templates(args.input)
+    if args.text_file:
+        path = Path(args.text_file)
+        if not path.is_file():
+            raise InputError("no such file", path)
+        texts.append(path.read_text(encoding="utf-8"))
+    if not templates and not texts:
+        raise PromptmineError("nothing to paraphrase: give PROMPT arguments, --input FILE or --text-file FILE")
+    if args.permutations is not None and args.permutations < 1:
+        raise PromptmineError("--permutations must be at least 1")
+    if args.beams < 1 or args.top < 0:
+        raise PromptmineError("--beams must be at least 1 and --top at least 0")
+    return templates, texts
+
+
+def output_record(record) -> dict:
+    """The JSONL line for a candidate: {source, template, pivot, backend, score} always present (null when
+    unknown: the original has no pivot, scoreless backends no score), then relation and method."""
+    from promptmine.core.records import Candidate
+
+    d = record.to_json() if isinstance(record, Candidate) else dict(record)
+    out = {k: d.get(k) for k in ("source", "template", "pivot", "backend", "score")}
+    out.update({k: v for k, v in d.items() if k not in out})
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from promptmine.core.io import write_jsonl
+    from promptmine.core.progress import log
+    from promptmine.models.translate import PARAPHRASERS, TRANSLATORS
+    from promptmine.paraphrasing import paraphrase
+
+    templates, texts = _gather_inputs(args)
+    flags = _flags()
+    registry = PARAPHRASERS if args.direct else TRANSLATORS
+    flags.check_taken(args, {args.backend: "paraphraser" if args.direct else "backend"})
+    options = flags.options(args, args.backend, registry)
+    options.update(parse_option_items(args.option))
+    if texts and args.permutations is None and not args.direct:
+        log("paraphrase: free-text prompt (not a one-line template with [X] and [Y]); "
+            "writing 5 variants (--permutations N)")
+    result = paraphrase([t for _, t in templates], texts=texts, backend=args.backend, options=options,
+                        direct=args.direct, pivots=_split_list(args.pivots), src=args.src, beams=args.beams,
+                        top=args.top, permutations=args.permutations or 5,
+                        placeholders=_split_list(args.placeholders), relations=[r for r, _ in templates],
+                        cache=not args.no_cache, protect=not args.no_protect,
+                        labels=_split_list(args.labels) or (), keep=args.keep or (), keep_regex=args.keep_regex or (),
+                        examples_verbatim=args.examples_verbatim)
+    stats = result.stats
+    records = [output_record(r) for group in result.candidates + result.texts for r in group]
+    if args.out:
+        n = write_jsonl(args.out, records)
+        log(f"paraphrase: wrote {n} records to {args.out} ({stats.kept} paraphrases of {stats.inputs} "
+            f"inputs; {stats.dropped} dropped for a lost slot)")
+    else:
+        for r in records:
+            sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
+        log(f"paraphrase: {stats.kept} paraphrases of {stats.inputs} inputs; "
+            f"{stats.dropped} dropped for a lost slot")
+    return 0

@@ -1,0 +1,124 @@
+"""`promptmine run`: flags -> `promptmine.run(...)` -> the report.
+
+The scorer and the translators of the --pivots routes share one set of flags: a flag goes to the
+scorer when it takes it, and to a route's translator when the scorer does not take it (--model-dir,
+--base-url with a local scorer) or the translator is the same backend (openai with --scorer openai).
+Where both take a flag, `--translator-NAME` sets the translators' own value (--translator-device cpu).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from promptmine.cli.backends import BackendFlags
+from promptmine.cli.evaluate import add_scorer_arguments, scorer_flags
+from promptmine.core.errors import PromptmineError
+from promptmine.corpora import CORPORA_DIR as CORPORA
+
+PREFIX = "translator-"
+
+
+def _translator_flags() -> tuple[BackendFlags, BackendFlags]:
+    """(the translators' flags by their own names, the same with the --translator- prefix)."""
+    from promptmine.models.translate import TRANSLATORS
+
+    return BackendFlags([TRANSLATORS]), BackendFlags([TRANSLATORS], prefix=PREFIX)
+
+
+def _colliding(scorer: BackendFlags, prefixed: BackendFlags) -> list[str]:
+    """The prefixed flags whose plain name is also a scorer flag."""
+    return [f for f in prefixed.flags if "--" + f[2 + len(PREFIX):] in scorer.flags]
+
+
+def translator_options(args: argparse.Namespace, routes: list[tuple[str, list[str]]]) -> dict[str, dict]:
+    """Options per route backend, and an error for a flag that neither the scorer nor a route takes."""
+    from promptmine.models.translate import TRANSLATORS
+
+    scorer = scorer_flags()
+    plain, prefixed = _translator_flags()
+    colliding = _colliding(scorer, prefixed)
+    backends = [b for b, _ in routes]
+    out: dict[str, dict] = {}
+    for backend in backends:
+        try:
+            TRANSLATORS.resolve(backend)
+        except (PromptmineError, ImportError):
+            continue  # an unknown or unavailable route is skipped with a note by the pipeline
+        passes = [f for f in plain.flags if backend == args.scorer or f not in scorer.flags
+                  or args.scorer not in scorer.flags[f].takers]
+        opts = plain.options(args, backend, TRANSLATORS, only=passes)
+        opts.update(prefixed.options(args, backend, TRANSLATORS, only=colliding))
+        out[backend] = opts
+    for flag in {**scorer.given(args), **plain.given(args), **prefixed.given(args)}:
+        takers = set(scorer.flags[flag].takers) & {args.scorer} if flag in scorer.flags else set()
+        for flags in (plain, prefixed):
+            if flag in flags.flags:
+                takers |= set(flags.flags[flag].takers) & set(backends)
+        if not takers:
+            raise PromptmineError(f"neither the {args.scorer} scorer nor a --pivots route "
+                                  f"({', '.join(backends) or 'none'}) takes {flag}")
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from promptmine.models.score import SCORERS
+    from promptmine.pipeline import parse_routes, run as run_pipeline
+
+    routes = parse_routes(args.pivots)
+    per_backend = translator_options(args, routes)
+    options = scorer_flags().options(args, args.scorer, SCORERS)
+    result = run_pipeline(args.relations, args.pairs, args.corpus, out=args.out, mined=args.mined,
+                          paraphrased=args.paraphrased, routes=routes, translator_options=per_backend,
+                          test_fraction=args.test_fraction, seed=args.seed, k=args.k,
+                          max_candidates=args.max_candidates, selection=args.selection, budget=args.budget,
+                          scorer=args.scorer, options=options, cache=not args.no_cache)
+    print(result.table)
+    return 0
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "run", help="the whole pipeline: mine, paraphrase, select, evaluate; writes a report",
+        description="Mine templates from a corpus and paraphrase each relation's manual template, then "
+                    "pick prompts on a training half of the pairs and compare, on the test half, the manual "
+                    "prompt, the best mined, the best paraphrased, the best of all, a top-K rank ensemble and "
+                    "an optimised ensemble. Writes report.md, accuracy.png (bar chart), candidates.jsonl, "
+                    "selections.jsonl and scores.jsonl. With no arguments it runs on the bundled sample "
+                    "(corpora/) in a few minutes on a CPU. Unlike evaluate/select, run defaults to "
+                    "--dtype fast --threads 1.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  promptmine run\n"
+               "  promptmine run --relations rels.jsonl --pairs facts.jsonl --corpus wiki1.txt wiki2.txt --out report/\n"
+               "  promptmine run --pivots marian:de,bergamot:pt --model-dir ~/opus-mt --translator-device cpu")
+    p.add_argument("--relations", default=str(CORPORA / "sample_relations.jsonl"), metavar="FILE",
+                   help="JSONL with `relation` and its manual `template` (default: the bundled sample)")
+    p.add_argument("--pairs", default=str(CORPORA / "sample_pairs.jsonl"), metavar="FILE",
+                   help="facts with a relation (LAMA/T-REx JSONL with predicate_id; default: the bundled sample)")
+    p.add_argument("--corpus", nargs="+", default=None, metavar="FILE",
+                   help="text to mine, one sentence or paragraph a line (default: corpora/sample_corpus*.txt)")
+    p.add_argument("--out", default="promptmine-run", metavar="DIR", help="report folder (default: %(default)s)")
+    p.add_argument("--mined", type=int, default=10, metavar="N", help="mined templates kept per relation (default: %(default)s)")
+    p.add_argument("--paraphrased", type=int, default=10, metavar="N",
+                   help="paraphrases kept per relation (default: %(default)s)")
+    p.add_argument("--pivots", default="bergamot:pt,apertium:es",
+                   help="back-translation routes BACKEND:LANG, comma-separated; unavailable ones are skipped, "
+                        "`none` for no paraphrasing (default: %(default)s)")
+    p.add_argument("--test-fraction", type=float, default=0.5, help="share of each relation's pairs for testing (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split and the dev split (default: %(default)s)")
+    p.add_argument("--k", type=int, default=3, help="templates in the rank ensemble (default: %(default)s)")
+    p.add_argument("--max-candidates", type=int, default=None, metavar="N",
+                   help="candidate objects per relation: the N most frequent (default: all distinct objects)")
+    p.add_argument("--selection", choices=("race", "exhaustive"), default="race",
+                   help="race: candidates race over blocks of training facts and the weak ones stop early; "
+                        "exhaustive: every candidate on every training fact (default: %(default)s)")
+    p.add_argument("--budget", type=int, default=None, metavar="N",
+                   help="race: (fact, template) pairs scored per relation at most (default: no limit)")
+    scorer = add_scorer_arguments(p)
+    plain, prefixed = _translator_flags()
+    plain.add_to(p, "translator options", "Options of the --pivots routes' translators (the backends that "
+                 "take a flag in [...]); flags the scorer also takes are under their --translator- name.",
+                 skip=list(scorer.flags))
+    prefixed.add_to(p, "translator options where the scorer has the same flag",
+                    skip=[f for f in prefixed.flags if f not in _colliding(scorer, prefixed)])
+    p.set_defaults(func=run)
+    return p
