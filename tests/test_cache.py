@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from promptmine.core.cache import DiskCache, NoCache, open_cache
+from promptmine.core.cache import NoCache, open_cache
 from promptmine.models.translate import Hypothesis
 
 KEY_ENV = "PM_TEST_API_KEY"
