@@ -108,3 +108,24 @@ def test_hosted_answers_are_not_read_from_the_cache_when_caching_is_off(rule_ser
     assert chat_requests() == before + 4 and off_tr.last_run.cached == 0  # asked again, not read
     off_tr.translate(texts, "en", "de")  # nor kept in memory by the same adapter
     assert chat_requests() == before + 6 and off_tr.last_run.cached == 0
+
+
+def test_the_no_cache_flag_reaches_the_hosted_answers(rule_server, monkeypatch, capsys):
+    """`promptmine paraphrase --no-cache` with a hosted translator: the translation cache and the
+    hosted client's answer cache are both off, so a rerun asks the server again."""
+    from promptmine.cli import main
+
+    monkeypatch.setenv(KEY_ENV, "sk-test")
+    rule_server.set_faults([])
+    args = ["paraphrase", "[X] was born in [Y] .", "--backend", "openai", "--base-url", rule_server.url,
+            "--model", "test-model", "--api-key-env", KEY_ENV, "--pivots", "de", "--beams", "2", "--top", "2"]
+
+    def sent(argv) -> int:
+        before = rule_server.stats()["requests"].get("chat", 0)
+        assert main(argv) == 0
+        capsys.readouterr()
+        return rule_server.stats()["requests"].get("chat", 0) - before
+
+    first = sent(args)
+    assert first > 0 and sent(args) == 0  # cached
+    assert sent(args + ["--no-cache"]) == first
