@@ -133,11 +133,68 @@ def throughput(scorer, template_sets: list[tuple[str, list[str], list[str]]]) ->
             "naive_pairs_per_s": pairs / naive_s, "speedup": naive_s / fast_s, "max_abs_diff": diff}
 
 
+def train_blocks(rel: str, pairs: list, size: int, max_candidates: int | None) -> list:
+    """Training facts in blocks shaped like the test sample: `size` random facts, ranked over the
+    distinct objects of their block (capped), so selection solves the same kind of ranking problem
+    as the evaluation (the gold is one of a few dozen objects drawn with it, not always one of the
+    most frequent objects of all training pairs) and never sees a test fact or test object list."""
+    from promptmine.scoring import relation_facts
+
+    return [relation_facts(rel, pairs[a:a + size], max_candidates=max_candidates) for a in range(0, len(pairs), size)]
+
+
+def bootstrap(row_hits, base_hits, n: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Paired bootstrap (facts resampled) 95% interval of the relative P@1 change of a row over the base."""
+    import numpy as np
+
+    a, b = np.asarray(row_hits, dtype=np.float64), np.asarray(base_hits, dtype=np.float64)
+    idx = np.random.default_rng(seed).integers(0, len(a), size=(n, len(a)))
+    ra, rb = a[idx].mean(1), b[idx].mean(1)
+    rel = (ra - rb) / np.where(rb > 0, rb, np.nan)
+    return float(np.nanpercentile(rel, 2.5)), float(np.nanpercentile(rel, 97.5))
+
+
+def table_rows(comps: dict, base_row: tuple[str, str]) -> list[dict]:
+    """Per row: P@1, MRR, relative change over the base with its bootstrap interval, W/T/L per relation."""
+    base = comps[base_row[0]].scores[base_row[1]]
+    base_hits = [r == 1 for s in base for r in s.ranks]
+    out = []
+    for variant, comp in comps.items():
+        for row in comp.scores:
+            scores = comp.scores[row]
+            hits = [r == 1 for s in scores for r in s.ranks]
+            p1, m, n = comp.micro(row)
+            b1 = sum(base_hits) / len(base_hits)
+            lo, hi = bootstrap(hits, base_hits)
+            w = sum(s.p_at_1 > t.p_at_1 + 1e-12 for s, t in zip(scores, base))
+            l_ = sum(s.p_at_1 < t.p_at_1 - 1e-12 for s, t in zip(scores, base))
+            facts = [sel.facts for sel in comp.selections[row] if sel.facts is not None]
+            notes = sum(1 for sel in comp.selections[row] if sel.note and "instead" in sel.note)
+            out.append({"row": row + variant, "p_at_1": p1, "mrr": m, "facts": n,
+                        "rel_change": (p1 - b1) / b1 if b1 else None, "ci95": [lo, hi],
+                        "wins": w, "ties": len(scores) - w - l_, "losses": l_,
+                        "train_facts_min": min(facts) if facts else None,
+                        "train_facts_median": sorted(facts)[len(facts) // 2] if facts else None,
+                        "fallbacks": notes})
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DATA, help="shared data folder (default: %(default)s)")
     ap.add_argument("--relations", type=int, default=0, help="first N relations (sorted by id); 0 = all 28")
-    ap.add_argument("--train-facts", type=int, default=20, help="training pairs sampled per relation (default: %(default)s)")
+    ap.add_argument("--train-facts", type=int, default=0,
+                    help="training pairs per relation the racing may draw from, in a seeded order; 0 = all (default)")
+    ap.add_argument("--budget", type=int, default=600,
+                    help="selection budget per relation in (fact, template) pairs (default: %(default)s)")
+    ap.add_argument("--selection", choices=("race", "exhaustive"), default="race",
+                    help="race (adaptive, within --budget) or exhaustive (every candidate on every sampled "
+                         "training fact; use with --train-facts) (default: %(default)s)")
+    ap.add_argument("--block-size", type=int, default=15,
+                    help="training facts per block; a block's facts are ranked over its distinct objects "
+                         "(default: %(default)s)")
+    ap.add_argument("--max-templates", type=int, default=5,
+                    help="survivors the optimised ensemble may weight (default: %(default)s)")
     ap.add_argument("--test-facts", type=int, default=30, help="half-B test facts sampled per relation (default: %(default)s)")
     ap.add_argument("--mine-sentences", type=int, default=1500,
                     help="half-A evidence sentences sampled per relation for mining; 0 = all (default: %(default)s)")
@@ -145,15 +202,26 @@ def main() -> int:
     ap.add_argument("--paraphrased", type=int, default=4, help="paraphrases kept per relation (default: %(default)s)")
     ap.add_argument("--pivots", default="bergamot:pt,apertium:es", help="back-translation routes (default: %(default)s)")
     ap.add_argument("--max-candidates", type=int, default=30,
-                    help="candidate objects per relation and split: the most frequent N of the sampled pairs' "
-                         "distinct objects (default: %(default)s)")
+                    help="candidate objects per test sample / training block: its most frequent N distinct "
+                         "objects (default: %(default)s)")
+    ap.add_argument("--calibration", choices=("both", "off", "on"), default="both",
+                    help="rows with raw scores, calibrated scores (log P(y|prompt) - log P(y|prompt with "
+                         "the subject replaced by a filler)), or both (default: %(default)s)")
+    ap.add_argument("--fillers", default="N/A", help="content-free subjects for calibration, |-separated (default: %(default)s)")
     ap.add_argument("--k", type=int, default=3, help="rank ensemble size (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dtype", default="fast", help="scorer dtype: fast (bfloat16 where native), float32 (default: %(default)s)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
+    ap.add_argument("--batch-size", type=int, default=None, help="scorer batch size (default: the scorer's)")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
-    ap.add_argument("--throughput-facts", type=int, default=4,
-                    help="facts per template in the engine-vs-naive throughput measurement (default: %(default)s)")
-    ap.add_argument("--out", type=Path, default=ROOT / "out" / "bench_lpaqa", help="report folder (default: %(default)s)")
+    ap.add_argument("--cache", choices=("memory", "disk"), default="memory",
+                    help="memory: an uncached run (scores shared within the run only); disk: the on-disk "
+                         "score cache, so a re-run is fast (default: %(default)s)")
+    ap.add_argument("--throughput-facts", type=int, default=0,
+                    help="facts per template in the engine-vs-naive throughput measurement; 0 = skip (default)")
+    ap.add_argument("--json", type=Path, default=None, help="write the table (and costs) as JSON here")
+    ap.add_argument("--out", type=Path, default=ROOT / "out" / "bench_lpaqa",
+                    help="report folder; selected prompts per row in selected/<row>.jsonl (default: %(default)s)")
     args = ap.parse_args()
 
     test_dir = args.data / "trex" / "test"
@@ -164,9 +232,12 @@ def main() -> int:
 
     import torch
 
-    from promptmine.scoring import CachedScorer, relation_facts
-    from promptmine.pipeline import Pool, compare, comparison_tables, paraphrase_pools, parse_routes, write_report, ROWS, row_label
+    from promptmine.core.cache import DiskCache
+    from promptmine.core.io import write_jsonl
     from promptmine.models.score.causal import CausalScorer
+    from promptmine.pipeline import Pool, compare, comparison_tables, paraphrase_pools, parse_routes, write_report, row_label
+    from promptmine.report import markdown_table
+    from promptmine.scoring import CachedScorer, calibrated, relation_facts
 
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
@@ -183,81 +254,124 @@ def main() -> int:
     para = paraphrase_pools(manual, parse_routes(args.pivots), args.paraphrased)
     pools = {r: Pool(manual[r], mined.get(r, [])[:args.mined], [c.template for c in para.get(r, [])])
              for r in rels}
-    train = {p["relation"]: relation_facts(p["relation"], p["train"], max_candidates=args.max_candidates)
+    train = {p["relation"]: train_blocks(p["relation"], p["train"], args.block_size, args.max_candidates)
              for p in prepared}
     test = {p["relation"]: relation_facts(p["relation"], p["test"], max_candidates=args.max_candidates)
             for p in prepared}
+    prep_s = time.perf_counter() - started
 
     t = time.perf_counter()
-    raw = CausalScorer(dtype=args.dtype, device="cpu")
+    raw = CausalScorer(dtype=args.dtype, device=args.device, **({"batch_size": args.batch_size} if args.batch_size else {}))
     load_s = time.perf_counter() - t
-    scorer = CachedScorer(raw)
-    t = time.perf_counter()
-    comp = compare(scorer, pools, train, test, k=args.k, seed=args.seed)
-    compare_s = time.perf_counter() - t
+    scorer = CachedScorer(raw, DiskCache(None, "scores") if args.cache == "memory" else True)
+    variants = {"": scorer} if args.calibration == "off" else \
+        {" (calibrated)": calibrated(scorer, args.fillers.split("|"))} if args.calibration == "on" else \
+        {"": scorer, " (calibrated)": calibrated(scorer, args.fillers.split("|"))}
+    comps, costs = {}, {}
+    for name, sc in variants.items():
+        t = time.perf_counter()
+        before = scorer.computed
+        comps[name] = compare(sc, pools, train, test, k=args.k, seed=args.seed, method=args.selection,
+                              budget=args.budget if args.selection == "race" else None,
+                              max_templates=args.max_templates)
+        costs[name] = {"seconds": time.perf_counter() - t, "selection_pairs": comps[name].cost,
+                       "scores_computed": scorer.computed - before}
+        print(f"{name or 'raw'}: {costs[name]['seconds']:.0f} s, {comps[name].cost} (fact, template) pairs "
+              f"raced, {costs[name]['scores_computed']} (fact, object) scores computed", file=sys.stderr)
 
-    # Throughput on the first relation: its manual and first mined template, a few test facts.
+    tp = tp32 = None
     r0 = rels[0]
-    sets = [(tpl, test[r0].subjects[:args.throughput_facts], test[r0].objects)
-            for tpl in pools[r0].dedupe().all[:2]]
-    tp = throughput(raw, sets)
-    tp32 = None
-    if raw.dtype != torch.float32:  # the same measurement in float32, where both ways agree to ~1e-4
-        tp32 = throughput(CausalScorer(dtype="float32", device="cpu"), sets)
+    sets = [(tpl, test[r0].subjects[:args.throughput_facts], test[r0].objects) for tpl in pools[r0].dedupe().all[:2]]
+    if args.throughput_facts:
+        tp = throughput(raw, sets)
+        if raw.dtype != torch.float32:
+            tp32 = throughput(CausalScorer(dtype="float32", device=args.device), sets)
     total_s = time.perf_counter() - started
 
     # -- report ------------------------------------------------------------------------------
+    first = next(iter(comps))
+    base_row = ("" if "" in comps else first, "Manual")
+    rows = table_rows(comps, base_row)
     n_templates = [len(pools[r].dedupe().all) for r in rels]
+    n_train = {r: sum(b.n for b in train[r]) for r in rels}
+    main_comp = comps[first]
+    seen = [s.facts for row in main_comp.selections for s in main_comp.selections[row] if s.facts is not None]
     sampling = [
         f"Sampling (seed {args.seed}): {len(rels)} relations. Per relation the test facts are shuffled and "
         f"halved; half A gives the mining corpus ({args.mine_sentences or 'all'} evidence sentences at most, "
         f"[MASK] -> obj_surface; {sum(len(p['sentences']) for p in prepared)} sentences in all, mined with "
-        f"half A's labels and surface forms as pairs). Selection/weights: {args.train_facts} pairs sampled from "
-        f"trex/train/<rel>.jsonl; evaluation: {args.test_facts} facts sampled from half B. Candidate objects: "
-        f"distinct objects of the sampled pairs of the same split and relation, at most {args.max_candidates} "
-        f"(train {min(len(train[r].objects) for r in rels)}-{max(len(train[r].objects) for r in rels)}, "
-        f"test {min(len(test[r].objects) for r in rels)}-{max(len(test[r].objects) for r in rels)} per relation); "
-        f"facts dropped by the cap: train {sum(train[r].dropped for r in rels)}, test {sum(test[r].dropped for r in rels)}.",
+        f"half A's labels and surface forms as pairs). Selection and weights: trex/train/<rel>.jsonl "
+        f"({min(n_train.values())}-{max(n_train.values())} pairs per relation available, in blocks of "
+        f"{args.block_size} ranked over their block's distinct objects), {args.selection}"
+        + (f" with a budget of {args.budget} (fact, template) pairs per relation" if args.selection == "race" else "")
+        + f"; evaluation: {args.test_facts} facts sampled from half B (never seen by selection), ranked over "
+        f"their distinct objects (at most {args.max_candidates}; {min(test[r].n for r in rels)}-"
+        f"{max(test[r].n for r in rels)} facts and {min(len(test[r].objects) for r in rels)}-"
+        f"{max(len(test[r].objects) for r in rels)} candidates per relation).",
         f"Candidate prompts per relation: manual + up to {args.mined} mined + up to {args.paraphrased} "
         f"paraphrased ({args.pivots}); {min(n_templates)}-{max(n_templates)} distinct, {sum(n_templates)} in all "
         f"(mined: {sum(len(pools[r].dedupe().mined) for r in rels)}, paraphrased: "
-        f"{sum(len(pools[r].dedupe().paraphrased) for r in rels)}).",
+        f"{sum(len(pools[r].dedupe().paraphrased) for r in rels)}). Training facts each selected prompt was "
+        f"scored on: {min(seen)}-{max(seen)} (median {sorted(seen)[len(seen) // 2]}).",
         f"Model: SmolLM2-135M-Instruct (Q4_1 GGUF dequantised), scorer `{raw.identity}`, {args.threads} torch "
-        f"thread(s), {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs (shared with other jobs).",
-        f"Time: {total_s:.0f} s in all (model load {load_s:.1f} s, select+evaluate {compare_s:.0f} s); scores "
-        f"computed {scorer.computed}, from the cache {scorer.reused}.",
+        f"thread(s), {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs (shared with other jobs); "
+        f"calibration fillers: {args.fillers}.",
+        f"Cost: {total_s:.0f} s in all (prepare+mine+paraphrase {prep_s:.0f} s, model load {load_s:.1f} s; "
+        + "; ".join(f"{n or 'raw'} rows {c['seconds']:.0f} s, {c['selection_pairs']} (fact, template) pairs raced, "
+                    f"{c['scores_computed']} (fact, object) scores computed" for n, c in costs.items())
+        + f"); scores computed in all {scorer.computed}, reused {scorer.reused}.",
     ]
-    base = comp.micro("Manual")[0]
-    best_row = max(ROWS[1:], key=lambda r: comp.micro(r)[0])
-    best = comp.micro(best_row)[0]
-    rel_change = 100 * (best - base) / base if base else float("nan")
-    lpaqa = 100 * (LPAQA_BERT_BASE[1] - LPAQA_BERT_BASE[0]) / LPAQA_BERT_BASE[0]
-    verdict = (f"Best method here: {row_label(best_row, args.k)}, P@1 {100 * best:.1f} vs Manual {100 * base:.1f} "
-               f"({rel_change:+.1f}% relative). LPAQA reports BERT-base {LPAQA_BERT_BASE[0]} -> "
-               f"{LPAQA_BERT_BASE[1]} ({lpaqa:+.0f}% relative) on the full T-REx test set with ~1000 training "
-               f"pairs per relation; this is a 135M causal LM, small samples, so the numbers are noisy.")
+    table = markdown_table(
+        ["method", "P@1", "MRR", "facts", "vs Manual (relative)", "95% CI (paired bootstrap)", "W/T/L vs Manual",
+         "train facts seen (min/median)"],
+        [[row_label(r["row"], args.k), f"{100 * r['p_at_1']:.1f}", f"{100 * r['mrr']:.1f}", r["facts"],
+          f"{100 * r['rel_change']:+.1f}%", f"[{100 * r['ci95'][0]:+.1f}%, {100 * r['ci95'][1]:+.1f}%]",
+          f"{r['wins']}/{r['ties']}/{r['losses']}",
+          f"{r['train_facts_min']}/{r['train_facts_median']}" if r["train_facts_min"] is not None else "-"]
+         for r in rows])
+    fallbacks = [f"{s.relation}: {s.note}" for c in comps.values() for s in c.selections["Optimized ensemble"]
+                 if s.note and "instead" in s.note]
     def tp_text(tp: dict, dtype: str) -> str:
         return (f"Throughput, {dtype} ({tp['pairs']} (fact, template) pairs of {r0}, {len(sets[0][2])} candidates "
                 f"each): engine {tp['engine_pairs_per_s']:.2f} pairs/s ({tp['engine_s']:.1f} s), naive "
                 f"one-forward-per-candidate {tp['naive_pairs_per_s']:.2f} pairs/s ({tp['naive_s']:.1f} s): "
                 f"{tp['speedup']:.1f}x; max |engine - naive| log-prob {tp['max_abs_diff']:.3g}.")
-
-    tp_line = tp_text(tp, str(raw.dtype).removeprefix("torch."))
-    if tp32:
-        tp_line += "\n" + tp_text(tp32, "float32")
-    report = write_report(args.out, comp, args.k, title="LPAQA at small scale (SmolLM2-135M)",
-                          notes=sampling + [verdict] + tp_line.split("\n"))
-    main_table, detail = comparison_tables(comp, args.k)
-    (args.out / "summary.json").write_text(json.dumps({
-        "rows": {row_label(r, args.k): dict(zip(("p_at_1", "mrr", "facts"), comp.micro(r))) for r in ROWS},
-        "throughput": tp, "throughput_float32": tp32, "seconds": total_s, "args": {k: str(v) for k, v in vars(args).items()}}, indent=1))
+    tp_lines = ([tp_text(tp, str(raw.dtype).removeprefix("torch."))] if tp else []) + ([tp_text(tp32, "float32")] if tp32 else [])
+    notes = sampling + ["## Table (relative change, interval and W/T/L against raw-score Manual)", "", table]
+    if fallbacks:
+        notes.append(f"Optimised ensemble fell back to the rank ensemble for {len(fallbacks)} relation(s): "
+                     + "; ".join(fallbacks))
+    notes += tp_lines
+    report = write_report(args.out, comps[first], args.k, title="LPAQA at small scale (SmolLM2-135M)", notes=notes)
+    for name, comp in comps.items():  # per-relation tables of every variant
+        _, detail = comparison_tables(comp, args.k)
+        with open(report, "a", encoding="utf-8") as f:
+            f.write(f"\n## P@1 per relation{name or ' (raw scores)'}\n\n{detail}\n")
+    sel_dir = args.out / "selected"
+    sel_dir.mkdir(exist_ok=True)
+    for name, comp in comps.items():
+        for row, sels in comp.selections.items():
+            label = row_label(row + name, args.k)
+            fname = "".join(ch if ch.isalnum() or ch in "-+" else "_" for ch in label).strip("_") + ".jsonl"
+            write_jsonl(sel_dir / fname, [{"relation": s.relation, "template": wt.template, "weight": wt.weight,
+                                           "facts": s.facts, "method": s.method, "note": s.note}
+                                          for s in sels for wt in s.templates])
+    summary = {"rows": [{**r, "row": row_label(r["row"], args.k)} for r in rows],
+               "per_relation": {row_label(row + name, args.k): {s.relation: {"p_at_1": s.p_at_1, "mrr": s.mrr, "n": s.n}
+                                                              for s in comp.scores[row]}
+                                for name, comp in comps.items() for row in comp.scores},
+               "costs": costs, "scores_computed": scorer.computed, "seconds": total_s,
+               "throughput": tp, "throughput_float32": tp32, "args": {k: str(v) for k, v in vars(args).items()}}
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(summary, indent=1))
     print("\n".join(sampling))
     print()
-    print(main_table)
-    print()
-    print(verdict)
-    print(tp_line)
-    print(f"\nreport: {report}; chart: {args.out / 'accuracy.png'}")
+    print(table)
+    for line in ([f"fallbacks: {len(fallbacks)}"] if fallbacks else []) + tp_lines:
+        print(line)
+    print(f"\nreport: {report}; selected prompts: {sel_dir}/")
     return 0
 
 
