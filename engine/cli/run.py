@@ -26,8 +26,12 @@ def _translator_flags() -> tuple[BackendFlags, BackendFlags]:
 
 
 def _colliding(scorer: BackendFlags, prefixed: BackendFlags) -> list[str]:
-    """The prefixed flags whose plain name is also a scorer flag."""
-    return [f for f in prefixed.flags if "--" + f[2 + len(PREFIX):] in scorer.flags]
+    """The prefixed flags whose plain name is also a scorer flag, for translators that are not also a
+    scorer backend (a translator named like a scorer, e.g. openai, shares that scorer's flags)."""
+    from promptmine.models.score import SCORERS
+
+    return [f for f, flag in prefixed.flags.items() if "--" + f[2 + len(PREFIX):] in scorer.flags
+            and set(flag.takers) - set(SCORERS.names())]
 
 
 def translator_options(args: argparse.Namespace, routes: list[tuple[str, list[str]]]) -> dict[str, dict]:
