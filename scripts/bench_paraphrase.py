@@ -13,10 +13,14 @@ Throughput is in round trips per second (one round trip = one of the B*B back-tr
 through a pivot). The naive way may run on a subset of the templates (`--naive-subset`); rates are
 per round trip, so they compare. Peak memory is the process RSS sampled during each phase.
 
+- ctranslate2: the same engine with the `ctranslate2` backend on the same weights (converted once into a
+  scratch model store first; int8 on CPU by default, as many threads as torch uses), run after the
+  transformers model is freed: round trips per second and peak memory as ratios against the engine row.
+
 Then it paraphrases the same 41 templates with the shipped `bergamot` translator (pivot pt) and prints
 the paraphrases of 5 relations.
 
-    .venv/bin/python scripts/bench_paraphrase.py [--naive-subset 8] [--json out.json] [--out paras.jsonl]
+    .venv/bin/python scripts/bench_paraphrase.py [--naive-subset 8] [--ct2-compute-types int8,float32] [--json out.json]
 """
 
 from __future__ import annotations
@@ -102,6 +106,54 @@ def naive(templates, translator, pivots, beams, styles):
     return done
 
 
+def bench_ctranslate2(args, compute_type: str, mapping: str, templates: list[str], pivots: list[str],
+                      styles: list[str], store: Path, threads: int) -> dict | None:
+    """The engine row again with the ctranslate2 backend on the same Marian folder (None if not installed)."""
+    try:
+        import ctranslate2  # noqa: F401
+    except ImportError:
+        print("ctranslate2: not installed (`pip install 'promptmine[ctranslate2]'`); row skipped", flush=True)
+        return None
+    from promptmine.paraphrasing import RoundTripStats, paraphrase_templates
+    from promptmine.models.translate.ctranslate2 import CTranslate2Translator
+
+    os.environ["PROMPTMINE_MODELS"] = str(store)  # the conversion goes to a scratch store, not the user's
+    with PeakRSS() as mem_load:
+        t0 = time.perf_counter()
+        tr = CTranslate2Translator(model=mapping, device=args.device, compute_type=compute_type,
+                                   batch_size=args.batch_size, min_new_tokens=args.tokens,
+                                   max_new_tokens=args.tokens, threads=threads)
+        for p in pivots:
+            tr.require("en", p)
+            tr.require(p, "en")
+        t_load = time.perf_counter() - t0
+    print(f"# ctranslate2 {ctranslate2.__version__}: converted ({tr.compute_type}, device {tr.device}) and loaded in "
+          f"{t_load:.0f}s (peak RSS {mem_load.peak:.0f} MB while converting); {threads} threads", flush=True)
+    translate = tr.translate
+    inputs: list[int] = []
+
+    def spy(texts, src, tgt, n=1):
+        inputs.append(len(set(texts)))
+        return translate(texts, src, tgt, n)
+
+    tr.translate = spy
+    stats = RoundTripStats()
+    load_avg = os.getloadavg()[0]
+    with PeakRSS() as mem:
+        t0 = time.perf_counter()
+        paraphrase_templates(templates, tr, pivots, beams=args.beams, top=40, styles=styles, cache=None, stats=stats)
+        seconds = time.perf_counter() - t0
+    tr.translate = translate
+    print(f"ctranslate2: {stats.round_trips} round trips in {seconds:.1f}s = {stats.round_trips / seconds:.1f}/s; "
+          f"{sum(inputs)} distinct texts translated; peak RSS {mem.peak:.0f} MB ({mem.start:.0f} MB before); "
+          f"load average {load_avg:.1f} at its start",
+          flush=True)
+    return {"compute_type": tr.compute_type, "threads": threads, "convert_and_load_seconds": t_load,
+            "round_trips": stats.round_trips, "seconds": seconds, "per_second": stats.round_trips / seconds,
+            "inputs_translated": sum(inputs), "peak_rss_mb": mem.peak, "rss_before_mb": mem.start,
+            "load_average_start": load_avg}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--relations", type=Path, default=DATA)
@@ -113,6 +165,9 @@ def main() -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", default="auto", help="auto (float32 on CPU), fast, bfloat16, ...")
     ap.add_argument("--skip-bergamot", action="store_true")
+    ap.add_argument("--ct2-compute-types", default="auto", help="ctranslate2 rows, comma-separated: auto (int8 on "
+                                                                "CPU, float16 on GPU), int8, float32, ...")
+    ap.add_argument("--skip-ctranslate2", action="store_true")
     ap.add_argument("--json", type=Path, help="write the numbers here")
     ap.add_argument("--out", type=Path, help="write the bergamot paraphrases (JSONL) here")
     args = ap.parse_args()
@@ -120,7 +175,7 @@ def main() -> int:
 
     import torch
 
-    from promptmine.paraphrasing import RoundTripStats, output_record, paraphrase_templates
+    from promptmine.paraphrasing import RoundTripStats, paraphrase_templates
     from promptmine.models.translate.marian import MarianTranslator
     from promptmine.testing.tiny import make_random_marian
 
@@ -181,7 +236,11 @@ def main() -> int:
         rate_naive = trips / t_naive
         print(f"naive: {trips} round trips ({len(subset)} templates) in {t_naive:.1f}s = {rate_naive:.1f}/s; "
               f"peak RSS {mem_naive.peak:.0f} MB ({mem_naive.start:.0f} MB before)", flush=True)
-        del tr, model
+        del tr, model, translate, spy  # frees the transformers model before the ctranslate2 row
+        ct2_rows = [] if args.skip_ctranslate2 else [
+            bench_ctranslate2(args, ct, mapping, templates, pivots, styles, Path(tmp) / "store", torch.get_num_threads())
+            for ct in args.ct2_compute_types.split(",")]
+        ct2_rows = [r for r in ct2_rows if r]
 
     result = {
         "templates": len(templates), "beams": args.beams, "pivots": pivots, "tokens": args.tokens,
@@ -200,6 +259,15 @@ def main() -> int:
           f"{rate_naive:.1f} | {mem_naive.peak:.0f} |")
     print(f"| engine (batched n-best, batch {args.batch_size}) | {len(templates)} | {stats.round_trips} | "
           f"{t_engine:.1f} | {rate_engine:.1f} | {mem_engine.peak:.0f} |")
+    for ct2 in ct2_rows:
+        ct2["vs_engine"] = {"round_trips_per_second": ct2["per_second"] / rate_engine,
+                            "per_translated_text": (ct2["per_second"] / ct2["inputs_translated"])
+                            / (rate_engine / sum(all_inputs)),
+                            "peak_rss": ct2["peak_rss_mb"] / mem_engine.peak}
+        print(f"| ctranslate2 engine ({ct2['compute_type']}, batch {args.batch_size}) | {len(templates)} | "
+              f"{ct2['round_trips']} | {ct2['seconds']:.1f} | {ct2['per_second']:.1f} | {ct2['peak_rss_mb']:.0f} |")
+    if ct2_rows:
+        result["ctranslate2"] = ct2_rows
     # The engine translates each distinct text once (LAMA repeats templates; candidates repeat); the naive
     # way translates 1 + B texts per template and pivot. Per translated text, the gain is batching alone.
     naive_inputs = len(templates) * len(pivots) * (1 + args.beams)
@@ -208,6 +276,12 @@ def main() -> int:
     print(f"\nspeed-up: {result['speedup']:.1f}x in round trips/s (target >= 5x on CPU); the engine translated "
           f"{sum(all_inputs)} distinct texts where the naive way translates {naive_inputs}, so per translated "
           f"text (batching alone): {result['speedup_per_translated_input']:.1f}x")
+    for ct2 in ct2_rows:
+        ratio = ct2["vs_engine"]
+        print(f"ctranslate2 ({ct2['compute_type']}) against the transformers engine on the same weights: "
+              f"{ratio['round_trips_per_second']:.2f}x the round trips/s, {ratio['peak_rss']:.2f}x the peak RSS; "
+              f"it translated {ct2['inputs_translated']} distinct texts where the engine translated "
+              f"{sum(all_inputs)}, so per translated text {ratio['per_translated_text']:.2f}x")
 
     if not args.skip_bergamot:
         from promptmine.models.translate.bergamot import BergamotTranslator
@@ -232,6 +306,7 @@ def main() -> int:
                       ("; ".join(f"`{c.template}`" for c in cands[1:]) or "(no new paraphrase)"))
         if args.out:
             from promptmine.core.io import write_jsonl
+            from promptmine.paraphrasing import output_record  # only needed here
 
             write_jsonl(args.out, [output_record(c) for cands in out for c in cands])
             print(f"wrote {args.out}")
