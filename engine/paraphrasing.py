@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, progress
-from promptmine.core.records import X, Y, Candidate, check_template, normalize_text
+from promptmine.core.records import X, Y, Candidate, check_template, normalize_text, template_key
 
 # How slots travel through a translator: a (subject, object) rendering, restored afterwards.
 # `names` reads as natural text to NMT models; `rare` are invented words that subword models copy;
@@ -105,7 +105,7 @@ def translate_cached(translator, texts: Sequence[str], src: str, tgt: str, n: in
     return out
 
 
-def _check_pivots(translator, src: str, pivots: Sequence[str]) -> None:
+def check_pivots(translator, src: str, pivots: Sequence[str]) -> None:
     """Fail before any work when a direction is missing, with the backend's own how-to if it has one."""
     if not pivots:
         raise PromptmineError("no pivot languages given")
@@ -121,6 +121,21 @@ def _check_pivots(translator, src: str, pivots: Sequence[str]) -> None:
 
 
 # -- the round trip --------------------------------------------------------------------------------
+_FINAL_STOP = re.compile(r"\s*[.!?]$")
+
+
+def _toggle_stop(text: str) -> str:
+    """The sentence without its final full stop, or with one when it has none."""
+    text = text.rstrip()
+    return _FINAL_STOP.sub("", text) if _FINAL_STOP.search(text) else text + "."
+
+
+def _stop_like(text: str, like: str) -> str:
+    """`text` ending as `like` does: with its final punctuation mark, or without one."""
+    end = _FINAL_STOP.search(like.rstrip())
+    return _FINAL_STOP.sub("", text.rstrip()) + (end.group().strip() if end else "")
+
+
 @dataclass
 class Found:
     """One distinct round-trip result for an input."""
@@ -128,7 +143,7 @@ class Found:
     text: str
     score: float | None
     pivots: list[str]
-    routes: set = field(default_factory=set)  # (pivot, style) pairs that produced it
+    routes: set = field(default_factory=set)  # (pivot, style, final stop toggled) that produced it
     paths: int = 0
     first: int = 0
 
@@ -145,28 +160,34 @@ class RoundTripStats:
 
 def round_trip(units: Sequence[str], translator, pivots: Sequence[str], *, beams: int = 7, src: str = "en",
                styles: Sequence[str] | None = None, cache=None, stats: RoundTripStats | None = None,
-               desc: str = "round trips") -> list[list[Found]]:
-    """Ranked distinct round-trip candidates for each unit (the unit itself left out)."""
+               desc: str = "round trips", key=normalize_text, stop_variants: bool = False) -> list[list[Found]]:
+    """Ranked distinct round-trip candidates for each unit (the unit itself left out).
+
+    Candidates are the same when `key` says so (templates: `records.template_key`). With
+    `stop_variants`, each unit also travels with its final full stop toggled (a greedy translator
+    often renders `... [Y]` and `... [Y].` differently); those results get the unit's own ending back."""
     styles = list(styles or getattr(translator, "placeholder_styles", DEFAULT_STYLES))
     for s in styles:
         if s not in PLACEHOLDER_STYLES:
             raise PromptmineError(f"unknown placeholder style {s!r}; choose from {', '.join(PLACEHOLDER_STYLES)}")
     stats = stats if stats is not None else RoundTripStats()
     stats.inputs += len(units)
-    _check_pivots(translator, src, pivots)
-    originals = [normalize_text(u) for u in units]
+    check_pivots(translator, src, pivots)
+    originals = [key(normalize_text(u)) for u in units]
     want = [slot_counts(u) for u in units]
-    protected: dict[tuple[int, str], str] = {}
+    protected: dict[tuple[int, str, bool], str] = {}  # (unit, style, final stop toggled) -> text sent
     for i, u in enumerate(units):
-        # text without slots travels as it is ("none"); with slots, in every style that fits it
-        rendered = False
-        for s in (styles if want[i] != (0, 0) else ["none"]):
-            p = protect(u, s)
-            if p is not None:
-                protected[(i, s)] = p
-                rendered = True
-        if not rendered:
-            protected[(i, "brackets")] = u  # every rendering already occurs in the text itself
+        forms = [(False, u)] + ([(True, _toggle_stop(u))] if stop_variants else [])
+        for toggled, form in forms:
+            # text without slots travels as it is ("none"); with slots, in every style that fits it
+            rendered = False
+            for s in (styles if want[i] != (0, 0) else ["none"]):
+                p = protect(form, s)
+                if p is not None:
+                    protected[(i, s, toggled)] = p
+                    rendered = True
+            if not rendered:
+                protected[(i, "brackets", toggled)] = form  # every rendering already occurs in the text itself
     found: list[dict[str, Found]] = [{} for _ in units]
     counter = 0
     bar = progress(desc=desc, total=len(set(protected.values())) * len(pivots), unit="text")
@@ -177,7 +198,7 @@ def round_trip(units: Sequence[str], translator, pivots: Sequence[str], *, beams
             bar.total += len(back_inputs)
             bar.refresh()
             back = translate_cached(translator, back_inputs, pivot, src, beams, cache, bar)
-            for (i, style), p in protected.items():
+            for (i, style, toggled), p in protected.items():
                 for fh in fwd[p]:
                     for bh in back[fh.text]:
                         stats.round_trips += 1
@@ -185,19 +206,22 @@ def round_trip(units: Sequence[str], translator, pivots: Sequence[str], *, beams
                         if slot_counts(cand) != want[i] or not cand.strip():
                             stats.dropped += 1
                             continue
-                        if cand == originals[i]:
+                        if toggled:
+                            cand = normalize_text(_stop_like(cand, units[i]))
+                        k = key(cand)
+                        if k == originals[i]:
                             continue
                         score = None if fh.logprob is None or bh.logprob is None else fh.logprob + bh.logprob
-                        f = found[i].get(cand)
+                        f = found[i].get(k)
                         if f is None:
                             counter += 1
-                            f = found[i][cand] = Found(cand, score, [pivot], first=counter)
+                            f = found[i][k] = Found(cand, score, [pivot], first=counter)
                         elif score is not None and (f.score is None or score > f.score):
                             f.score = score
                             f.pivots = [pivot] + [p_ for p_ in f.pivots if p_ != pivot]
                         elif pivot not in f.pivots:
                             f.pivots.append(pivot)
-                        f.routes.add((pivot, style))
+                        f.routes.add((pivot, style, toggled))
                         f.paths += 1
     finally:
         bar.close()
@@ -215,25 +239,103 @@ def round_trip(units: Sequence[str], translator, pivots: Sequence[str], *, beams
 
 def paraphrase_templates(templates: list[str], translator, pivots: list[str], *, beams: int = 7, top: int = 40,
                          src: str = "en", styles: Sequence[str] | None = None, cache="default",
-                         relations: Sequence[str | None] | None = None,
-                         stats: RoundTripStats | None = None) -> list[list[Candidate]]:
-    """For each template: the original (pivot None) first, then up to `top` paraphrases, best first.
+                         relations: Sequence[str | None] | None = None, stats: RoundTripStats | None = None,
+                         generations: int = 1, breadth: int = 10, stop_variants: bool = False) -> list[list[Candidate]]:
+    """For each template: the original (pivot None) first, then up to `top` paraphrases, best first:
+    `grow_paraphrases` with one translator and its pivots (one generation by default, as LPAQA).
 
     `cache` is "default" (the on-disk cache), a promptmine.core.cache.DiskCache, or None. `stats`, if given,
     is filled with the counts (round trips, dropped for a lost slot, kept)."""
+    return grow_paraphrases(templates, [(translator, pivots)], generations=generations, breadth=breadth,
+                            beams=beams, top=top, src=src, styles=styles, stop_variants=stop_variants, cache=cache,
+                            relations=relations, stats=stats)
+
+
+@dataclass
+class PoolEntry:
+    """A paraphrase in a growing pool: the routes that reached it and how strongly they agree."""
+
+    text: str
+    generation: int
+    chains: list[str]  # pivot chains that produced it, e.g. "pt" (generation 1), "pt>es" (generation 2)
+    backends: list[str]  # the translators along those chains, e.g. "bergamot>apertium"
+    agreement: int  # (route, pivot, rendering, parent) combinations that produced it
+    order: tuple  # first seen: (rank in its round trip, parent's rank, route)
+    score: float | None
+
+
+def grow_paraphrases(templates: Sequence[str], routes: Sequence[tuple[object, Sequence[str]]], *,
+                     generations: int = 2, breadth: int = 10, beams: int = 7, top: int = 40, src: str = "en",
+                     styles: Sequence[str] | None = None, stop_variants: bool = True, cache="default",
+                     relations: Sequence[str | None] | None = None,
+                     stats: RoundTripStats | None = None) -> list[list[Candidate]]:
+    """A pool of paraphrases per template from every route (a translator and its pivots), grown by
+    generations: generation 1 round-trips each template through every route; generation g+1
+    round-trips the best `breadth` paraphrases of generation g through every route again, which
+    chains pivots (en>pt>en>es>en, en>es>en>pt>en) and lets a greedy translator move further from
+    the original than one round trip does.
+
+    Each generation is ranked on its own (by round-trip score when every candidate has one, else by
+    agreement: how many routes, pivots, slot renderings and parents produced it; then first seen)
+    and de-duplicated against the original and all earlier generations under
+    `records.template_key`. `stop_variants` also sends each input with its final full stop toggled.
+    Returns, per template, the original first (pivot None), then up to `top` paraphrases,
+    generation 1 first; `pivot` names the pivot chains (`pt>es`), `backend` the translators."""
     for t in templates:
         check_template(t)
+    if generations < 1 or breadth < 1:
+        raise PromptmineError("generations and breadth must be at least 1")
+    if not routes:
+        raise PromptmineError("no translation routes given")
     stats = stats if stats is not None else RoundTripStats()
-    ranked = round_trip(templates, translator, list(pivots), beams=beams, src=src, styles=styles,
-                        cache=_open_cache(cache), stats=stats)
+    cache = _open_cache(cache)
+    seen = [{template_key(t)} for t in templates]
+    pools: list[list[PoolEntry]] = [[] for _ in templates]
+    frontier = [[(normalize_text(t), "", "")] for t in templates]  # (text, pivot chain, backend chain)
+    for gen in range(1, generations + 1):
+        inputs = list(dict.fromkeys(text for parents in frontier for text, _, _ in parents))
+        if not inputs:
+            break
+        results = [dict(zip(inputs, round_trip(inputs, translator, list(pivots), beams=beams, src=src, styles=styles,
+                                               cache=cache, stats=stats, key=template_key,
+                                               stop_variants=stop_variants, desc=f"round trips (generation {gen})")))
+                   for translator, pivots in routes]
+        for i, parents in enumerate(frontier):
+            new: dict[str, PoolEntry] = {}
+            for parent_rank, (parent, chain, backend_chain) in enumerate(parents):
+                for r, (translator, _) in enumerate(routes):
+                    backend = f"{backend_chain}>{translator.name}" if backend_chain else translator.name
+                    for rank, f in enumerate(results[r][parent]):
+                        k = template_key(f.text)
+                        if k in seen[i]:
+                            continue
+                        e = new.get(k)
+                        if e is None:
+                            e = new[k] = PoolEntry(f.text, gen, [], [], 0, (rank, parent_rank, r), f.score)
+                        e.order = min(e.order, (rank, parent_rank, r))
+                        e.chains += [c for c in (f"{chain}>{p}" if chain else p for p in f.pivots) if c not in e.chains]
+                        if backend not in e.backends:
+                            e.backends.append(backend)
+                        e.agreement += len(f.routes)
+                        if f.score is not None and (e.score is None or f.score > e.score):
+                            e.score = f.score
+            items = list(new.values())
+            if items and all(e.score is not None for e in items):
+                items.sort(key=lambda e: (-e.score, e.order))
+            else:
+                items.sort(key=lambda e: (-e.agreement, e.order))
+            seen[i].update(new)
+            pools[i] += items
+            frontier[i] = [(e.text, e.chains[0], e.backends[0]) for e in items[:breadth]]
     out = []
-    for i, (template, items) in enumerate(zip(templates, ranked)):
+    for i, template in enumerate(templates):
         rel = relations[i] if relations else None
+        names = ",".join(dict.fromkeys(translator.name for translator, _ in routes))
         cands = [Candidate(relation=rel, template=normalize_text(template), method="paraphrase", source=template,
-                           pivot=None, backend=translator.name, score=None)]
-        for f in items[:top]:
-            cands.append(Candidate(relation=rel, template=f.text, method="paraphrase", source=template,
-                                   pivot=",".join(f.pivots), backend=translator.name, score=f.score))
+                           pivot=None, backend=names, score=None)]
+        cands += [Candidate(relation=rel, template=e.text, method="paraphrase", source=template,
+                            pivot=",".join(e.chains), backend=",".join(e.backends), score=e.score)
+                  for e in pools[i][:top]]
         out.append(cands)
     if stats.dropped:
         log(f"paraphrase: dropped {stats.dropped} of {stats.round_trips} round trips that lost or "
@@ -323,7 +425,7 @@ def paraphrase_text(text: str, translator, pivots: list[str], *, beams: int = 7,
     `[X]`/`[Y]`, cues opening a line (`Sentence:`), the `labels` words, the `keep` strings and
     `keep_regex` matches; sentence candidates that damage one are repaired or dropped (counted in
     `stats.span_repaired`/`span_dropped`). `examples_verbatim` keeps the few-shot example lines (a line
-    opening with a cue or holding a label) as they are and paraphrases only the instruction."""
+    opening with a cue, or ending in a label after a separator like `//`) as they are and paraphrases only the instruction."""
     from promptmine.protect import ProtectOptions, mask, protected_pieces, repair
 
     stats = stats if stats is not None else RoundTripStats()

@@ -191,14 +191,17 @@ def _has_letters(text: str) -> bool:
 def protected_pieces(masked: Masked, split_units, *, examples_verbatim: bool = False) -> list[tuple[str, bool]]:
     """Pieces of the masked text in order, each (piece, translate?). Tokens at the edge of a
     sentence (with the punctuation around them, e.g. ` // [5]`) are cut off and kept; with
-    `examples_verbatim`, a line that opens with a cue or holds a label is kept whole.
+    `examples_verbatim`, an example line (opening with a cue, or ending in a label after a separator
+    such as `//`) is kept whole.
     `split_units` is the sentence splitter of promptmine.paraphrasing."""
     kinds = {masked.token(i): s.kind for i, s in enumerate(masked.spans)}
     out: list[tuple[str, bool]] = []
     for line in re.split(r"(\n)", masked.text):
-        toks = [kinds.get(m.group(0)) for m in TOKEN.finditer(line)]
+        # an example: a line opening with a cue (`Review: ...`) or closing with a separated label (`... // [5]`)
         first = TOKEN.match(line.strip())
-        example = "label" in toks or (first is not None and kinds.get(first.group(0)) == "cue")
+        last = re.search(r"[^\w\s]\s*(\[\d+\])\s*$", line)
+        example = (first is not None and kinds.get(first.group(0)) == "cue") or \
+            (last is not None and kinds.get(last.group(1)) == "label")
         if not line or line == "\n" or (examples_verbatim and example):
             out.append((line, False))
             continue
@@ -207,10 +210,10 @@ def protected_pieces(masked: Masked, split_units, *, examples_verbatim: bool = F
                 out.append((piece, translate and _has_letters(piece)))
                 continue
             lead = _EDGE_LEAD.match(piece).group(0)
-            lead = lead if TOKEN.search(lead) else ""
+            lead = lead if TOKEN.match(piece.lstrip()) else ""  # the piece opens with a token
             rest = piece[len(lead):]
             trail = _EDGE_TRAIL.search(rest).group(0)
-            trail = trail if TOKEN.search(trail) else ""
+            trail = trail if re.search(r"\[\d+\]\s*$", rest) else ""  # ... or ends with one
             core = rest[:len(rest) - len(trail)] if trail else rest
             if lead:
                 out.append((lead, False))

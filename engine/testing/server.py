@@ -11,7 +11,7 @@ The LM is `--lm tiny` (a 2-layer random Llama with SmolLM2's tokenizer, built in
 
 For the adapter's failure paths it injects faults on request: `POST /_control/faults` with
 `{"rules": [{"match": "born", "faults": ["429:1", "500", "slow:3", "malformed", "prose",
-"wrong_schema", "drop_slots", "drop", "400"]}]}` makes the next requests whose body contains "born" get those
+"wrong_schema", "drop_slots", "drop_tokens", "drop", "400"]}]}` makes the next requests whose body contains "born" get those
 faults, one each, in order. `--latency S` delays every answer (benchmarks);
 `GET /_control/stats` counts requests and the most in flight at once.
 
@@ -417,6 +417,8 @@ class Handler(BaseHTTPRequestHandler):
                 content = self._rule_answer(body, task, i)
                 if fault == "drop_slots":  # valid JSON, but the placeholders are lost
                     content = content.replace("[X]", "X").replace("[Y]", "Y")
+                elif fault == "drop_tokens":  # valid JSON, but the numbered protected-span tokens are lost
+                    content = re.sub(r"\[(\d+)\]", r"\1", content)
             else:
                 content, logprobs = self._lm_answer(body, task, i)
             choices.append({"index": i, "message": {"role": "assistant", "content": content},
