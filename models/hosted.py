@@ -31,7 +31,7 @@ from promptmine.models.hosted_client import (
 from promptmine.models.score import Scorer
 from promptmine.models.translate import Hypothesis, Paraphraser, Translator
 
-PROMPT_VERSION = 1  # bump when a prompt below changes, so cached answers are not reused
+PROMPT_VERSION = 2  # bump when a prompt below changes, so cached answers are not reused
 STRUCTURED_MODES = ("json_schema", "json_object", "none")
 UNLISTED_LOGPROB = -100.0  # chat scoring: an object whose first token is not among the top log-probs
 
@@ -90,8 +90,13 @@ def _choices(response: Any) -> list:
     return choices
 
 
-def _keeps_slots(text: str) -> bool:
-    return text.count(X) == 1 and text.count(Y) == 1
+_KEPT_TOKEN = re.compile(r"\[(?:X|Y|\d+)\]")
+
+
+def kept_tokens(text: str) -> list[str]:
+    """The tokens an answer must give back exactly, in order: the slots `[X]`/`[Y]` and the numbered
+    tokens `[1]`, `[2]`, ... that stand for protected spans of a free-text prompt (promptmine.protect)."""
+    return _KEPT_TOKEN.findall(text)
 
 
 class HostedOptions(BaseModel):
@@ -196,11 +201,11 @@ class OpenAITranslator(_HostedRole, Translator):
     def _job(self, text: str, src: str, tgt: str, n: int) -> Job:
         src_name, tgt_name = LANGUAGES.get(src, src), LANGUAGES.get(tgt, tgt)
         system = (f"Translate the user's text from {src_name} to {tgt_name}. Keep the placeholders "
-                  f"{X} and {Y} exactly as they are, once each. Answer only with a JSON object "
+                  f"{X} and {Y} and numbered tokens such as [1] exactly as they are, once each. Answer only with a JSON object "
                   '{"translation": "<the translation>"}.')
         messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
         kwargs = self._chat_kwargs(messages, "translation", Translation, n)
-        must_keep_slots = _keeps_slots(text)
+        must_keep = kept_tokens(text)
 
         async def send(api):
             return await api.chat.completions.create(**kwargs)
@@ -214,8 +219,8 @@ class OpenAITranslator(_HostedRole, Translator):
                 except InvalidOutput as e:
                     problems.append(str(e))
                     continue
-                if must_keep_slots and not _keeps_slots(t):
-                    problems.append(f"lost the {X}/{Y} placeholders in {t!r}")
+                if must_keep and sorted(kept_tokens(t)) != sorted(must_keep):
+                    problems.append(f"lost or repeated a placeholder ({', '.join(must_keep)}) in {t!r}")
                 elif t not in out:
                     out.append(t)
             if not out:
@@ -241,7 +246,7 @@ class OpenAIParaphraser(_HostedRole, Paraphraser):
 
     def _job(self, text: str, n: int) -> Job:
         system = (f"Write {n} different paraphrases of the user's sentence template. Each paraphrase "
-                  f"must keep the placeholders {X} and {Y} exactly as written, once each, and mean the "
+                  f"must keep the placeholders {X} and {Y} (and numbered tokens such as [1]) exactly as written, once each, and mean the "
                   'same. Answer only with a JSON object {"paraphrases": ["...", ...]}.')
         messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
         kwargs = self._chat_kwargs(messages, "paraphrases", Paraphrases, 1)
@@ -251,6 +256,7 @@ class OpenAIParaphraser(_HostedRole, Paraphraser):
             items["maxItems"] = n
         kwargs["temperature"] = self.temperature
         source = normalize_text(text)
+        must_keep = sorted(kept_tokens(text))
 
         async def send(api):
             return await api.chat.completions.create(**kwargs)
@@ -261,7 +267,7 @@ class OpenAIParaphraser(_HostedRole, Paraphraser):
             seen = {source}
             for p in answer.paraphrases:
                 p = " ".join(p.split())
-                if _keeps_slots(p) and normalize_text(p) not in seen:
+                if sorted(kept_tokens(p)) == must_keep and normalize_text(p) not in seen:
                     seen.add(normalize_text(p))
                     out.append(p)
             if not out:
