@@ -2,7 +2,7 @@
 
 Every backend class declares its settings as a nested pydantic model `Options` (fields with defaults
 and a `description=`); `Registry.options(name)` hands it out so the CLI can make flags from it and
-`Registry.create(name, **options)` validates what it is given against it before building the backend.
+`Registry.create(name, options)` validates what it is given against it before building the backend.
 """
 
 from __future__ import annotations
