@@ -1,7 +1,8 @@
 """Flags made from the backends' `Options` models, so a new backend gets its flags with no CLI change.
 
 Every field of every backend's `Options` becomes one flag (`batch_size` -> `--batch-size`); backends
-sharing a field name share the flag, and its help says which backends take it. A field may set
+sharing a field name share the flag, and its help says which backends take it. A boolean field is
+a switch (`--fast`; `--no-NAME` when it defaults to True). A field may set
 `json_schema_extra={"flag": "--no-suffix"}` (another flag name), `{"alias": "--hosted-model"}` (a
 second flag only that backend reads, winning over the shared one) or `{"cli": False}` (no flag).
 Every flag defaults to None, meaning "not given": the backend's own default applies.
@@ -71,9 +72,10 @@ class BackendFlags:
                     self._add(name, key, info, extra)
 
     def _add(self, backend: str, key: str, info, extra: dict) -> None:
-        base = extra.get("flag") or "--" + key.replace("_", "-")
-        flag = "--" + self.prefix + base[2:]
         kind, choices = _argparse_type(info.annotation)
+        switch_off = kind is None and info.default is True  # a switch that is on unless --no-NAME
+        base = extra.get("flag") or ("--no-" if switch_off else "--") + key.replace("_", "-")
+        flag = "--" + self.prefix + base[2:]
         f = self.flags.get(flag)
         if f is None:
             const = None if kind is not None else (not info.default)
