@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, progress
 from promptmine.core.records import X, Y, Candidate, check_template, normalize_text, template_key
+from promptmine.filters import is_content_word, words
 
 # How slots travel through a translator: a (subject, object) rendering, restored afterwards.
 # `names` reads as natural text to NMT models; `rare` are invented words that subword models copy;
@@ -35,7 +36,13 @@ PLACEHOLDER_STYLES: dict[str, tuple[str, str]] = {
     "names": ("Alice", "Bob"),
     "rare": ("Zanko", "Yurba"),
     "brackets": (X, Y),
+    # more names: each is another input sentence, so a greedy translator gives another candidate
+    "names2": ("Tom", "Anna"),
+    "names3": ("John", "Mary"),
+    "surnames": ("Smith", "Jones"),
 }
+# Renderings `grow_paraphrases` adds to a translator's own: names NMT and rule-based systems keep.
+EXTRA_STYLES = ("names", "names2", "names3", "surnames")
 DEFAULT_STYLES = ("brackets",)  # for translators that say nothing (e.g. hosted ones told to keep slots)
 CHUNK = 128  # inputs per translator call: the progress bar moves per chunk, the translator batches inside
 
@@ -62,6 +69,15 @@ def restore(text: str, style: str) -> str:
         return text
     sx, sy = PLACEHOLDER_STYLES[style]
     return _slot_pattern(sy).sub(Y, _slot_pattern(sx).sub(X, text))
+
+
+# Any slot rendering left in a translation (`[X] is [Y] by Smith`): a slot the translator duplicated.
+_LEFTOVER = re.compile(r"\b(?:" + "|".join(re.escape(w) for pair in PLACEHOLDER_STYLES.values() for w in pair
+                                            if w not in (X, Y)) + r")\b", re.IGNORECASE)
+
+
+# `Jones' label` restored as `[Y]' label`: the slot's own possessive is `'s`.
+_BARE_POSSESSIVE = re.compile(r"(?<!')(\[[XY]\])'(?![a-z])")
 
 
 def slot_counts(text: str) -> tuple[int, int]:
@@ -154,6 +170,7 @@ class RoundTripStats:
     round_trips: int = 0  # back-translations looked at (B*B per input, pivot and style)
     dropped: int = 0  # lost or duplicated a slot
     kept: int = 0  # distinct candidates other than the original
+    no_content: int = 0  # templates: round trips left with no content word (`[X] is [Y].`), dropped
     span_repaired: int = 0  # free text: sentence candidates whose protected spans were put back
     span_dropped: int = 0  # ... and candidates or variants dropped for a damaged protected span
 
@@ -202,8 +219,9 @@ def round_trip(units: Sequence[str], translator, pivots: Sequence[str], *, beams
                 for fh in fwd[p]:
                     for bh in back[fh.text]:
                         stats.round_trips += 1
-                        cand = normalize_text(restore(bh.text, style))
-                        if slot_counts(cand) != want[i] or not cand.strip():
+                        cand = normalize_text(_BARE_POSSESSIVE.sub(r"\1's", restore(bh.text, style)))
+                        if slot_counts(cand) != want[i] or not cand.strip() or (
+                                style != "none" and _LEFTOVER.search(cand) and not _LEFTOVER.search(units[i])):
                             stats.dropped += 1
                             continue
                         if toggled:
@@ -247,8 +265,8 @@ def paraphrase_templates(templates: list[str], translator, pivots: list[str], *,
     `cache` is "default" (the on-disk cache), a promptmine.core.cache.DiskCache, or None. `stats`, if given,
     is filled with the counts (round trips, dropped for a lost slot, kept)."""
     return grow_paraphrases(templates, [(translator, pivots)], generations=generations, breadth=breadth,
-                            beams=beams, top=top, src=src, styles=styles, stop_variants=stop_variants, cache=cache,
-                            relations=relations, stats=stats)
+                            beams=beams, top=top, src=src, styles=styles, extra_styles=(),
+                            stop_variants=stop_variants, cache=cache, relations=relations, stats=stats)
 
 
 @dataclass
@@ -266,8 +284,8 @@ class PoolEntry:
 
 def grow_paraphrases(templates: Sequence[str], routes: Sequence[tuple[object, Sequence[str]]], *,
                      generations: int = 2, breadth: int = 10, beams: int = 7, top: int = 40, src: str = "en",
-                     styles: Sequence[str] | None = None, stop_variants: bool = True, cache="default",
-                     relations: Sequence[str | None] | None = None,
+                     styles: Sequence[str] | None = None, extra_styles: Sequence[str] = EXTRA_STYLES,
+                     stop_variants: bool = True, cache="default", relations: Sequence[str | None] | None = None,
                      stats: RoundTripStats | None = None) -> list[list[Candidate]]:
     """A pool of paraphrases per template from every route (a translator and its pivots), grown by
     generations: generation 1 round-trips each template through every route; generation g+1
@@ -278,7 +296,9 @@ def grow_paraphrases(templates: Sequence[str], routes: Sequence[tuple[object, Se
     Each generation is ranked on its own (by round-trip score when every candidate has one, else by
     agreement: how many routes, pivots, slot renderings and parents produced it; then first seen)
     and de-duplicated against the original and all earlier generations under
-    `records.template_key`. `stop_variants` also sends each input with its final full stop toggled.
+    `records.template_key`. Slots travel in `styles` (default: the translator's own) plus
+    `extra_styles`, and with `stop_variants` each input also goes with its final full stop toggled:
+    different input sentences are what give a greedy translator more than one candidate.
     Returns, per template, the original first (pivot None), then up to `top` paraphrases,
     generation 1 first; `pivot` names the pivot chains (`pt>es`), `backend` the translators."""
     for t in templates:
@@ -296,10 +316,13 @@ def grow_paraphrases(templates: Sequence[str], routes: Sequence[tuple[object, Se
         inputs = list(dict.fromkeys(text for parents in frontier for text, _, _ in parents))
         if not inputs:
             break
-        results = [dict(zip(inputs, round_trip(inputs, translator, list(pivots), beams=beams, src=src, styles=styles,
-                                               cache=cache, stats=stats, key=template_key,
-                                               stop_variants=stop_variants, desc=f"round trips (generation {gen})")))
-                   for translator, pivots in routes]
+        results = []
+        for translator, pivots in routes:
+            own = list(styles or getattr(translator, "placeholder_styles", DEFAULT_STYLES))
+            ranked = round_trip(inputs, translator, list(pivots), beams=beams, src=src,
+                                styles=list(dict.fromkeys(own + list(extra_styles))), cache=cache, stats=stats,
+                                key=template_key, stop_variants=stop_variants, desc=f"round trips (generation {gen})")
+            results.append(dict(zip(inputs, ranked)))
         for i, parents in enumerate(frontier):
             new: dict[str, PoolEntry] = {}
             for parent_rank, (parent, chain, backend_chain) in enumerate(parents):
@@ -308,6 +331,9 @@ def grow_paraphrases(templates: Sequence[str], routes: Sequence[tuple[object, Se
                     for rank, f in enumerate(results[r][parent]):
                         k = template_key(f.text)
                         if k in seen[i]:
+                            continue
+                        if not any(is_content_word(w) for w, _ in words(f.text)):
+                            stats.no_content += 1  # `[X] is [Y].`: the relation's words were lost
                             continue
                         e = new.get(k)
                         if e is None:

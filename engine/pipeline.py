@@ -21,7 +21,7 @@ from promptmine.scoring import (
     CachedScorer, RelationFacts, Scored, evaluate_selection, micro_average, relation_facts,
 )
 from promptmine.core.progress import log
-from promptmine.core.records import Candidate, Pair, Score, Selection, WeightedTemplate, normalize_text
+from promptmine.core.records import Candidate, Pair, Score, Selection, WeightedTemplate, template_key
 from promptmine.selection import Race, ensemble, race, race_rank, race_top1
 
 SELECTION_METHODS = ("race", "exhaustive")
@@ -33,19 +33,21 @@ from promptmine.corpora import CORPORA_DIR as CORPORA
 
 @dataclass
 class Pool:
-    """One relation's candidate templates by origin (normalised duplicates removed, manual first)."""
+    """One relation's candidate templates by origin (manual first)."""
 
     manual: str
     mined: list[str] = field(default_factory=list)
     paraphrased: list[str] = field(default_factory=list)
 
     def dedupe(self) -> Pool:
-        seen = {normalize_text(self.manual)}
+        """Each phrasing once (`records.template_key`: spacing, punctuation, slot determiners), where it
+        first appears: manual, then mined, then paraphrased."""
+        seen = {template_key(self.manual)}
         mined, para = [], []
         for src, dst in ((self.mined, mined), (self.paraphrased, para)):
             for t in src:
-                if normalize_text(t) not in seen:
-                    seen.add(normalize_text(t))
+                if template_key(t) not in seen:
+                    seen.add(template_key(t))
                     dst.append(t)
         return Pool(self.manual, mined, para)
 
@@ -166,8 +168,10 @@ def comparison_tables(comp: Comparison, k: int) -> tuple[str, str]:
     return main, detail
 
 
-def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: Sequence[str] = ()) -> Path:
-    """report.md (tables, chosen prompts), accuracy.png, selections.jsonl and scores.jsonl in out_dir."""
+def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: Sequence[str] = (),
+                 pools: dict[str, Pool] | None = None) -> Path:
+    """report.md (tables, chosen prompts), accuracy.png, selections.jsonl and scores.jsonl in out_dir;
+    with `pools`, the notes end with the candidates per relation (`pool_sizes`)."""
     from promptmine.core.io import atomic_write, write_jsonl
     from promptmine.report import bar_chart
 
@@ -177,6 +181,7 @@ def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: 
     micro = [comp.micro(r) for r in ROWS]
     bar_chart(out_dir / "accuracy.png", labels, [m[0] for m in micro], [m[1] for m in micro],
               title=f"{title}: micro-averaged accuracy by method")
+    notes = list(notes) + ([pool_sizes(pools)] if pools else [])
     lines = [f"# {title}", ""] + [part for note in notes for part in (note, "")] + [
              "## Micro-averaged over all test facts", "", main, "",
              "![accuracy by method](accuracy.png)", "", "## P@1 per relation", "", detail, "",
@@ -211,31 +216,49 @@ def mine_pools(corpus: Sequence[str], train_pairs: Sequence[Pair], top: int) -> 
 
 
 def paraphrase_pools(manual: dict[str, str], routes: Sequence[tuple[str, list[str]]], top: int,
-                     options: dict[str, dict] | None = None) -> dict[str, list[Candidate]]:
-    """Back-translations of each manual template through every (backend, pivots) route that is
-    available here; a missing backend is skipped with a note. Best first, interleaved by route.
+                     options: dict[str, dict] | None = None, *, generations: int = 2,
+                     breadth: int = 10) -> dict[str, list[Candidate]]:
+    """Paraphrases of each manual template from all (backend, pivots) routes available here together,
+    grown over `generations` (`promptmine.paraphrasing.grow_paraphrases`: chained pivots, round trips
+    of the best `breadth` round trips), best first, at most `top` per relation; a missing backend or
+    pivot is skipped with a note. Every relation is a key: an empty list means no paraphrase.
     `options`: per backend name, its options (e.g. `{"marian": {"model_dir": "~/models"}}`)."""
-    from promptmine.paraphrasing import paraphrase_templates
+    from promptmine.paraphrasing import check_pivots, grow_paraphrases
     from promptmine.models.translate import TRANSLATORS
 
     rels = list(manual)
-    per_route: list[list[list[Candidate]]] = []
+    usable = []
     for backend, pivots in routes:
         try:
             translator = TRANSLATORS.create(backend, (options or {}).get(backend))
-            found = paraphrase_templates([manual[r] for r in rels], translator, pivots, top=top, relations=rels)
+            check_pivots(translator, "en", pivots)
         except (PromptmineError, OSError, RuntimeError, ValueError) as e:
             log(f"paraphrase: {backend} ({','.join(pivots)}) unavailable, skipped: {e}")
             continue
-        per_route.append([[c for c in cands if c.pivot] for cands in found])  # drop the original
-        log(f"paraphrase: {backend} via {','.join(pivots)}: {sum(map(len, per_route[-1]))} paraphrases")
-    out: dict[str, list[Candidate]] = {}
-    for i, rel in enumerate(rels):
-        merged: list[Candidate] = []
-        for rank in range(max((len(r[i]) for r in per_route), default=0)):
-            merged += [r[i][rank] for r in per_route if rank < len(r[i])]
-        out[rel] = merged[:top]
+        usable.append((translator, list(pivots)))
+    if not usable:
+        return {rel: [] for rel in rels}
+    found = grow_paraphrases([manual[r] for r in rels], usable, generations=generations, breadth=breadth,
+                             top=top, relations=rels)
+    out = {rel: [c for c in cands if c.pivot] for rel, cands in zip(rels, found)}  # drop the original
+    empty = [rel for rel in rels if not out[rel]]
+    log(f"paraphrase: {sum(map(len, out.values()))} paraphrases via "
+        + ", ".join(f"{t.name}:{','.join(p)}" for t, p in usable) + f" ({generations} generation(s))"
+        + (f"; none for {', '.join(empty)}" if empty else ""))
     return out
+
+
+def pool_sizes(pools: dict[str, Pool]) -> str:
+    """The report's line on how many distinct candidates each relation had, naming the relations
+    that got no mined template or no paraphrase (their rows fall back to the manual prompt)."""
+    sizes = {rel: pool.dedupe() for rel, pool in pools.items()}
+    parts = [f"{rel} {len(p.mined)}/{len(p.paraphrased)}" for rel, p in sizes.items()]
+    line = "Distinct candidates per relation (mined/paraphrased): " + ", ".join(parts) + "."
+    for what, attr in (("mined template", "mined"), ("paraphrase", "paraphrased")):
+        missing = [rel for rel, p in sizes.items() if not getattr(p, attr)]
+        if missing:
+            line += f" No {what} for {', '.join(missing)}: their rows there are the manual prompt."
+    return line
 
 
 def parse_routes(text: str) -> list[tuple[str, list[str]]]:
@@ -335,7 +358,7 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
              f"Candidate prompts per relation: the manual one, up to {mined} mined, up to "
              f"{paraphrased} paraphrased ({routes_text}). Scores: {scorer.computed} computed, "
              f"{scorer.reused} from the cache; {time.perf_counter() - started:.0f} s in all."]
-    report = write_report(out_dir, comp, k, title="promptmine run", notes=notes)
+    report = write_report(out_dir, comp, k, title="promptmine run", notes=notes, pools=pools)
     log(f"report: {report} (chart: {out_dir / 'accuracy.png'})")
     return RunResult(comp, candidates, table, report)
 

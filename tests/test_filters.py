@@ -16,6 +16,7 @@ from promptmine.filters import FILTERS, display_order, is_filler, rejection, wor
     ("[X]\u2019s capital is [Y].", "[X]'s capital is [Y]."),  # curly apostrophe
     ("[X], born in [Y].", "[X] born in [Y]."),  # a comma
     ('"[X]" is a song by [Y].', "[X] is a song by [Y]."),  # quotes
+    ("[X] Was born in [Y].", "[X] was born in [Y]."),  # letter case (a rule-based translator's capital)
 ])
 def test_normal_form_merges_spacing_punctuation_and_slot_determiner_variants(a, b):
     assert template_key(a) == template_key(b)
@@ -27,7 +28,6 @@ def test_normal_form_merges_spacing_punctuation_and_slot_determiner_variants(a, 
     ("[X] is the capital of [Y].", "[X] is capital of [Y]."),  # a determiner not before a slot
     ("[X] is a [Y].", "[X] is [Y]."),  # an article that is there or not
     ("[X] plays [Y].", "[X] played [Y]."),  # tense
-    ("[X] is a member of [Y].", "[X] is a Member of [Y]."),  # case inside the sentence
     ("[X] died in [Y].", "[X] died in [Y] in 1990."),  # more words
 ])
 def test_normal_form_keeps_everything_else_apart(a, b):

@@ -34,15 +34,14 @@ _BEFORE_SLOT = re.compile(r"\b(?:(the)|an?)\s+(?=\x00[XY]\x00)", re.IGNORECASE)
 def template_key(text: str) -> str:
     """The one normal form under which candidates from any source (mining, paraphrasing, manual) are
     the same prompt: it ignores spacing, punctuation (a final period, commas, quotes, brackets;
-    `co founded` = `co-founded`; curly = straight apostrophes), the case of the first letter, and the
-    determiner right before a slot (`member of the [Y]` = `member of [Y]`, `a [Y]` = `an [Y]`).
-    Words, their order and their case elsewhere still count."""
+    `co founded` = `co-founded`; curly = straight apostrophes), letter case (`The capital` = `the
+    capital`; a rule-based translator's `[X] Was born`), and the determiner right before a slot
+    (`member of the [Y]` = `member of [Y]`, `a [Y]` = `an [Y]`). Words and their order still count."""
     text = _APOSTROPHES.sub("'", text).replace(X, "\x00X\x00").replace(Y, "\x00Y\x00")
     text = _PUNCT.sub(" ", _INNER_HYPHEN.sub(" ", text))
     text = _BEFORE_SLOT.sub(lambda m: "" if m.group(1) else "a ", text)
     text = _SPACE.sub(" ", text).strip()
-    text = text[:1].lower() + text[1:]
-    return text.replace("\x00X\x00", X).replace("\x00Y\x00", Y)
+    return text.lower().replace("\x00x\x00", X).replace("\x00y\x00", Y)
 
 
 def check_template(text: str) -> str:

@@ -1,0 +1,80 @@
+"""Growing the paraphrase pool with the shipped translators: every route, chained pivots and round
+trips of the best round trips, each generation ranked and de-duplicated under one normal form."""
+
+import pytest
+
+from promptmine.core.records import template_key
+from promptmine.models.translate.apertium import installed_modes
+from promptmine.paraphrasing import RoundTripStats, grow_paraphrases, paraphrase_templates
+from promptmine.pipeline import Pool, paraphrase_pools, pool_sizes
+
+needs_apertium = pytest.mark.skipif(not {"eng-spa", "spa-eng"} <= installed_modes(),
+                                    reason="apertium with apertium-eng-spa is not installed")
+
+
+def _check_pool(template, cands):
+    original, rest = cands[0], cands[1:]
+    assert original.pivot is None and original.template == "[X] works for [Y]." and original.source == template
+    keys = [template_key(c.template) for c in cands]
+    assert len(set(keys)) == len(keys)  # one normal form: no two candidates are variants of each other
+    for c in rest:
+        assert c.template.count("[X]") == 1 and c.template.count("[Y]") == 1, c.template
+        assert c.source == template and c.method == "paraphrase"
+
+
+@needs_apertium
+def test_a_second_generation_round_trips_the_first_one_with_apertium():
+    """Rule-based, so deterministic: `works` comes back as `act`, and `act` again as `law`."""
+    from promptmine.models.translate.apertium import ApertiumTranslator
+
+    template = "[X] works for [Y] ."
+    apertium = ApertiumTranslator()
+    [one] = grow_paraphrases([template], [(apertium, ["es"])], generations=1, cache=None)
+    stats = RoundTripStats()
+    [two] = grow_paraphrases([template], [(apertium, ["es"])], generations=2, cache=None, stats=stats)
+    _check_pool(template, one)
+    _check_pool(template, two)
+    first = [c.template for c in one[1:]]
+    assert "[X] act for [Y]." in first and all(c.pivot == "es" for c in one[1:])
+    assert [c.template for c in two[1:len(one)]] == first  # generation 1 first, in the same order
+    second = two[len(one):]
+    assert second and all(c.pivot.startswith("es>es") and c.backend.startswith("apertium>apertium") for c in second)
+    assert "[X] law for [Y]." in [c.template for c in second]
+    # capitalised output of unknown names (`[X] Works for`) is the original under the normal form: not kept
+    assert all(template_key(c.template) != template_key(template) for c in two[1:])
+    assert stats.inputs == 1 + (len(one) - 1)  # generation 2 round-trips each generation-1 paraphrase
+
+
+@needs_apertium
+def test_pools_of_the_run_say_which_relations_got_no_paraphrase():
+    manual = {"P19": "[X] was born in [Y] .", "P108": "[X] works for [Y] ."}
+    pools = paraphrase_pools(manual, [("apertium", ["es"]), ("apertium", ["xx"])], 10)  # xx: skipped
+    assert pools["P19"] == [] and 0 < len(pools["P108"]) <= 10
+    line = pool_sizes({r: Pool(t, [], [c.template for c in pools[r]]) for r, t in manual.items()})
+    assert "No paraphrase for P19:" in line and f"P108 0/{len(pools['P108'])}" in line
+    assert "No mined template for P19, P108" in line
+
+
+def test_pool_dedupe_uses_the_one_normal_form():
+    pool = Pool("The capital of [X] is [Y] .", ["The capital of [X] is [Y].", "[X] co founded [Y]."],
+                ["the capital of [X] is [Y]", "[X] co-founded [Y].", "[Y] is the capital of [X]."]).dedupe()
+    assert pool.all == ["The capital of [X] is [Y] .", "[X] co founded [Y].", "[Y] is the capital of [X]."]
+
+
+@pytest.mark.integration
+def test_generations_and_routes_grow_the_pool_with_the_shipped_bergamot():
+    from promptmine.models.translate.bergamot import BergamotTranslator
+
+    bergamot = BergamotTranslator()
+    template = "[X] is represented by music label [Y] ."
+    [lpaqa] = paraphrase_templates([template], bergamot, ["pt"], cache=None)  # one generation, own renderings
+    [grown] = grow_paraphrases([template], [(bergamot, ["pt"])], generations=2, cache=None)
+    assert len(grown) > len(lpaqa) >= 2
+    assert {template_key(c.template) for c in lpaqa} <= {template_key(c.template) for c in grown}
+    keys = [template_key(c.template) for c in grown]
+    assert len(set(keys)) == len(keys)
+    for c in grown[1:]:
+        assert c.template.count("[X]") == 1 and c.template.count("[Y]") == 1
+        assert "Smith" not in c.template and "Jones" not in c.template  # no slot rendering left behind
+    assert any(c.pivot.startswith("pt>pt") for c in grown[1:])
+    assert "[X] is represented by the label [Y]." in [c.template for c in grown]
