@@ -382,7 +382,7 @@ def paraphrase_direct(templates: list[str], paraphraser, *, n: int = 40, top: in
     for i, (template, hyps) in enumerate(zip(templates, results)):
         rel = relations[i] if relations else None
         original = normalize_text(template)
-        seen = {original}
+        seen = {template_key(original)}
         kept = []
         for order, h in enumerate(hyps):
             stats.round_trips += 1
@@ -390,8 +390,8 @@ def paraphrase_direct(templates: list[str], paraphraser, *, n: int = 40, top: in
             if slot_counts(cand) != (1, 1):
                 stats.dropped += 1
                 continue
-            if cand not in seen:
-                seen.add(cand)
+            if template_key(cand) not in seen:
+                seen.add(template_key(cand))
                 kept.append((h.logprob, order, cand))
         if kept and all(k[0] is not None for k in kept):
             kept.sort(key=lambda k: (-k[0], k[1]))
