@@ -33,6 +33,7 @@ from promptmine.models.translate import Hypothesis, Paraphraser, Translator
 
 PROMPT_VERSION = 2  # bump when a prompt below changes, so cached answers are not reused
 STRUCTURED_MODES = ("json_schema", "json_object", "none")
+DOC_SEP = "<|endoftext|>"  # the document separator GPT-2-style models (and the local causal scorer) start with
 UNLISTED_LOGPROB = -100.0  # chat scoring: an object whose first token is not among the top log-probs
 
 LANGUAGES = {
@@ -327,13 +328,17 @@ class OpenAIScorer(_HostedRole, Scorer):
         super().__init__(*args, **kwargs)
         self.scoring = scoring
         self.score_suffix = score_suffix
+        self.start_text = start_text
+        self._start: str | None = None if start_text == "auto" else start_text
         if self.scoring not in ("auto", "completions", "chat"):
             raise PromptmineError("scoring must be auto, completions or chat")
         self._mode: str | None = None if self.scoring == "auto" else self.scoring
 
     @property
     def identity(self) -> str:
-        return super().identity + (f":{self._mode}" if self._mode == "chat" else "")
+        if self._mode == "chat":
+            return super().identity + ":chat"
+        return super().identity + f":start={self.start_text}"
 
     def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]) -> list[list[float]]:
         t = Template(text=template)
@@ -348,12 +353,35 @@ class OpenAIScorer(_HostedRole, Scorer):
     # completions: exact prompt log-probs
 
     def _statement(self, t: Template, subject: str, obj: str) -> tuple[str, int, int]:
-        """(prompt, first and past-last character scored)."""
+        """(prompt, first and past-last character scored): the start text, the statement up to [Y],
+        the object, and the rest without trailing whitespace, as the local causal scorer reads it."""
         before, after = t.split_at_y(subject)
+        before = (self._start or "") + before
         if not before:
             before = "\n"  # the first token of a prompt has no log-prob: give the object a context
-        text = before + obj + after
+        text = before + obj + after.rstrip()
         return text, len(before), len(text) if self.score_suffix else len(before) + len(obj)
+
+    def _probe_start(self) -> str:
+        """DOC_SEP when the server reads it as one token, else "". A small causal LM's log-probs depend
+        a lot on what the text starts with: SmolLM2 given the bare statement scores it up to several nats
+        away from the local scorer, which starts every text with the separator; so prompts start the same
+        way. Servers for models with a BOS token (Llama, Mistral) add it themselves and do not know DOC_SEP."""
+        prompt = DOC_SEP + "The"
+        key = cache_key(super().identity, "start-probe", prompt)
+
+        async def send(api):
+            return await api.completions.create(model=self.config.model, prompt=prompt, echo=True,
+                                                logprobs=1, max_tokens=1, temperature=0.0)
+
+        def parse(response) -> str:
+            lp = getattr(_choices(response)[0], "logprobs", None)
+            offsets = list(getattr(lp, "text_offset", None) or [])
+            one_token = len(DOC_SEP) in offsets and not any(0 < o < len(DOC_SEP) for o in offsets)
+            return DOC_SEP if one_token else ""
+
+        run = self._run([Job(key=key, label=prompt, send=send, parse=parse)], desc="probe", quiet=True)
+        return "" if run.failures else run.results[key]
 
     def _completion_jobs(self, statements: list[tuple[str, int, int]]) -> list[Job]:
         jobs = []
@@ -384,6 +412,8 @@ class OpenAIScorer(_HostedRole, Scorer):
         return jobs
 
     def _score_completions(self, t: Template, subjects: Sequence[str], objects: Sequence[str]) -> list[list[float]]:
+        if self._start is None:
+            self._start = self._probe_start()
         statements = [self._statement(t, s, o) for s in subjects for o in objects]
         jobs = self._completion_jobs(statements)
         run = self._run(jobs, desc="score (hosted)")
