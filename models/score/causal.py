@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 from promptmine.core.errors import ModelNotAvailable
 from promptmine.core.progress import log
 from promptmine.core.records import Template
+from promptmine.models.device import DTYPE_HELP, THREADS_HELP
 from promptmine.models.manifest import SMOLLM2_GGUF, _smollm2_gguf
 from promptmine.models.score import Scorer
 from promptmine.models.store import load_kwargs, record_checksums, require_model_dir, store_root, tokenizer_kwargs
@@ -130,12 +131,9 @@ class CausalScorer(Scorer):
         model: str = Field(DEFAULT_MODEL, description="model folder, .gguf file or hub id in the local store "
                                                       "(causal default: smollm2-135m, shipped)")
         device: str = Field("auto", description="cpu, cuda, cuda:1, mps or auto (a GPU when there is one)")
-        dtype: str = Field("auto", description="auto (float32 on CPU, float16 on GPU), fast (bfloat16 where the "
-                                               "CPU has native support: several times faster, log-probs within "
-                                               "~0.1), float32, bfloat16, float16")
+        dtype: str = Field("auto", description=DTYPE_HELP)
         batch_size: int = Field(128, ge=1, description="sequences per forward pass (causal default 128)")
-        threads: int | None = Field(None, ge=1, description="CPU threads for torch (default: torch's choice; 1 is "
-                                                            "faster on a busy machine)")
+        threads: int | None = Field(None, ge=1, description=THREADS_HELP)
         score_suffix: bool = Field(True, description="score the object and the text after [Y] (--no-suffix: "
                                                      "the object's tokens only)",
                                    json_schema_extra={"flag": "--no-suffix"})
@@ -150,15 +148,14 @@ class CausalScorer(Scorer):
                  trie: bool = True, hf_model=None, tokenizer=None):
         import torch
 
-        from promptmine.models.device import pick_device
+        from promptmine.models.device import pick_device, use_threads
 
-        if threads:
-            torch.set_num_threads(int(threads))
+        use_threads(threads)  # all available cores unless told
         self.model_name = model
         self.batch_size = max(1, int(batch_size))
         self.score_suffix = score_suffix
         self.trie = trie
-        self.choice = pick_device(device, dtype=dtype)
+        self.choice = pick_device(device, dtype=dtype, model=hf_model)
         self.dtype = self.choice.dtype
         if hf_model is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -275,8 +272,9 @@ class CausalScorer(Scorer):
                     owners.append((b, j))
             start += 1 + len(nodes)
         rows_t = torch.tensor(rows, device=logits.device)
-        used = logits[rows_t].float()
-        picked = used.gather(-1, torch.tensor(targets, device=logits.device)[:, None])[:, 0] - torch.logsumexp(used, dim=-1)
+        # log-softmax at the targets only: logit - logsumexp, the latter once per kept row.
+        lse = torch.logsumexp(logits.float(), dim=-1)
+        picked = logits[rows_t, torch.tensor(targets, device=logits.device)].float() - lse[rows_t]
         scores = [[0.0] * len(row) for row in conts]
         for (b, j), v in zip(owners, picked.tolist()):
             scores[b][j] += v
