@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, progress
 from promptmine.core.records import X, Y, Candidate, check_template, normalize_text, template_key
-from promptmine.filters import is_content_word, words
+from promptmine.filters import FUNCTION_WORDS, is_content_word, words
 
 # How slots travel through a translator: a (subject, object) rendering, restored afterwards.
 # `names` reads as natural text to NMT models; `rare` are invented words that subword models copy;
@@ -43,6 +43,8 @@ PLACEHOLDER_STYLES: dict[str, tuple[str, str]] = {
 }
 # Renderings `grow_paraphrases` adds to a translator's own: names NMT and rule-based systems keep.
 EXTRA_STYLES = ("names", "names2", "names3", "surnames")
+# Sentences a template also travels in (`round_trip(frames=)`), cut off again on the way back.
+FRAMES = ("We know that ", "In fact, ")
 DEFAULT_STYLES = ("brackets",)  # for translators that say nothing (e.g. hosted ones told to keep slots)
 CHUNK = 128  # inputs per translator call: the progress bar moves per chunk, the translator batches inside
 
@@ -146,6 +148,23 @@ def _toggle_stop(text: str) -> str:
     return _FINAL_STOP.sub("", text) if _FINAL_STOP.search(text) else text + "."
 
 
+def _lower_first(text: str) -> str:
+    """`The capital of [X]` -> `the capital of [X]`, to follow a frame; slots and names stay."""
+    first = text.split(" ", 1)[0]
+    return text[:1].lower() + text[1:] if first.istitle() and first.lower() in FUNCTION_WORDS else text
+
+
+def _unframe(text: str, frame: str, like: str) -> str | None:
+    """The translation without the frame it was sent in, starting as `like` does; None when the
+    frame did not come back word for word."""
+    if not text.lower().startswith(frame.lower()):
+        return None
+    rest = text[len(frame):].lstrip()
+    if rest[:1].islower() and like[:1].isupper():
+        rest = rest[0].upper() + rest[1:]
+    return normalize_text(rest) if rest else None
+
+
 def _stop_like(text: str, like: str) -> str:
     """`text` ending as `like` does: with its final punctuation mark, or without one."""
     end = _FINAL_STOP.search(like.rstrip())
@@ -159,7 +178,7 @@ class Found:
     text: str
     score: float | None
     pivots: list[str]
-    routes: set = field(default_factory=set)  # (pivot, style, final stop toggled) that produced it
+    routes: set = field(default_factory=set)  # (pivot, style, input form) that produced it
     paths: int = 0
     first: int = 0
 
@@ -171,18 +190,23 @@ class RoundTripStats:
     dropped: int = 0  # lost or duplicated a slot
     kept: int = 0  # distinct candidates other than the original
     no_content: int = 0  # templates: round trips left with no content word (`[X] is [Y].`), dropped
+    unframed: int = 0  # results of a framed input whose frame did not come back, dropped
     span_repaired: int = 0  # free text: sentence candidates whose protected spans were put back
     span_dropped: int = 0  # ... and candidates or variants dropped for a damaged protected span
 
 
 def round_trip(units: Sequence[str], translator, pivots: Sequence[str], *, beams: int = 7, src: str = "en",
                styles: Sequence[str] | None = None, cache=None, stats: RoundTripStats | None = None,
-               desc: str = "round trips", key=normalize_text, stop_variants: bool = False) -> list[list[Found]]:
+               desc: str = "round trips", key=normalize_text, stop_variants: bool = False,
+               frames: Sequence[str] = ()) -> list[list[Found]]:
     """Ranked distinct round-trip candidates for each unit (the unit itself left out).
 
     Candidates are the same when `key` says so (templates: `records.template_key`). With
     `stop_variants`, each unit also travels with its final full stop toggled (a greedy translator
-    often renders `... [Y]` and `... [Y].` differently); those results get the unit's own ending back."""
+    often renders `... [Y]` and `... [Y].` differently); those results get the unit's own ending back.
+    Each of `frames` (e.g. `We know that `) is another form: the unit inside that sentence, whose
+    translation is kept when the frame comes back and is cut off (`[X]'s capital is [Y].` from `We
+    know that the capital of [X] is [Y].`); when it does not, the result is dropped (`stats.unframed`)."""
     styles = list(styles or getattr(translator, "placeholder_styles", DEFAULT_STYLES))
     for s in styles:
         if s not in PLACEHOLDER_STYLES:
@@ -192,9 +216,10 @@ def round_trip(units: Sequence[str], translator, pivots: Sequence[str], *, beams
     check_pivots(translator, src, pivots)
     originals = [key(normalize_text(u)) for u in units]
     want = [slot_counts(u) for u in units]
-    protected: dict[tuple[int, str, bool], str] = {}  # (unit, style, final stop toggled) -> text sent
+    protected: dict[tuple[int, str, str], str] = {}  # (unit, style, form: "", "stop" or a frame) -> text sent
     for i, u in enumerate(units):
-        forms = [(False, u)] + ([(True, _toggle_stop(u))] if stop_variants else [])
+        forms = [("", u)] + ([("stop", _toggle_stop(u))] if stop_variants else [])
+        forms += [(frame, frame + _lower_first(u)) for frame in frames]
         for toggled, form in forms:
             # text without slots travels as it is ("none"); with slots, in every style that fits it
             rendered = False
@@ -224,8 +249,13 @@ def round_trip(units: Sequence[str], translator, pivots: Sequence[str], *, beams
                                 style != "none" and _LEFTOVER.search(cand) and not _LEFTOVER.search(units[i])):
                             stats.dropped += 1
                             continue
-                        if toggled:
+                        if toggled == "stop":
                             cand = normalize_text(_stop_like(cand, units[i]))
+                        elif toggled:
+                            cand = _unframe(cand, toggled, units[i])
+                            if cand is None:
+                                stats.unframed += 1
+                                continue
                         k = key(cand)
                         if k == originals[i]:
                             continue
@@ -266,7 +296,7 @@ def paraphrase_templates(templates: list[str], translator, pivots: list[str], *,
     is filled with the counts (round trips, dropped for a lost slot, kept)."""
     return grow_paraphrases(templates, [(translator, pivots)], generations=generations, breadth=breadth,
                             beams=beams, top=top, src=src, styles=styles, extra_styles=(),
-                            stop_variants=stop_variants, cache=cache, relations=relations, stats=stats)
+                            stop_variants=stop_variants, frames=(), cache=cache, relations=relations, stats=stats)
 
 
 @dataclass
@@ -285,7 +315,8 @@ class PoolEntry:
 def grow_paraphrases(templates: Sequence[str], routes: Sequence[tuple[object, Sequence[str]]], *,
                      generations: int = 2, breadth: int = 10, beams: int = 7, top: int = 40, src: str = "en",
                      styles: Sequence[str] | None = None, extra_styles: Sequence[str] = EXTRA_STYLES,
-                     stop_variants: bool = True, cache="default", relations: Sequence[str | None] | None = None,
+                     stop_variants: bool = True, frames: Sequence[str] = FRAMES, cache="default",
+                     relations: Sequence[str | None] | None = None,
                      stats: RoundTripStats | None = None) -> list[list[Candidate]]:
     """A pool of paraphrases per template from every route (a translator and its pivots), grown by
     generations: generation 1 round-trips each template through every route; generation g+1
@@ -297,8 +328,9 @@ def grow_paraphrases(templates: Sequence[str], routes: Sequence[tuple[object, Se
     agreement: how many routes, pivots, slot renderings and parents produced it; then first seen)
     and de-duplicated against the original and all earlier generations under
     `records.template_key`. Slots travel in `styles` (default: the translator's own) plus
-    `extra_styles`, and with `stop_variants` each input also goes with its final full stop toggled:
-    different input sentences are what give a greedy translator more than one candidate.
+    `extra_styles`; with `stop_variants` each input also goes with its final full stop toggled, and
+    inside each of `frames` (`round_trip`): different input sentences are what give a greedy
+    translator more than one candidate.
     Returns, per template, the original first (pivot None), then up to `top` paraphrases,
     generation 1 first; `pivot` names the pivot chains (`pt>es`), `backend` the translators."""
     for t in templates:
@@ -321,7 +353,8 @@ def grow_paraphrases(templates: Sequence[str], routes: Sequence[tuple[object, Se
             own = list(styles or getattr(translator, "placeholder_styles", DEFAULT_STYLES))
             ranked = round_trip(inputs, translator, list(pivots), beams=beams, src=src,
                                 styles=list(dict.fromkeys(own + list(extra_styles))), cache=cache, stats=stats,
-                                key=template_key, stop_variants=stop_variants, desc=f"round trips (generation {gen})")
+                                key=template_key, stop_variants=stop_variants, frames=frames,
+                                desc=f"round trips (generation {gen})")
             results.append(dict(zip(inputs, ranked)))
         for i, parents in enumerate(frontier):
             new: dict[str, PoolEntry] = {}
@@ -438,6 +471,25 @@ def split_units(text: str) -> list[tuple[str, bool]]:
     return pieces
 
 
+def _rewrite_units(units: Sequence[str], paraphraser, n: int, stats: RoundTripStats) -> list[list[Found]]:
+    """Up to `n` direct rewrites of each unit, as round_trip's ranked candidates (no pivot)."""
+    stats.inputs += len(units)
+    ranked = []
+    for unit, hyps in zip(units, paraphraser.paraphrase(list(units), n)):
+        seen, items = {normalize_text(unit)}, []
+        for order, h in enumerate(hyps):
+            stats.round_trips += 1
+            cand = normalize_text(h.text)
+            if cand and cand not in seen:
+                seen.add(cand)
+                items.append(Found(cand, h.logprob, [], first=order))
+        if items and all(f.score is not None for f in items):
+            items.sort(key=lambda f: (-f.score, f.first))
+        stats.kept += len(items)
+        ranked.append(items)
+    return ranked
+
+
 def paraphrase_text(text: str, translator, pivots: list[str], *, beams: int = 7, permutations: int = 5,
                     src: str = "en", styles: Sequence[str] | None = None, cache="default",
                     stats: RoundTripStats | None = None, protect: bool = True, labels: Sequence[str] = (),
@@ -445,7 +497,8 @@ def paraphrase_text(text: str, translator, pivots: list[str], *, beams: int = 7,
                     examples_verbatim: bool = False) -> list[dict]:
     """The original prompt (pivot None), then up to `permutations` distinct paraphrases, best first, as
     output records {"source", "template", "pivot", "backend", "score"} (score: mean round-trip log-prob
-    per sentence).
+    per sentence). `translator` may also be a paraphraser (e.g. the hosted one): each sentence is then
+    rewritten directly, `beams` rewrites each, and `pivots` is ignored.
 
     With `protect` (default), the spans of promptmine.protect come back byte-for-byte: `{placeholders}`,
     `[X]`/`[Y]`, cues opening a line (`Sentence:`), the `labels` words, the `keep` strings and
@@ -466,8 +519,11 @@ def paraphrase_text(text: str, translator, pivots: list[str], *, beams: int = 7,
     units = list(dict.fromkeys(p for p, tr in pieces if tr))  # a repeated sentence changes the same way
     if not units:
         raise PromptmineError("nothing to translate in the prompt (everything is protected or verbatim)")
-    ranked = round_trip(units, translator, list(pivots), beams=beams, src=src, styles=styles,
-                        cache=_open_cache(cache), stats=stats, desc="sentences")
+    if hasattr(translator, "paraphrase") and not hasattr(translator, "translate"):
+        ranked = _rewrite_units(units, translator, beams, stats)  # a paraphraser (e.g. hosted), no pivot
+    else:
+        ranked = round_trip(units, translator, list(pivots), beams=beams, src=src, styles=styles,
+                            cache=_open_cache(cache), stats=stats, desc="sentences")
     if protect:  # each sentence candidate keeps its tokens, or is repaired, or dropped
         for unit, items in zip(units, ranked):
             kept, seen = [], {normalize_text(unit)}

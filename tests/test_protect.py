@@ -183,3 +183,16 @@ def test_hosted_translator_keeps_protected_spans_and_retries_damaged_answers(rul
     assert "lost or repeated a placeholder ([1], [2])" in capsys.readouterr().err
     _check_variants(text, out, 1)
     assert all("Positive or Negative" in r["template"].split("\n")[0] for r in out)
+
+
+def test_hosted_paraphraser_rewrites_sentences_and_keeps_protected_spans(rule_server):
+    from promptmine.models.hosted import OpenAIParaphraser
+
+    text = "The review below is Positive or Negative. It was written by a user.\nReview: {text}\nSentiment:"
+    # the first answer for the sentence with tokens loses them: rejected, asked again
+    rule_server.set_faults([{"match": "[1]", "faults": ["drop_tokens"]}])
+    pa = OpenAIParaphraser(base_url=rule_server.url, model="m3", api_key_env="PM_NO_KEY", backoff=0.01, max_retries=2)
+    out = paraphrase_text(text, pa, [], beams=2, permutations=5, labels=LABELS, cache=None)
+    _check_variants(text, out, 3)
+    firsts = {r["template"].split("\n")[0] for r in out[1:]}
+    assert "The review below is known to be Positive or Negative. It has been written by a user." in firsts
