@@ -4,7 +4,13 @@
 - rank: the K best templates, their log-probabilities averaged (weights 1/K).
 - optimized: one weight per template, softmax(theta), learnt on the training facts to maximise the
   gold object's probability under the log-linear combination sum_t w_t log P_t(y|x) (softmax over
-  the candidates), with early stopping on a held-out dev split of the training facts.
+  the candidates), with early stopping on a held-out split of the training facts (at least a few
+  dozen facts; with fewer, the rank ensemble, and the Selection's `note` says so).
+
+Which templates get scored on how many facts: `race` (default) scores all of them on a first block
+of facts and gives more facts only to those not clearly worse than the leader, within a budget of
+(fact, template) pairs, so the winner and the ensembles' top-K are judged on hundreds of facts
+without scoring every candidate on all of them; exhaustive selection scores everything.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from pathlib import Path
 
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.scoring import (
-    FLOOR, CachedScorer, RelationFacts, Scored, load_facts, load_scorer, mrr, p_at_1,
+    FLOOR, CachedScorer, RelationFacts, Scored, calibrated, load_facts, load_scorer, mrr, p_at_1,
     score_template,
 )
 from promptmine.core.io import read_templates
@@ -308,7 +314,10 @@ def ensemble(scored: Sequence[Scored], gold: Sequence[int], relation: str | None
 
 # -- the library function -------------------------------------------------------------------------
 
-def select(templates, pairs, *, method: str = "top1", k: int = 3, dev_fraction: float = 0.2, seed: int = 0,
+def select(templates, pairs, *, method: str = "top1", k: int = 3, dev_fraction: float = 0.3, seed: int = 0,
+           selection: str = "race", budget: int | None = None, block_size: int = 32, z: float = 1.645,
+           metric: str = "rr", max_templates: int = 6, min_dev: int = 40, min_fit: int = 60,
+           calibrate: bool = False, fillers: Sequence[str] = ("N/A",),
            scorer="causal", options: dict | None = None, relation: str | None = None,
            max_candidates: int | None = None, limit: int | None = None, cache: bool = True) -> list[Selection]:
     """Per relation, the prompts that make the model answer the training facts `pairs` best.
@@ -316,8 +325,12 @@ def select(templates, pairs, *, method: str = "top1", k: int = 3, dev_fraction: 
     `templates`: a file or a list of template strings, Candidates or (relation, template) tuples (a
     template without a relation competes in every relation). `method`: top1, rank (the `k` best
     averaged) or optimized (learnt weights, early-stopped on a `dev_fraction` of the facts split
-    with `seed`). `pairs`, `relation`, `max_candidates`, `limit`: as for `evaluate`;
-    `scorer`/`options`/`cache`: as for `load_scorer`."""
+    with `seed`; at least `min_dev` held out and `min_fit` to fit, else the rank ensemble with a note).
+    `selection`: race (adaptive: see `race`; `budget` in (fact, template) pairs per relation, None =
+    until the facts run out; `block_size`, `z`, `metric`) or exhaustive (every template on every fact).
+    `calibrate`: rank by calibrated scores (CalibratedScorer, content-free `fillers`).
+    `pairs`, `relation`, `max_candidates`, `limit`: as for `evaluate`; `scorer`/`options`/`cache`: as for
+    `load_scorer`. Each Selection's `facts` says how many training facts its templates were scored on."""
     if method not in METHODS:
         raise PromptmineError(f"unknown selection method {method!r}; choose from {', '.join(METHODS)}")
     if isinstance(templates, (str, Path)):
@@ -330,7 +343,11 @@ def select(templates, pairs, *, method: str = "top1", k: int = 3, dev_fraction: 
         raise InputError("no templates", templates if isinstance(templates, (str, Path)) else None)
     facts_by_rel = load_facts(pairs, {r for r, _ in pool}, relation=relation, max_candidates=max_candidates,
                               limit=limit)
+    if selection not in ("race", "exhaustive"):
+        raise PromptmineError(f"unknown selection {selection!r}; choose race or exhaustive")
     scorer = load_scorer(scorer, options, cache=cache)
+    if calibrate:
+        scorer = calibrated(scorer, fillers)
     out: list[Selection] = []
     for rel, facts in facts_by_rel.items():
         mine = [t for r, t in pool if r in (rel, None)]
@@ -340,11 +357,21 @@ def select(templates, pairs, *, method: str = "top1", k: int = 3, dev_fraction: 
         if facts.n == 0:
             log(f"{rel}: no training facts; skipped")
             continue
-        scored = score_all(scorer, mine, facts, desc=f"score {rel}")
-        out.append(select_by(method, scored, facts, scorer.identity, k=k, dev_fraction=dev_fraction, seed=seed))
-        best = by_training_accuracy(scored)[0]
-        log(f"{rel}: {len(mine)} templates on {facts.n} facts, {len(facts.objects)} candidates; best "
-            f"P@1 {100 * p_at_1(best.ranks):.1f}: {best.template}")
+        result = race(scorer, mine, facts, budget=budget if selection == "race" else None, seed=seed,
+                      block_size=block_size, z=z, metric=metric, keep=max(k, 2) if method != "top1" else 1,
+                      eliminate=selection == "race", desc=f"select {rel}")
+        if method == "top1":
+            sel = race_top1(result, mine, rel, scorer.identity)
+        elif method == "rank":
+            sel = race_rank(result, rel, scorer.identity, k)
+        else:
+            sel = ensemble(result.survivors, result.gold, rel, scorer.identity, k=k, dev_fraction=dev_fraction,
+                           min_dev=min_dev, min_fit=min_fit, max_templates=max_templates, seed=seed)
+        out.append(sel)
+        best = result.survivors[0]
+        log(f"{rel}: {len(mine)} templates, best of {len(result.survivors)} left on {result.facts} of {facts.n} "
+            f"facts ({len(facts.objects)} candidates): P@1 {100 * p_at_1(best.ranks):.1f}: {best.template}"
+            + (f"; {sel.note}" if sel.note else ""))
     if not out:
         raise PromptmineError("nothing selected: no relation had both templates and training facts")
     log(f"selected prompts for {len(out)} relation(s) ({scorer.computed} scores computed, {scorer.reused} cached)")
