@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, progress
 from promptmine.core.records import X, Y, Candidate, check_template, normalize_text, template_key
-from promptmine.filters import FUNCTION_WORDS, is_content_word, words
+from promptmine.filters import FUNCTION_WORDS, is_content_word, is_filler, words
 
 # How slots travel through a translator: a (subject, object) rendering, restored afterwards.
 # `names` reads as natural text to NMT models; `rare` are invented words that subword models copy;
@@ -148,6 +148,16 @@ def _toggle_stop(text: str) -> str:
     return _FINAL_STOP.sub("", text) if _FINAL_STOP.search(text) else text + "."
 
 
+def _junk(text: str, source: str) -> bool:
+    """A template the round trip broke: no content word left (`[X] is [Y].`), or a filler the source
+    does not have: a capitalised word inside the sentence (`[X] The capital is [Y].`), a number."""
+    ws = words(text)
+    if not any(is_content_word(w) for w, _ in ws):
+        return True
+    own = {w for w, _ in words(source)}
+    return any(is_filler(w, initial) and w not in own for w, initial in ws)
+
+
 def _lower_first(text: str) -> str:
     """`The capital of [X]` -> `the capital of [X]`, to follow a frame; slots and names stay."""
     first = text.split(" ", 1)[0]
@@ -160,7 +170,7 @@ def _unframe(text: str, frame: str, like: str) -> str | None:
     if not text.lower().startswith(frame.lower()):
         return None
     rest = text[len(frame):].lstrip()
-    if rest[:1].islower() and like[:1].isupper():
+    if rest[:1].islower() and not like[:1].islower():
         rest = rest[0].upper() + rest[1:]
     return normalize_text(rest) if rest else None
 
@@ -189,7 +199,7 @@ class RoundTripStats:
     round_trips: int = 0  # back-translations looked at (B*B per input, pivot and style)
     dropped: int = 0  # lost or duplicated a slot
     kept: int = 0  # distinct candidates other than the original
-    no_content: int = 0  # templates: round trips left with no content word (`[X] is [Y].`), dropped
+    junk: int = 0  # templates: results without a content word or with a new filler (`[X] The capital`), dropped
     unframed: int = 0  # results of a framed input whose frame did not come back, dropped
     span_repaired: int = 0  # free text: sentence candidates whose protected spans were put back
     span_dropped: int = 0  # ... and candidates or variants dropped for a damaged protected span
@@ -365,8 +375,8 @@ def grow_paraphrases(templates: Sequence[str], routes: Sequence[tuple[object, Se
                         k = template_key(f.text)
                         if k in seen[i]:
                             continue
-                        if not any(is_content_word(w) for w, _ in words(f.text)):
-                            stats.no_content += 1  # `[X] is [Y].`: the relation's words were lost
+                        if _junk(f.text, parent):
+                            stats.junk += 1
                             continue
                         e = new.get(k)
                         if e is None:

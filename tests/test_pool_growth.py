@@ -78,3 +78,20 @@ def test_generations_and_routes_grow_the_pool_with_the_shipped_bergamot():
         assert "Smith" not in c.template and "Jones" not in c.template  # no slot rendering left behind
     assert any(c.pivot.startswith("pt>pt") for c in grown[1:])
     assert "[X] is represented by the label [Y]." in [c.template for c in grown]
+
+
+@pytest.mark.integration
+def test_a_frame_gives_bergamot_another_sentence_and_comes_off_again():
+    """`The capital of [X] is [Y].` comes back unchanged on its own; inside `We know that ...` it
+    comes back as `... [X]'s capital is [Y].`, which is kept without the frame."""
+    from promptmine.models.translate.bergamot import BergamotTranslator
+
+    bergamot = BergamotTranslator()
+    template = "The capital of [X] is [Y] ."
+    [plain] = grow_paraphrases([template], [(bergamot, ["pt"])], generations=1, frames=(), cache=None)
+    stats = RoundTripStats()
+    [framed] = grow_paraphrases([template], [(bergamot, ["pt"])], generations=1, frames=("We know that ",),
+                                cache=None, stats=stats)
+    assert "[X]'s capital is [Y]." not in [c.template for c in plain]
+    assert "[X]'s capital is [Y]." in [c.template for c in framed]
+    assert not any(c.template.lower().startswith("we know") for c in framed)
