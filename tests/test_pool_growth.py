@@ -95,3 +95,22 @@ def test_a_frame_gives_bergamot_another_sentence_and_comes_off_again():
     assert "[X]'s capital is [Y]." not in [c.template for c in plain]
     assert "[X]'s capital is [Y]." in [c.template for c in framed]
     assert not any(c.template.lower().startswith("we know") for c in framed)
+
+
+def test_input_forms_and_their_undoing():
+    from promptmine.paraphrasing import _junk, _lower_first, _stop_like, _toggle_stop, _unframe
+
+    assert _toggle_stop("[X] died in [Y] .") == "[X] died in [Y]" and _toggle_stop("[X] died in [Y]") == "[X] died in [Y]."
+    assert _stop_like("[X] perished in [Y]", "[X] died in [Y] .") == "[X] perished in [Y]."
+    assert _stop_like("[X] perished in [Y].", "[X] died in [Y]") == "[X] perished in [Y]"
+    assert _lower_first("The capital of [X] is [Y].") == "the capital of [X] is [Y]."
+    assert _lower_first("[X] died in [Y].") == "[X] died in [Y]." and _lower_first("Paris is [X]") == "Paris is [X]"
+    assert _unframe("We know that [X]'s capital is [Y].", "We know that ", "The capital of [X] is [Y].") == \
+        "[X]'s capital is [Y]."
+    assert _unframe("we know that the capital of [X] is [Y].", "We know that ", "The capital of [X] is [Y].") == \
+        "The capital of [X] is [Y]."
+    assert _unframe("It is known that [X] died in [Y].", "We know that ", "[X] died in [Y].") is None
+    assert _junk("[X] is [Y].", "[X] is a [Y].")  # nothing left that names the relation
+    assert _junk("[X] The capital is [Y].", "[X]'s capital is [Y].")  # a capital inside the sentence
+    assert not _junk("[X] was named after [Y].", "[X] is named after [Y].")
+    assert not _junk("[X] plays as [Y] for the Lakers.", "[X] plays for the Lakers as [Y].")  # the source has it
