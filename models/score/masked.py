@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from promptmine.core.records import Template
+from promptmine.models.device import DTYPE_HELP, THREADS_HELP
 from promptmine.models.score import Scorer
 from promptmine.models.store import load_kwargs, require_model_dir, tokenizer_kwargs
 
@@ -39,10 +40,9 @@ class MaskedScorer(Scorer):
         model: str = Field(DEFAULT_MODEL, description="model folder or hub id in the local store "
                                                       "(masked default: bert-base-cased)")
         device: str = Field("auto", description="cpu, cuda, cuda:1, mps or auto (a GPU when there is one)")
-        dtype: str = Field("auto", description="auto (float32 on CPU, float16 on GPU), fast, float32, bfloat16, "
-                                               "float16")
+        dtype: str = Field("auto", description=DTYPE_HELP)
         batch_size: int = Field(64, ge=1, description="sentences per forward pass (masked default 64)")
-        threads: int | None = Field(None, ge=1, description="CPU threads for torch (default: torch's choice)")
+        threads: int | None = Field(None, ge=1, description=THREADS_HELP)
         vocab: str | list[str] | None = Field(None, description="restrict to these tokens: a file, one a line "
                                                                 "(e.g. LAMA's common_vocab_cased.txt)")
 
@@ -51,14 +51,13 @@ class MaskedScorer(Scorer):
                  vocab: str | Path | Iterable[str] | None = None, hf_model=None, tokenizer=None):
         import torch
 
-        from promptmine.models.device import pick_device
+        from promptmine.models.device import pick_device, use_threads
 
-        if threads:
-            torch.set_num_threads(int(threads))
+        use_threads(threads)  # all available cores unless told
 
         self.model_name = model
         self.batch_size = max(1, int(batch_size))
-        self.choice = pick_device(device, dtype=dtype)
+        self.choice = pick_device(device, dtype=dtype, model=hf_model)
         self.dtype = self.choice.dtype
         if hf_model is None:
             from transformers import AutoModelForMaskedLM, AutoTokenizer
