@@ -1,9 +1,9 @@
 """Benchmark: a few-shot sentiment prompt and a zero-shot one, paraphrased by back-translation with and
 without protected spans, and the variants scored on SST-2 with SmolLM2-135M.
 
-1. Label drift: the prompts of issue 11 round-tripped through Bergamot (en-pt-en) and Apertium (en-es-en,
-   where installed), two generations each (a variant of a variant), `--permutations` variants per
-   route and generation; for each mode, how many variants lost the `{text}` slot, changed a label
+1. Label drift: the prompts round-tripped through Bergamot (en-pt-en) and Apertium (en-es-en, where
+   installed), `--permutations` variants per route, then the 2 best of each route again through every
+   route (a second generation, chained pivots); for each mode, how many variants lost the `{text}` slot, changed a label
    (the label words after `//`, or their occurrences), or changed a field cue.
 2. Accuracy: the protected variants of each prompt scored on ../shared/data/sst2/dev.jsonl (872
    sentences) with the shipped causal scorer; variants selected on `--selection` sentences, the
@@ -36,7 +36,7 @@ Here are a few examples to refer to:
 Sentence: {text}
 Sentiment:"""
 
-ZERO_SHOT = """Read the movie review below and decide whether the opinion it expresses is Positive or Negative. Answer with one word.
+ZERO_SHOT = """You are an expert at judging movie reviews. Read the review below and decide whether the opinion it expresses is Positive or Negative. Answer with one word.
 
 Review: {text}
 Sentiment:"""
@@ -78,18 +78,22 @@ def drift(original: str, variant: str) -> dict[str, bool]:
 
 
 def make_variants(prompt: str, protect: bool, permutations: int, stats) -> list[str]:
-    """Variants through every route, two generations each (generation 2 paraphrases generation 1's best)."""
+    """Variants through every route (generation 1), then the 2 best of each route again through every
+    route (generation 2, e.g. en>pt>en>es>en); translators here are greedy, so variety comes from
+    which sentences change and from chaining."""
     from promptmine.paraphrasing import paraphrase_text
 
-    out: list[str] = []
-    for name, translator, pivots in routes():
-        gen1 = paraphrase_text(prompt, translator, pivots, permutations=permutations, protect=protect,
-                               labels=WORDS, stats=stats, cache=None)[1:]
-        out += [r["template"] for r in gen1]
-        if gen1:
-            gen2 = paraphrase_text(gen1[0]["template"], translator, pivots, permutations=permutations,
-                                   protect=protect, labels=WORDS, stats=stats, cache=None)[1:]
-            out += [r["template"] for r in gen2]
+    def run(text, translator, pivots):
+        return [r["template"] for r in paraphrase_text(text, translator, pivots, permutations=permutations,
+                                                       protect=protect, labels=WORDS, stats=stats, cache=None)[1:]]
+
+    rs = routes()
+    gen1 = {name: run(prompt, t, pv) for name, t, pv in rs}
+    out = [v for vs in gen1.values() for v in vs]
+    for vs in gen1.values():
+        for seed in vs[:2]:
+            for _, t, pv in rs:
+                out += run(seed, t, pv)[:max(1, permutations // 2)]
     return [v for v in dict.fromkeys(out) if v != prompt]
 
 
@@ -156,7 +160,8 @@ def main(argv=None) -> int:
     scorer = CachedScorer(CausalScorer(dtype=args.dtype), cache=False)
     for pname, prompt in prompts.items():
         t1 = time.time()
-        vs = variants[pname][:args.score_variants]
+        pool = variants[pname]  # an even sample across routes and generations
+        vs = pool[::max(1, len(pool) // args.score_variants)][:args.score_variants]
         res = run_task(prompt, examples, scorer, verbalisers=LABELS, variants=vs, held_out=args.heldout)
         secs = time.time() - t1
         rows = {}
