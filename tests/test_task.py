@@ -133,3 +133,15 @@ def test_run_task_selects_and_reports(tmp_path):
     assert "Held-out split (4 examples)" in text and (tmp_path / "report" / "accuracy.png").stat().st_size > 1000
     with pytest.raises(PromptmineError, match="variants. or a .translator"):
         run_task(prompt, task, s)
+
+
+def test_calibrated_task_scores_subtract_the_content_free_prompt():
+    from promptmine.scoring import calibrated
+
+    raw = CachedScorer(tiny_scorer())
+    data = task_data([Example("Paris", "a"), Example("Rome", "b")], {"a": ["London"], "b": ["Rome"]})
+    prompt = "{text} was born in"
+    plain = score_prompt(raw, prompt, data).matrix
+    cal = score_prompt(calibrated(raw), prompt, data).matrix
+    free = score_prompt(raw, prompt, task_data([Example("N/A", "a")], {"a": ["London"], "b": ["Rome"]})).matrix
+    assert np.allclose(cal, plain - free, atol=1e-6)
