@@ -116,7 +116,11 @@ def convert(folder: Path, compute_type: str) -> Path:
             stale = target.with_name(f".stale-{target.name}-{os.getpid()}")
             os.rename(target, stale)
             shutil.rmtree(stale, ignore_errors=True)
-        os.rename(tmp, target)
+        try:
+            os.rename(tmp, target)
+        except OSError:  # another process put its conversion there first: fine if it is this source's
+            if not _is_current(target, fingerprint):
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
