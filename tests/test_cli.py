@@ -135,3 +135,22 @@ def test_run_routes_flags_to_the_scorer_and_the_translators():
     args = parser.parse_args(["run", "--pivots", "bergamot:pt", "--model-dir", "/opus"])
     with pytest.raises(PromptmineError, match="takes --model-dir"):
         translator_options(args, [("bergamot", ["pt"])])
+
+
+def test_run_passes_options_to_a_local_translator(tmp_path, random_marian):
+    """`promptmine run --pivots marian:de --model-dir DIR --translator-device cpu` reaches MarianTranslator."""
+    from promptmine.cli.run import translator_options
+    from promptmine.models.translate import TRANSLATORS
+
+    corpus = ["[X] was born in [Y] .", "Alice was born in Bob .", "Er wurde in Bob geboren ."]
+    for name, seed in (("opus-mt-en-de", 0), ("opus-mt-de-en", 1)):
+        random_marian(tmp_path / name, corpus, d_model=16, layers=1, heads=2, ffn_dim=32, spm_vocab_size=40,
+                      seed=seed)
+    args = build_parser().parse_args(["run", "--pivots", "marian:de", "--model-dir", str(tmp_path),
+                                      "--translator-device", "cpu", "--translator-batch-size", "4"])
+    options = translator_options(args, [("marian", ["de"])])
+    assert options == {"marian": {"model_dir": str(tmp_path), "device": "cpu", "batch_size": 4}}
+    marian = TRANSLATORS.create("marian", options["marian"])
+    assert marian.batch_size == 4 and marian.supports("en", "de") and marian.supports("de", "en")
+    assert marian.locate("en", "de") == tmp_path / "opus-mt-en-de"  # found through --model-dir
+    assert not TRANSLATORS.create("marian", {"device": "cpu"}).supports("en", "xx")
