@@ -204,7 +204,7 @@ def main() -> int:
             tr.require(p, "en")
         _, model = tr._load("en", pivots[0])
         n_params = sum(x.numel() for x in model.parameters())
-        print(f"# random Marian: {n_params / 1e6:.1f}M parameters, vocab {model.config.vocab_size}, "
+        print(f"# random Marian: {n_params / 1e6:.1f}M parameters, vocab {model.config.vocab_size}, {model.dtype}, "
               f"built and loaded in {time.perf_counter() - t0:.0f}s; RSS {rss_mb():.0f} MB", flush=True)
         translate = tr.translate
         back_inputs, all_inputs = [], []
