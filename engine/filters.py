@@ -9,7 +9,8 @@ phrasing of the relation:
 - `fillers`: a word that belongs to the facts it was seen with, not to the relation: a date, a
   month, a number, or a name (a capitalised word that does not start the sentence), e.g.
   `[X] July [Y].`, `[X] Hiroshi born in [Y].`, `[X] is the third album by [Y].`, `[X] is a
-  Scottish-born [Y].`, or what a dropped date left behind (`[X] born is a [Y].`);
+  Scottish-born [Y].`, or what a dropped date or gloss left behind (`[X] born is a [Y].`,
+  `[X] translates is an autobahn in [Y].`);
 - `support`: seen with fewer than `min_pairs` distinct (subject, object) pairs.
 
 Variants of one phrasing (spacing, punctuation, the determiner before a slot) are merged before
@@ -47,8 +48,10 @@ NUMBER_WORDS = frozenset("""
 two three four five six seven eight nine ten eleven twelve twenty thirty hundred thousand million billion
 first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth
 """.split())
-# What a dropped date leaves of `[X] (born 4 May 1930) is a [Y]`: `[X] born is a [Y]`.
-_DATE_REMNANT = re.compile(r"\b(?:born|died)\s+(?:is|was|are|were)\b", re.IGNORECASE)
+# What a dropped parenthetical leaves before the main verb: `[X] (born 4 May 1930) is a [Y]` ->
+# `[X] born is a [Y]`; `[X] (German: ..., translates as ...) is an autobahn` -> `[X] translates is`.
+_REMNANT = re.compile(r"\b(?:born|died|translates?|translated|means|meaning|literally|lit)\s+(?:is|was|are|were)\b",
+                      re.IGNORECASE)
 
 # Slots, words (with inner hyphens/apostrophes), the possessive/clitic forms ('s, n't), sentence ends.
 _TOKEN = re.compile(r"\[X\]|\[Y\]|n't|'[a-z]+|[^\W_]+(?:[-'\u2019][^\W_]+)*|[.!?]", re.IGNORECASE)
@@ -87,7 +90,7 @@ def rejection(template: str, pairs: int, *, min_pairs: int = MIN_PAIRS) -> str |
     ws = words(template)
     if not any(is_content_word(w) for w, _ in ws):
         return "function_words"
-    if any(is_filler(w, initial) for w, initial in ws) or _DATE_REMNANT.search(template):
+    if any(is_filler(w, initial) for w, initial in ws) or _REMNANT.search(template):
         return "fillers"
     if pairs < min_pairs:
         return "support"

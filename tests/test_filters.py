@@ -53,6 +53,7 @@ def test_no_content_word_is_removed(template):
     "[X] is a Scottish-born [Y].",  # a capitalised (hyphenated) word
     "July [X] was born in [Y].",  # a month that starts the sentence
     "[X] born is a [Y].",  # what a dropped `(born 4 May 1930)` leaves
+    "[X] translates is an autobahn in [Y].",  # ... and a dropped gloss `(German: ..., translates as ...)`
 ])
 def test_fillers_that_belong_to_one_fact_are_removed(template):
     assert rejection(template, 10) == "fillers"
