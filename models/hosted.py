@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from promptmine.core.errors import PromptmineError
-from promptmine.core.progress import log
+from promptmine.core.progress import log, plural
 from promptmine.core.records import X, Y, Template, normalize_text
 from promptmine.core.cache import cache_key
 from promptmine.models.hosted_client import (
@@ -466,8 +466,8 @@ class OpenAIScorer(_HostedRole, Scorer):
         if run.failures:
             first = run.failures[0]
             raise PromptmineError(
-                f"{len(run.failures)} of {n_jobs} scoring requests failed ({self.config.server}, model "
-                f"{self.config.model}), first: {first.reason}; the {n_jobs - len(run.failures)} answered "
+                f"{len(run.failures)} of {plural(n_jobs, 'scoring request')} failed ({self.config.server}, "
+                f"model {self.config.model}), first: {first.reason}; the {n_jobs - len(run.failures)} answered "
                 "are cached, so a re-run resumes")
 
     def _detect(self, t: Template, subject: str, obj: str) -> str:

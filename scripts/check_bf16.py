@@ -2,7 +2,7 @@
 (corpora/sample_pairs.jsonl, templates from corpora/sample_relations.jsonl, every object of the
 relation as a candidate) with the shipped SmolLM2, in float32 and in bfloat16, and the time each took.
 
-    .venv/bin/python scripts/check_bf16.py [--dtypes float32,bfloat16] [--threads N]
+    .venv/bin/python scripts/check_bf16.py [--dtypes float32,bfloat16] [--threads N] [--limit N]
 """
 
 from __future__ import annotations
@@ -20,16 +20,17 @@ from promptmine.models.device import native_bf16, use_threads
 from promptmine.models.score.causal import CausalScorer
 
 
-def bundled_facts() -> dict[str, tuple[str, list[str], list[str], list[int]]]:
-    """relation -> (template, subjects, candidate objects, gold index per subject)."""
+def bundled_facts(limit: int | None = None) -> dict[str, tuple[str, list[str], list[str], list[int]]]:
+    """relation -> (template, subjects, candidate objects, gold index per subject); `limit` facts a relation."""
     templates = dict(read_templates(CORPORA_DIR / "sample_relations.jsonl"))
     by_rel: dict[str, list] = defaultdict(list)
     for p in read_pairs(CORPORA_DIR / "sample_pairs.jsonl", strict=True):
         by_rel[p.relation].append(p)
     out = {}
     for rel, template in templates.items():
-        objects = sorted({p.object for p in by_rel[rel]})
-        out[rel] = (template, [p.subject for p in by_rel[rel]], objects, [objects.index(p.object) for p in by_rel[rel]])
+        objects = sorted({p.object for p in by_rel[rel]})  # every object of the relation is a candidate
+        facts = by_rel[rel][:limit]
+        out[rel] = (template, [p.subject for p in facts], objects, [objects.index(p.object) for p in facts])
     return out
 
 
@@ -37,10 +38,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dtypes", default="float32,bfloat16")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--limit", type=int, default=None, help="facts per relation (default: all)")
     ap.add_argument("--json", help="also write the per-fact scores here")
     args = ap.parse_args()
     print(f"threads {use_threads(args.threads)}, native bfloat16: {native_bf16()}")
-    facts = bundled_facts()
+    facts = bundled_facts(args.limit)
     scores: dict[str, dict[str, np.ndarray]] = {}
     for dtype in args.dtypes.split(","):
         scorer = CausalScorer("smollm2-135m", device="cpu", dtype=dtype)
