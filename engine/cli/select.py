@@ -15,7 +15,8 @@ def run(args: argparse.Namespace) -> int:
     from promptmine.selection import select
 
     selections = select(args.templates, args.train, method=args.method, k=args.k, dev_fraction=args.dev_fraction,
-                        seed=args.seed, scorer=args.scorer, options=scorer_options(args), relation=args.relation,
+                        seed=args.seed, selection=args.selection, budget=args.budget, calibrate=args.calibrate,
+                        scorer=args.scorer, options=scorer_options(args), relation=args.relation,
                         max_candidates=args.max_candidates, limit=args.limit, cache=not args.no_cache)
     for sel in selections:
         for wt in sel.templates:
@@ -42,9 +43,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--relation", default=None, help="relation of training pairs that name none")
     p.add_argument("--method", choices=METHODS, default="top1", help="selection method (default: %(default)s)")
     p.add_argument("--k", type=int, default=3, help="templates in the rank ensemble (default: %(default)s)")
-    p.add_argument("--dev-fraction", type=float, default=0.2,
+    p.add_argument("--dev-fraction", type=float, default=0.3,
                    help="optimized: share of training facts held out for early stopping (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="optimized: seed of the dev split (default: %(default)s)")
+    p.add_argument("--selection", choices=("race", "exhaustive"), default="race",
+                   help="race: templates race over blocks of training facts and the weak ones stop early; "
+                        "exhaustive: every template on every training fact (default: %(default)s)")
+    p.add_argument("--budget", type=int, default=None, metavar="N",
+                   help="race: (fact, template) pairs scored per relation at most (default: no limit)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="rank by calibrated scores: log P(object | prompt) minus log P(object | the prompt with "
+                        "a content-free subject), so objects the template favours whatever the subject stop winning")
     p.add_argument("--max-candidates", type=int, default=None, metavar="N",
                    help="keep the N most frequent objects as candidates (default: all distinct objects)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="use the first N training facts per relation")
