@@ -150,6 +150,50 @@ def main() -> int:
             unshared += 1 + len(first._encode(prefix)) + sum(len(c) - 1 for c in conts)
             head += head_n
 
+    def top1(name):
+        return np.concatenate([out.argmax(1) for out in scores[name]])
+
+    def maxdiff(a, b):
+        return max(float(np.abs(x - y).max()) for x, y in zip(scores[a], scores[b]))
+
+    def report() -> None:
+        """The table so far (after each thread count, so a slow one still leaves the others)."""
+        done = list(results)
+        base, ref = names[0], ("float32" if "float32" in names else names[0])
+        quality = {}
+        for name in names:
+            r = [rk for out, (_, _, f) in zip(scores[name], work) for rk in ranks(out, f.gold)]
+            quality[name] = {"p_at_1": p_at_1(r), "top1_differs_from_" + base: int((top1(name) != top1(base)).sum()),
+                             "top1_differs_from_" + ref: int((top1(name) != top1(ref)).sum()),
+                             "max_abs_diff_vs_" + base: maxdiff(name, base), "max_abs_diff_vs_" + ref: maxdiff(name, ref)}
+        print(f"\n{len(work)} relations x {args.facts} facts = {n_pairs} (fact, template) pairs (manual templates), "
+              f"{min(len(f.objects) for *_, f in work)}-{max(len(f.objects) for *_, f in work)} candidates each; "
+              f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
+              f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} now (shared machine); best of {args.repeats}.")
+        print(f"Tokens fed per pair: {fed / n_pairs:.1f} with the trie, {unshared / n_pairs:.1f} without sharing first "
+              f"tokens (before any padding); template text before [X]: {100 * head / fed:.1f}% of the trie's "
+              "(the most a template-head KV cache shared across subjects could save).")
+        header = f"{'variant':<12} {'identity':<44} " + " ".join(f"{f'{t} thr pairs/s (x)':>21}" for t in done)
+        header += f" {'P@1':>6} {'top1 != ' + base:>16} {'top1 != ' + ref:>16} {'max|d| ' + base:>14} {'max|d| ' + ref:>14}"
+        print(header)
+        for name in names:
+            q = quality[name]
+            speed = " ".join(f"{results[t][name]['pairs_per_s']:>12.2f} ({results[t][name]['pairs_per_s'] / results[t][base]['pairs_per_s']:>5.2f}x)"
+                             for t in done)
+            print(f"{name:<12} {scorers[name].identity + (' +int8' if VARIANTS[name][1] else ''):<44} {speed} "
+                  f"{100 * q['p_at_1']:>6.1f} {q['top1_differs_from_' + base]:>16} {q['top1_differs_from_' + ref]:>16} "
+                  f"{q['max_abs_diff_vs_' + base]:>14.3g} {q['max_abs_diff_vs_' + ref]:>14.3g}")
+        for t in done[1:]:
+            print(f"{t} threads vs {done[0]}: " + ", ".join(
+                f"{name} {results[t][name]['pairs_per_s'] / results[done[0]][name]['pairs_per_s']:.2f}x" for name in names))
+        sys.stdout.flush()
+        if args.json:
+            args.json.write_text(json.dumps({
+                "pairs": n_pairs, "relations": len(work), "facts": args.facts, "speed": results, "quality": quality,
+                "fed_tokens_per_pair": fed / n_pairs, "unshared_tokens_per_pair": unshared / n_pairs,
+                "head_token_share": head / fed, "load_average": os.getloadavg(),
+                "args": {k: str(v) for k, v in vars(args).items()}}, indent=1))
+
     results: dict[int, dict[str, dict]] = {}
     scores: dict[str, list] = {}
     for n_threads in threads:
@@ -165,46 +209,7 @@ def main() -> int:
                 scores.setdefault(name, out)
                 print(f"threads {n_threads} {name}: {n_pairs / best[name]:.2f} pairs/s", file=sys.stderr)
         results[n_threads] = {name: {"seconds": best[name], "pairs_per_s": n_pairs / best[name]} for name in names}
-
-    def top1(name):
-        return np.concatenate([out.argmax(1) for out in scores[name]])
-
-    def maxdiff(a, b):
-        return max(float(np.abs(x - y).max()) for x, y in zip(scores[a], scores[b]))
-
-    base, ref = names[0], ("float32" if "float32" in names else names[0])
-    quality = {}
-    for name in names:
-        r = [rk for out, (_, _, f) in zip(scores[name], work) for rk in ranks(out, f.gold)]
-        quality[name] = {"p_at_1": p_at_1(r), "top1_differs_from_" + base: int((top1(name) != top1(base)).sum()),
-                         "top1_differs_from_" + ref: int((top1(name) != top1(ref)).sum()),
-                         "max_abs_diff_vs_" + base: maxdiff(name, base), "max_abs_diff_vs_" + ref: maxdiff(name, ref)}
-
-    print(f"{len(work)} relations x {args.facts} facts = {n_pairs} (fact, template) pairs (manual templates), "
-          f"{min(len(f.objects) for *_, f in work)}-{max(len(f.objects) for *_, f in work)} candidates each; "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
-          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end (shared machine); best of {args.repeats}.")
-    print(f"Tokens fed per pair: {fed / n_pairs:.1f} with the trie, {unshared / n_pairs:.1f} without sharing first "
-          f"tokens (before any padding); template text before [X]: {100 * head / fed:.1f}% of the trie's "
-          "(the most a template-head KV cache shared across subjects could save).")
-    header = f"{'variant':<12} {'identity':<38} " + " ".join(f"{f'{t} thr pairs/s (x)':>22}" for t in threads)
-    header += f" {'P@1':>6} {'top1 != ' + base:>16} {'top1 != ' + ref:>16} {'max|d| ' + base:>14} {'max|d| ' + ref:>14}"
-    print(header)
-    for name in names:
-        q = quality[name]
-        speed = " ".join(f"{results[t][name]['pairs_per_s']:>13.2f} ({results[t][name]['pairs_per_s'] / results[t][base]['pairs_per_s']:>5.2f}x)"
-                         for t in threads)
-        print(f"{name:<12} {scorers[name].identity + (' +int8' if VARIANTS[name][1] else ''):<38} {speed} "
-              f"{100 * q['p_at_1']:>6.1f} {q['top1_differs_from_' + base]:>16} {q['top1_differs_from_' + ref]:>16} "
-              f"{q['max_abs_diff_vs_' + base]:>14.3g} {q['max_abs_diff_vs_' + ref]:>14.3g}")
-    for t in threads[1:]:
-        print(f"{t} threads vs {threads[0]}: " + ", ".join(
-            f"{name} {results[t][name]['pairs_per_s'] / results[threads[0]][name]['pairs_per_s']:.2f}x" for name in names))
-    if args.json:
-        args.json.write_text(json.dumps({"pairs": n_pairs, "relations": len(work), "facts": args.facts,
-                                         "speed": results, "quality": quality, "fed_tokens_per_pair": fed / n_pairs, "unshared_tokens_per_pair": unshared / n_pairs,
-                                         "head_token_share": head / fed, "load_average": os.getloadavg(),
-                                         "args": {k: str(v) for k, v in vars(args).items()}}, indent=1))
+        report()
     return 0
 
 
