@@ -41,10 +41,10 @@ def test_bad_input_names_file_and_line(tmp_path):
     f = tmp_path / "bad.jsonl"
     f.write_text('{"subject": "a", "object": "b"}\n{"subject": "a"\n')
     with pytest.raises(InputError, match=r"bad.jsonl:2: malformed JSON"):
-        read_pairs(f)
+        read_pairs(f, strict=True)
     f.write_text('{"subject": "a", "object": "b"}\n{"subject": "a"}\n')
     with pytest.raises(InputError, match=r"bad.jsonl:2: missing field object"):
-        read_pairs(f)
+        read_pairs(f, strict=True)
     f.write_bytes(b'{"subject": "a", "object": "b"}\n\xff\xfe\n')
     skipped = []
     assert len(list(iter_jsonl(f, on_error=skipped.append))) == 1
