@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from promptmine.core.errors import PromptmineError
 
@@ -121,12 +121,6 @@ def mask(text: str, spans: Sequence[Span]) -> Masked:
 
 
 # -- repairing one translated piece ---------------------------------------------------------------
-
-@dataclass
-class SpanStats:
-    repaired: int = 0  # translated sentences whose tokens came back altered, twice or lost, then fixed
-    dropped: int = 0  # ... that could not be fixed, and assembled variants that failed the final check
-
 
 def _tokens(text: str) -> list[int]:
     return [int(m.group(1)) for m in TOKEN.finditer(text)]
@@ -234,7 +228,6 @@ class ProtectOptions:
     keep_regex: Sequence[str] = ()
     cues: bool = True
     examples_verbatim: bool = False
-    stats: SpanStats = field(default_factory=SpanStats)
 
     def spans(self, text: str) -> list[Span]:
         return find_spans(text, labels=self.labels, keep=self.keep, keep_regex=self.keep_regex, cues=self.cues)
