@@ -126,7 +126,7 @@ def _tokens(text: str) -> list[int]:
     return [int(m.group(1)) for m in TOKEN.finditer(text)]
 
 
-def repair(source: str, candidate: str, known: set[int] | None = None) -> tuple[str | None, bool]:
+def repair(source: str, candidate: str) -> tuple[str | None, bool]:
     """(candidate with exactly the source's tokens, whether it had to be fixed), or (None, True)
     when a lost token cannot be placed. Altered forms (`[ 1 ]`) are normalised, repeats after the
     first and tokens the source does not have are removed, a lost token goes back after the word
