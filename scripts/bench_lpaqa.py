@@ -1,4 +1,4 @@
-"""Benchmark: LPAQA's table at small scale, with SmolLM2-135M on CPU.
+"""Benchmark: LPAQA's protocol at small scale, with SmolLM2-135M on CPU.
 
 For each T-REx relation in ../shared/data/trex/test (28):
 - its test facts are split in half by a fixed seed; half A's evidence sentences (the masked sentence
@@ -6,20 +6,29 @@ For each T-REx relation in ../shared/data/trex/test (28):
   half A's (subject, object) surface forms and labels as the pairs;
 - the manual LAMA template (../shared/data/lama/relations.jsonl) is paraphrased by back-translation
   (Bergamot via pt; Apertium via es when installed);
-- prompts are selected, and ensemble weights learnt, on a sample of ../shared/data/trex/train pairs;
-- everything is evaluated on a sample of half B.
+- prompts are selected, and ensemble weights learnt, on ../shared/data/trex/train pairs (~1000 per
+  relation) by racing (promptmine.selection.race) within --budget (fact, template) pairs per relation,
+  or exhaustively on --train-facts of them; the training facts come in blocks of --block-size, each
+  ranked over its own distinct objects, so selection solves the same kind of ranking problem as the
+  evaluation and never sees a test fact or the test candidate list;
+- everything is evaluated on a sample of half B (never used for selection), ranked over the distinct
+  objects of the sampled test facts (capped by --max-candidates).
 Rows: Manual, Mined top-1, Paraphrased top-1, Mined+Paraphrased top-1, top-3 rank ensemble, optimised
-ensemble; columns: micro-averaged P@1 and MRR. Candidate objects of a fact are the distinct objects of
-its relation in the sampled pairs of the same split (capped, see --max-candidates).
+ensemble (weights early-stopped on a held-out split, or the rank ensemble where too few facts), each
+with raw and with calibrated scores (log P(y | prompt) - log P(y | prompt with the subject replaced by
+"N/A"), --calibration). Columns: micro P@1 and MRR, relative P@1 change over Manual (raw) with a paired
+bootstrap 95% interval over test facts, per-relation wins/ties/losses against Manual, and the training
+facts each selected prompt was scored on. The cost (pairs raced, scores computed, seconds) is printed.
 
-It also measures scoring throughput in (fact, template) pairs per second, the engine's scorer (KV-cached
-shared prefix, batched continuations) against the naive way (one full forward pass per candidate object),
-on the same facts, templates and candidates, in this run.
+--json FILE writes the table; --out DIR gets report.md, summary.json and selected/<row>.jsonl (one line
+per relation and template: relation, template, weight, facts, method, note) for re-evaluation.
+--cache memory (default) is an uncached run; --cache disk reuses the on-disk score cache.
 
-Scores live in the on-disk cache (promptmine.core.cache), mined templates in --out, so a re-run is fast.
-
-    .venv/bin/python scripts/bench_lpaqa.py                        # the full table (28 relations)
-    .venv/bin/python scripts/bench_lpaqa.py --relations 3 --test-facts 20   # a quick look
+    .venv/bin/python scripts/bench_lpaqa.py                                  # the full table, 2 CPU cores
+    .venv/bin/python scripts/bench_lpaqa.py --relations 3 --test-facts 10 --budget 100   # a quick look
+    # bigger, on a GPU: every half-B fact, racing on up to all training pairs, exhaustive check
+    .venv/bin/python scripts/bench_lpaqa.py --device cuda --dtype float16 --batch-size 512 \
+        --test-facts 0 --budget 6000 --block-size 30 --mined 40 --paraphrased 20 --max-templates 8
 """
 
 from __future__ import annotations
@@ -195,7 +204,7 @@ def main() -> int:
                          "(default: %(default)s)")
     ap.add_argument("--max-templates", type=int, default=5,
                     help="survivors the optimised ensemble may weight (default: %(default)s)")
-    ap.add_argument("--test-facts", type=int, default=30, help="half-B test facts sampled per relation (default: %(default)s)")
+    ap.add_argument("--test-facts", type=int, default=30, help="half-B test facts sampled per relation; 0 = all (default: %(default)s)")
     ap.add_argument("--mine-sentences", type=int, default=1500,
                     help="half-A evidence sentences sampled per relation for mining; 0 = all (default: %(default)s)")
     ap.add_argument("--mined", type=int, default=6, help="mined templates kept per relation (default: %(default)s)")
@@ -239,6 +248,9 @@ def main() -> int:
     from promptmine.report import markdown_table
     from promptmine.scoring import CachedScorer, calibrated, relation_facts
 
+    from promptmine.core.progress import configure_logging
+
+    configure_logging()  # racing and scoring status lines on stderr, so a long run shows where it is
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
