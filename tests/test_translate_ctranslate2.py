@@ -126,7 +126,7 @@ def test_duplicates_and_batching(model_dir, models_store):
 def test_greedy_agrees_with_the_transformers_backend(model_dir, models_store, max_new):
     """Same weights, float32, n=1: the same translations (empty ones included) and the same scores (mean
     log-prob per token with the end token), up to float rounding."""
-    hf = MarianTranslator(model_dir=model_dir, device="cpu", max_new_tokens=max_new)
+    hf = MarianTranslator(model_dir=model_dir, device="cpu", dtype="float32", max_new_tokens=max_new)
     ct = CTranslate2Translator(model_dir=model_dir, device="cpu", compute_type="float32", max_new_tokens=max_new)
     for src, tgt in (("en", "de"), ("de", "en")):
         a = hf.translate(TEXTS, src, tgt, n=1)
