@@ -22,6 +22,12 @@ Per variant: (fact, template) pairs per second and its ratio to `current` at the
 P@1, the facts whose top-1 prediction differs from `current` and from `float32`, and the max
 |log-prob difference| against both.
 
+Measured 2026-11-25 on the quiet 2-core AMD EPYC (AVX512-BF16), 112 pairs, best of 2, pairs/s at 1 / 2 threads:
+current 17.0 / 25.9; trie 32.2 / 50.6 (1.90x / 1.96x); trie b512 32.2 / 50.8; trie eager 34.4 / 52.9;
+int8 29.0 / 43.4; float32 (trie) 10.2 / 17.4. P@1 37.5 for current and trie (top-1 differs on 3 of 112 facts,
+bfloat16 rounding; trie is nearer float32: 3 differences vs 6); int8 23.2 (60 top-1 changes, log-probs off
+by up to 21): not kept. With the load average at ~14 (other jobs), 2 threads ran at 0.09-0.18x of 1 thread.
+
     .venv/bin/python scripts/bench_scoring.py                      # 28 relations x 4 facts, threads 1 and 2
     .venv/bin/python scripts/bench_scoring.py --facts 10 --threads 1 --variants current,trie --json out.json
 """
