@@ -66,8 +66,6 @@ def read_task(path: str | Path) -> list[Example]:
             raise InputError("missing or empty `text`", path, lineno)
         if not isinstance(label, (str, int, bool)) or str(label).strip() == "":
             raise InputError("missing or empty `label`", path, lineno)
-        if Y in text:  # the scorers split the prompt at the first [Y] after filling in the text
-            raise InputError(f"the text contains {Y}, the answer slot of the template", path, lineno)
         out.append(Example(text, str(label)))
     if not out:
         raise InputError("no examples", path)

@@ -43,10 +43,22 @@ def test_read_task_names_file_and_line(tmp_path):
     with pytest.raises(InputError, match=r"task.jsonl:1: missing or empty `label`"):
         read_task(p)
     p.write_text('{"text": "good", "label": "positive"}\n{"text": "x [Y] y", "label": "negative"}\n')
-    with pytest.raises(InputError, match=r"task.jsonl:2: .*\[Y\]"):
-        read_task(p)
+    assert read_task(p)[1] == Example("x [Y] y", "negative")  # a slot in a text is only text
     with pytest.raises(InputError, match="no such file"):
         read_task(tmp_path / "missing.jsonl")
+
+
+def test_template_keeps_lines_and_splits_before_filling():
+    from promptmine.core.records import Template
+
+    t = Template(text="Review:\t [X]  \r\n\nSentiment:  [Y]")
+    assert t.text == "Review: [X]\n\nSentiment: [Y]"
+    assert Template(text="  [X]\t was  born in [Y] . ").text == "[X] was born in [Y] ."
+    assert t.split_at_y("a [Y] b [X]") == ("Review: a [Y] b [X]\n\nSentiment: ", "")
+    assert t.fill("a [Y]", "Good") == "Review: a [Y]\n\nSentiment: Good"
+    s = tiny_scorer()
+    assert s.score(t.text, ["a [Y] b"], ["Good", "Bad"])[0] == pytest.approx(
+        s.score_naive(t.text, ["a [Y] b"], ["Good", "Bad"])[0], abs=1e-4)
 
 
 def test_prompt_template_and_verbalisers():

@@ -10,6 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 X, Y = "[X]", "[Y]"
 
 _SPACE = re.compile(r"\s+")
+# Within a line: runs of spaces/tabs (any whitespace but a newline); spaces at a line's ends.
+_LINE_SPACE = re.compile(r"[^\S\n]+")
+_LINE_EDGE = re.compile(r" *\n *")
+
+
+def normalize_lines(text: str) -> str:
+    """Collapse spaces and tabs within lines but keep the line breaks (a multi-line prompt stays
+    multi-line); on a single line the same as collapsing all whitespace."""
+    return _LINE_EDGE.sub("\n", _LINE_SPACE.sub(" ", text)).strip()
 # No space before closing punctuation, none after opening brackets/quotes.
 _BEFORE_PUNCT = re.compile(r"\s+([.,;:!?%)\]}])")
 _AFTER_OPEN = re.compile(r"([(\[{])\s+")
@@ -61,7 +70,7 @@ class Template(BaseModel):
     @field_validator("text")
     @classmethod
     def _valid(cls, v: str) -> str:
-        return check_template(_SPACE.sub(" ", v).strip())
+        return check_template(normalize_lines(v))
 
     @property
     def normalized(self) -> str:
@@ -72,15 +81,16 @@ class Template(BaseModel):
         return self.text.index(Y) < self.text.index(X)
 
     def fill(self, x: str, y: str | None = None) -> str:
-        """Fill [X] (and [Y] when given); an unfilled [Y] stays as a slot."""
-        out = self.text.replace(X, x)
-        return out if y is None else out.replace(Y, y)
+        """Fill [X] (and [Y] when given); an unfilled [Y] stays as a slot. Slots inside the filled-in
+        texts stay text."""
+        before, after = self.text.split(Y, 1)
+        return before.replace(X, x) + (Y if y is None else y) + after.replace(X, x)
 
     def split_at_y(self, x: str) -> tuple[str, str]:
-        """(text before [Y], text after [Y]) with [X] filled: what scorers condition on."""
-        filled = self.fill(x)
-        i = filled.index(Y)
-        return filled[:i], filled[i + len(Y):]
+        """(text before [Y], text after [Y]) with [X] filled: what scorers condition on. Split
+        before filling, so a subject containing `[Y]` is only text."""
+        before, after = self.text.split(Y, 1)
+        return before.replace(X, x), after.replace(X, x)
 
 
 class Pair(BaseModel):
@@ -92,7 +102,9 @@ class Pair(BaseModel):
     relation: str | None = None
 
 
-Method = Literal["middle", "dependency", "manual", "paraphrase", "hosted"]
+# Where a candidate came from: manual, paraphrase, hosted, or a template extractor's registered name
+# (middle, dependency, ...), so any str.
+Method = str
 
 
 class Candidate(BaseModel):
