@@ -276,11 +276,6 @@ def parse_routes(text: str) -> list[tuple[str, list[str]]]:
 
 # -- the library function -------------------------------------------------------------------------
 
-# A run scores thousands of statements: bfloat16 where the CPU has it natively, and one thread,
-# which on a shared machine is several times faster than two threads waiting for each other.
-RUN_SCORER_DEFAULTS = {"dtype": "fast", "threads": 1}
-
-
 @dataclass
 class RunResult:
     """What `run` produced: the comparison (per row, per relation scores and selections), the
@@ -306,8 +301,8 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
     mine (default: the bundled sample). `routes`: back-translation routes, `"bergamot:pt,apertium:es"`
     or [(backend, [pivots])], unavailable ones skipped; `translator_options` per backend name.
     `selection`: race or exhaustive (`budget`: (fact, template) pairs per relation for racing).
-    `scorer`/`options`/`cache`: as for `promptmine.scoring.load_scorer`; a scorer that takes them
-    gets RUN_SCORER_DEFAULTS unless `options` says otherwise."""
+    `scorer`/`options`/`cache`: as for `promptmine.scoring.load_scorer`, with the scorer's own
+    defaults (the same as evaluate's and select's, so their score caches are shared)."""
     from promptmine.core.io import read_pairs, read_templates, write_jsonl
     from promptmine.scoring import load_scorer
 
@@ -335,7 +330,7 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
     else:
         routes = list(routes)
         routes_text = ",".join(f"{b}:{p}" for b, ps in routes for p in ps) or "none"
-    scorer = load_scorer(scorer, _with_run_defaults(scorer, options), cache=cache)
+    scorer = load_scorer(scorer, options, cache=cache)
     found_mined = mine_pools(corpus, train_pairs, mined)
     para = paraphrase_pools(manual, routes, paraphrased, translator_options)
     pools = {r: Pool(t, [c.template for c in found_mined.get(r, [])], [c.template for c in para.get(r, [])])
@@ -362,12 +357,3 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
     log(f"report: {report} (chart: {out_dir / 'accuracy.png'})")
     return RunResult(comp, candidates, table, report)
 
-
-def _with_run_defaults(scorer, options: dict | None) -> dict | None:
-    """`options` plus RUN_SCORER_DEFAULTS for the fields the named scorer takes and `options` leaves unset."""
-    if not isinstance(scorer, str):
-        return options
-    from promptmine.models.score import SCORERS
-
-    fields = SCORERS.options(scorer).model_fields
-    return {**{k: v for k, v in RUN_SCORER_DEFAULTS.items() if k in fields}, **(options or {})}

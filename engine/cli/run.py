@@ -88,8 +88,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "prompt, the best mined, the best paraphrased, the best of all, a top-K rank ensemble and "
                     "an optimised ensemble. Writes report.md, accuracy.png (bar chart), candidates.jsonl, "
                     "selections.jsonl and scores.jsonl. With no arguments it runs on the bundled sample "
-                    "(corpora/) in a few minutes on a CPU. Unlike evaluate/select, run defaults to "
-                    "--dtype fast --threads 1.",
+                    "(corpora/) in a few minutes on a CPU. The scorer's defaults are the same as in "
+                    "evaluate and select, so they share the score cache.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  promptmine run\n"
                "  promptmine run --relations rels.jsonl --pairs facts.jsonl --corpus wiki1.txt wiki2.txt --out report/\n"
