@@ -20,7 +20,7 @@ from promptmine.core.errors import InputError, PromptmineError
 from promptmine.scoring import (
     CachedScorer, RelationFacts, Scored, evaluate_selection, micro_average, relation_facts,
 )
-from promptmine.core.progress import log
+from promptmine.core.progress import log, stage
 from promptmine.core.records import Candidate, Pair, Score, Selection, WeightedTemplate, template_key
 from promptmine.selection import Race, ensemble, race, race_rank, race_top1
 
@@ -90,7 +90,7 @@ def split_pairs(pairs: Sequence[Pair], test_fraction: float, seed: int) -> tuple
 def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | list[RelationFacts]],
             test: dict[str, RelationFacts], *, k: int = 3, seed: int = 0, method: str = "race",
             budget: int | None = None, block_size: int = 32, metric: str = "rr", z: float = 1.645,
-            max_templates: int = 6) -> Comparison:
+            max_templates: int = 6, on_stage=None) -> Comparison:
     """Select on `train`, evaluate on `test`, for every row of ROWS and every relation in `pools`.
 
     method="race": the candidates race over blocks of training facts (promptmine.selection.race;
@@ -101,12 +101,16 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
     over the best `max_templates` survivors on a held-out split, or falls back to the rank ensemble
     (its Selection says so in `note`). Each Selection's `facts` is how many training facts its
     templates were scored on. `train` values may be one RelationFacts or a list of blocks, each
-    with its own candidate set."""
+    with its own candidate set. All relations are selected before any is evaluated; `on_stage(name)`,
+    when given, is called as each phase ("select", "evaluate") starts."""
     if method not in SELECTION_METHODS:
         raise PromptmineError(f"unknown selection method {method!r}; choose from {', '.join(SELECTION_METHODS)}")
     scores: dict[str, list[Score]] = {r: [] for r in ROWS}
     sels: dict[str, list[Selection]] = {r: [] for r in ROWS}
     races: dict[str, Race] = {}
+    chosen_by_rel: dict[str, dict[str, Selection]] = {}
+    if on_stage:
+        on_stage("select")
     for rel, pool in pools.items():
         pool = pool.dedupe()
         tr, te = train[rel], test[rel]
@@ -137,10 +141,14 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
             "Optimized ensemble": ensemble(result.survivors, result.gold, rel, scorer.identity, k=k, seed=seed,
                                            max_templates=max_templates),
         }
+        chosen_by_rel[rel] = chosen
+    if on_stage:
+        on_stage("evaluate")
+    for rel, chosen in chosen_by_rel.items():
         test_scored: dict[str, Scored] = {}
         for row, sel in chosen.items():
             sels[row].append(sel)
-            scores[row].append(evaluate_selection(scorer, sel, te, test_scored))
+            scores[row].append(evaluate_selection(scorer, sel, test[rel], test_scored))
     return Comparison(scores, sels, races)
 
 
@@ -331,7 +339,14 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
         routes = list(routes)
         routes_text = ",".join(f"{b}:{p}" for b, ps in routes for p in ps) or "none"
     scorer = load_scorer(scorer, options, cache=cache)
+    stages = ("mine", "paraphrase", "select", "evaluate", "report")
+
+    def at(name: str) -> None:
+        stage(name, stages.index(name) + 1, len(stages))
+
+    at("mine")
     found_mined = mine_pools(corpus, train_pairs, mined)
+    at("paraphrase")
     para = paraphrase_pools(manual, routes, paraphrased, translator_options)
     pools = {r: Pool(t, [c.template for c in found_mined.get(r, [])], [c.template for c in para.get(r, [])])
              for r, t in manual.items()}
@@ -344,7 +359,8 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
                 for r in manual}
 
     comp = compare(scorer, pools, facts(train_pairs), facts(test_pairs), k=k, seed=seed, method=selection,
-                   budget=budget)
+                   budget=budget, on_stage=at)
+    at("report")
     table, _ = comparison_tables(comp, k)
     notes = [f"Model: `{scorer.identity}`. Relations: {len(manual)}; pairs split per relation into "
              f"{len(train_pairs)} training (mining, selection, weights) and {len(test_pairs)} test facts "
