@@ -96,10 +96,10 @@ def mine(corpus: str | Path | Sequence[str | Path], pairs: Sequence[Pair], *, to
          max_words: int = MAX_WORDS, batch_size: int = DEFAULT_BATCH, chunk: int | None = None, nlp=None,
          spacy_model: str | None = None, workers: int = 1, engine: str = "local", resume: bool = False,
          work_dir: str | Path | None = None, shard_lines: int = DEFAULT_SHARD_LINES,
-         address: str | None = None, min_pairs: int = filters.MIN_PAIRS) -> MineResult:
+         address: str | None = None, min_pairs: int = filters.MIN_PAIRS, text_field: str = "text") -> MineResult:
     """Mine templates for every relation in `pairs` (each pair must have `.relation`) in one corpus pass.
 
-    `corpus`: files or folders (text, .gz, JSONL with `text`). `methods`: template extractors by
+    `corpus`: files or folders (text, .gz, JSONL with the text under `text_field`). `methods`: template extractors by
     name (`promptmine.extractors`). `case_sensitive`/`loose` control matching (see
     `promptmine.match.Matcher`); `strict` turns skipped bad lines into an error; `nlp` is a spaCy
     pipeline, else `spacy_model` (default: the best installed model) is loaded, with the parser only
@@ -121,15 +121,15 @@ def mine(corpus: str | Path | Sequence[str | Path], pairs: Sequence[Pair], *, to
         return _mine_sharded(paths, pairs, top=top, methods=methods, case_sensitive=case_sensitive, loose=loose,
                              strict=strict, max_words=max_words, batch_size=batch_size, spacy_model=spacy_model,
                              workers=workers, engine=engine, resume=resume, work_dir=work_dir,
-                             shard_lines=shard_lines, address=address, min_pairs=min_pairs)
+                             shard_lines=shard_lines, address=address, min_pairs=min_pairs, text_field=text_field)
     return _mine_serial(paths, pairs, top=top, min_pairs=min_pairs, methods=methods, case_sensitive=case_sensitive,
                         loose=loose, strict=strict, max_words=max_words, batch_size=batch_size, chunk=chunk, nlp=nlp,
-                        spacy_model=spacy_model)
+                        spacy_model=spacy_model, text_field=text_field)
 
 
 def _mine_serial(paths: list, pairs: Sequence[Pair], *, top: int, min_pairs: int, methods: tuple[str, ...],
                  case_sensitive: bool, loose: bool, strict: bool, max_words: int, batch_size: int,
-                 chunk: int | None, nlp, spacy_model: str | None) -> MineResult:
+                 chunk: int | None, nlp, spacy_model: str | None, text_field: str = "text") -> MineResult:
     """`mine_batch` over the corpus in chunks, in this process."""
     from promptmine.core.progress import log, progress
     from promptmine.models.parser import has_parser, load_parser
@@ -164,7 +164,7 @@ def _mine_serial(paths: list, pairs: Sequence[Pair], *, top: int, min_pairs: int
         batch.clear()
 
     try:
-        for sentence in iter_corpus(paths, None if strict else on_error):
+        for sentence in iter_corpus(paths, None if strict else on_error, text_field=text_field):
             batch.append(sentence)
             if len(batch) >= chunk:
                 flush()

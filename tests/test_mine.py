@@ -359,10 +359,10 @@ def test_cli_skips_bad_lines_or_stops_with_strict(tmp_path, capsys):
     pairs = tmp_path / "p.tsv"
     pairs.write_text("Enrico Fermi\tRome\nMax Planck\tKiel\n")
     out = tmp_path / "out.jsonl"
-    assert main(["mine", "--corpus", str(FIX / "bad_bytes.txt"), "--pairs", str(pairs), "--relation", "P19",
+    assert main(["mine", "--corpus", str(FIX / "bad_bytes.txt"), "--pairs", str(pairs), "--default-relation", "P19",
                  "--methods", "middle", "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "bad_bytes.txt:2" in err and "1 bad lines skipped" in err
+    assert "bad_bytes.txt:2" in err and "1 corpus line skipped" in err
     assert json.loads(out.read_text().splitlines()[0])["pairs"] == 2
     out2 = tmp_path / "strict.jsonl"
     assert main(["mine", "--corpus", str(FIX / "bad_bytes.txt"), "--pairs", str(pairs), "--strict",
@@ -378,7 +378,7 @@ def test_cli_reports_bad_pairs_and_options(tmp_path, capsys):
     assert "pairs.jsonl:1: missing field object" in capsys.readouterr().err
     assert main(["mine", "--corpus", str(FIX / "folder"), "--pairs", str(FIX / "pairs.jsonl"),
                  "--relation", "P999"]) == 1
-    assert "no pairs for relation(s) P999" in capsys.readouterr().err
+    assert "unknown relation P999; it has P19" in capsys.readouterr().err
     assert main(["mine", "--corpus", str(FIX / "folder"), "--pairs", str(FIX / "pairs.jsonl"),
                  "--methods", "middle,magic"]) == 1
     assert "unknown mining method" in capsys.readouterr().err

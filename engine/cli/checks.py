@@ -1,0 +1,130 @@
+"""Checks every command makes before any work starts: value ranges (argparse types), output paths,
+`-` for stdin, the relations asked for. A mistake ends in one line and a non-zero exit, never in a
+traceback after minutes of work."""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from promptmine.core.errors import InputError, PromptmineError
+
+# -- argparse types -------------------------------------------------------------------------------
+
+
+def positive_int(text: str) -> int:
+    """An integer of at least 1 (--top, --k, --workers, batch sizes, budgets)."""
+    value = _number(int, text, "an integer")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer of at least 0 (counts where 0 means none)."""
+    value = _number(int, text, "an integer")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A share strictly between 0 and 1 (--dev-fraction, --test-fraction)."""
+    value = _number(float, text, "a number")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {value:g}")
+    return value
+
+
+def _number(kind, text: str, what: str):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+
+# -- outputs ----------------------------------------------------------------------------------------
+
+
+def check_output(path: str | Path | None, *, folder: bool = False, flag: str = "--out") -> None:
+    """Fail now when `path` cannot be written later: a file in the way of its folder, a folder where
+    a file goes (or a file where a folder goes). None and `-` (stdout) pass."""
+    if path is None or str(path) == "-":
+        return
+    p = Path(path).expanduser()
+    if folder and p.exists() and not p.is_dir():
+        raise PromptmineError(f"{flag} {path}: is a file; give a folder for the report")
+    if not folder and p.is_dir():
+        raise PromptmineError(f"{flag} {path}: is a folder; give a file name (e.g. {p / 'out.jsonl'})")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise PromptmineError(f"{flag} {path}: {parent} is a file, not a folder")
+            break
+
+
+# -- `-` for stdin ------------------------------------------------------------------------------------
+
+_TEMP_DIRS: list[str] = []
+
+
+def stdin_path(path: str | None, what: str) -> str | None:
+    """`path`, or for `-` a temporary copy of stdin named so the readers see its format (.jsonl when
+    its first line is a JSON object, else .tsv for pairs and .txt for templates and corpora)."""
+    if path != "-":
+        return path
+    if sys.stdin.isatty():
+        raise PromptmineError(f"{what} `-` reads stdin, but stdin is a terminal: pipe the file in")
+    text = sys.stdin.read()
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    try:
+        jsonl = isinstance(json.loads(first), dict)
+    except ValueError:
+        jsonl = False
+    suffix = ".jsonl" if jsonl else ".tsv" if what == "pairs" else ".txt"
+    folder = tempfile.mkdtemp(prefix="promptmine-stdin-")
+    if not _TEMP_DIRS:
+        atexit.register(lambda: [shutil.rmtree(d, ignore_errors=True) for d in _TEMP_DIRS])
+    _TEMP_DIRS.append(folder)
+    target = Path(folder) / f"stdin{suffix}"
+    target.write_text(text, encoding="utf-8")
+    return str(target)
+
+
+# -- relations --------------------------------------------------------------------------------------
+
+
+def split_ids(values: Sequence[str] | None) -> list[str] | None:
+    """Repeated and comma-separated ids (`--relation P19,P36 --relation P37`) as one list, or None."""
+    ids = [v.strip() for arg in (values or []) for v in arg.split(",") if v.strip()]
+    return list(dict.fromkeys(ids)) or None
+
+
+def read_facts(path: str, *, relations: Sequence[str] | None = None, default_relation: str | None = None,
+               strict: bool = False) -> list:
+    """The pairs file's facts; pairs that name no relation take `default_relation`; only `relations`
+    when given, and a relation the file does not have is an error listing those it has."""
+    from promptmine.core.io import read_pairs
+
+    pairs = read_pairs(path, strict=strict)
+    if not pairs:
+        raise InputError("no pairs", path)
+    if default_relation is not None:
+        pairs = [p if p.relation else p.model_copy(update={"relation": default_relation}) for p in pairs]
+    if relations:
+        found = list(dict.fromkeys(p.relation for p in pairs))
+        unknown = [r for r in relations if r not in found]
+        if unknown:
+            named = [r for r in found if r]
+            have = (f"it has {', '.join(named)}" if named else "its pairs name no relation")
+            if None in found:
+                have += " (and pairs that name none: --default-relation ID names them)"
+            raise InputError(f"unknown relation {', '.join(unknown)}; {have}", path)
+        pairs = [p for p in pairs if p.relation in relations]
+    return pairs
