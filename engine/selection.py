@@ -319,7 +319,8 @@ def select(templates, pairs, *, method: str = "top1", k: int = 3, dev_fraction: 
            metric: str = "rr", max_templates: int = 6, min_dev: int = 40, min_fit: int = 60,
            calibrate: bool = False, fillers: Sequence[str] = ("N/A",),
            scorer="causal", options: dict | None = None, relation: str | None = None,
-           max_candidates: int | None = None, limit: int | None = None, cache: bool = True) -> list[Selection]:
+           max_candidates: int | None = None, limit: int | None = None, cache: bool = True,
+           strict: bool = False) -> list[Selection]:
     """Per relation, the prompts that make the model answer the training facts `pairs` best.
 
     `templates`: a file or a list of template strings, Candidates or (relation, template) tuples (a
@@ -329,7 +330,7 @@ def select(templates, pairs, *, method: str = "top1", k: int = 3, dev_fraction: 
     `selection`: race (adaptive: see `race`; `budget` in (fact, template) pairs per relation, None =
     until the facts run out; `block_size`, `z`, `metric`) or exhaustive (every template on every fact).
     `calibrate`: rank by calibrated scores (CalibratedScorer, content-free `fillers`).
-    `pairs`, `relation`, `max_candidates`, `limit`: as for `evaluate`; `scorer`/`options`/`cache`: as for
+    `pairs`, `relation`, `max_candidates`, `limit`, `strict`: as for `evaluate`; `scorer`/`options`/`cache`: as for
     `load_scorer`. Each Selection's `facts` says how many training facts its templates were scored on."""
     if method not in METHODS:
         raise PromptmineError(f"unknown selection method {method!r}; choose from {', '.join(METHODS)}")
@@ -342,7 +343,7 @@ def select(templates, pairs, *, method: str = "top1", k: int = 3, dev_fraction: 
     if not pool:
         raise InputError("no templates", templates if isinstance(templates, (str, Path)) else None)
     facts_by_rel = load_facts(pairs, {r for r, _ in pool}, relation=relation, max_candidates=max_candidates,
-                              limit=limit)
+                              limit=limit, strict=strict)
     if selection not in ("race", "exhaustive"):
         raise PromptmineError(f"unknown selection {selection!r}; choose race or exhaustive")
     scorer = load_scorer(scorer, options, cache=cache)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from promptmine.cli.backends import BackendFlags
+from promptmine.cli.checks import check_output, positive_int, read_facts, split_ids, stdin_path
+from promptmine.core.errors import InputError
 
 
 def scorer_flags() -> BackendFlags:
@@ -36,18 +38,43 @@ def scorer_options(args: argparse.Namespace, flags: BackendFlags | None = None) 
     return flags.options(args, args.scorer, SCORERS)
 
 
+def add_facts_arguments(p: argparse.ArgumentParser, what: str = "facts") -> None:
+    """--relation, --default-relation and --strict: which facts of the pairs file to use, the same on
+    mine, evaluate and select."""
+    p.add_argument("--relation", action="append", metavar="ID",
+                   help=f"use only this relation's {what} (repeat or comma-separate for several); default: "
+                        "every relation in the pairs file")
+    p.add_argument("--default-relation", metavar="ID",
+                   help="relation of pairs that name none (default: none; templates without a relation apply)")
+    p.add_argument("--strict", action="store_true",
+                   help="a malformed line of the pairs file is an error (default: skipped and reported)")
+
+
+def facts_from_args(args: argparse.Namespace, pairs: str, templates: str) -> tuple:
+    """(templates path, facts) after the checks every scoring command makes before loading a model."""
+    if [pairs, templates, getattr(args, "candidates", None)].count("-") > 1:
+        raise InputError("only one input can be `-` (stdin)")
+    templates = stdin_path(templates, "templates")
+    facts = read_facts(stdin_path(pairs, "pairs"), relations=split_ids(args.relation),
+                       default_relation=args.default_relation, strict=args.strict)
+    return templates, facts
+
+
 def run(args: argparse.Namespace) -> int:
     from promptmine.core.io import write_jsonl
-    from promptmine.core.progress import log
+    from promptmine.core.progress import log, plural
     from promptmine.scoring import evaluate, format_scores
 
-    scores = evaluate(args.templates, args.pairs, scorer=args.scorer, options=scorer_options(args),
-                      relation=args.relation, candidates=args.candidates, max_candidates=args.max_candidates,
-                      limit=args.limit, cache=not args.no_cache)
+    check_output(args.out)
+    options = scorer_options(args)
+    templates, facts = facts_from_args(args, args.pairs, args.templates)
+    scores = evaluate(templates, facts, scorer=args.scorer, options=options,
+                      candidates=stdin_path(args.candidates, "candidates"), max_candidates=args.max_candidates,
+                      limit=args.limit, cache=not args.no_cache, strict=args.strict)
     print(format_scores(scores))
     if args.out:
         write_jsonl(args.out, scores)
-        log(f"wrote {len(scores)} scores to {args.out}")
+        log(f"wrote {plural(len(scores), 'score')} to {args.out}")
     return 0
 
 
@@ -62,20 +89,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         epilog="examples:\n"
                "  promptmine evaluate --templates corpora/sample_relations.jsonl --pairs corpora/sample_pairs.jsonl\n"
                "  promptmine evaluate --templates selected.jsonl --pairs test.jsonl --out scores.jsonl\n"
-               "  promptmine evaluate --templates t.txt --pairs P19.jsonl --relation P19 --scorer masked "
+               "  promptmine evaluate --templates t.txt --pairs P19.jsonl --scorer masked "
                "--model bert-base-cased --vocab common_vocab_cased.txt")
     p.add_argument("--templates", required=True, metavar="FILE",
                    help="templates (JSONL with `template` and optional `relation`, e.g. mined or paraphrased "
-                        "candidates, or plain text one a line) or a `promptmine select` output")
+                        "candidates, or plain text one a line) or a `promptmine select` output; `-`: stdin")
     p.add_argument("--pairs", required=True, metavar="FILE",
-                   help="facts: LAMA/T-REx JSONL (sub_label, obj_label, predicate_id), plain JSONL or TSV")
-    p.add_argument("--relation", default=None, help="relation of pairs that name none")
+                   help="facts: LAMA/T-REx JSONL (sub_label, obj_label, predicate_id), plain JSONL or TSV; `-`: stdin")
+    add_facts_arguments(p)
     p.add_argument("--candidates", default=None, metavar="FILE",
                    help="candidate objects, one a line (default: the distinct objects of each relation's pairs)")
-    p.add_argument("--max-candidates", type=int, default=None, metavar="N",
+    p.add_argument("--max-candidates", type=positive_int, default=None, metavar="N",
                    help="keep the N most frequent objects as candidates; facts with other objects are dropped")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="evaluate the first N facts per relation")
-    p.add_argument("--out", default=None, metavar="FILE", help="write Score records (with per-fact ranks) as JSONL")
+    p.add_argument("--limit", type=positive_int, default=None, metavar="N",
+                   help="evaluate the first N facts per relation")
+    p.add_argument("-o", "--out", default=None, metavar="FILE", help="write Score records (with per-fact ranks) as JSONL")
     add_scorer_arguments(p)
     p.set_defaults(func=run)
     return p
