@@ -295,10 +295,11 @@ def read_candidate_objects(path: str) -> list[str]:
 
 def load_facts(pairs, relations: set[str | None], *, relation: str | None = None,
                max_candidates: int | None = None, candidates=None,
-               limit: int | None = None) -> dict[str | None, RelationFacts]:
-    """Facts per relation from a pairs file or a list of Pairs; `candidates`: a file or a list of objects."""
+               limit: int | None = None, strict: bool = False) -> dict[str | None, RelationFacts]:
+    """Facts per relation from a pairs file (malformed lines skipped and reported, or with `strict` an
+    error) or a list of Pairs; `candidates`: a file or a list of objects."""
     path = pairs if isinstance(pairs, (str, Path)) else None
-    pairs = read_pairs(path) if path is not None else list(pairs)
+    pairs = read_pairs(path, strict=strict) if path is not None else list(pairs)
     if not pairs:
         raise InputError("no pairs", path)
     grouped = group_by_relation(pairs, relations, default=relation)
@@ -334,7 +335,7 @@ def format_scores(scores: Sequence[Score]) -> str:
 
 def evaluate(templates, pairs, *, scorer="causal", options: dict | None = None, relation: str | None = None,
              candidates=None, max_candidates: int | None = None, limit: int | None = None,
-             cache: bool = True) -> list[Score]:
+             cache: bool = True, strict: bool = False) -> list[Score]:
     """P@1 and MRR of each template (or selection) on the facts of its relation.
 
     `templates`: a file (templates, candidates or `promptmine select` output), or a list of template
@@ -342,12 +343,13 @@ def evaluate(templates, pairs, *, scorer="causal", options: dict | None = None, 
     evaluated on every relation. `pairs`: a facts file or a list of Pairs (`relation` names the
     relation of pairs without one). `candidates`: the objects to rank (a file or a list; default: the
     distinct objects of each relation's pairs, the `max_candidates` most frequent). `limit`: the first
-    N facts per relation. `scorer`/`options`/`cache`: as for `load_scorer`."""
+    N facts per relation. `strict`: a malformed line of the pairs file is an error (default: skipped
+    and reported). `scorer`/`options`/`cache`: as for `load_scorer`."""
     selections = as_selections(templates)
     if not selections:
         raise InputError("no templates", templates if isinstance(templates, (str, Path)) else None)
     facts_by_rel = load_facts(pairs, {s.relation for s in selections}, relation=relation,
-                              max_candidates=max_candidates, candidates=candidates, limit=limit)
+                              max_candidates=max_candidates, candidates=candidates, limit=limit, strict=strict)
     jobs = [(rel, s) for rel, facts in facts_by_rel.items() for s in templates_for(selections, rel)]
     if not jobs:
         raise PromptmineError(f"no template matches the pairs' relations ({', '.join(map(str, facts_by_rel))}); "
