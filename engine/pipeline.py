@@ -147,6 +147,7 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
     for rel, chosen in chosen_by_rel.items():
         test_scored: dict[str, Scored] = {}
         for row, sel in chosen.items():
+            sel = sel.model_copy(update={"row": row_label(row, k)})  # its scores carry the row too
             sels[row].append(sel)
             scores[row].append(evaluate_selection(scorer, sel, test[rel], test_scored))
     return Comparison(scores, sels, races)
@@ -156,8 +157,25 @@ def row_label(row: str, k: int) -> str:
     return row.replace("top-K", f"top-{k}")
 
 
-def comparison_tables(comp: Comparison, k: int) -> tuple[str, str]:
-    """(main table: micro P@1 and MRR per row with the change over Manual; per-relation P@1 table)."""
+def relation_name(rel: str | None, labels: dict[str, str] | None) -> str:
+    """`P19 (place of birth)` where the relations file gives a label, else the id."""
+    label = (labels or {}).get(rel)
+    return f"{rel} ({label})" if label else str(rel)
+
+
+def relation_labels(path: str | Path) -> dict[str, str]:
+    """relation -> its `label` in a relations JSONL (LAMA's relations.jsonl has them); {} for other files."""
+    from promptmine.core.io import iter_jsonl
+
+    if not str(path).endswith((".jsonl", ".json", ".jsonl.gz")):
+        return {}
+    return {obj["relation"]: obj["label"] for _, obj in iter_jsonl(path)
+            if isinstance(obj.get("relation"), str) and isinstance(obj.get("label"), str) and obj["label"].strip()}
+
+
+def comparison_tables(comp: Comparison, k: int, labels: dict[str, str] | None = None) -> tuple[str, str]:
+    """(main table: micro P@1 and MRR per row with the change over Manual; per-relation P@1 table,
+    relations named with their `labels` where given)."""
     from promptmine.report import markdown_table
 
     base = comp.micro("Manual")[0]
@@ -170,24 +188,25 @@ def comparison_tables(comp: Comparison, k: int) -> tuple[str, str]:
     rels = [s.relation for s in comp.scores["Manual"]]
     per_rel = []
     for i, rel in enumerate(rels):
-        per_rel.append([rel, comp.scores["Manual"][i].n] +
+        per_rel.append([relation_name(rel, labels), comp.scores["Manual"][i].n] +
                        [f"{100 * comp.scores[row][i].p_at_1:.1f}" for row in ROWS])
     detail = markdown_table(["relation", "facts"] + [row_label(r, k) for r in ROWS], per_rel)
     return main, detail
 
 
 def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: Sequence[str] = (),
-                 pools: dict[str, Pool] | None = None) -> Path:
+                 pools: dict[str, Pool] | None = None, labels: dict[str, str] | None = None) -> Path:
     """report.md (tables, chosen prompts), accuracy.png, selections.jsonl and scores.jsonl in out_dir;
-    with `pools`, the notes end with the candidates per relation (`pool_sizes`)."""
+    with `pools`, the notes end with the candidates per relation (`pool_sizes`); `labels` name the
+    relations in the report (relation -> label)."""
     from promptmine.core.io import atomic_write, write_jsonl
     from promptmine.report import bar_chart
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    main, detail = comparison_tables(comp, k)
-    labels = [row_label(r, k) for r in ROWS]
+    main, detail = comparison_tables(comp, k, labels)
+    row_names = [row_label(r, k) for r in ROWS]
     micro = [comp.micro(r) for r in ROWS]
-    bar_chart(out_dir / "accuracy.png", labels, [m[0] for m in micro], [m[1] for m in micro],
+    bar_chart(out_dir / "accuracy.png", row_names, [m[0] for m in micro], [m[1] for m in micro],
               title=f"{title}: micro-averaged accuracy by method")
     notes = list(notes) + ([pool_sizes(pools)] if pools else [])
     lines = [f"# {title}", ""] + [part for note in notes for part in (note, "")] + [
@@ -201,14 +220,12 @@ def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: 
                      for wt in sel.templates]
             seen = f" [{sel.facts} training facts]" if sel.facts is not None else ""
             note = f" ({sel.note})" if sel.note else ""
-            lines.append(f"- {sel.relation}: " + ", ".join(parts) + seen + note)
+            lines.append(f"- {relation_name(sel.relation, labels)}: " + ", ".join(parts) + seen + note)
         lines.append("")
     with atomic_write(out_dir / "report.md") as f:
         f.write("\n".join(lines))
-    write_jsonl(out_dir / "selections.jsonl",
-                [{"row": row_label(row, k), **s.model_dump()} for row in ROWS for s in comp.selections[row]])
-    write_jsonl(out_dir / "scores.jsonl",
-                [{"row": row_label(row, k), **s.model_dump()} for row in ROWS for s in comp.scores[row]])
+    write_jsonl(out_dir / "selections.jsonl", [s for row in ROWS for s in comp.selections[row]])
+    write_jsonl(out_dir / "scores.jsonl", [s for row in ROWS for s in comp.scores[row]])
     return out_dir / "report.md"
 
 
@@ -362,14 +379,16 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
                    budget=budget, on_stage=at)
     at("report")
     table, _ = comparison_tables(comp, k)
-    notes = [f"Model: `{scorer.identity}`. Relations: {len(manual)}; pairs split per relation into "
+    notes = [f"Model: {scorer.description} (score cache id `{scorer.identity}`). "
+             f"Relations: {len(manual)}; pairs split per relation into "
              f"{len(train_pairs)} training (mining, selection, weights) and {len(test_pairs)} test facts "
              f"(seed {seed}). Candidates per fact: the distinct objects of the relation in that split"
              + (f" (at most {max_candidates})" if max_candidates else "") + ".",
              f"Candidate prompts per relation: the manual one, up to {mined} mined, up to "
              f"{paraphrased} paraphrased ({routes_text}). Scores: {scorer.computed} computed, "
              f"{scorer.reused} from the cache; {time.perf_counter() - started:.0f} s in all."]
-    report = write_report(out_dir, comp, k, title="promptmine run", notes=notes, pools=pools)
+    report = write_report(out_dir, comp, k, title="promptmine run", notes=notes, pools=pools,
+                          labels=relation_labels(relations))
     log(f"report: {report} (chart: {out_dir / 'accuracy.png'})")
     return RunResult(comp, candidates, table, report)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.core.io import iter_jsonl, read_pairs, read_templates
 from promptmine.core.progress import log, progress
-from promptmine.core.records import Pair, Score, Selection, WeightedTemplate
+from promptmine.core.records import FactResult, Pair, Score, Selection, WeightedTemplate
 
 # A -inf log-probability (object the scorer cannot produce) counts as this in weighted sums,
 # so 0 * -inf never makes a NaN and such objects still rank last.
@@ -42,6 +42,10 @@ class CachedScorer:
     @property
     def identity(self) -> str:
         return self.scorer.identity
+
+    @property
+    def description(self) -> str:
+        return getattr(self.scorer, "description", self.identity)
 
     def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]):
         """A [len(subjects), len(objects)] numpy array of log-probabilities."""
@@ -226,14 +230,22 @@ def score_template(scorer: CachedScorer, template: str, facts: RelationFacts) ->
     return Scored(template, m, ranks(m, facts.gold) if facts.n else [])
 
 
-def to_score(facts: RelationFacts, name: str, model: str, rank_list: list[int]) -> Score:
+def to_score(facts: RelationFacts, name: str, model: str, rank_list: list[int], *,
+             top: Sequence[int] | None = None, method: str | None = None, row: str | None = None) -> Score:
+    """A Score of `rank_list` on `facts`; with `top` (the index of each fact's first-ranked
+    candidate) it lists every fact: subject, gold object, prediction, rank."""
+    per_fact = None
+    if top is not None:
+        per_fact = [FactResult(subject=s, object=facts.objects[g], prediction=facts.objects[t], rank=r)
+                    for s, g, t, r in zip(facts.subjects, facts.gold, top, rank_list)]
     return Score(relation=facts.relation, template=name, model=model, p_at_1=p_at_1(rank_list),
-                 mrr=mrr(rank_list), n=len(rank_list), ranks=rank_list)
+                 mrr=mrr(rank_list), n=len(rank_list), ranks=rank_list, method=method, row=row, facts=per_fact)
 
 
 def evaluate_selection(scorer: CachedScorer, selection: Selection, facts: RelationFacts,
                        scored: dict[str, Scored] | None = None) -> Score:
-    """P@1/MRR of a selection (one template, or a weighted ensemble) on a relation's facts."""
+    """P@1/MRR of a selection (one template, or a weighted ensemble) on a relation's facts, with
+    each fact's prediction and rank, and the selection's method and row."""
     scored = scored if scored is not None else {}
     mats = []
     for wt in selection.templates:
@@ -241,7 +253,10 @@ def evaluate_selection(scorer: CachedScorer, selection: Selection, facts: Relati
             scored[wt.template] = score_template(scorer, wt.template, facts)
         mats.append(scored[wt.template].matrix)
     combined = combine(mats, [wt.weight for wt in selection.templates])
-    return to_score(facts, selection_name(selection), scorer.identity, ranks(combined, facts.gold) if facts.n else [])
+    rank_list = ranks(combined, facts.gold) if facts.n else []
+    top = combined.argmax(axis=1).tolist() if facts.n else []
+    return to_score(facts, selection_name(selection), scorer.identity, rank_list, top=top,
+                    method=selection.method, row=selection.row)
 
 
 def selection_name(selection: Selection) -> str:
@@ -325,10 +340,27 @@ def templates_for(selections: Sequence[Selection], relation: str | None) -> list
 def format_scores(scores: Sequence[Score]) -> str:
     from promptmine.report import text_table
 
-    rows = [[s.relation or "-", s.template, s.n, f"{100 * s.p_at_1:.1f}", f"{100 * s.mrr:.1f}"] for s in scores]
-    p1, m, n = micro_average(scores)
-    rows.append(["micro", f"all {len(scores)} rows", n, f"{100 * p1:.1f}", f"{100 * m:.1f}"])
-    return text_table(["relation", "template", "n", "P@1", "MRR"], rows)
+    """One line per score, then the micro average; scores of several methods (a selections file)
+    get a method column and one micro average per method, never one across methods."""
+    groups: dict[str, list[Score]] = {}
+    for s in scores:
+        groups.setdefault(score_group(s), []).append(s)
+    several = len(groups) > 1
+    rows = [[s.relation or "-"] + ([score_group(s)] if several else []) +
+            [s.template, s.n, f"{100 * s.p_at_1:.1f}", f"{100 * s.mrr:.1f}"] for s in scores]
+    for group, members in groups.items():
+        p1, m, n = micro_average(members)
+        rows.append(["micro"] + ([group] if several else []) +
+                    [f"all {len(members)} rows", n, f"{100 * p1:.1f}", f"{100 * m:.1f}"])
+    return text_table(["relation"] + (["method"] if several else []) + ["template", "n", "P@1", "MRR"], rows)
+
+
+def score_group(score: Score) -> str:
+    """What a score's rows are averaged under: run's row, else the selection method (plain
+    templates: "template")."""
+    if score.row:
+        return score.row
+    return "template" if score.method in (None, "manual") else score.method
 
 
 # -- the library function -------------------------------------------------------------------------

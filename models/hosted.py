@@ -340,6 +340,11 @@ class OpenAIScorer(_HostedRole, Scorer):
             return super().identity + ":chat"
         return super().identity + f":start={self.start_text}"
 
+    @property
+    def description(self) -> str:
+        how = {"chat": "first-token log-probs", "completions": "prompt log-probs"}.get(self._mode, "log-probs")
+        return f"{self.config.model} at {self.config.server} (OpenAI-compatible server, {how})"
+
     def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]) -> list[list[float]]:
         t = Template(text=template)
         if not subjects or not objects:

@@ -72,3 +72,66 @@ def test_run_logs_its_stages_in_order(monkeypatch, tmp_path, capsys, tiny_causal
                      enumerate(("mine", "paraphrase", "select", "evaluate", "report"), 1)]
     # selection of every relation comes before any evaluation
     assert err.index("stage 3/5: select") < err.index("stage 4/5: evaluate") < err.index("stage 5/5: report")
+
+    # the report names relations by their labels where the relations file has them, and the model plainly
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "| P19 (place of birth) |" in report and "| P36 |" in report
+    assert "- P19 (place of birth): `" in report
+    assert "Model: " in report
+    # every selection and score names its row; every score lists its facts
+    sels = [json.loads(line) for line in (tmp_path / "out" / "selections.jsonl").read_text().splitlines()]
+    scores = [json.loads(line) for line in (tmp_path / "out" / "scores.jsonl").read_text().splitlines()]
+    assert sels[0]["row"] == "Manual" and {s["row"] for s in scores} == {s["row"] for s in sels}
+    assert all(len(s["facts"]) == s["n"] and set(s["facts"][0]) == {"subject", "object", "prediction", "rank"}
+               for s in scores)
+
+    # evaluating run's selections keeps each row apart
+    from promptmine.scoring import evaluate, format_scores
+
+    again = evaluate(str(tmp_path / "out" / "selections.jsonl"), pairs,
+                     options={"model": str(tiny_causal_dir), "device": "cpu"}, cache=False)
+    assert {s.row for s in again} == {s["row"] for s in sels}
+    assert sum(line.startswith("micro") for line in format_scores(again).splitlines()) == len({s["row"] for s in sels})
+
+
+class _ByLength:
+    """A scorer whose answer is predictable: the object whose length is closest to the subject's."""
+
+    name = "bylength"
+    identity = "bylength"
+
+    def score(self, template, subjects, objects):
+        return [[-abs(len(o) - len(s)) - 0.01 * i for i, o in enumerate(objects)] for s in subjects]
+
+
+def test_evaluate_lists_each_fact_and_keeps_each_selections_method(tmp_path):
+    from promptmine.core.io import write_jsonl
+    from promptmine.core.records import Score, Selection, WeightedTemplate
+    from promptmine.scoring import evaluate, format_scores
+
+    pairs = [Pair(subject="Ada", object="Rome", relation="P19"), Pair(subject="Marie Curie", object="Paris", relation="P19"),
+             Pair(subject="Al", object="New York City", relation="P19")]
+    sels = tmp_path / "selected.jsonl"
+    write_jsonl(sels, [
+        Selection(relation="P19", method="top1", model="m", templates=[WeightedTemplate(template="[X] was born in [Y] .")]),
+        Selection(relation="P19", method="rank", model="m", templates=[
+            WeightedTemplate(template="[X] was born in [Y] .", weight=0.5),
+            WeightedTemplate(template="[X] is from [Y] .", weight=0.5)])])
+    scores = evaluate(str(sels), pairs, scorer=_ByLength(), cache=False)
+    assert [s.method for s in scores] == ["top1", "rank"]
+    facts = scores[0].facts
+    assert [(f.subject, f.object) for f in facts] == [(p.subject, p.object) for p in pairs]
+    # Ada (3) -> Rome (4); Marie Curie (11) -> New York City (13, the closest); Al (2) -> Rome
+    assert [f.prediction for f in facts] == ["Rome", "New York City", "Rome"]
+    assert [f.rank for f in facts] == scores[0].ranks and facts[0].rank == 1 and facts[2].rank == 3
+    # written records carry them; a plain Score still reads
+    back = Score.model_validate_json(scores[1].model_dump_json())
+    assert back.facts == scores[1].facts and "method" not in Score(template="t", model="m", p_at_1=0, mrr=0, n=0).to_json()
+    table = format_scores(scores)
+    micro = [line for line in table.splitlines() if line.startswith("micro")]
+    assert len(micro) == 2 and "top1" in micro[0] and "rank" in micro[1]  # never averaged across methods
+    assert "method" in table.splitlines()[0]
+    # plain templates: one micro row, no method column
+    plain = evaluate(["[X] was born in [Y] .", "[X] is from [Y] ."], pairs, scorer=_ByLength(), cache=False)
+    assert [s.method for s in plain] == ["manual", "manual"]
+    assert "method" not in format_scores(plain).splitlines()[0]

@@ -132,8 +132,19 @@ class Candidate(BaseModel):
         return self.model_dump(exclude_none=True)
 
 
+class FactResult(BaseModel):
+    """One fact as the model answered it: the gold object's rank and the model's top candidate."""
+
+    subject: str
+    object: str  # the gold object
+    prediction: str  # the candidate ranked first
+    rank: int  # 1-based rank of the gold object (ties count against it)
+
+
 class Score(BaseModel):
-    """How well one template makes a model answer a relation's pairs."""
+    """How well one template (or selection) makes a model answer a relation's pairs. `method` and
+    `row` name the selection it came from (`select`'s method, `run`'s report row), so scores of a
+    selections file stay apart per method; `facts` has one FactResult per pair, in `ranks` order."""
 
     relation: str | None = None
     template: str
@@ -142,6 +153,12 @@ class Score(BaseModel):
     mrr: float
     n: int
     ranks: list[int] = Field(default_factory=list, description="1-based rank of the gold object per pair")
+    method: str | None = None
+    row: str | None = None
+    facts: list[FactResult] | None = None
+
+    def to_json(self) -> dict:
+        return self.model_dump(exclude_none=True)
 
 
 class WeightedTemplate(BaseModel):
@@ -158,3 +175,7 @@ class Selection(BaseModel):
     templates: list[WeightedTemplate]
     facts: int | None = None  # training facts each of its templates was scored on (None: not selected)
     note: str | None = None  # why the method differs from the one asked for (e.g. too few facts to learn weights)
+    row: str | None = None  # the `promptmine run` report row it was chosen for (e.g. "Mined top-1")
+
+    def to_json(self) -> dict:
+        return self.model_dump(exclude_none=True)

@@ -30,6 +30,12 @@ class Scorer:
     def identity(self) -> str:
         return self.name
 
+    @property
+    def description(self) -> str:
+        """The model named plainly for reports (e.g. `SmolLM2-135M-Instruct (causal LM, bfloat16)`);
+        `identity` stays the exact cache key."""
+        return self.identity
+
     def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]) -> list[list[float]]:
         """log P(object fills [Y] | template with [X]=subject): one row per subject, one column per object."""
         raise NotImplementedError

@@ -87,6 +87,12 @@ class MaskedScorer(Scorer):
         dtype = str(self.dtype).removeprefix("torch.")
         return f"masked:{self.model_name}:vocab={self.vocab_name}" + ("" if dtype == "float32" else f":{dtype}")
 
+    @property
+    def description(self) -> str:
+        dtype = str(self.dtype).removeprefix("torch.")
+        vocab = f", vocabulary {self.vocab_name}" if self.vocab_name else ""
+        return f"{Path(self.model_name).name or self.model_name} (masked LM, {dtype}{vocab})"
+
     def _single_id(self, word: str, gap: str) -> int | None:
         """The token id of `word` if it is exactly one token (after `gap`, the text before it, so
         byte-level BPE models see ` Paris`); None otherwise."""
