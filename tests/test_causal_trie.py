@@ -77,3 +77,41 @@ def test_bfloat16_trie_agrees_with_float32_within_rounding():
     a = torch.tensor(s32.score("[X] was born in [Y] .", SUBJECTS, OBJECTS))
     b = torch.tensor(s16.score("[X] was born in [Y] .", SUBJECTS, OBJECTS))
     assert (a - b).abs().max() < 0.1
+
+
+# A few-shot prompt: a long shared head (instruction and examples) before the subject, over lines.
+HEAD = ("the capital of Rome is Paris .\nthe capital of London is New York City .\n"
+        "Ada was born in London , the capital .\nMarie Curie died in Paris .\n")
+LONG = [HEAD + "[X] was born in [Y] .", HEAD + "( [X] )\nthe capital [Y]", HEAD + "[X] is [Y]"]
+
+
+def _width(args, kwargs) -> tuple:
+    return tuple((kwargs["input_ids"] if "input_ids" in kwargs else args[0]).shape)
+
+
+@pytest.mark.parametrize("kind,attn", [("llama", "sdpa"), ("llama", "eager"), ("gpt2", "sdpa")])
+@pytest.mark.parametrize("batch_size", [1, 500])
+def test_cached_head_equals_one_forward_per_candidate(kind, attn, batch_size):
+    s = scorer(kind, attn, batch_size=batch_size)
+    s.head_min = 16
+    calls = []
+    s.model.register_forward_hook(lambda mod, args, kwargs, out: calls.append(_width(args, kwargs)),
+                                  with_kwargs=True)
+    for template in LONG:
+        calls.clear()
+        fast = s.score(template, SUBJECTS, OBJECTS)
+        # the head runs once (one row: <|endoftext|> and the 31 words before [X]), then the passes
+        # hold only subjects and tries
+        assert calls[0][0] == 1 and calls[0][1] >= 32 and all(w < 20 for _, w in calls[1:]), calls
+        naive = s.score_naive(template, SUBJECTS, OBJECTS)
+        for a, b in zip(fast, naive):
+            assert a == pytest.approx(b, abs=1e-4), template
+
+
+def test_short_heads_are_not_cached():
+    s = scorer(batch_size=500)
+    calls = []
+    s.model.register_forward_hook(lambda mod, args, kwargs, out: calls.append(_width(args, kwargs)),
+                                  with_kwargs=True)
+    s.score(HEAD.split(".")[0] + ". [X] is [Y]", SUBJECTS, OBJECTS)  # a 7-token head, under the default 32
+    assert len(calls) == 1 and calls[0][0] == len(SUBJECTS)

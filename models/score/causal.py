@@ -13,6 +13,11 @@ where a token is read. Several subjects go in one forward pass. Without `trie`, 
 once and its KV cache is reused by right-padded batches of continuations (a continuation of one
 token is read straight off the prefix's next-token distribution). Both give the same log-probs as
 one full forward pass per candidate (`score_naive`), up to float rounding.
+
+Long prompts share more: the tokens every subject's prefix starts with (a task prompt's instruction
+and few-shot examples before `{text}`) run once per `score` call when there are at least `head_min`
+of them, and each trie pass starts from their KV cache (its positions offset past them, every row
+allowed to attend to them).
 """
 
 from __future__ import annotations
@@ -126,6 +131,7 @@ class CausalScorer(Scorer):
     """
 
     name = "causal"
+    head_min = 32  # shortest shared head (tokens) worth a KV cache of its own: below it, it is cheap to rerun
 
     class Options(BaseModel):
         model: str = Field(DEFAULT_MODEL, description="model folder, .gguf file or hub id in the local store "
@@ -220,20 +226,36 @@ class CausalScorer(Scorer):
             conts_per_subject.append(conts)
         # Group subjects so one pass holds about `batch_size` continuations.
         group = max(1, self.batch_size // max(1, len(objects)))
-        score_group = self._score_trie if self.trie else self._score_group
         rows: list[list[float]] = []
+        prefixes = [[self.start_id] + self._encode(self.split(template, s, "")[0]) for s in subjects]
         with self._torch.inference_mode():
+            head = self._head(prefixes) if self.trie else None
             for g in range(0, len(subjects), group):
-                prefixes = [[self.start_id] + self._encode(self.split(template, s, "")[0])
-                            for s in subjects[g:g + group]]
-                rows.extend(score_group(prefixes, conts_per_subject[g:g + group]))
+                args = (prefixes[g:g + group], conts_per_subject[g:g + group])
+                rows.extend(self._score_trie(*args, head=head) if self.trie else self._score_group(*args))
         return rows
 
-    def _score_trie(self, prefixes: list[list[int]], conts: list[list[list[int]]]) -> list[list[float]]:
+    def _head(self, prefixes: list[list[int]]):
+        """(length, KV cache) of the tokens all prefixes start with, when at least `head_min` long;
+        each prefix keeps at least its last token out of it (its logits predict the object)."""
+        n = min(map(len, prefixes)) - 1
+        first = prefixes[0]
+        for p in prefixes[1:]:
+            n = next((i for i in range(n) if p[i] != first[i]), n)
+        if n < self.head_min:
+            return None
+        out = self.model(input_ids=self._torch.tensor([first[:n]], device=self.choice.device), use_cache=True,
+                         **{self._keep_kw: 1} if self._keep_kw else {})
+        return n, out.cache if self._cache_kw == "cache" else out.past_key_values
+
+    def _score_trie(self, prefixes: list[list[int]], conts: list[list[list[int]]], head=None) -> list[list[float]]:
         """Score every continuation of every prefix in one forward pass: one row per prefix, holding
-        the prefix then its continuations' trie (see `token_trie`), right-padded."""
+        the prefix then its continuations' trie (see `token_trie`), right-padded. With a `head`
+        (length, KV cache) from `_head`, the rows hold the prefixes without it and attend to its cache."""
         torch = self._torch
         dev = self.choice.device
+        h = 0 if head is None else head[0]
+        prefixes = [p[h:] for p in prefixes]
         tries = [token_trie(row) for row in conts]
         width = max(len(p) + len(nodes) for p, (nodes, _) in zip(prefixes, tries))
         ids = torch.full((len(prefixes), width), self.start_id, dtype=torch.long)
@@ -244,13 +266,13 @@ class CausalScorer(Scorer):
         for b, (p, (nodes, _)) in enumerate(zip(prefixes, tries)):
             n0, end = len(p), len(p) + len(nodes)
             ids[b, :n0] = torch.tensor(p)
-            pos[b, :n0] = torch.arange(n0)
+            pos[b, :n0] = h + torch.arange(n0)
             allow[b, :n0, :n0] = torch.ones((n0, n0), dtype=torch.bool).tril()
             for i, (token, parent) in enumerate(nodes):
                 q = n0 + i
                 ids[b, q] = token
                 if parent < 0:
-                    pos[b, q] = n0
+                    pos[b, q] = h + n0
                     allow[b, q, :n0] = True
                 else:  # the parent's row already holds the prefix and the parent's ancestors
                     pos[b, q] = pos[b, n0 + parent] + 1
@@ -258,8 +280,15 @@ class CausalScorer(Scorer):
             keep[b, n0 - 1:end] = True
         mask = torch.zeros(allow.shape, dtype=self.dtype).masked_fill_(~allow, torch.finfo(self.dtype).min)
         kw = {"logits_to_keep": keep.to(dev)} if self._keep_kw == "logits_to_keep" else {}
+        if head is not None:  # every row (pads too) sees the whole cached head
+            mask = torch.cat([torch.zeros((len(prefixes), width, h), dtype=self.dtype), mask], dim=-1)
+            past = copy.deepcopy(head[1])
+            past.batch_repeat_interleave(len(prefixes))
+            kw.update({self._cache_kw: past, "use_cache": True})
+        else:
+            kw["use_cache"] = False
         logits = self.model(input_ids=ids.to(dev), attention_mask=mask[:, None].to(dev),
-                            position_ids=pos.to(dev), use_cache=False, **kw).logits
+                            position_ids=pos.to(dev), **kw).logits
         if logits.dim() == 3:  # a model without tensor logits_to_keep: every position came back
             logits = logits[keep.to(logits.device)]
         # Kept rows in order: per prefix, its last token (row `start`) then its trie nodes.
