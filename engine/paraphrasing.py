@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from promptmine.core.errors import PromptmineError
-from promptmine.core.progress import log, progress
+from promptmine.core.progress import log, plural, progress
 from promptmine.core.records import X, Y, Candidate, check_template, normalize_text, template_key
 from promptmine.filters import FUNCTION_WORDS, is_content_word, is_filler, words
 
@@ -591,10 +591,11 @@ def paraphrase_text(text: str, translator, pivots: list[str], *, beams: int = 7,
                     seen.add(nxt)
                     heapq.heappush(heap, (-value(nxt), nxt))
     if len(out) <= permutations:
-        log(f"paraphrase: only {len(out) - 1} distinct variants of the prompt (asked for {permutations})")
+        found = f"only {plural(len(out) - 1, 'distinct variant')}" if len(out) > 1 else "no variants"
+        log(f"paraphrase: {found} of the prompt (asked for {permutations})")
     if stats.span_repaired or stats.span_dropped:
-        log(f"paraphrase: protected spans: {stats.span_repaired} sentence candidates repaired, "
-            f"{stats.span_dropped} dropped")
+        log(f"paraphrase: protected spans: {plural(stats.span_repaired, 'sentence candidate')} repaired, "
+            f"{stats.span_dropped:,} dropped")
     return out
 
 

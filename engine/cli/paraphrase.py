@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 from promptmine.cli.backends import BackendFlags, parse_option_items
+from promptmine.cli.checks import check_output, positive_int, stdin_path
 from promptmine.core.errors import InputError, PromptmineError
 
 PLACEHOLDER_STYLES = ("names", "rare", "brackets")  # promptmine.paraphrasing.PLACEHOLDER_STYLES
+
+# A slot written almost right: `[x]`, `[ X ]`, `[X` or `Y]`; a one-line prompt with one is a template
+# with a typo, not free text.
+SLOT_LIKE = re.compile(r"\[\s*[XYxy]\s*\]|\[\s*[XYxy]\b|\b[XYxy]\s*\]")
 
 
 def _flags() -> BackendFlags:
@@ -55,9 +61,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--pivots", help="comma-separated pivot languages (default: the backend's, e.g. de,fr "
                                     "for marian, pt for bergamot, es for apertium)")
     p.add_argument("--src", default="en", help="language of the prompts (default en)")
-    p.add_argument("--beams", "-B", type=int, default=7, help="candidates per translation step, B (default 7)")
-    p.add_argument("--top", "-T", type=int, default=40, help="paraphrases kept per template, T (default 40)")
-    p.add_argument("--permutations", type=int, default=None, metavar="N",
+    p.add_argument("--beams", "-B", type=positive_int, default=7, help="candidates per translation step, B (default 7)")
+    p.add_argument("--top", "-T", type=positive_int, default=40, help="paraphrases kept per template, T (default 40)")
+    p.add_argument("--permutations", type=positive_int, default=None, metavar="N",
                    help="number of distinct variants of a free-text prompt (default 5)")
     p.add_argument("--placeholders", metavar="STYLES",
                    help=f"how [X]/[Y] travel, comma-separated from {', '.join(PLACEHOLDER_STYLES)} "
@@ -70,7 +76,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--examples-verbatim", action="store_true",
                    help="keep the few-shot example lines as they are; paraphrase only the instruction")
     g.add_argument("--no-protect", action="store_true", help="translate the whole text, protecting nothing")
-    p.add_argument("--out", "-o", metavar="FILE", help="write JSONL here (atomically); default stdout")
+    p.add_argument("-o", "--out", metavar="FILE", help="write JSONL here (atomically); default stdout")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
     _flags().add_to(p, "backend options", "Each backend's own settings (the backends that take a flag in [...]).")
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
@@ -90,28 +96,29 @@ def _gather_inputs(args) -> tuple[list[tuple[str | None, str]], list[str]]:
     templates: list[tuple[str | None, str]] = []
     texts: list[str] = []
     for prompt in args.prompts:
-        try:
-            if "\n" in prompt.strip():
-                raise ValueError
-            check_template(prompt.strip())
-            templates.append((None, prompt.strip()))
-        except ValueError:
+        if "\n" in prompt.strip():
             texts.append(prompt)
+            continue
+        try:
+            templates.append((None, check_template(prompt.strip())))
+        except ValueError as e:
+            if SLOT_LIKE.search(prompt):  # a template with a typo, not free text
+                raise PromptmineError(f"{e}: a one-line prompt with a slot is a template; fix the slot "
+                                      "(free text with slots goes in --text-file)") from None
+            texts.append(prompt)
+    if args.input == "-" and args.text_file == "-":
+        raise InputError("only one of --input and --text-file can be `-` (stdin)")
     if args.input:
         from promptmine.core.io import read_templates
 
-        templates += read_templates(args.input)
+        templates += read_templates(stdin_path(args.input, "templates"))
     if args.text_file:
-        path = Path(args.text_file)
+        path = Path(stdin_path(args.text_file, "text"))
         if not path.is_file():
             raise InputError("no such file", path)
         texts.append(path.read_text(encoding="utf-8"))
     if not templates and not texts:
         raise PromptmineError("nothing to paraphrase: give PROMPT arguments, --input FILE or --text-file FILE")
-    if args.permutations is not None and args.permutations < 1:
-        raise PromptmineError("--permutations must be at least 1")
-    if args.beams < 1 or args.top < 0:
-        raise PromptmineError("--beams must be at least 1 and --top at least 0")
     return templates, texts
 
 
@@ -128,10 +135,11 @@ def output_record(record) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from promptmine.core.io import write_jsonl
-    from promptmine.core.progress import log
+    from promptmine.core.progress import log, plural
     from promptmine.models.translate import PARAPHRASERS, TRANSLATORS
     from promptmine.paraphrasing import paraphrase
 
+    check_output(args.out)
     templates, texts = _gather_inputs(args)
     flags = _flags()
     registry = PARAPHRASERS if args.direct else TRANSLATORS
@@ -149,14 +157,18 @@ def run(args: argparse.Namespace) -> int:
                         labels=_split_list(args.labels) or (), keep=args.keep or (), keep_regex=args.keep_regex or (),
                         examples_verbatim=args.examples_verbatim)
     stats = result.stats
-    records = [output_record(r) for group in result.candidates + result.texts for r in group]
+    groups = result.candidates + result.texts
+    summary = (f"{plural(stats.kept, 'paraphrase')} of {plural(stats.inputs, 'input')}; "
+               f"{stats.dropped:,} dropped for a lost slot")
+    if not any(len(group) > 1 for group in groups):  # each group starts with its input
+        raise PromptmineError(f"no paraphrases ({summary}): every round trip came back the same or was dropped; "
+                              "try other --pivots, more --beams or another --backend")
+    records = [output_record(r) for group in groups for r in group]
     if args.out:
         n = write_jsonl(args.out, records)
-        log(f"paraphrase: wrote {n} records to {args.out} ({stats.kept} paraphrases of {stats.inputs} "
-            f"inputs; {stats.dropped} dropped for a lost slot)")
+        log(f"paraphrase: wrote {plural(n, 'record')} to {args.out} ({summary})")
     else:
         for r in records:
             sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
-        log(f"paraphrase: {stats.kept} paraphrases of {stats.inputs} inputs; "
-            f"{stats.dropped} dropped for a lost slot")
+        log(f"paraphrase: {summary}")
     return 0
