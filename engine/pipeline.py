@@ -317,7 +317,7 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
         paraphrased: int = 10, routes: str | Sequence[tuple[str, list[str]]] = "bergamot:pt,apertium:es",
         translator_options: dict[str, dict] | None = None, test_fraction: float = 0.5, seed: int = 0, k: int = 3,
         max_candidates: int | None = None, selection: str = "race", budget: int | None = None,
-        scorer="causal", options: dict | None = None, cache: bool = True) -> RunResult:
+        scorer="causal", options: dict | None = None, cache: bool = True, strict: bool = False) -> RunResult:
     """Mine, paraphrase, select on a training half of each relation's pairs and compare the ways of
     prompting (ROWS) on the test half; writes report.md, accuracy.png, candidates.jsonl,
     selections.jsonl and scores.jsonl into `out`.
@@ -327,7 +327,8 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
     or [(backend, [pivots])], unavailable ones skipped; `translator_options` per backend name.
     `selection`: race or exhaustive (`budget`: (fact, template) pairs per relation for racing).
     `scorer`/`options`/`cache`: as for `promptmine.scoring.load_scorer`, with the scorer's own
-    defaults (the same as evaluate's and select's, so their score caches are shared)."""
+    defaults (the same as evaluate's and select's, so their score caches are shared). `strict`: a
+    malformed line of the pairs file is an error (default: skipped and reported)."""
     from promptmine.core.io import read_pairs, read_templates, write_jsonl
     from promptmine.scoring import load_scorer
 
@@ -342,7 +343,7 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
         if rel is None:
             raise InputError("every line needs a `relation`", relations)
         manual.setdefault(rel, t)
-    facts_all = [p for p in read_pairs(pairs) if p.relation in manual]
+    facts_all = [p for p in read_pairs(pairs, strict=strict) if p.relation in manual]
     if not facts_all:
         raise InputError(f"no pairs of the relations in {relations} (pairs need a predicate_id/relation)", pairs)
     manual = {r: t for r, t in manual.items() if any(p.relation == r for p in facts_all)}
