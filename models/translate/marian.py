@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from promptmine.core.errors import ModelNotAvailable, PromptmineError
+from promptmine.models.registry import Availability, importable
 from promptmine.models.translate import Hypothesis, Translator
 
 DEFAULT_PATTERN = "Helsinki-NLP/opus-mt-{src}-{tgt}"
@@ -32,6 +33,21 @@ def _parse_pairs(spec: str) -> dict[tuple[str, str], str]:
         if not (src and tgt and path.strip()):
             raise ModelNotAvailable(f"cannot read Marian model mapping {item!r}; expected `en-de=/path/to/model`")
         out[(src, tgt)] = path.strip()
+    return out
+
+
+def marian_pivots() -> dict[str, str | None]:
+    """Every pivot the manifest has Marian models for -> None when both directions are present
+    locally, else the `promptmine models pull` command that adds them."""
+    from promptmine.models.manifest import MODELS, marian_model
+    from promptmine.models.store import local_model_dir
+
+    langs = sorted({s.langs[1] for s in MODELS if s.role == "translator" and s.source == "hub" and s.langs[0] == "en"})
+    out: dict[str, str | None] = {}
+    for lang in langs:
+        specs = [s for s in (marian_model("en", lang), marian_model(lang, "en")) if s is not None]
+        missing = [s.name for s in specs if local_model_dir(s.name) is None]
+        out[lang] = f"promptmine models pull {' '.join(missing)} (on a connected machine)" if missing else None
     return out
 
 
@@ -92,6 +108,20 @@ class MarianTranslator(Translator):
         dtype = str(self._device.dtype).replace("torch.", "")
         return (f"marian|{self._pattern}|{pairs}|{self._model_dir or ''}|{dtype}"
                 f"|new={self.min_new_tokens}-{self.max_new_tokens}")
+
+    @classmethod
+    def availability(cls) -> Availability:
+        """Usable pivots: those whose en->pivot and pivot->en models are in the store (or HF cache)."""
+        pivots = marian_pivots()
+        usable = [p for p, fix in pivots.items() if fix is None]
+        if not importable("transformers"):
+            return Availability(False, "transformers is not installed", "pip install transformers", pivots)
+        if not usable:
+            return Availability(False, "no Marian (OPUS-MT) model in the model store",
+                                "on a connected machine `promptmine models pull Helsinki-NLP/opus-mt-en-de "
+                                "Helsinki-NLP/opus-mt-de-en`, then `promptmine models pack`/`unpack`; or pass "
+                                "--model-dir DIR", pivots)
+        return Availability(True, f"models for pivots {', '.join(usable)}", "", pivots)
 
     # -- locating models -------------------------------------------------------------------------
     def _manifest_spec(self, src: str, tgt: str):

