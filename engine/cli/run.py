@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from promptmine.cli.backends import BackendFlags
+from promptmine.cli.checks import check_output, check_routes, fraction, non_negative_int, positive_int
 from promptmine.cli.evaluate import add_scorer_arguments, scorer_flags
 from promptmine.core.errors import PromptmineError
 from promptmine.corpora import CORPORA_DIR as CORPORA
@@ -68,14 +69,16 @@ def run(args: argparse.Namespace) -> int:
     from promptmine.models.score import SCORERS
     from promptmine.pipeline import parse_routes, run as run_pipeline
 
+    check_output(args.out, folder=True)
     routes = parse_routes(args.pivots)
     per_backend = translator_options(args, routes)
+    check_routes(routes, per_backend)
     options = scorer_flags().options(args, args.scorer, SCORERS)
     result = run_pipeline(args.relations, args.pairs, args.corpus, out=args.out, mined=args.mined,
                           paraphrased=args.paraphrased, routes=routes, translator_options=per_backend,
                           test_fraction=args.test_fraction, seed=args.seed, k=args.k,
                           max_candidates=args.max_candidates, selection=args.selection, budget=args.budget,
-                          scorer=args.scorer, options=options, cache=not args.no_cache)
+                          scorer=args.scorer, options=options, cache=not args.no_cache, strict=args.strict)
     print(result.table)
     return 0
 
@@ -101,22 +104,24 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--corpus", nargs="+", default=None, metavar="FILE",
                    help="text to mine, one sentence or paragraph a line (default: corpora/sample_corpus*.txt)")
     p.add_argument("--out", default="promptmine-run", metavar="DIR", help="report folder (default: %(default)s)")
-    p.add_argument("--mined", type=int, default=10, metavar="N", help="mined templates kept per relation (default: %(default)s)")
-    p.add_argument("--paraphrased", type=int, default=10, metavar="N",
+    p.add_argument("--mined", type=non_negative_int, default=10, metavar="N", help="mined templates kept per relation (default: %(default)s)")
+    p.add_argument("--paraphrased", type=non_negative_int, default=10, metavar="N",
                    help="paraphrases kept per relation (default: %(default)s)")
     p.add_argument("--pivots", default="bergamot:pt,apertium:es",
                    help="back-translation routes BACKEND:LANG, comma-separated; unavailable ones are skipped, "
                         "`none` for no paraphrasing (default: %(default)s)")
-    p.add_argument("--test-fraction", type=float, default=0.5, help="share of each relation's pairs for testing (default: %(default)s)")
+    p.add_argument("--test-fraction", type=fraction, default=0.5, help="share of each relation's pairs for testing (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split and the dev split (default: %(default)s)")
-    p.add_argument("--k", type=int, default=3, help="templates in the rank ensemble (default: %(default)s)")
-    p.add_argument("--max-candidates", type=int, default=None, metavar="N",
+    p.add_argument("--k", type=positive_int, default=3, help="templates in the rank ensemble (default: %(default)s)")
+    p.add_argument("--max-candidates", type=positive_int, default=None, metavar="N",
                    help="candidate objects per relation: the N most frequent (default: all distinct objects)")
     p.add_argument("--selection", choices=("race", "exhaustive"), default="race",
                    help="race: candidates race over blocks of training facts and the weak ones stop early; "
                         "exhaustive: every candidate on every training fact (default: %(default)s)")
-    p.add_argument("--budget", type=int, default=None, metavar="N",
+    p.add_argument("--budget", type=positive_int, default=None, metavar="N",
                    help="race: (fact, template) pairs scored per relation at most (default: no limit)")
+    p.add_argument("--strict", action="store_true",
+                   help="a malformed line of the pairs file is an error (default: skipped and reported)")
     scorer = add_scorer_arguments(p)
     plain, prefixed = _translator_flags()
     plain.add_to(p, "translator options", "Options of the --pivots routes' translators (the backends that "
