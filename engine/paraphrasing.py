@@ -634,13 +634,15 @@ def paraphrase(templates: str | Sequence[str] = (), *, texts: Sequence[str] = ()
         raise PromptmineError("beams and permutations must be at least 1, top at least 0")
     stats = RoundTripStats()
     options = dict(options or {})
-    if direct:
-        if texts:
-            raise PromptmineError("direct paraphrasing takes templates; free-text prompts need a round trip")
+    if direct:  # free-text prompts: each sentence rewritten by the paraphraser, spans protected alike
         paraphraser = _backend("PARAPHRASERS", backend, options, cache)
         found = paraphrase_direct(templates, paraphraser, n=max(beams, top), top=top, relations=relations,
-                                  stats=stats)
-        return ParaphraseResult(found, [], stats)
+                                  stats=stats) if templates else []
+        variants = [paraphrase_text(text, paraphraser, [], beams=beams, permutations=permutations, src=src,
+                                    stats=stats, protect=protect, labels=labels, keep=keep, keep_regex=keep_regex,
+                                    examples_verbatim=examples_verbatim, cache=None)
+                    for text in texts]
+        return ParaphraseResult(found, variants, stats)
     translator = _backend("TRANSLATORS", backend, options, cache)
     disk = _open_cache("default") if cache else None  # one connection for every input
     pivots = list(pivots or getattr(translator, "default_pivots", ()))

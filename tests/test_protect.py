@@ -196,3 +196,17 @@ def test_hosted_paraphraser_rewrites_sentences_and_keeps_protected_spans(rule_se
     _check_variants(text, out, 3)
     firsts = {r["template"].split("\n")[0] for r in out[1:]}
     assert "The review below is known to be Positive or Negative. It has been written by a user." in firsts
+
+
+def test_paraphrase_direct_takes_free_text(rule_server):
+    """`paraphrase(texts=..., direct=True)` rewrites a free-text prompt with a paraphraser backend."""
+    from promptmine.paraphrasing import paraphrase
+
+    text = "The review below is Positive or Negative. It was written by a user.\nReview: {text}\nSentiment:"
+    rule_server.set_faults([])
+    res = paraphrase(texts=[text], backend="openai", direct=True, beams=2, permutations=5, labels=LABELS,
+                     cache=False, options={"base_url": rule_server.url, "model": "m4", "api_key_env": "PM_NO_KEY",
+                                           "backoff": 0.01, "max_retries": 2})
+    assert res.candidates == [] and len(res.texts) == 1
+    _check_variants(text, res.texts[0], 3)
+    assert res.texts[0][0]["template"] == text
