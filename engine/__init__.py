@@ -26,7 +26,8 @@ _EXPORTS = {
     "paraphrase": "promptmine.paraphrasing", "ParaphraseResult": "promptmine.paraphrasing",
     "evaluate": "promptmine.scoring", "load_scorer": "promptmine.scoring",
     "select": "promptmine.selection",
-    "run": "promptmine.pipeline", "RunResult": "promptmine.pipeline", "Comparison": "promptmine.pipeline",
+    "run": "promptmine.pipeline", "split": "promptmine.pipeline", "doctor": "promptmine.doctor",
+    "RunResult": "promptmine.pipeline", "Comparison": "promptmine.pipeline",
     "Candidate": "promptmine.core.records", "Pair": "promptmine.core.records", "Score": "promptmine.core.records",
     "Selection": "promptmine.core.records", "WeightedTemplate": "promptmine.core.records",
     "Template": "promptmine.core.records",
@@ -55,8 +56,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from promptmine.core.errors import InputError, ModelNotAvailable, PromptmineError
     from promptmine.core.io import read_pairs, read_templates
     from promptmine.core.records import Candidate, Pair, Score, Selection, Template, WeightedTemplate
+    from promptmine.doctor import doctor
     from promptmine.mining import MineResult, mine
     from promptmine.paraphrasing import ParaphraseResult, paraphrase
-    from promptmine.pipeline import Comparison, RunResult, run
+    from promptmine.pipeline import Comparison, RunResult, run, split
     from promptmine.scoring import evaluate, load_scorer
     from promptmine.selection import select

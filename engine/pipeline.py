@@ -87,6 +87,34 @@ def split_pairs(pairs: Sequence[Pair], test_fraction: float, seed: int) -> tuple
     return train, test
 
 
+def split(pairs, *, test_fraction: float = 0.5, seed: int = 0, train_out: str | Path | None = None,
+          test_out: str | Path | None = None, strict: bool = False) -> tuple[list[Pair], list[Pair]]:
+    """(train, test) facts, split per relation as `run` splits them (`split_pairs`), so one can
+    `select` on the first and `evaluate` on the second. `pairs`: a pairs file or a list of Pairs
+    (`strict`: a malformed line is an error, not skipped). With `train_out`/`test_out`, each set is
+    written as JSONL of `subject`, `object`, `relation`."""
+    from promptmine.core.io import read_pairs, write_jsonl
+    from promptmine.core.progress import plural, warn
+
+    if not 0 < test_fraction < 1:
+        raise PromptmineError(f"test_fraction must be between 0 and 1, got {test_fraction:g}")
+    path = pairs if isinstance(pairs, (str, Path)) else None
+    pairs = read_pairs(path, strict=strict) if path is not None else list(pairs)
+    if not pairs:
+        raise InputError("no pairs", path)
+    train, test = split_pairs(pairs, test_fraction, seed)
+    alone = sorted({str(p.relation) for p in train} - {str(p.relation) for p in test})
+    if alone:
+        warn(f"split: {', '.join(alone)} {'has' if len(alone) == 1 else 'have'} one pair only, kept for training")
+    for out, part, what in ((train_out, train, "training"), (test_out, test, "test")):
+        if out is not None:
+            write_jsonl(out, [p.model_dump(exclude_none=True) for p in part])
+            log(f"split: {plural(len(part), what + ' pair')} to {out}")
+    log(f"split: {plural(len({p.relation for p in pairs}), 'relation')}, seed {seed}, "
+        f"test fraction {test_fraction:g}")
+    return train, test
+
+
 def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | list[RelationFacts]],
             test: dict[str, RelationFacts], *, k: int = 3, seed: int = 0, method: str = "race",
             budget: int | None = None, block_size: int = 32, metric: str = "rr", z: float = 1.645,

@@ -135,3 +135,34 @@ def test_evaluate_lists_each_fact_and_keeps_each_selections_method(tmp_path):
     plain = evaluate(["[X] was born in [Y] .", "[X] is from [Y] ."], pairs, scorer=_ByLength(), cache=False)
     assert [s.method for s in plain] == ["manual", "manual"]
     assert "method" not in format_scores(plain).splitlines()[0]
+
+
+def test_split_writes_the_same_train_and_test_sets_as_run(tmp_path, capsys):
+    import promptmine
+    from promptmine.cli import main
+    from promptmine.core.io import read_pairs
+    from promptmine.corpora import CORPORA_DIR
+    from promptmine.pipeline import split_pairs
+
+    source = CORPORA_DIR / "sample_pairs.jsonl"
+    assert main(["split", "--pairs", str(source), "-o", str(tmp_path / "facts"), "--seed", "3",
+                 "--test-fraction", "0.3"]) == 0
+    train, test = read_pairs(tmp_path / "facts.train.jsonl"), read_pairs(tmp_path / "facts.test.jsonl")
+    assert (train, test) == split_pairs(read_pairs(source), 0.3, seed=3)  # what `run --seed 3` uses
+    assert 0.25 < len(test) / (len(train) + len(test)) < 0.35 and not set(train) & set(test)
+    assert "training pairs to" in capsys.readouterr().err
+
+    lonely = [Pair(subject="a", object="b", relation="P1")] + [Pair(subject=f"s{i}", object="o", relation="P2")
+                                                               for i in range(4)]
+    tr, te = promptmine.split(lonely, train_out=tmp_path / "tr.jsonl", test_out=tmp_path / "te.jsonl")
+    assert [p.relation for p in tr].count("P1") == 1 and len(te) == 2
+    assert "P1 has one pair only" in capsys.readouterr().err
+    assert read_pairs(tmp_path / "te.jsonl") == te
+
+    # where to write is checked first; one way to say it
+    assert main(["split", "--pairs", str(source), "--train", str(tmp_path / "t.jsonl")]) == 1
+    assert main(["split", "--pairs", str(source), "-o", "x", "--train", "a", "--test", "b"]) == 1
+    assert main(["split", "--pairs", str(source), "--train", str(tmp_path), "--test", str(tmp_path / "b")]) == 1
+    assert "is a folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["split", "--pairs", str(source), "-o", "x", "--test-fraction", "1.5"])

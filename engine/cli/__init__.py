@@ -21,6 +21,7 @@ COMMANDS = {
     "evaluate": "promptmine.cli.evaluate",
     "select": "promptmine.cli.select",
     "run": "promptmine.cli.run",
+    "split": "promptmine.cli.split",
     "models": "promptmine.cli.models",
     "doctor": "promptmine.cli.doctor",
 }
