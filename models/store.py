@@ -110,11 +110,22 @@ def local_model_dir(name_or_path: str) -> Path | None:
     return found[0] if found else None
 
 
+def looks_like_path(name: str) -> bool:
+    """`./m`, `../m`, `/abs/m`, `~/m`, `C:\\m` or a name with more than one `/`: a local path, not a
+    hub id (`org/name`) or a store name."""
+    return name.startswith((".", "/", "~", "\\")) or name.count("/") > 1 or (len(name) > 2 and name[1] == ":")
+
+
 def require_model_dir(name_or_path: str, role: str) -> Path:
     """Like local_model_dir, but a missing model raises an error that says how to provide it."""
     found = local_model_dir(name_or_path)
     if found is not None:
         return found
+    if looks_like_path(name_or_path):  # a path, not a name to pull: say what is wrong with it
+        p = Path(name_or_path).expanduser()
+        what = "is a file, not a model folder" if p.exists() else "does not exist"
+        raise ModelNotAvailable(f"{role} model path {name_or_path!r} {what} (a model folder holds config.json, "
+                                "*.safetensors and tokenizer files).")
     spec = manifest.find(name_or_path)
     if spec is not None and spec.source == "package":
         raise ModelNotAvailable(

@@ -246,3 +246,29 @@ def test_run_with_a_missing_model_fails_before_mining(tmp_path, capsys, no_work)
     err = fail(["run", "--model", "promptmine-test/absent-model", "--pivots", "none", "--out", str(out)], capsys)
     assert "'promptmine-test/absent-model' is not available locally" in err
     assert not out.exists()
+
+
+def test_a_missing_local_model_path_is_said_to_not_exist(tmp_path):
+    from promptmine.core.errors import ModelNotAvailable
+    from promptmine.models.store import require_model_dir
+
+    with pytest.raises(ModelNotAvailable, match=r"path './nope' does not exist") as e:
+        require_model_dir("./nope", "causal scorer")
+    assert "pull" not in str(e.value)
+    (tmp_path / "weights.bin").write_text("x")
+    with pytest.raises(ModelNotAvailable, match="is a file, not a model folder"):
+        require_model_dir(str(tmp_path / "weights.bin"), "causal scorer")
+
+
+def test_apertium_names_the_installed_pairs_and_the_right_package():
+    from promptmine.core.errors import ModelNotAvailable
+    from promptmine.models.translate.apertium import ApertiumTranslator, installed_pairs
+
+    assert installed_pairs({"eng-spa", "spa-eng", "spa-eng_US", "eng-cat"}) == "en->ca, en<->es"
+    apertium = object.__new__(ApertiumTranslator)  # no apertium program needed
+    apertium._modes = {"eng-spa", "spa-eng"}
+    with pytest.raises(ModelNotAvailable) as e:
+        apertium.require("en", "de")
+    msg = str(e.value)
+    assert "no en->de mode; installed here: en<->es" in msg and "`apertium-eng-spa` gives en<->es" in msg
+    assert "install apertium apertium-eng-spa" not in msg  # not advised as the fix for de

@@ -28,6 +28,24 @@ def installed_modes(binary: str = "apertium") -> set[str]:
     return {line.strip() for line in out.stdout.splitlines() if line.strip()}
 
 
+def installed_pairs(modes: set[str]) -> str:
+    """`en<->es` for modes eng-spa and spa-eng (`en->ca` when one way only), from `apertium -l`'s modes."""
+    back = {code: lang for lang, code in CODES.items()}
+    ways = set()
+    for mode in modes:
+        parts = mode.split("_")[0].split("-")  # spa-eng_US: a variant of spa-eng
+        if len(parts) == 2:
+            ways.add(tuple(back.get(p, p) for p in parts))
+    shown = []
+    for a, b in sorted(ways):
+        if (b, a) in ways:
+            if a < b:
+                shown.append(f"{a}<->{b}")
+        else:
+            shown.append(f"{a}->{b}")
+    return ", ".join(shown)
+
+
 class ApertiumTranslator(Translator):
     name = "apertium"
     default_pivots = ("es",)
@@ -77,8 +95,10 @@ class ApertiumTranslator(Translator):
 
     def require(self, src: str, tgt: str) -> None:
         if not self.supports(src, tgt):
-            have = ", ".join(sorted(self._modes)) or "none"
-            raise ModelNotAvailable(f"Apertium has no {src}->{tgt} mode (installed modes: {have}); {INSTALL_HINT}")
+            raise ModelNotAvailable(f"Apertium has no {src}->{tgt} mode; installed here: "
+                                    f"{installed_pairs(self._modes) or 'no language pair'}. `apertium-eng-spa` gives "
+                                    "en<->es; another pair needs its own Apertium package, where one exists "
+                                    "(`apt-cache search apertium-eng`)")
 
     def translate(self, texts: Sequence[str], src: str, tgt: str, n: int = 1) -> list[list[Hypothesis]]:
         self.require(src, tgt)
