@@ -272,3 +272,8 @@ def test_apertium_names_the_installed_pairs_and_the_right_package():
     msg = str(e.value)
     assert "no en->de mode; installed here: en<->es" in msg and "`apertium-eng-spa` gives en<->es" in msg
     assert "install apertium apertium-eng-spa" not in msg  # not advised as the fix for de
+
+
+def test_paraphrase_checks_its_pivots_before_loading_anything(capsys, no_work):
+    err = fail(["paraphrase", "[X] was born in [Y] .", "--backend", "bergamot", "--pivots", "pt,xx"], capsys)
+    assert "bergamot has no pivot xx" in err and "bergamot (pt" in err

@@ -163,7 +163,8 @@ def check_routes(routes: Sequence[tuple[str, Sequence[str]]], options: dict[str,
             problems.append(f"unknown backend {backend!r}")
             continue
         _, known = offers[backend]
-        if not known or (options or {}).get(backend):
+        own = (options or {}).get(backend) or {}
+        if not known or own.get("model") or own.get("model_dir"):  # its own models may pivot anywhere
             continue
         bad = [p for p in pivots if p not in known]
         if bad:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from promptmine.cli.backends import BackendFlags, parse_option_items
-from promptmine.cli.checks import check_output, positive_int, stdin_path
+from promptmine.cli.checks import check_output, check_routes, positive_int, stdin_path
 from promptmine.core.errors import InputError, PromptmineError
 
 PLACEHOLDER_STYLES = ("names", "rare", "brackets")  # promptmine.paraphrasing.PLACEHOLDER_STYLES
@@ -146,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
     flags.check_taken(args, {args.backend: "paraphraser" if args.direct else "backend"})
     options = flags.options(args, args.backend, registry)
     options.update(parse_option_items(args.option))
+    if args.pivots and not args.direct:
+        check_routes([(args.backend, _split_list(args.pivots))], {args.backend: options})
     if texts and args.permutations is None and not args.direct:
         log("paraphrase: free-text prompt (not a one-line template with [X] and [Y]); "
             "writing 5 variants (--permutations N)")

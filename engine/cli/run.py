@@ -65,7 +65,47 @@ def translator_options(args: argparse.Namespace, routes: list[tuple[str, list[st
     return out
 
 
+def held_out(text: str) -> int | float:
+    """--held-out: a count of examples (300) or a share of them (0.4)."""
+    return positive_int(text) if text.strip().isdigit() else fraction(text)
+
+
+def run_task(args: argparse.Namespace) -> int:
+    """`run --task`: the prompt's protected back-translations scored on the labelled examples."""
+    from promptmine.models.score import SCORERS
+    from promptmine.pipeline import parse_routes
+    from promptmine.task import run_task as run_task_api
+
+    if (args.prompt is None) == (args.prompt_file is None):
+        raise PromptmineError("--task needs the prompt: --prompt TEXT or --prompt-file FILE (one of them)")
+    if args.prompt_file is not None:
+        try:
+            prompt = open(args.prompt_file, encoding="utf-8-sig").read().rstrip()
+        except OSError as e:
+            raise PromptmineError(f"cannot read --prompt-file {args.prompt_file}: {e.strerror}") from None
+    else:
+        prompt = args.prompt
+    check_output(args.out, folder=True)
+    routes = parse_routes(args.pivots)
+    per_backend = translator_options(args, routes)
+    check_routes(routes, per_backend)
+    result = run_task_api(prompt, args.task, args.scorer, scorer_options=scorer_flags().options(args, args.scorer, SCORERS),
+                          verbalisers=args.verbalisers, routes=routes, translator_options=per_backend,
+                          permutations=args.permutations, keep=args.keep or (), keep_regex=args.keep_regex or (),
+                          examples_verbatim=args.examples_verbatim, held_out=args.held_out, seed=args.seed, k=args.k,
+                          calibrate=args.calibrate, out_dir=args.out, cache=None if args.no_cache else "default")
+    print(f"held-out split ({result.n_heldout} examples; variants chosen on {result.n_selection}):")
+    for name, m in result.heldout_metrics.items():
+        d = result.intervals.get(name)
+        print(f"  {name:32} accuracy {100 * m.accuracy:5.1f}  macro-F1 {100 * m.macro_f1:5.1f}"
+              + ("" if d is None else f"  vs original {100 * d[0]:+.1f} [{100 * d[1]:+.1f}, {100 * d[2]:+.1f}]"))
+    print(f"{len(result.variants)} prompts (the original and {len(result.variants) - 1} variants); report: {result.report}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.task:
+        return run_task(args)
     from promptmine.models.score import SCORERS
     from promptmine.pipeline import parse_routes, run as run_pipeline
 
@@ -96,14 +136,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  promptmine run\n"
                "  promptmine run --relations rels.jsonl --pairs facts.jsonl --corpus wiki1.txt wiki2.txt --out report/\n"
-               "  promptmine run --pivots marian:de,bergamot:pt --model-dir ~/opus-mt --translator-device cpu")
+               "  promptmine run --pivots marian:de,bergamot:pt --model-dir ~/opus-mt --translator-device cpu\n"
+               "  promptmine run --task reviews.jsonl --prompt-file prompt.txt "
+               "--verbalisers positive=Positive,negative=Negative -o task-report/")
     p.add_argument("--relations", default=str(CORPORA / "sample_relations.jsonl"), metavar="FILE",
                    help="JSONL with `relation` and its manual `template` (default: the bundled sample)")
     p.add_argument("--pairs", default=str(CORPORA / "sample_pairs.jsonl"), metavar="FILE",
                    help="facts with a relation (LAMA/T-REx JSONL with predicate_id; default: the bundled sample)")
     p.add_argument("--corpus", nargs="+", default=None, metavar="FILE",
                    help="text to mine, one sentence or paragraph a line (default: corpora/sample_corpus*.txt)")
-    p.add_argument("--out", default="promptmine-run", metavar="DIR", help="report folder (default: %(default)s)")
+    p.add_argument("-o", "--out", default="promptmine-run", metavar="DIR", help="report folder (default: %(default)s)")
     p.add_argument("--mined", type=non_negative_int, default=10, metavar="N", help="mined templates kept per relation (default: %(default)s)")
     p.add_argument("--paraphrased", type=non_negative_int, default=10, metavar="N",
                    help="paraphrases kept per relation (default: %(default)s)")
@@ -122,6 +164,27 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="race: (fact, template) pairs scored per relation at most (default: no limit)")
     p.add_argument("--strict", action="store_true",
                    help="a malformed line of the pairs file is an error (default: skipped and reported)")
+    t = p.add_argument_group(
+        "task prompts (--task)", "A free-text prompt with a {text} slot and a labelled JSONL (`text`, `label`): its "
+        "back-translations through the --pivots routes (placeholders, line cues, label words and --keep spans "
+        "protected) scored by ranking the verbalisers; the best variant and the ensembles chosen on a selection "
+        "split and reported on a held-out split. The relation flags above do not apply.")
+    t.add_argument("--task", metavar="FILE", help="labelled examples, JSONL with `text` and `label`")
+    t.add_argument("--prompt", metavar="TEXT", help="the prompt, with {text} where an example goes")
+    t.add_argument("--prompt-file", metavar="FILE", help="read the prompt from FILE")
+    t.add_argument("--verbalisers", metavar="SPEC", help="label=Word[|Word...],... e.g. positive=Positive,negative=Negative "
+                                                        "(default: each label capitalised)")
+    t.add_argument("--permutations", type=positive_int, default=10, metavar="N",
+                   help="variants per --pivots route (default: %(default)s)")
+    t.add_argument("--keep", action="append", metavar="TEXT", help="a string to keep as it is (repeatable)")
+    t.add_argument("--keep-regex", action="append", metavar="REGEX", help="keep every match (repeatable)")
+    t.add_argument("--examples-verbatim", action="store_true",
+                   help="keep the few-shot example lines as they are; paraphrase only the instruction")
+    t.add_argument("--held-out", type=held_out, default=None, metavar="N|F",
+                   help="examples reported on: a count or a share (default: a third)")
+    t.add_argument("--calibrate", action="store_true",
+                   help="rank the verbalisers by calibrated scores: minus their score with a content-free "
+                        "text (N/A) in the slot")
     scorer = add_scorer_arguments(p)
     plain, prefixed = _translator_flags()
     plain.add_to(p, "translator options", "Options of the --pivots routes' translators (the backends that "
