@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from promptmine.cli.backends import BackendFlags
-from promptmine.cli.checks import check_output, check_routes, fraction, non_negative_int, positive_int
+from promptmine.cli.checks import check_output, check_routes, fraction, non_negative_int, positive_int, stdin_path
 from promptmine.cli.evaluate import add_scorer_arguments, scorer_flags
 from promptmine.core.errors import PromptmineError
 from promptmine.corpora import CORPORA_DIR as CORPORA
@@ -113,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
     routes = parse_routes(args.pivots)
     per_backend = translator_options(args, routes)
     check_routes(routes, per_backend)
+    if [args.relations, args.pairs, *(args.corpus or [])].count("-") > 1:
+        raise PromptmineError("only one of --relations, --pairs and --corpus can be `-` (stdin)")
+    args.relations, args.pairs = stdin_path(args.relations, "templates"), stdin_path(args.pairs, "pairs")
+    args.corpus = [stdin_path(c, "corpus") for c in args.corpus] if args.corpus else args.corpus
     options = scorer_flags().options(args, args.scorer, SCORERS)
     result = run_pipeline(args.relations, args.pairs, args.corpus, out=args.out, mined=args.mined,
                           paraphrased=args.paraphrased, routes=routes, translator_options=per_backend,
