@@ -408,7 +408,7 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
                    budget=budget, on_stage=at)
     at("report")
     table, _ = comparison_tables(comp, k)
-    notes = [f"Model: {scorer.description} (score cache id `{scorer.identity}`). "
+    notes = [f"Model: {scorer.description}; score cache id `{scorer.identity}`. "
              f"Relations: {len(manual)}; pairs split per relation into "
              f"{len(train_pairs)} training (mining, selection, weights) and {len(test_pairs)} test facts "
              f"(seed {seed}). Candidates per fact: the distinct objects of the relation in that split"

@@ -139,6 +139,18 @@ def ranks(scores, gold: Sequence[int]) -> list[int]:
     return (scores >= g[:, None]).sum(axis=1).astype(int).tolist()
 
 
+def top_predictions(scores, gold: Sequence[int]) -> list[int]:
+    """Index of each row's first-ranked candidate, agreeing with `ranks`: on a tie for first place
+    another candidate wins over the gold one, so the prediction is gold exactly when its rank is 1."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=np.float64)
+    rows = np.arange(len(gold))
+    at_max = scores >= scores.max(axis=1, keepdims=True)
+    at_max[rows, np.asarray(gold, dtype=int)] &= at_max.sum(axis=1) == 1
+    return at_max.argmax(axis=1).astype(int).tolist()
+
+
 def p_at_1(rank_list: Sequence[int]) -> float:
     return sum(r == 1 for r in rank_list) / len(rank_list) if rank_list else 0.0
 
@@ -254,7 +266,7 @@ def evaluate_selection(scorer: CachedScorer, selection: Selection, facts: Relati
         mats.append(scored[wt.template].matrix)
     combined = combine(mats, [wt.weight for wt in selection.templates])
     rank_list = ranks(combined, facts.gold) if facts.n else []
-    top = combined.argmax(axis=1).tolist() if facts.n else []
+    top = top_predictions(combined, facts.gold) if facts.n else []
     return to_score(facts, selection_name(selection), scorer.identity, rank_list, top=top,
                     method=selection.method, row=selection.row)
 

@@ -166,3 +166,12 @@ def test_split_writes_the_same_train_and_test_sets_as_run(tmp_path, capsys):
     assert "is a folder" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["split", "--pairs", str(source), "-o", "x", "--test-fraction", "1.5"])
+
+
+def test_the_prediction_agrees_with_the_rank_on_ties():
+    from promptmine.scoring import ranks, top_predictions
+
+    scores = [[0.0, 0.0, -1.0], [-2.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    gold = [0, 2, 0, 1]
+    assert ranks(scores, gold) == [2, 2, 1, 3]
+    assert top_predictions(scores, gold) == [1, 1, 0, 0]  # gold predicted exactly where its rank is 1
