@@ -15,6 +15,7 @@ macro-F1, as for relations.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -247,7 +248,8 @@ def select_variants(scorer, variants: Sequence[str], data: TaskData, *, held_out
 
 def write_task_report(out_dir: str | Path, result: TaskResult, *, title: str = "Task prompt selection",
                       notes: Sequence[str] = ()) -> Path:
-    """report.md (held-out table, per-variant selection accuracy, chosen prompts), accuracy.png."""
+    """report.md (held-out table, per-variant selection accuracy, chosen prompts), accuracy.png (chart),
+    variants.jsonl (each variant's selection-split metrics) and heldout.json (the held-out rows)."""
     from promptmine.core.io import atomic_write
     from promptmine.report import bar_chart, markdown_table
 
@@ -276,6 +278,17 @@ def write_task_report(out_dir: str | Path, result: TaskResult, *, title: str = "
         "", "optimized: " + ", ".join(f"#{result.variants.index(v)} ({w:.2f})" for v, w in result.optimized), ""]
     with atomic_write(out / "report.md") as f:
         f.write("\n".join(lines))
+    # the same numbers for programs: every variant with its selection-split metrics, then the rows
+    with atomic_write(out / "variants.jsonl") as f:
+        for i, (v, m) in enumerate(zip(result.variants, result.selection_metrics)):
+            f.write(json.dumps({"variant": i, "prompt": v, "accuracy": m.accuracy, "macro_f1": m.macro_f1,
+                                "n": m.n, "chosen": v == result.chosen}) + "\n")
+    with atomic_write(out / "heldout.json") as f:
+        json.dump({"n_selection": result.n_selection, "n_heldout": result.n_heldout, "chosen": result.chosen,
+                   "rank": result.rank, "optimized": result.optimized,
+                   "rows": {n: {"accuracy": m.accuracy, "macro_f1": m.macro_f1,
+                                "vs_original": result.intervals.get(n)} for n, m in result.heldout_metrics.items()}},
+                  f, indent=1)
     return out / "report.md"
 
 
@@ -284,18 +297,51 @@ def _oneline(text: str, width: int = 120) -> str:
     return t if len(t) <= width else t[:width - 1] + "…"
 
 
+def task_routes(routes: Sequence[tuple[object, Sequence[str]]], options: Mapping[str, dict] | None = None) -> list:
+    """[(translator, pivots)] for the (backend name or translator object, pivots) routes that work here;
+    an unavailable backend or pivot is skipped with a note, as for `promptmine run`."""
+    from promptmine.models.translate import TRANSLATORS
+    from promptmine.paraphrasing import check_pivots
+
+    usable = []
+    for backend, pivots in routes:
+        try:
+            translator = backend if not isinstance(backend, str) else \
+                TRANSLATORS.create(backend, dict((options or {}).get(backend) or {}))
+            check_pivots(translator, "en", list(pivots))
+        except (PromptmineError, OSError, RuntimeError, ValueError, ImportError) as e:
+            log(f"task: {backend} ({','.join(pivots)}) unavailable, skipped: {e}")
+            continue
+        usable.append((translator, list(pivots)))
+    return usable
+
+
+def held_out_size(held_out: int | float | None, n: int) -> int:
+    """Examples held out: a count, a fraction of `n` (0 < f < 1), or None for a third."""
+    if held_out is None:
+        return max(1, n // 3)
+    if isinstance(held_out, float) and 0 < held_out < 1:
+        return max(1, round(n * held_out))
+    return int(held_out)
+
+
 def run_task(prompt: str, examples: str | Path | Sequence[Example], scorer, *,
              verbalisers: str | Mapping[str, str | Sequence[str]] | None = None,
              variants: Sequence[str] | None = None, translator=None, pivots: Sequence[str] | None = None,
+             routes: Sequence[tuple[object, Sequence[str]]] | None = None, translator_options: Mapping | None = None,
              permutations: int = 20, beams: int = 7, keep: Sequence[str] = (), keep_regex: Sequence[str] = (),
-             examples_verbatim: bool = False, held_out: int | None = None, seed: int = 0, k: int = 3,
-             calibrate: bool = False, out_dir: str | Path | None = None, cache="default") -> TaskResult:
+             examples_verbatim: bool = False, held_out: int | float | None = None, seed: int = 0, k: int = 3,
+             calibrate: bool = False, out_dir: str | Path | None = None, cache="default",
+             scorer_options: dict | None = None) -> TaskResult:
     """From a prompt and labelled examples to the chosen variant, both ensembles and a report.
 
-    `scorer`: a CachedScorer (or anything with its `score`); `calibrate` wraps it in
+    `scorer`: a CachedScorer (or anything with its `score`), or a registry name built with
+    `scorer_options` (promptmine.scoring.load_scorer); `calibrate` wraps it in
     promptmine.scoring.calibrated. Variants are `variants` if given, else back-translations of the prompt
-    by `translator` through `pivots` with protected spans (the label words are protected too); the
-    original prompt is always variant 0. `held_out`: examples reported on (default: a third)."""
+    with protected spans (the label words are protected too), `permutations` per route: `translator`
+    through `pivots`, or every available route of `routes` ([(backend name or translator, pivots)],
+    names built with `translator_options[name]`). The original prompt is always variant 0.
+    `held_out`: examples reported on, a count or a fraction (default: a third)."""
     from promptmine.paraphrasing import paraphrase_text
 
     exs = read_task(examples) if isinstance(examples, (str, Path)) else list(examples)
@@ -303,16 +349,27 @@ def run_task(prompt: str, examples: str | Path | Sequence[Example], scorer, *,
     verb = parse_verbalisers(verbalisers, labels)
     data = task_data(exs, verb)
     prompt_template(prompt)  # fail early on a prompt without its slot
+    if isinstance(scorer, str):
+        from promptmine.scoring import load_scorer
+
+        scorer = load_scorer(scorer, scorer_options, cache=cache is not None)
     if variants is None:
-        if translator is None:
-            raise PromptmineError("run_task needs `variants` or a `translator` to make them")
-        pivots = list(pivots or getattr(translator, "default_pivots", ()))
+        if translator is not None:
+            usable = [(translator, list(pivots or getattr(translator, "default_pivots", ())))]
+        elif routes is not None:
+            usable = task_routes(routes, translator_options)
+        else:
+            raise PromptmineError("run_task needs `variants`, a `translator` or `routes` to make them")
         words = [w for ws in verb.values() for w in ws]
-        records = paraphrase_text(prompt, translator, pivots, beams=beams, permutations=permutations,
-                                  labels=words, keep=keep, keep_regex=keep_regex,
-                                  examples_verbatim=examples_verbatim, cache=cache)
-        variants = [r["template"] for r in records]
-    variants = [prompt] + [v for v in variants if v != prompt]
+        variants = []
+        for tr, pv in usable:
+            records = paraphrase_text(prompt, tr, pv, beams=beams, permutations=permutations,
+                                      labels=words, keep=keep, keep_regex=keep_regex,
+                                      examples_verbatim=examples_verbatim, cache=cache)
+            variants += [r["template"] for r in records]
+        if not usable:
+            log("task: no paraphrasing route available; scoring the original prompt only")
+    variants = [prompt] + [v for v in dict.fromkeys(variants) if v != prompt]
     bad = [v for v in variants if v.count(SLOT) + v.count(X) != 1]
     if bad:
         log(f"task: {len(bad)} variants without exactly one {SLOT} skipped")
@@ -321,7 +378,7 @@ def run_task(prompt: str, examples: str | Path | Sequence[Example], scorer, *,
         from promptmine.scoring import calibrated
 
         scorer = calibrated(scorer)
-    result = select_variants(scorer, variants, data, held_out=held_out or max(1, data.n // 3), seed=seed, k=k)
+    result = select_variants(scorer, variants, data, held_out=held_out_size(held_out, data.n), seed=seed, k=k)
     if out_dir is not None:
         result.report = write_task_report(out_dir, result, notes=[
             f"{len(variants)} prompts (the original and {len(variants) - 1} variants), scored with "

@@ -157,3 +157,46 @@ def test_calibrated_task_scores_subtract_the_content_free_prompt():
     cal = score_prompt(calibrated(raw), prompt, data).matrix
     free = score_prompt(raw, prompt, task_data([Example("N/A", "a")], {"a": ["London"], "b": ["Rome"]})).matrix
     assert np.allclose(cal, plain - free, atol=1e-6)
+
+
+def test_run_task_command_end_to_end(tmp_path, tiny_causal_dir, capsys):
+    """`promptmine run --task` from a prompt file and a labelled JSONL to the report files, with a real
+    translator route (apertium when installed) or none; the original prompt is variant 0."""
+    from promptmine.cli import main
+    from promptmine.models.translate.apertium import installed_modes
+
+    pivots = "apertium:es" if "eng-spa" in installed_modes() else "none"
+    task = tmp_path / "task.jsonl"
+    rows = [("Marie Curie was born in Paris .", "positive"), ("Albert Einstein died in London .", "negative"),
+            ("Ada was born in Rome .", "positive"), ("the capital of New York City", "negative")] * 3
+    task.write_text("".join(json.dumps({"text": t, "label": lab}) + "\n" for t, lab in rows))
+    prompt = ("Decide whether the sentence below is Positive or Negative. Answer with one word.\n\n"
+              "Sentence: {text}\nSentiment:")
+    (tmp_path / "prompt.txt").write_text(prompt + "\n")
+    out = tmp_path / "report"
+    code = main(["run", "--task", str(task), "--prompt-file", str(tmp_path / "prompt.txt"),
+                 "--verbalisers", "positive=Positive,negative=Negative", "--pivots", pivots, "--permutations", "3",
+                 "--held-out", "0.5", "--model", str(tiny_causal_dir), "--device", "cpu", "-o", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "held-out split (6 examples; variants chosen on 6)" in printed and "optimized ensemble" in printed
+    assert {p.name for p in out.iterdir()} >= {"report.md", "accuracy.png", "variants.jsonl", "heldout.json"}
+    variants = [json.loads(line) for line in (out / "variants.jsonl").read_text().splitlines()]
+    assert variants[0]["prompt"] == prompt and variants[0]["variant"] == 0
+    for v in variants:  # every variant kept the slot, the cues and the label words
+        assert v["prompt"].count("{text}") == 1 and "\nSentence: {text}\nSentiment:" in v["prompt"]
+        assert "Positive or Negative" in v["prompt"]
+    if pivots != "none":
+        assert len(variants) > 1
+    held = json.loads((out / "heldout.json").read_text())
+    assert held["n_heldout"] == 6 and "original" in held["rows"] and held["chosen"] in [v["prompt"] for v in variants]
+    assert "## Held-out split (6 examples)" in (out / "report.md").read_text()
+
+
+def test_run_task_command_needs_one_prompt(tmp_path, capsys):
+    from promptmine.cli import main
+
+    task = tmp_path / "task.jsonl"
+    task.write_text('{"text": "good", "label": "positive"}\n')
+    assert main(["run", "--task", str(task), "--pivots", "none", "-o", str(tmp_path / "r")]) == 1
+    assert "--prompt TEXT or --prompt-file FILE" in capsys.readouterr().err
