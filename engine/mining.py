@@ -173,7 +173,7 @@ def _mine_serial(paths: list, pairs: Sequence[Pair], *, top: int, min_pairs: int
     finally:
         bar.close()
     if skipped > 5:
-        log(f"skipped {skipped} bad lines in all (use --strict to stop at the first)")
+        log(f"skipped {skipped:,} bad corpus lines in all (use --strict to stop at the first)")
     return mine_result(total, skipped, top, min_pairs=min_pairs)
 
 
@@ -200,7 +200,7 @@ def _mine_sharded(paths: list, pairs: Sequence[Pair], *, top: int, min_pairs: in
         if temporary:
             shutil.rmtree(work, ignore_errors=True)
     if skipped > 5:
-        log(f"skipped {skipped} bad lines in all (use --strict to stop at the first)")
+        log(f"skipped {skipped:,} bad corpus lines in all (use --strict to stop at the first)")
     log(report.summary().split("; shard results in")[0] if temporary else report.summary())
     result = mine_result(total, skipped, top, min_pairs=min_pairs)
     result.shards = report

@@ -445,7 +445,7 @@ def paraphrase_direct(templates: list[str], paraphraser, *, n: int = 40, top: in
                             backend=paraphraser.name, score=lp) for lp, _, c in kept[:top]]
         out.append(cands)
     if stats.dropped:
-        log(f"paraphrase: dropped {stats.dropped} of {stats.round_trips} paraphrases that lost or "
+        log(f"paraphrase: dropped {stats.dropped:,} of {plural(stats.round_trips, 'paraphrase')} that lost or "
             f"duplicated a slot ([X]/[Y])")
     return out
 

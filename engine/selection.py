@@ -26,7 +26,7 @@ from promptmine.scoring import (
     score_template,
 )
 from promptmine.core.io import read_templates
-from promptmine.core.progress import log, progress
+from promptmine.core.progress import log, plural, progress
 from promptmine.core.records import Selection, WeightedTemplate
 
 METHODS = ("top1", "rank", "optimized")
@@ -370,10 +370,12 @@ def select(templates, pairs, *, method: str = "top1", k: int = 3, dev_fraction: 
                            min_dev=min_dev, min_fit=min_fit, max_templates=max_templates, seed=seed)
         out.append(sel)
         best = result.survivors[0]
-        log(f"{rel}: {len(mine)} templates, best of {len(result.survivors)} left on {result.facts} of {facts.n} "
+        log(f"{rel}: {plural(len(mine), 'template')}, best of {len(result.survivors)} left on {result.facts} of "
+            f"{facts.n} "
             f"facts ({len(facts.objects)} candidates): P@1 {100 * p_at_1(best.ranks):.1f}: {best.template}"
             + (f"; {sel.note}" if sel.note else ""))
     if not out:
         raise PromptmineError("nothing selected: no relation had both templates and training facts")
-    log(f"selected prompts for {len(out)} relation(s) ({scorer.computed} scores computed, {scorer.reused} cached)")
+    log(f"selected prompts for {plural(len(out), 'relation')} ({plural(scorer.computed, 'score')} computed, "
+        f"{scorer.reused:,} cached)")
     return out

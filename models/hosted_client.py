@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from promptmine.core.errors import PromptmineError
-from promptmine.core.progress import log, progress
+from promptmine.core.progress import log, plural, progress
 from promptmine.core.cache import open_cache
 
 # Local servers (vLLM, llama.cpp, Ollama, the test server) accept any key; OpenAI's does not.
@@ -252,9 +252,9 @@ class HostedClient:
         return None, ItemFailure(job.label, reason, cfg.max_retries + 1)
 
     def _report(self, out: RunResult, total: int) -> None:
-        log(f"hosted: {len(out.failures)} of {total} items failed ({self.config.server}, "
+        log(f"hosted: {len(out.failures):,} of {plural(total, 'item')} failed ({self.config.server}, "
             f"model {self.config.model}); the others are kept and cached, re-run to retry the failed ones")
         for failure in out.failures[:5]:
-            log(f"  {failure.label!r}: {failure.reason} (after {failure.attempts} attempt(s))")
+            log(f"  {failure.label!r}: {failure.reason} (after {plural(failure.attempts, 'attempt')})")
         if len(out.failures) > 5:
             log(f"  ... and {len(out.failures) - 5} more")

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from promptmine.core.errors import ModelNotAvailable, PromptmineError
 from promptmine.core.io import atomic_write
-from promptmine.core.progress import log, progress
+from promptmine.core.progress import log, plural, progress
 from promptmine.models import manifest
 from promptmine.core.cache import default_cache_dir
 
@@ -706,7 +706,8 @@ def unpack(archive: str | Path) -> list[Path]:
             members.append(member)
         missing = sorted(set(expected) - seen)
         if missing:
-            raise PromptmineError(f"{archive}: {len(missing)} file(s) of the manifest are missing, e.g. {missing[0]}")
+            raise PromptmineError(f"{archive}: {plural(len(missing), 'file')} of the manifest missing, "
+                                  f"e.g. {missing[0]}")
 
         store_root().mkdir(parents=True, exist_ok=True)
         needed, free = sum(m.size for m in members), shutil.disk_usage(store_root()).free

@@ -80,11 +80,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter)
     p.add_argument("--corpus", nargs="+", default=[str(BUNDLED / "sample_corpus.txt")], metavar="PATH",
                    help="corpus files or folders: plain text (.txt, .gz; one sentence or paragraph a line, long "
-                        "lines are split into sentences) or JSONL with a `text` field (.jsonl, .jsonl.gz; see --text-field); `-` reads stdin. "
+                        "lines are split into sentences) or JSONL with a `text` field (.jsonl, .jsonl.gz; see "
+                        "--text-field); `-` reads stdin. "
                         "Default: the bundled corpora/sample_corpus.txt")
     p.add_argument("--pairs", default=str(BUNDLED / "sample_pairs.jsonl"), metavar="PATH",
                    help="the relation's facts: JSONL with sub_label/obj_label (LAMA, T-REx) or subject/object, "
-                        "optionally predicate_id/relation per line; or TSV `subject<TAB>object[<TAB>relation]`; `-`: stdin. "
+                        "optionally predicate_id/relation per line; or TSV `subject<TAB>object[<TAB>relation]`; "
+                        "`-`: stdin. "
                         "Default: the bundled corpora/sample_pairs.jsonl")
     p.add_argument("--relation", action="append", metavar="ID",
                    help="use only this relation of the pairs file (repeat or comma-separate for several); "

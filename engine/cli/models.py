@@ -13,7 +13,7 @@ import json
 import sys
 
 from promptmine.core.errors import PromptmineError
-from promptmine.core.progress import log
+from promptmine.core.progress import log, plural
 
 
 def _where(row) -> str:
@@ -67,7 +67,7 @@ def _pack(args) -> int:
     doc = pack(args.out, args.names or None)
     n_files = sum(len(m["files"]) for m in doc["models"].values())
     size = sum(f["size"] for m in doc["models"].values() for f in m["files"].values())
-    log(f"packed {len(doc['models'])} model(s), {n_files} files, {human_size(size)} into {args.out}: "
+    log(f"packed {plural(len(doc['models']), 'model')}, {plural(n_files, 'file')}, {human_size(size)} into {args.out}: "
         f"{', '.join(m['model'] for m in doc['models'].values())}")
     return 0
 
@@ -95,7 +95,7 @@ def _verify(args) -> int:
             print(f"           {p}")
         failed += r.status == "FAILED"
     if failed:
-        log(f"{failed} model(s) failed verification: pull, add or unpack them again")
+        log(f"{plural(failed, 'model')} failed verification: pull, add or unpack them again")
         return 1
     return 0
 

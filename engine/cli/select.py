@@ -72,7 +72,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "a content-free subject), so objects the template favours whatever the subject stop winning")
     p.add_argument("--max-candidates", type=positive_int, default=None, metavar="N",
                    help="keep the N most frequent objects as candidates (default: all distinct objects)")
-    p.add_argument("--limit", type=positive_int, default=None, metavar="N", help="use the first N training facts per relation")
+    p.add_argument("--limit", type=positive_int, default=None, metavar="N",
+                   help="use the first N training facts per relation")
     p.add_argument("-o", "--out", metavar="FILE",
                    help="write the selections (JSONL, atomically) and print a summary; default: the JSONL on stdout")
     add_scorer_arguments(p)

@@ -27,7 +27,8 @@ def resolve(methods: Sequence[str]) -> tuple[str, ...]:
     methods = tuple(methods)
     unknown = [m for m in methods if m not in REGISTRY]
     if unknown or not methods:
-        raise ValueError(f"unknown mining method(s) {unknown}; choose from {', '.join(REGISTRY)}")
+        raise ValueError(f"unknown mining method {', '.join(unknown) or '(none given)'}; "
+                         f"choose from {', '.join(REGISTRY)}")
     return methods
 
 

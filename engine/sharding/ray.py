@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from promptmine.core.errors import PromptmineError
-from promptmine.core.progress import progress
+from promptmine.core.progress import plural, progress
 from promptmine.sharding.plan import Shard, ShardFailed, ShardJob, ShardReport, iter_shards, read_shard
 from promptmine.sharding.workdir import WorkDir, merge_results
 
@@ -138,6 +138,6 @@ def _run_on_ray(job: ShardJob, todo: list[Shard], work: WorkDir, workers: int, r
             report.processed_ids.append(shard.id)
             bar.update(int(row["lines"]))
     if failed:
-        raise ShardFailed(f"{len(failed)} shard(s) failed on Ray; first: {failed[0]}. "
+        raise ShardFailed(f"{plural(len(failed), 'shard')} failed on Ray; first: {failed[0]}. "
                           f"{report.shards_processed} shards finished in this run are kept in {work.path}; "
                           "rerun with --resume to continue")
