@@ -143,7 +143,7 @@ def test_run_task_selects_and_reports(tmp_path):
     assert res.heldout_metrics["original"].accuracy == alone.accuracy
     text = (tmp_path / "report" / "report.md").read_text()
     assert "Held-out split (4 examples)" in text and (tmp_path / "report" / "accuracy.png").stat().st_size > 1000
-    with pytest.raises(PromptmineError, match="variants. or a .translator"):
+    with pytest.raises(PromptmineError, match="variants., a .translator. or .routes."):
         run_task(prompt, task, s)
 
 
