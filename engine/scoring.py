@@ -401,7 +401,7 @@ def evaluate(templates, pairs, *, scorer="causal", options: dict | None = None, 
     scorer = load_scorer(scorer, options, cache=cache)
     scores = [evaluate_selection(scorer, sel, facts_by_rel[rel])
               for rel, sel in progress(jobs, desc="evaluate", unit="template")]
-    log(f"scores: {scorer.computed} computed, {scorer.reused} from the cache ({scorer.identity})")
+    log(f"scores: {scorer.computed} computed, {scorer.reused} from the cache ({scorer.description})")
     return scores
 
 
