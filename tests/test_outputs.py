@@ -15,6 +15,7 @@ class _Built(Exception):
 def _captured_scorer(monkeypatch, argv: list[str]):
     """(scorer name, options, cache) that a command passes to load_scorer, stopping it there."""
     import promptmine.scoring as scoring
+    import promptmine.selection as selection
     from promptmine.cli import main
 
     seen = {}
@@ -24,12 +25,13 @@ def _captured_scorer(monkeypatch, argv: list[str]):
         raise _Built
 
     monkeypatch.setattr(scoring, "load_scorer", fake)
+    monkeypatch.setattr(selection, "load_scorer", fake)
     with pytest.raises(_Built):
         main(argv)
     return seen
 
 
-def test_run_and_evaluate_build_the_same_scorer_for_the_same_flags(monkeypatch, tmp_path, tiny_causal_dir):
+def test_run_evaluate_and_select_build_the_same_scorer_for_the_same_flags(monkeypatch, tmp_path, tiny_causal_dir):
     from promptmine.corpora import CORPORA_DIR
     from promptmine.scoring import load_scorer
 
@@ -38,7 +40,9 @@ def test_run_and_evaluate_build_the_same_scorer_for_the_same_flags(monkeypatch, 
         flags = ["--model", str(tiny_causal_dir)] + flags
         ran = _captured_scorer(monkeypatch, ["run", "--out", str(tmp_path / "r"), "--pivots", "none"] + flags)
         evaluated = _captured_scorer(monkeypatch, ["evaluate", "--templates", rels, "--pairs", pairs] + flags)
-        assert ran == evaluated
+        selected = _captured_scorer(monkeypatch, ["select", "--templates", rels, "--train", pairs,
+                                                  "--out", str(tmp_path / "s.jsonl")] + flags)
+        assert ran == evaluated == selected
         built = [load_scorer(s["scorer"], s["options"], cache=False).identity for s in (ran, evaluated)]
         assert built[0] == built[1]
 
