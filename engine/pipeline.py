@@ -20,7 +20,7 @@ from promptmine.core.errors import InputError, PromptmineError
 from promptmine.scoring import (
     CachedScorer, RelationFacts, Scored, evaluate_selection, micro_average, relation_facts,
 )
-from promptmine.core.progress import log, stage
+from promptmine.core.progress import log, plural, stage
 from promptmine.core.records import Candidate, Pair, Score, Selection, WeightedTemplate, template_key
 from promptmine.selection import Race, ensemble, race, race_rank, race_top1
 
@@ -295,8 +295,8 @@ def paraphrase_pools(manual: dict[str, str], routes: Sequence[tuple[str, list[st
                              top=top, relations=rels)
     out = {rel: [c for c in cands if c.pivot] for rel, cands in zip(rels, found)}  # drop the original
     empty = [rel for rel in rels if not out[rel]]
-    log(f"paraphrase: {sum(map(len, out.values()))} paraphrases via "
-        + ", ".join(f"{t.name}:{','.join(p)}" for t, p in usable) + f" ({generations} generation(s))"
+    log(f"paraphrase: {plural(sum(map(len, out.values())), 'paraphrase')} via "
+        + ", ".join(f"{t.name}:{','.join(p)}" for t, p in usable) + f" ({plural(generations, 'generation')})"
         + (f"; none for {', '.join(empty)}" if empty else ""))
     return out
 

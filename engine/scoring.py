@@ -14,7 +14,7 @@ from pathlib import Path
 
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.core.io import iter_jsonl, read_pairs, read_templates
-from promptmine.core.progress import log, progress
+from promptmine.core.progress import log, plural, progress
 from promptmine.core.records import FactResult, Pair, Score, Selection, WeightedTemplate
 
 # A -inf log-probability (object the scorer cannot produce) counts as this in weighted sums,
@@ -337,7 +337,8 @@ def load_facts(pairs, relations: set[str | None], *, relation: str | None = None
         if limit:
             facts = RelationFacts(rel, facts.subjects[:limit], facts.gold[:limit], facts.objects, facts.dropped)
         if facts.dropped:
-            log(f"{rel}: {facts.dropped} of {len(ps)} pairs dropped (object not among the {len(facts.objects)} candidates)")
+            log(f"{rel}: {facts.dropped:,} of {plural(len(ps), 'pair')} dropped (object not among the "
+                f"{plural(len(facts.objects), 'candidate')})")
         out[rel] = facts
     return out
 
