@@ -40,8 +40,8 @@ def test_run_evaluate_and_select_build_the_same_scorer_for_the_same_flags(monkey
         flags = ["--model", str(tiny_causal_dir)] + flags
         ran = _captured_scorer(monkeypatch, ["run", "--out", str(tmp_path / "r"), "--pivots", "none"] + flags)
         evaluated = _captured_scorer(monkeypatch, ["evaluate", "--templates", rels, "--pairs", pairs] + flags)
-        selected = _captured_scorer(monkeypatch, ["select", "--templates", rels, "--train", pairs,
-                                                  "--out", str(tmp_path / "s.jsonl")] + flags)
+        selected = _captured_scorer(monkeypatch, ["select", "--templates", rels, "--pairs", pairs,
+                                                  "-o", str(tmp_path / "s.jsonl")] + flags)
         assert ran == evaluated == selected
         built = [load_scorer(s["scorer"], s["options"], cache=False).identity for s in (ran, evaluated)]
         assert built[0] == built[1]

@@ -103,7 +103,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="keep the N most frequent objects as candidates; facts with other objects are dropped")
     p.add_argument("--limit", type=positive_int, default=None, metavar="N",
                    help="evaluate the first N facts per relation")
-    p.add_argument("-o", "--out", default=None, metavar="FILE", help="write Score records (with per-fact ranks) as JSONL")
+    p.add_argument("-o", "--out", default=None, metavar="FILE",
+                   help="write Score records as JSONL (per fact: subject, gold object, prediction, rank)")
     add_scorer_arguments(p)
     p.set_defaults(func=run)
     return p
