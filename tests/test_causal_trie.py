@@ -115,3 +115,7 @@ def test_short_heads_are_not_cached():
                                   with_kwargs=True)
     s.score(HEAD.split(".")[0] + ". [X] is [Y]", SUBJECTS, OBJECTS)  # a 7-token head, under the default 32
     assert len(calls) == 1 and calls[0][0] == len(SUBJECTS)
+
+
+def test_no_subjects_no_rows():
+    assert scorer().score(LONG[0], [], OBJECTS) == []

@@ -248,7 +248,7 @@ class CausalScorer(Scorer):
         rows: list[list[float]] = []
         prefixes = [[self.start_id] + self._encode(self.split(template, s, "")[0]) for s in subjects]
         with self._torch.inference_mode():
-            head = self._head(prefixes) if self.trie else None
+            head = self._head(prefixes) if self.trie and prefixes else None
             for g in range(0, len(subjects), group):
                 args = (prefixes[g:g + group], conts_per_subject[g:g + group])
                 rows.extend(self._score_trie(*args, head=head) if self.trie else self._score_group(*args))
