@@ -89,10 +89,11 @@ def _width(args, kwargs) -> tuple:
     return tuple((kwargs["input_ids"] if "input_ids" in kwargs else args[0]).shape)
 
 
-@pytest.mark.parametrize("kind,attn", [("llama", "sdpa"), ("llama", "eager"), ("gpt2", "sdpa")])
-@pytest.mark.parametrize("batch_size", [1, 500])
-def test_cached_head_equals_one_forward_per_candidate(kind, attn, batch_size):
-    s = scorer(kind, attn, batch_size=batch_size)
+@pytest.mark.parametrize("kind,attn,trie,batch_size", [
+    ("llama", "sdpa", True, 1), ("llama", "sdpa", True, 500), ("llama", "eager", True, 500),
+    ("gpt2", "sdpa", True, 500), ("llama", "sdpa", False, 3), ("gpt2", "sdpa", False, 500)])
+def test_cached_head_equals_one_forward_per_candidate(kind, attn, trie, batch_size):
+    s = scorer(kind, attn, batch_size=batch_size, trie=trie)
     s.head_min = 16
     calls = []
     s.model.register_forward_hook(lambda mod, args, kwargs, out: calls.append(_width(args, kwargs)),
@@ -101,7 +102,7 @@ def test_cached_head_equals_one_forward_per_candidate(kind, attn, batch_size):
         calls.clear()
         fast = s.score(template, SUBJECTS, OBJECTS)
         # the head runs once (one row: <|endoftext|> and the 31 words before [X]), then the passes
-        # hold only subjects and tries
+        # hold only subjects and tries (or continuations)
         assert calls[0][0] == 1 and calls[0][1] >= 32 and all(w < 20 for _, w in calls[1:]), calls
         naive = s.score_naive(template, SUBJECTS, OBJECTS)
         for a, b in zip(fast, naive):

@@ -248,10 +248,10 @@ class CausalScorer(Scorer):
         rows: list[list[float]] = []
         prefixes = [[self.start_id] + self._encode(self.split(template, s, "")[0]) for s in subjects]
         with self._torch.inference_mode():
-            head = self._head(prefixes) if self.trie and prefixes else None
+            head = self._head(prefixes) if prefixes else None
+            score_group = self._score_trie if self.trie else self._score_group
             for g in range(0, len(subjects), group):
-                args = (prefixes[g:g + group], conts_per_subject[g:g + group])
-                rows.extend(self._score_trie(*args, head=head) if self.trie else self._score_group(*args))
+                rows.extend(score_group(prefixes[g:g + group], conts_per_subject[g:g + group], head=head))
         return rows
 
     def _head(self, prefixes: list[list[int]]):
@@ -329,20 +329,29 @@ class CausalScorer(Scorer):
             scores[b][j] += v
         return scores
 
-    def _score_group(self, prefixes: list[list[int]], conts: list[list[list[int]]]) -> list[list[float]]:
-        """Score every continuation of every prefix. Prefixes run once, left-padded in one batch;
-        continuations run on top of their prefix's KV cache, right-padded, many per pass."""
+    def _score_group(self, prefixes: list[list[int]], conts: list[list[list[int]]], head=None) -> list[list[float]]:
+        """Score every continuation of every prefix. Prefixes run once, left-padded in one batch (on
+        the `head`'s KV cache when there is one); continuations run on top of their prefix's KV
+        cache, right-padded, many per pass."""
         torch = self._torch
         dev = self.choice.device
+        h = 0 if head is None else head[0]
+        prefixes = [p[h:] for p in prefixes]
         width = max(map(len, prefixes))
         ids = torch.full((len(prefixes), width), self.start_id, dtype=torch.long)
         mask = torch.zeros((len(prefixes), width), dtype=torch.long)
         for i, p in enumerate(prefixes):
             ids[i, width - len(p):] = torch.tensor(p)
             mask[i, width - len(p):] = 1
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        positions = h + (mask.cumsum(-1) - 1).clamp(min=0)
+        kw = {self._keep_kw: 1} if self._keep_kw else {}
+        if head is not None:  # the head's keys sit before the left pads; every row attends to them
+            mask = torch.cat([torch.ones((len(prefixes), h), dtype=torch.long), mask], dim=1)
+            past = copy.deepcopy(head[1])
+            past.batch_repeat_interleave(len(prefixes))
+            kw[self._cache_kw] = past
         out = self.model(input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=positions.to(dev),
-                         use_cache=True, **{self._keep_kw: 1} if self._keep_kw else {})
+                         use_cache=True, **kw)
         cache = out.cache if self._cache_kw == "cache" else out.past_key_values
         first = torch.log_softmax(out.logits[:, -1].float(), dim=-1)
         scores = [[float(first[i, c[0]]) for c in row] for i, row in enumerate(conts)]
@@ -361,7 +370,7 @@ class CausalScorer(Scorer):
             rows_cache = copy.deepcopy(cache)
             rows_cache.batch_select_indices(owner.to(dev))
             full_mask = torch.cat([mask[owner], torch.ones((len(chunk), w), dtype=torch.long)], dim=1)
-            pos = mask.sum(-1)[owner][:, None] + torch.arange(w)[None, :]
+            pos = mask.sum(-1)[owner][:, None] + torch.arange(w)[None, :]  # the head counted in `mask`
             logits = self.model(input_ids=inp.to(dev), attention_mask=full_mask.to(dev), position_ids=pos.to(dev),
                                 use_cache=True, **{self._cache_kw: rows_cache}).logits.float()
             targets = torch.zeros((len(chunk), w), dtype=torch.long)
