@@ -106,14 +106,19 @@ def main(argv=None) -> int:
     ap.add_argument("--score-variants", type=int, default=20, help="protected variants scored per prompt")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dtype", default="fast", help="scorer dtype (default fast: bfloat16 where native)")
+    ap.add_argument("--prompts", default="few-shot,zero-shot", help="which prompts (default: %(default)s)")
     ap.add_argument("--json", type=Path, default=None, help="write the numbers here")
     args = ap.parse_args(argv)
+    from promptmine.core.progress import configure_logging
+
+    configure_logging(0)  # progress of the scoring on stderr
 
     from promptmine.paraphrasing import RoundTripStats
     from promptmine.task import read_task, run_task
 
     results: dict = {"drift": {}, "accuracy": {}}
-    prompts = {"few-shot": FEW_SHOT, "zero-shot": ZERO_SHOT}
+    prompts = {name: p for name, p in {"few-shot": FEW_SHOT, "zero-shot": ZERO_SHOT}.items()
+               if name in args.prompts.split(",")}
     variants: dict[str, list[str]] = {}
     t0 = time.time()
     print("## Label drift of back-translated variants\n")
