@@ -277,3 +277,17 @@ def test_apertium_names_the_installed_pairs_and_the_right_package():
 def test_paraphrase_checks_its_pivots_before_loading_anything(capsys, no_work):
     err = fail(["paraphrase", "[X] was born in [Y] .", "--backend", "bergamot", "--pivots", "pt,xx"], capsys)
     assert "bergamot has no pivot xx" in err and "bergamot (pt" in err
+
+
+def test_paraphrase_default_backend_serves_without_marian_models(tmp_path, monkeypatch):
+    """No Marian models in the store: the default backend is the shipped Bergamot, and it says so."""
+    import argparse
+
+    from promptmine.cli.paraphrase import default_backend
+
+    monkeypatch.setenv("PROMPTMINE_MODELS", str(tmp_path / "store"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    args = argparse.Namespace(direct=False, model=None, model_dir=None)
+    assert default_backend(args) == "bergamot"
+    args.model_dir = str(tmp_path)
+    assert default_backend(args) == "marian"

@@ -52,9 +52,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                                         "to paraphrase as a whole")
     from promptmine.models.translate import PARAPHRASERS, TRANSLATORS
 
-    p.add_argument("--backend", default="marian",
-                   help=f"translator: {', '.join(TRANSLATORS.names())} (default marian: local opus-mt models; "
-                        f"bergamot: shipped EN<->PT; apertium: Debian EN<->ES); with --direct, a paraphraser "
+    p.add_argument("--backend", default="auto",
+                   help=f"translator: auto, {', '.join(TRANSLATORS.names())} (default auto: marian where its "
+                        f"opus-mt models are in the store, else the shipped bergamot EN<->PT; apertium: Debian "
+                        f"EN<->ES); with --direct, a paraphraser "
                         f"({', '.join(PARAPHRASERS.names())})")
     p.add_argument("--direct", action="store_true",
                    help="ask a paraphraser backend for rewrites directly instead of a round trip")
@@ -133,6 +134,21 @@ def output_record(record) -> dict:
     return out
 
 
+def default_backend(args) -> str:
+    """Marian when its models for a pivot are present (or a model folder is given), else the shipped
+    Bergamot translator, so the command works out of the box; says which one runs."""
+    from promptmine.core.progress import log
+    from promptmine.models.translate import PARAPHRASERS, TRANSLATORS
+
+    if args.direct:
+        return PARAPHRASERS.names()[0]
+    marian = TRANSLATORS.resolve("marian").availability()
+    given = getattr(args, "model", None) or getattr(args, "model_dir", None)
+    choice = "marian" if given or any(fix is None for fix in marian.pivots.values()) else "bergamot"
+    log(f"backend: {choice}" + ("" if choice == "marian" else " (shipped EN<->PT; no Marian models in the store)"))
+    return choice
+
+
 def run(args: argparse.Namespace) -> int:
     from promptmine.core.io import write_jsonl
     from promptmine.core.progress import log, plural
@@ -143,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
     templates, texts = _gather_inputs(args)
     flags = _flags()
     registry = PARAPHRASERS if args.direct else TRANSLATORS
+    if args.backend == "auto":
+        args.backend = default_backend(args)
     flags.check_taken(args, {args.backend: "paraphraser" if args.direct else "backend"})
     options = flags.options(args, args.backend, registry)
     options.update(parse_option_items(args.option))
