@@ -205,7 +205,7 @@ def test_cli_stdout_and_bad_input(tmp_path, capsys):
 
 def test_cli_missing_marian_model_says_how_to_provide_it(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PROMPTMINE_MODELS", str(tmp_path / "store"))
-    assert main(["paraphrase", "[X] died in [Y] .", "--pivots", "de"]) == 1
+    assert main(["paraphrase", "[X] died in [Y] .", "--backend", "marian", "--pivots", "de"]) == 1
     err = capsys.readouterr().err
     assert "Helsinki-NLP/opus-mt-en-de" in err and "HF_HUB_OFFLINE" in err and "--model-dir" in err
 
