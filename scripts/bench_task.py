@@ -22,19 +22,12 @@ import sys
 import time
 from pathlib import Path
 
+from promptmine.corpora import CORPORA_DIR
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "sst2" / "dev.jsonl"
 
-FEW_SHOT = """You are an expert system that excels at Sentiment Analysis of User Reviews.
-
-Here are a few examples to refer to:
-
-1. That was a fantastic experience I had! I'm definitely recommending this to all my friends // Positive
-2. I think it was a passable evening. I don't think there was anything remarkable or off-putting for me. // Negative
-3. I'm horrified at the state of affairs in this new restaurant // Negative
-
-Sentence: {text}
-Sentiment:"""
+FEW_SHOT = (CORPORA_DIR / "sample_fewshot_prompt.txt").read_text(encoding="utf-8").rstrip("\n")
 
 ZERO_SHOT = """You are an expert at judging movie reviews. Read the review below and decide whether the opinion it expresses is Positive or Negative. Answer with one word.
 

@@ -7,19 +7,11 @@ import re
 import pytest
 
 from promptmine.models.translate import Hypothesis
+from promptmine.corpora import CORPORA_DIR
 from promptmine.paraphrasing import RoundTripStats, paraphrase_text, split_units
 from promptmine.protect import find_spans, mask, protected_pieces, repair, span_texts
 
-FEW_SHOT = """You are an expert system that excels at Sentiment Analysis of User Reviews.
-
-Here are a few examples to refer to:
-
-1. That was a fantastic experience I had! I'm definitely recommending this to all my friends // Positive
-2. I think it was a passable evening. I don't think there was anything remarkable or off-putting for me. // Negative
-3. I'm horrified at the state of affairs in this new restaurant // Negative
-
-Sentence: {text}
-Sentiment:"""
+FEW_SHOT = (CORPORA_DIR / "sample_fewshot_prompt.txt").read_text(encoding="utf-8").rstrip("\n")
 LABELS = ["Positive", "Negative"]
 
 
