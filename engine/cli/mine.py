@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
 from promptmine.cli.checks import check_output, positive_int, read_facts, split_ids, stdin_path
@@ -60,11 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         raise PromptmineError(f"no templates mined ({summary}): no sentence of the corpus names a pair's "
                               "subject and object in a template that was kept")
-    if args.out in (None, "-"):
-        for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
-    else:
-        write_jsonl(args.out, rows)
+    write_jsonl(args.out, rows)
     log(f"mined {plural(sum(1 for c in result.candidates.values() if c), 'relation')}: {summary}"
         + ("" if args.out in (None, "-") else f" -> {args.out}"))
     return 0

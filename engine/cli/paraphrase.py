@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
-import sys
 from pathlib import Path
 
 from promptmine.cli.backends import BackendFlags, parse_option_items
@@ -184,11 +182,9 @@ def run(args: argparse.Namespace) -> int:
         raise PromptmineError(f"no paraphrases ({summary}): every round trip came back the same or was dropped; "
                               "try other --pivots, more --beams or another --backend")
     records = [output_record(r) for group in groups for r in group]
-    if args.out:
-        n = write_jsonl(args.out, records)
+    n = write_jsonl(args.out, records)
+    if args.out not in (None, "-"):
         log(f"paraphrase: wrote {plural(n, 'record')} to {args.out} ({summary})")
     else:
-        for r in records:
-            sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
         log(f"paraphrase: {summary}")
     return 0

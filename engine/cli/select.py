@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 from promptmine.cli.checks import check_output, fraction, positive_int
 from promptmine.core.errors import PromptmineError
@@ -15,7 +13,6 @@ METHODS = ("top1", "rank", "optimized")  # promptmine.selection.METHODS
 
 def run(args: argparse.Namespace) -> int:
     from promptmine.core.io import write_jsonl
-    from promptmine.core.io import to_jsonable
     from promptmine.core.progress import log, plural
     from promptmine.selection import select
 
@@ -29,8 +26,7 @@ def run(args: argparse.Namespace) -> int:
                         scorer=args.scorer, options=options, max_candidates=args.max_candidates, limit=args.limit,
                         cache=not args.no_cache, strict=args.strict)
     if args.out in (None, "-"):  # the records on stdout, like mine and paraphrase
-        for sel in selections:
-            sys.stdout.write(json.dumps(to_jsonable(sel), ensure_ascii=False) + "\n")
+        write_jsonl(None, selections)
         return 0
     for sel in selections:
         for wt in sel.templates:

@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -240,11 +241,18 @@ def to_jsonable(record) -> dict:
     return record
 
 
-def write_jsonl(path: str | Path, records: Iterable) -> int:
-    """Atomically write records (pydantic models or dicts) as JSONL; returns the count."""
-    n = 0
+def write_jsonl(path: str | Path | None, records: Iterable) -> int:
+    """Write records (pydantic models or dicts) as JSONL, atomically to a file, or to stdout when `path`
+    is None or `-` (so commands pipe); returns the count."""
+    if path is None or str(path) == "-":
+        return _write_records(sys.stdout, records)
     with atomic_write(path) as f:
-        for r in records:
-            f.write(json.dumps(to_jsonable(r), ensure_ascii=False) + "\n")
-            n += 1
+        return _write_records(f, records)
+
+
+def _write_records(f, records: Iterable) -> int:
+    n = 0
+    for r in records:
+        f.write(json.dumps(to_jsonable(r), ensure_ascii=False) + "\n")
+        n += 1
     return n
