@@ -615,7 +615,8 @@ def paraphrase(templates: str | Sequence[str] = (), *, texts: Sequence[str] = ()
                src: str = "en", beams: int = 7, top: int = 40, permutations: int = 5,
                placeholders: Sequence[str] | None = None, relations: Sequence[str | None] | None = None,
                cache: bool = True, protect: bool = True, labels: Sequence[str] = (), keep: Sequence[str] = (),
-               keep_regex: Sequence[str] = (), examples_verbatim: bool = False) -> ParaphraseResult:
+               keep_regex: Sequence[str] = (), examples_verbatim: bool = False,
+               generations: int = 1) -> ParaphraseResult:
     """Paraphrase templates (one `[X]` and one `[Y]` each) and free-text prompts.
 
     `backend` is a registry name (`marian`, `bergamot`, `apertium`, `openai`, ...) built with `options`
@@ -623,15 +624,18 @@ def paraphrase(templates: str | Sequence[str] = (), *, texts: Sequence[str] = ()
     paraphraser (`openai`) rewrites the templates without a pivot. `pivots` default to the backend's;
     `placeholders` to the backend's slot renderings; `relations` label the templates' candidates;
     `cache=False` neither reads nor writes the translation cache. `protect`, `labels`, `keep`,
-    `keep_regex` and `examples_verbatim` apply to free-text prompts (see `paraphrase_text`)."""
+    `keep_regex` and `examples_verbatim` apply to free-text prompts (see `paraphrase_text`).
+    `generations` > 1 grows each template's pool (`grow_paraphrases`: round trips of the best round
+    trips, more slot renderings and input variants), which a greedy translator needs to give more
+    than a few paraphrases; 1 is LPAQA's single round trip."""
     templates = [templates] if isinstance(templates, str) else list(templates)
     texts = list(texts)
     for t in templates:
         check_template(t)
     if not templates and not texts:
         raise PromptmineError("nothing to paraphrase: give templates or texts")
-    if beams < 1 or top < 0 or permutations < 1:
-        raise PromptmineError("beams and permutations must be at least 1, top at least 0")
+    if beams < 1 or top < 0 or permutations < 1 or generations < 1:
+        raise PromptmineError("beams, permutations and generations must be at least 1, top at least 0")
     stats = RoundTripStats()
     options = dict(options or {})
     if direct:  # free-text prompts: each sentence rewritten by the paraphraser, spans protected alike
@@ -647,7 +651,10 @@ def paraphrase(templates: str | Sequence[str] = (), *, texts: Sequence[str] = ()
     disk = _open_cache("default") if cache else None  # one connection for every input
     pivots = list(pivots or getattr(translator, "default_pivots", ()))
     found = []
-    if templates:
+    if templates and generations > 1:
+        found = grow_paraphrases(templates, [(translator, pivots)], generations=generations, beams=beams, top=top,
+                                 src=src, styles=placeholders, cache=disk, relations=relations, stats=stats)
+    elif templates:
         found = paraphrase_templates(templates, translator, pivots, beams=beams, top=top, src=src,
                                      styles=placeholders, cache=disk, relations=relations, stats=stats)
     variants = [paraphrase_text(text, translator, pivots, beams=beams, permutations=permutations, src=src,

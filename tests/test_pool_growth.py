@@ -115,3 +115,21 @@ def test_input_forms_and_their_undoing():
     assert _junk("[X] The capital is [Y].", "[X]'s capital is [Y].")  # a capital inside the sentence
     assert not _junk("[X] was named after [Y].", "[X] is named after [Y].")
     assert not _junk("[X] plays as [Y] for the Lakers.", "[X] plays for the Lakers as [Y].")  # the source has it
+
+
+@needs_apertium
+def test_paraphrase_command_grows_the_pool_with_generations(tmp_path):
+    import json
+
+    from promptmine.cli import main
+
+    out = {}
+    for g in (1, 2):
+        path = tmp_path / f"g{g}.jsonl"
+        assert main(["paraphrase", "[X] works for [Y] .", "--backend", "apertium", "--generations", str(g),
+                     "--no-cache", "--out", str(path)]) == 0
+        out[g] = [json.loads(line) for line in path.read_text().splitlines()]
+    assert out[1][0]["pivot"] is None and out[2][0]["pivot"] is None  # the original first
+    assert {r["pivot"] for r in out[1][1:]} == {"es"}
+    assert [r["template"] for r in out[2][:len(out[1])]] == [r["template"] for r in out[1]]
+    assert "[X] law for [Y]." in [r["template"] for r in out[2] if r["pivot"] == "es>es"]

@@ -36,7 +36,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "([X] and [Y] once each) is treated as free text: split into sentences, translated, "
                     "and reassembled into --permutations variants.",
         epilog="examples:\n"
-               "  promptmine paraphrase '[X] was born in [Y] .' --backend bergamot\n"
+               "  promptmine paraphrase '[X] was born in [Y] .' --backend bergamot --generations 2\n"
                "  promptmine paraphrase --input relations.jsonl --pivots de,fr,es --beams 7 --top 40 "
                "--model-dir ~/models --out paraphrases.jsonl\n"
                "  promptmine paraphrase --text-file prompt.txt --backend bergamot --permutations 5\n"
@@ -62,6 +62,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--src", default="en", help="language of the prompts (default en)")
     p.add_argument("--beams", "-B", type=positive_int, default=7, help="candidates per translation step, B (default 7)")
     p.add_argument("--top", "-T", type=positive_int, default=40, help="paraphrases kept per template, T (default 40)")
+    p.add_argument("--generations", type=positive_int, default=1, metavar="G",
+                   help="rounds of back-translation for templates: 2 or more round-trips the best paraphrases "
+                        "again (chained pivots) and tries more input variants, which greedy translators such "
+                        "as the shipped bergamot need for more than a few paraphrases (default 1, as LPAQA)")
     p.add_argument("--permutations", type=positive_int, default=None, metavar="N",
                    help="number of distinct variants of a free-text prompt (default 5)")
     p.add_argument("--placeholders", metavar="STYLES",
@@ -173,14 +177,14 @@ def run(args: argparse.Namespace) -> int:
                         placeholders=_split_list(args.placeholders), relations=[r for r, _ in templates],
                         cache=not args.no_cache, protect=not args.no_protect,
                         labels=_split_list(args.labels) or (), keep=args.keep or (), keep_regex=args.keep_regex or (),
-                        examples_verbatim=args.examples_verbatim)
+                        examples_verbatim=args.examples_verbatim, generations=args.generations)
     stats = result.stats
     groups = result.candidates + result.texts
     summary = (f"{plural(stats.kept, 'paraphrase')} of {plural(stats.inputs, 'input')}; "
                f"{stats.dropped:,} dropped for a lost slot")
     if not any(len(group) > 1 for group in groups):  # each group starts with its input
         raise PromptmineError(f"no paraphrases ({summary}): every round trip came back the same or was dropped; "
-                              "try other --pivots, more --beams or another --backend")
+                              "try other --pivots, more --beams, --generations 2 or another --backend")
     records = [output_record(r) for group in groups for r in group]
     n = write_jsonl(args.out, records)
     if args.out not in (None, "-"):
