@@ -125,8 +125,7 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
     `budget` in (fact, template) pairs per relation), with the mined ones and the manual +
     paraphrased ones as groups that each keep a winner, and the `k` best kept for the ensembles;
     method="exhaustive": every candidate on every training fact. The top-1 rows are the best
-    survivors of their pool, except that a pool holding the manual prompt keeps it unless a challenger
-    beats it clearly on the shared training facts (race_top1's `incumbent`); the rank ensemble the `k` best; the optimised ensemble learns weights
+    survivors of their pool; the rank ensemble the `k` best; the optimised ensemble learns weights
     over the best `max_templates` survivors on a held-out split, or falls back to the rank ensemble
     (its Selection says so in `note`). Each Selection's `facts` is how many training facts its
     templates were scored on. `train` values may be one RelationFacts or a list of blocks, each
@@ -158,8 +157,7 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
                            templates=[WeightedTemplate(template=pool.manual)], facts=result.seen[pool.manual])
 
         def pick(templates: list[str]) -> Selection:
-            return race_top1(result, templates, rel, scorer.identity, z=z, metric=metric,
-                             incumbent=pool.manual if pool.manual in templates else None) or manual
+            return race_top1(result, templates, rel, scorer.identity) or manual
 
         chosen = {
             "Manual": manual,

@@ -278,22 +278,12 @@ def race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[Rela
                 "race" if eliminate or budget is not None else "exhaustive")
 
 
-def race_top1(result: Race, among: Sequence[str], relation: str | None, model: str, *,
-              incumbent: str | None = None, z: float = 1.645, metric: str = "rr") -> Selection | None:
-    """The best survivor among `among` (None when none of them survived).
-
-    With an `incumbent` (the user's own prompt) that survived, a challenger replaces it only when
-    its paired per-fact gain on the shared training facts is clearly positive (mean - z * standard
-    error > 0): a prompt that merely ties on the training facts is not worth swapping in."""
+def race_top1(result: Race, among: Sequence[str], relation: str | None, model: str) -> Selection | None:
+    """The best survivor among `among` (None when none of them survived)."""
     pool = set(among)
     best = next((s for s in result.survivors if s.template in pool), None)
     if best is None:
         return None
-    held = next((s for s in result.survivors if s.template == incumbent), None)
-    if held is not None and best is not held:
-        d = _per_fact(best.ranks, metric) - _per_fact(held.ranks, metric)
-        if len(d) < 2 or d.mean() - z * d.std(ddof=1) / len(d) ** 0.5 <= 0:
-            best = held
     return Selection(relation=relation, method="top1", model=model, templates=[WeightedTemplate(template=best.template)],
                      facts=result.facts)
 
