@@ -194,7 +194,7 @@ def main() -> int:
     ap.add_argument("--relations", type=int, default=0, help="first N relations (sorted by id); 0 = all 28")
     ap.add_argument("--train-facts", type=int, default=0,
                     help="training pairs per relation the racing may draw from, in a seeded order; 0 = all (default)")
-    ap.add_argument("--budget", type=int, default=600,
+    ap.add_argument("--budget", type=int, default=1500,
                     help="selection budget per relation in (fact, template) pairs (default: %(default)s)")
     ap.add_argument("--selection", choices=("race", "exhaustive"), default="race",
                     help="race (adaptive, within --budget) or exhaustive (every candidate on every sampled "
@@ -202,13 +202,13 @@ def main() -> int:
     ap.add_argument("--block-size", type=int, default=15,
                     help="training facts per block; a block's facts are ranked over its distinct objects "
                          "(default: %(default)s)")
-    ap.add_argument("--max-templates", type=int, default=5,
+    ap.add_argument("--max-templates", type=int, default=8,
                     help="survivors the optimised ensemble may weight (default: %(default)s)")
     ap.add_argument("--test-facts", type=int, default=30, help="half-B test facts sampled per relation; 0 = all (default: %(default)s)")
     ap.add_argument("--mine-sentences", type=int, default=1500,
                     help="half-A evidence sentences sampled per relation for mining; 0 = all (default: %(default)s)")
-    ap.add_argument("--mined", type=int, default=6, help="mined templates kept per relation (default: %(default)s)")
-    ap.add_argument("--paraphrased", type=int, default=4, help="paraphrases kept per relation (default: %(default)s)")
+    ap.add_argument("--mined", type=int, default=20, help="mined templates kept per relation (default: %(default)s)")
+    ap.add_argument("--paraphrased", type=int, default=10, help="paraphrases kept per relation (default: %(default)s)")
     ap.add_argument("--pivots", default="bergamot:pt,apertium:es", help="back-translation routes (default: %(default)s)")
     ap.add_argument("--max-candidates", type=int, default=30,
                     help="candidate objects per test sample / training block: its most frequent N distinct "
@@ -222,7 +222,8 @@ def main() -> int:
     ap.add_argument("--dtype", default="fast", help="scorer dtype: fast (bfloat16 where native), float32 (default: %(default)s)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
     ap.add_argument("--batch-size", type=int, default=None, help="scorer batch size (default: the scorer's)")
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+                    help="torch CPU threads (default: the cores this process may use, %(default)s)")
     ap.add_argument("--cache", choices=("memory", "disk"), default="memory",
                     help="memory: an uncached run (scores shared within the run only); disk: the on-disk "
                          "score cache, so a re-run is fast (default: %(default)s)")
