@@ -189,6 +189,8 @@ def table_rows(comps: dict, base_row: tuple[str, str]) -> list[dict]:
 
 
 def main() -> int:
+    from promptmine.models.device import default_threads
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DATA, help="shared data folder (default: %(default)s)")
     ap.add_argument("--relations", type=int, default=0, help="first N relations (sorted by id); 0 = all 28")
@@ -222,7 +224,7 @@ def main() -> int:
     ap.add_argument("--dtype", default="fast", help="scorer dtype: fast (bfloat16 where native), float32 (default: %(default)s)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
     ap.add_argument("--batch-size", type=int, default=None, help="scorer batch size (default: the scorer's)")
-    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+    ap.add_argument("--threads", type=int, default=default_threads(),
                     help="torch CPU threads (default: the cores this process may use, %(default)s)")
     ap.add_argument("--cache", choices=("memory", "disk"), default="memory",
                     help="memory: an uncached run (scores shared within the run only); disk: the on-disk "
@@ -252,7 +254,6 @@ def main() -> int:
     from promptmine.core.progress import configure_logging
 
     configure_logging()  # racing and scoring status lines on stderr, so a long run shows where it is
-    torch.set_num_threads(args.threads)
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     manual_all = {r["relation"]: r["template"] for r in read_jsonl(rel_file)}
@@ -274,7 +275,8 @@ def main() -> int:
     prep_s = time.perf_counter() - started
 
     t = time.perf_counter()
-    raw = CausalScorer(dtype=args.dtype, device=args.device, **({"batch_size": args.batch_size} if args.batch_size else {}))
+    raw = CausalScorer(dtype=args.dtype, device=args.device, threads=args.threads,
+                       **({"batch_size": args.batch_size} if args.batch_size else {}))
     load_s = time.perf_counter() - t
     scorer = CachedScorer(raw, DiskCache(None, "scores") if args.cache == "memory" else True)
     variants = {"": scorer} if args.calibration == "off" else \
@@ -298,7 +300,7 @@ def main() -> int:
     if args.throughput_facts:
         tp = throughput(raw, sets)
         if raw.dtype != torch.float32:
-            tp32 = throughput(CausalScorer(dtype="float32", device=args.device), sets)
+            tp32 = throughput(CausalScorer(dtype="float32", device=args.device, threads=args.threads), sets)
     total_s = time.perf_counter() - started
 
     # -- report ------------------------------------------------------------------------------

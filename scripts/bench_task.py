@@ -138,9 +138,6 @@ def main(argv=None) -> int:
     if not args.data.is_file():
         print(f"bench_task: the SST-2 data is missing ({args.data}); accuracy not measured", file=sys.stderr)
         return 0 if not args.json else _dump(args.json, results)
-    import torch
-
-    torch.set_num_threads(args.threads)
     from promptmine.models.score.causal import CausalScorer
     from promptmine.scoring import CachedScorer
 
@@ -155,7 +152,7 @@ def main(argv=None) -> int:
         order = list(range(len(examples)))
         random.Random(1).shuffle(order)
         examples = [examples[i] for i in sorted(order[:n])]
-    scorer = CachedScorer(CausalScorer(dtype=args.dtype), cache=False)
+    scorer = CachedScorer(CausalScorer(dtype=args.dtype, threads=args.threads), cache=False)
     for pname, prompt in prompts.items():
         t1 = time.time()
         pool = variants[pname]  # an even sample across routes and generations
