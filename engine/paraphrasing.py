@@ -297,16 +297,17 @@ def round_trip(units: Sequence[str], translator, pivots: Sequence[str], *, beams
 
 def paraphrase_templates(templates: list[str], translator, pivots: list[str], *, beams: int = 7, top: int = 40,
                          src: str = "en", styles: Sequence[str] | None = None, cache="default",
-                         relations: Sequence[str | None] | None = None, stats: RoundTripStats | None = None,
-                         generations: int = 1, breadth: int = 10, stop_variants: bool = False) -> list[list[Candidate]]:
+                         relations: Sequence[str | None] | None = None,
+                         stats: RoundTripStats | None = None) -> list[list[Candidate]]:
     """For each template: the original (pivot None) first, then up to `top` paraphrases, best first:
-    `grow_paraphrases` with one translator and its pivots (one generation by default, as LPAQA).
+    one generation of `grow_paraphrases` with one translator, its pivots and its own slot renderings
+    (LPAQA's round trip; `grow_paraphrases` itself grows a pool further).
 
     `cache` is "default" (the on-disk cache), a promptmine.core.cache.DiskCache, or None. `stats`, if given,
     is filled with the counts (round trips, dropped for a lost slot, kept)."""
-    return grow_paraphrases(templates, [(translator, pivots)], generations=generations, breadth=breadth,
-                            beams=beams, top=top, src=src, styles=styles, extra_styles=(),
-                            stop_variants=stop_variants, frames=(), cache=cache, relations=relations, stats=stats)
+    return grow_paraphrases(templates, [(translator, pivots)], generations=1, beams=beams, top=top, src=src,
+                            styles=styles, extra_styles=(), stop_variants=False, frames=(), cache=cache,
+                            relations=relations, stats=stats)
 
 
 @dataclass
