@@ -18,7 +18,7 @@ from pathlib import Path
 
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.scoring import (
-    CachedScorer, RelationFacts, Scored, evaluate_selection, micro_average, relation_facts,
+    CachedScorer, RelationFacts, Scored, evaluate_blocks, evaluate_selection, micro_average, relation_facts,
 )
 from promptmine.core.progress import log, plural, stage
 from promptmine.core.records import Candidate, Pair, Score, Selection, WeightedTemplate, template_key
@@ -116,7 +116,7 @@ def split(pairs, *, test_fraction: float = 0.5, seed: int = 0, train_out: str | 
 
 
 def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | list[RelationFacts]],
-            test: dict[str, RelationFacts], *, k: int = 3, seed: int = 0, method: str = "race",
+            test: dict[str, RelationFacts | list[RelationFacts]], *, k: int = 3, seed: int = 0, method: str = "race",
             budget: int | None = None, block_size: int = 32, metric: str = "rr", z: float = 1.645,
             max_templates: int = 6, on_stage=None) -> Comparison:
     """Select on `train`, evaluate on `test`, for every row of ROWS and every relation in `pools`.
@@ -128,8 +128,8 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
     survivors of their pool; the rank ensemble the `k` best; the optimised ensemble learns weights
     over the best `max_templates` survivors on a held-out split, or falls back to the rank ensemble
     (its Selection says so in `note`). Each Selection's `facts` is how many training facts its
-    templates were scored on. `train` values may be one RelationFacts or a list of blocks, each
-    with its own candidate set. All relations are selected before any is evaluated; `on_stage(name)`,
+    templates were scored on. `train` and `test` values may be one RelationFacts or a list of
+    blocks, each with its own candidate set (a relation's test blocks merge into one Score). All relations are selected before any is evaluated; `on_stage(name)`,
     when given, is called as each phase ("select", "evaluate") starts."""
     if method not in SELECTION_METHODS:
         raise PromptmineError(f"unknown selection method {method!r}; choose from {', '.join(SELECTION_METHODS)}")
@@ -143,8 +143,9 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
         pool = pool.dedupe()
         tr, te = train[rel], test[rel]
         n_train = tr.n if isinstance(tr, RelationFacts) else sum(b.n for b in tr)
-        if n_train == 0 or te.n == 0:
-            log(f"{rel}: skipped (train {n_train}, test {te.n} facts)")
+        n_test = te.n if isinstance(te, RelationFacts) else sum(b.n for b in te)
+        if n_train == 0 or n_test == 0:
+            log(f"{rel}: skipped (train {n_train}, test {n_test} facts)")
             continue
         groups = [pool.mined, [pool.manual] + pool.paraphrased]
         if method == "exhaustive":
@@ -177,7 +178,9 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
         for row, sel in chosen.items():
             sel = sel.model_copy(update={"row": row_label(row, k)})  # its scores carry the row too
             sels[row].append(sel)
-            scores[row].append(evaluate_selection(scorer, sel, test[rel], test_scored))
+            te = test[rel]
+            scores[row].append(evaluate_selection(scorer, sel, te, test_scored) if isinstance(te, RelationFacts)
+                               else evaluate_blocks(scorer, sel, te))
     return Comparison(scores, sels, races)
 
 

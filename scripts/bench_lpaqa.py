@@ -79,7 +79,8 @@ def prepare_relation(rel: str, data: Path, args) -> dict:
         sentences = sample(sentences, args.mine_sentences, f"{args.seed}:{rel}:mine")
     train_all = read_jsonl(data / "trex" / "train" / f"{rel}.jsonl")
     train = sample(train_all, args.train_facts, f"{args.seed}:{rel}:train")
-    test = sample(half_b, args.test_facts, f"{args.seed}:{rel}:test")
+    test = sample(half_b, 0, f"{args.seed}:{rel}:test")[args.test_skip:]  # the same order for every --test-facts
+    test = test[:args.test_facts] if args.test_facts else test
     return {
         "relation": rel,
         "half_sizes": (len(half_a), len(half_b)),
@@ -207,6 +208,12 @@ def main() -> int:
     ap.add_argument("--max-templates", type=int, default=8,
                     help="survivors the optimised ensemble may weight (default: %(default)s)")
     ap.add_argument("--test-facts", type=int, default=30, help="half-B test facts sampled per relation; 0 = all (default: %(default)s)")
+    ap.add_argument("--test-skip", type=int, default=0,
+                    help="skip the first N facts of each relation's seeded half-B order, the ones a run with "
+                         "--test-facts N evaluated, to test on facts no earlier run looked at (default: %(default)s)")
+    ap.add_argument("--test-block-size", type=int, default=0,
+                    help="evaluate in blocks of N test facts, each ranked over its own distinct objects, so a "
+                         "large sample poses the same ranking problem as the default 30; 0 = one block (default)")
     ap.add_argument("--mine-sentences", type=int, default=1500,
                     help="half-A evidence sentences sampled per relation for mining; 0 = all (default: %(default)s)")
     ap.add_argument("--mined", type=int, default=20, help="mined templates kept per relation (default: %(default)s)")
@@ -270,7 +277,10 @@ def main() -> int:
              for r in rels}
     train = {p["relation"]: train_blocks(p["relation"], p["train"], args.block_size, args.max_candidates)
              for p in prepared}
-    test = {p["relation"]: relation_facts(p["relation"], p["test"], max_candidates=args.max_candidates)
+    size = args.test_block_size or None
+    test = {p["relation"]: [relation_facts(p["relation"], p["test"][a:a + size] if size else p["test"],
+                                           max_candidates=args.max_candidates)
+                            for a in range(0, len(p["test"]), size or len(p["test"]) or 1)]
             for p in prepared}
     prep_s = time.perf_counter() - started
 
@@ -296,7 +306,8 @@ def main() -> int:
 
     tp = tp32 = None
     r0 = rels[0]
-    sets = [(tpl, test[r0].subjects[:args.throughput_facts], test[r0].objects) for tpl in pools[r0].dedupe().all[:2]]
+    t0 = test[r0][0]
+    sets = [(tpl, t0.subjects[:args.throughput_facts], t0.objects) for tpl in pools[r0].dedupe().all[:2]]
     if args.throughput_facts:
         tp = throughput(raw, sets)
         if raw.dtype != torch.float32:
@@ -309,6 +320,7 @@ def main() -> int:
     rows = table_rows(comps, base_row)
     n_templates = [len(pools[r].dedupe().all) for r in rels]
     n_train = {r: sum(b.n for b in train[r]) for r in rels}
+    n_test = {r: sum(b.n for b in test[r]) for r in rels}
     main_comp = comps[first]
     seen = [s.facts for row in main_comp.selections for s in main_comp.selections[row] if s.facts is not None]
     sampling = [
@@ -319,10 +331,14 @@ def main() -> int:
         f"({min(n_train.values())}-{max(n_train.values())} pairs per relation available, in blocks of "
         f"{args.block_size} ranked over their block's distinct objects), {args.selection}"
         + (f" with a budget of {args.budget} (fact, template) pairs per relation" if args.selection == "race" else "")
-        + f"; evaluation: {args.test_facts} facts sampled from half B (never seen by selection), ranked over "
-        f"their distinct objects (at most {args.max_candidates}; {min(test[r].n for r in rels)}-"
-        f"{max(test[r].n for r in rels)} facts and {min(len(test[r].objects) for r in rels)}-"
-        f"{max(len(test[r].objects) for r in rels)} candidates per relation).",
+        + f"; evaluation: {args.test_facts or 'all'} facts sampled from half B (never seen by selection)"
+        + (f" after skipping the first {args.test_skip} of its seeded order (those a --test-facts "
+           f"{args.test_skip} run evaluated)" if args.test_skip else "")
+        + (f", in blocks of {args.test_block_size}" if args.test_block_size else "")
+        + f", each ranked over its distinct objects (at most {args.max_candidates}; "
+        f"{min(n_test.values())}-{max(n_test.values())} facts per relation, "
+        f"{min(len(b.objects) for r in rels for b in test[r])}-{max(len(b.objects) for r in rels for b in test[r])} "
+        f"candidates per block).",
         f"Candidate prompts per relation: manual + up to {args.mined} mined + up to {args.paraphrased} "
         f"paraphrased ({args.pivots}); {min(n_templates)}-{max(n_templates)} distinct, {sum(n_templates)} in all "
         f"(mined: {sum(len(pools[r].dedupe().mined) for r in rels)}, paraphrased: "

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from promptmine.scoring import (
-    CachedScorer, RelationFacts, Scored, combine, evaluate_selection, micro_average, mrr, p_at_1, ranks,
+    CachedScorer, RelationFacts, Scored, combine, evaluate_blocks, evaluate_selection, micro_average, mrr, p_at_1,
+    ranks,
     relation_facts,
 )
 from promptmine.core.records import Pair, Score, Selection
@@ -134,6 +135,28 @@ def test_optimised_selection_and_its_evaluation():
                              [t.weight for t in sel.templates]), gold)
     assert s.ranks == expected and s.p_at_1 == p_at_1(expected) and s.n == n
     assert s.template.startswith("<optimized ensemble")
+
+
+def test_evaluating_blocks_ranks_each_over_its_own_candidates():
+    """A benchmark's many small test samples: each block is ranked over its own objects and the
+    ranks of all blocks merge into one Score (not one block ranked over every object)."""
+
+    class ByLength:  # prefers the longest object name, whatever the subject
+        identity, name = "bylength", "bylength"
+
+        def score(self, template, subjects, objects):
+            return [[float(len(o)) for o in objects] for _ in subjects]
+
+    pairs = [Pair(subject=s, object=o, relation="R") for s, o in [("a", "Rome"), ("b", "Oslo"), ("c", "Berlin"),
+                                                                  ("d", "Ghent")]]
+    blocks = [relation_facts("R", pairs[:2]), relation_facts("R", pairs[2:])]
+    sel = Selection(relation="R", method="manual", model="", templates=[{"template": "[X] in [Y] ."}])
+    s = evaluate_blocks(CachedScorer(ByLength()), sel, blocks)
+    # block 1 (Rome, Oslo): a tie, which counts against the gold (ranks 2, 2); block 2: Berlin first
+    assert s.ranks == [2, 2, 1, 2] and s.n == 4 and s.p_at_1 == 0.25
+    assert [f.prediction for f in s.facts] == ["Oslo", "Rome", "Berlin", "Berlin"]  # a tie goes to the other
+    one = evaluate_selection(CachedScorer(ByLength()), sel, relation_facts("R", pairs))
+    assert one.ranks == [4, 4, 1, 2]  # one block: Rome and Oslo also lose to Berlin and Ghent
 
 
 def test_evaluate_and_select_commands(tmp_path, capsys, tiny_causal_dir):
