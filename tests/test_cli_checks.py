@@ -64,6 +64,8 @@ def test_output_paths_are_checked_before_any_work(tmp_path, capsys, no_work):
         assert "is a folder; give a file name" in err
     err = fail(["run", "--out", str(afile)], capsys)
     assert "is a file; give a folder" in err
+    err = fail(["mine", "--work-dir", str(afile)], capsys)
+    assert "--work-dir" in err and "is a file; give a folder" in err
 
 
 # -- ranges --------------------------------------------------------------------------------------------

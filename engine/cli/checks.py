@@ -59,7 +59,7 @@ def check_output(path: str | Path | None, *, folder: bool = False, flag: str = "
         return
     p = Path(path).expanduser()
     if folder and p.exists() and not p.is_dir():
-        raise PromptmineError(f"{flag} {path}: is a file; give a folder for the report")
+        raise PromptmineError(f"{flag} {path}: is a file; give a folder")
     if not folder and p.is_dir():
         raise PromptmineError(f"{flag} {path}: is a folder; give a file name (e.g. {p / 'out.jsonl'})")
     for parent in p.parents:

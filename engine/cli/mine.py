@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from promptmine.mining import mine
 
     check_output(args.out)
+    check_output(args.work_dir, folder=True, flag="--work-dir")
     if [args.pairs, *args.corpus].count("-") > 1:
         raise InputError("only one of --pairs and --corpus can be `-` (stdin)")
     pairs_path = stdin_path(args.pairs, "pairs")
