@@ -26,6 +26,8 @@ per relation and template: relation, template, weight, facts, method, note) for 
 
     .venv/bin/python scripts/bench_lpaqa.py                                  # the full table, 2 CPU cores
     .venv/bin/python scripts/bench_lpaqa.py --relations 3 --test-facts 10 --budget 100   # a quick look
+    # the same selection on 120 more facts per relation that the default run never evaluated
+    .venv/bin/python scripts/bench_lpaqa.py --test-skip 30 --test-facts 120 --test-block-size 30
     # bigger, on a GPU: every half-B fact, racing on up to all training pairs, exhaustive check
     .venv/bin/python scripts/bench_lpaqa.py --device cuda --dtype float16 --batch-size 512 \
         --test-facts 0 --budget 6000 --block-size 30 --mined 40 --paraphrased 20 --max-templates 8

@@ -1,0 +1,218 @@
+"""Diagnostic companion to bench_lpaqa.py: how much better could selection do, and what limits it?
+
+bench_lpaqa selects prompts on trex/train pairs and evaluates them on LAMA's half-B test facts. This
+script scores *every* candidate prompt of the same pools on the same test facts (same seed, --test-skip,
+--test-facts and blocks) and reports, against Manual, with the same paired bootstrap:
+- the rows bench_lpaqa selected (read from its --out DIR/selected/*.jsonl), re-evaluated: a check that
+  both scripts see the same facts;
+- "in-distribution" selection: top-1 and top-3 rank ensemble chosen on one half of each relation's test
+  facts and evaluated on the other half (2-fold, so every fact is evaluated by prompts chosen on other
+  facts): what selection gains when its facts come from the distribution it is evaluated on;
+- the oracle top-1 (the best candidate on the evaluated facts themselves): an optimistic upper bound of
+  any single prompt from the pool, not a method.
+The gap between the selected rows and in-distribution selection is what the train/test shift between
+trex/train and LAMA's facts costs; the gap to the oracle is what the pool holds beyond that.
+
+    .venv/bin/python scripts/bench_lpaqa.py --test-facts 120 --test-skip 30 --test-block-size 30 --out DIR
+    .venv/bin/python scripts/bench_lpaqa_oracle.py --test-facts 120 --test-skip 30 --test-block-size 30 --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_lpaqa as lp  # noqa: E402  (the same sampling, mining cache, pools and bootstrap)
+
+
+def hits_of(score) -> list[bool]:
+    return [r == 1 for r in score.ranks]
+
+
+def row(name: str, hits: list[bool], rr: list[float], base_hits: list[bool], per_rel_hits: dict, base_per_rel: dict):
+    p1 = float(sum(hits)) / len(hits)
+    b1 = float(sum(base_hits)) / len(base_hits)
+    lo, hi = lp.bootstrap(hits, base_hits)
+    w = int(sum(sum(per_rel_hits[r]) > sum(base_per_rel[r]) for r in base_per_rel))
+    l_ = int(sum(sum(per_rel_hits[r]) < sum(base_per_rel[r]) for r in base_per_rel))
+    return {"row": name, "p_at_1": p1, "mrr": float(sum(rr)) / len(rr), "facts": len(hits), "rel_change": (p1 - b1) / b1,
+            "ci95": [lo, hi], "wins": w, "ties": len(base_per_rel) - w - l_, "losses": l_}
+
+
+def read_selected(path: Path):
+    from promptmine.core.records import Selection, WeightedTemplate
+
+    by_rel: dict[str, list] = {}
+    method: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            obj = json.loads(line)
+            by_rel.setdefault(obj["relation"], []).append(WeightedTemplate(template=obj["template"], weight=obj["weight"]))
+            method[obj["relation"]] = obj["method"]
+    return {rel: Selection(relation=rel, method=method[rel], model="", templates=wts) for rel, wts in by_rel.items()}
+
+
+def main() -> int:
+    from promptmine.models.device import default_threads
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=lp.DATA, help="shared data folder (default: %(default)s)")
+    ap.add_argument("--out", type=Path, required=True,
+                    help="bench_lpaqa's --out folder: its mined.jsonl is reused and selected/*.jsonl re-evaluated; "
+                         "oracle.md and oracle.json are written there")
+    ap.add_argument("--relations", type=int, default=0, help="first N relations; 0 = all (default)")
+    ap.add_argument("--test-facts", type=int, default=30, help="as bench_lpaqa (default: %(default)s)")
+    ap.add_argument("--test-skip", type=int, default=0, help="as bench_lpaqa (default: %(default)s)")
+    ap.add_argument("--test-block-size", type=int, default=0, help="as bench_lpaqa (default: one block)")
+    ap.add_argument("--mine-sentences", type=int, default=1500)
+    ap.add_argument("--mined", type=int, default=20)
+    ap.add_argument("--paraphrased", type=int, default=10)
+    ap.add_argument("--pivots", default="bergamot:pt,apertium:es")
+    ap.add_argument("--max-candidates", type=int, default=30)
+    ap.add_argument("--k", type=int, default=3, help="rank ensemble size (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=default_threads())
+    args = ap.parse_args()
+    args.train_facts = 0
+
+    test_dir = args.data / "trex" / "test"
+    rel_file = args.data / "lama" / "relations.jsonl"
+    if not test_dir.is_dir() or not rel_file.is_file():
+        print(f"bench_lpaqa_oracle: the shared data is missing ({test_dir}, {rel_file}); nothing to measure",
+              file=sys.stderr)
+        return 2
+    if not (args.out / "mined.jsonl").is_file():
+        print(f"bench_lpaqa_oracle: {args.out}/mined.jsonl is missing; run bench_lpaqa.py --out {args.out} first",
+              file=sys.stderr)
+        return 2
+
+    import numpy as np
+
+    from promptmine.core.progress import configure_logging, log
+    from promptmine.core.records import Selection, WeightedTemplate
+    from promptmine.models.score.causal import CausalScorer
+    from promptmine.pipeline import Pool, paraphrase_pools, parse_routes
+    from promptmine.report import markdown_table
+    from promptmine.scoring import CachedScorer, evaluate_blocks, relation_facts
+    from promptmine.core.cache import DiskCache
+
+    configure_logging()
+    started = time.perf_counter()
+    manual_all = {r["relation"]: r["template"] for r in lp.read_jsonl(rel_file)}
+    rels = sorted((p.stem for p in test_dir.glob("P*.jsonl")), key=lambda r: int(r[1:]))
+    rels = [r for r in rels if r in manual_all and (args.data / "trex" / "train" / f"{r}.jsonl").exists()]
+    rels = rels[:args.relations] if args.relations else rels
+    prepared = [lp.prepare_relation(r, args.data, args) for r in rels]
+    mined = lp.mine_cached(args.out, prepared, args.mined, args.seed)
+    manual = {r: manual_all[r] for r in rels}
+    para = paraphrase_pools(manual, parse_routes(args.pivots), args.paraphrased)
+    pools = {r: Pool(manual[r], mined.get(r, [])[:args.mined], [c.template for c in para.get(r, [])]).dedupe()
+             for r in rels}
+    size = args.test_block_size or None
+    test = {p["relation"]: [relation_facts(p["relation"], p["test"][a:a + size] if size else p["test"],
+                                           max_candidates=args.max_candidates)
+                            for a in range(0, len(p["test"]), size or len(p["test"]) or 1)]
+            for p in prepared}
+    scorer = CachedScorer(CausalScorer(threads=args.threads), DiskCache(None, "scores"))
+
+    # every candidate on every test fact: hits and reciprocal ranks per (relation, template)
+    per: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+    for i, rel in enumerate(rels):
+        per[rel] = {}
+        for tpl in pools[rel].all:
+            s = evaluate_blocks(scorer, Selection(relation=rel, method="manual", model="",
+                                                  templates=[WeightedTemplate(template=tpl)]), test[rel])
+            r = np.asarray(s.ranks)
+            per[rel][tpl] = (r == 1, 1.0 / r)
+        log(f"oracle: {rel} ({i + 1}/{len(rels)}): {len(pools[rel].all)} candidates on {len(r)} facts")
+
+    base = {rel: per[rel][pools[rel].manual] for rel in rels}
+    base_hits = [h for rel in rels for h in base[rel][0]]
+    base_per_rel = {rel: base[rel][0] for rel in rels}
+    rows = [row("Manual", base_hits, [x for rel in rels for x in base[rel][1]], base_hits, base_per_rel, base_per_rel)]
+
+    def add(name: str, per_rel: dict[str, tuple[np.ndarray, np.ndarray]]):
+        rows.append(row(name, [h for rel in rels for h in per_rel[rel][0]],
+                        [x for rel in rels for x in per_rel[rel][1]], base_hits,
+                        {rel: per_rel[rel][0] for rel in rels}, base_per_rel))
+
+    # bench_lpaqa's selections, re-evaluated on the same facts
+    sel_dir = args.out / "selected"
+    detail: dict[str, dict[str, float]] = {rel: {} for rel in rels}
+    for name in ("Mined+Paraphrased top-1", "top-3 rank ensemble", "Optimized ensemble"):
+        path = sel_dir / ("".join(ch if ch.isalnum() or ch in "-+" else "_" for ch in name).strip("_") + ".jsonl")
+        if not path.is_file():
+            print(f"bench_lpaqa_oracle: {path} missing; row skipped", file=sys.stderr)
+            continue
+        sels = read_selected(path)
+        got = {}
+        for rel in rels:
+            s = evaluate_blocks(scorer, sels[rel], test[rel])
+            r = np.asarray(s.ranks)
+            got[rel] = (r == 1, 1.0 / r)
+            detail[rel][name] = float((r == 1).mean())
+        add(f"{name} (selected on trex/train)", got)
+
+    # in-distribution selection: choose on one half of the test facts, evaluate on the other (2-fold)
+    def in_distribution(k: int, templates_of) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        out = {}
+        for rel in rels:
+            cands = templates_of(rel)
+            n = len(per[rel][pools[rel].manual][0])
+            fold = np.arange(n) % 2 == 0
+            hits, rr = np.zeros(n, dtype=bool), np.zeros(n)
+            for choose in (fold, ~fold):
+                key = {t: (per[rel][t][0][choose].mean(), per[rel][t][1][choose].mean()) for t in cands}
+                best = sorted(cands, key=lambda t: key[t], reverse=True)[:k]
+                if k == 1:
+                    h, x = per[rel][best[0]]
+                else:  # rank ensemble: evaluated by scoring again (ranks combine, hits do not)
+                    s = evaluate_blocks(scorer, Selection(relation=rel, method="rank", model="", templates=[
+                        WeightedTemplate(template=t, weight=1.0 / k) for t in best]), test[rel])
+                    r = np.asarray(s.ranks)
+                    h, x = r == 1, 1.0 / r
+                hits[~choose], rr[~choose] = h[~choose], x[~choose]
+            out[rel] = (hits, rr)
+        return out
+
+    add("Mined top-1 (selected in-distribution)", in_distribution(1, lambda r: pools[r].mined or [pools[r].manual]))
+    add("Mined+Paraphrased top-1 (selected in-distribution)", in_distribution(1, lambda r: pools[r].all))
+    add(f"top-{args.k} rank ensemble (selected in-distribution)", in_distribution(args.k, lambda r: pools[r].all))
+    oracle = {rel: max(per[rel].values(), key=lambda v: (v[0].mean(), v[1].mean())) for rel in rels}
+    add("Oracle top-1 (best candidate on these facts; an upper bound)", oracle)
+
+    table = markdown_table(
+        ["row", "P@1", "MRR", "facts", "vs Manual (relative)", "95% CI (paired bootstrap)", "W/T/L vs Manual"],
+        [[r["row"], f"{100 * r['p_at_1']:.1f}", f"{100 * r['mrr']:.1f}", r["facts"], f"{100 * r['rel_change']:+.1f}%",
+          f"[{100 * r['ci95'][0]:+.1f}%, {100 * r['ci95'][1]:+.1f}%]", f"{r['wins']}/{r['ties']}/{r['losses']}"]
+         for r in rows])
+    per_rel_rows = []
+    for rel in rels:
+        ranked = sorted(per[rel], key=lambda t: (per[rel][t][0].mean(), per[rel][t][1].mean()), reverse=True)
+        sel = detail[rel].get("Mined+Paraphrased top-1")
+        better = sum(per[rel][t][0].mean() > sel + 1e-12 for t in ranked) if sel is not None else None
+        per_rel_rows.append([rel, len(ranked), f"{100 * base[rel][0].mean():.1f}",
+                             f"{100 * sel:.1f}" if sel is not None else "-", better if better is not None else "-",
+                             f"{100 * per[rel][ranked[0]][0].mean():.1f}", f"`{ranked[0]}`"])
+    detail_table = markdown_table(["relation", "candidates", "Manual", "selected M+P top-1",
+                                   "candidates better on test", "oracle", "oracle template"], per_rel_rows)
+    n_pairs = sum(len(per[rel]) * len(base[rel][0]) for rel in rels)
+    head = (f"Every candidate of bench_lpaqa's pools ({sum(len(pools[r].all) for r in rels)} in all, "
+            f"{min(len(pools[r].all) for r in rels)}-{max(len(pools[r].all) for r in rels)} per relation) on "
+            f"{len(base_hits)} half-B test facts (seed {args.seed}, skip {args.test_skip}, "
+            f"{args.test_facts or 'all'} per relation, blocks of {args.test_block_size or 'all'}), raw scores, "
+            f"{n_pairs} (fact, template) pairs in {time.perf_counter() - started:.0f} s.")
+    report = f"# Selection vs in-distribution selection vs oracle\n\n{head}\n\n{table}\n\n## Per relation (P@1)\n\n{detail_table}\n"
+    (args.out / "oracle.md").write_text(report, encoding="utf-8")
+    (args.out / "oracle.json").write_text(json.dumps({"rows": rows, "args": {k: str(v) for k, v in vars(args).items()}},
+                                                     indent=1))
+    print(head + "\n\n" + table + "\n\n" + detail_table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
