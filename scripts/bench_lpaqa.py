@@ -155,6 +155,16 @@ def train_blocks(rel: str, pairs: list, size: int, max_candidates: int | None) -
     return [relation_facts(rel, pairs[a:a + size], max_candidates=max_candidates) for a in range(0, len(pairs), size)]
 
 
+def test_blocks(prepared: dict, size: int, max_candidates: int | None) -> list:
+    """A relation's test facts in blocks of `size` (0: one block), each ranked over its own distinct
+    objects (capped), so a large sample poses the same ranking problem as a small one."""
+    from promptmine.scoring import relation_facts
+
+    facts = prepared["test"]
+    return [relation_facts(prepared["relation"], facts[a:a + size] if size else facts, max_candidates=max_candidates)
+            for a in range(0, len(facts), size or len(facts) or 1)]
+
+
 def bootstrap(row_hits, base_hits, n: int = 2000, seed: int = 0) -> tuple[float, float]:
     """Paired bootstrap (facts resampled) 95% interval of the relative P@1 change of a row over the base."""
     import numpy as np
@@ -258,7 +268,7 @@ def main() -> int:
     from promptmine.models.score.causal import CausalScorer
     from promptmine.pipeline import Pool, compare, comparison_tables, paraphrase_pools, parse_routes, write_report, row_label
     from promptmine.report import markdown_table
-    from promptmine.scoring import CachedScorer, calibrated, relation_facts
+    from promptmine.scoring import CachedScorer, calibrated
 
     from promptmine.core.progress import configure_logging
 
@@ -279,11 +289,7 @@ def main() -> int:
              for r in rels}
     train = {p["relation"]: train_blocks(p["relation"], p["train"], args.block_size, args.max_candidates)
              for p in prepared}
-    size = args.test_block_size or None
-    test = {p["relation"]: [relation_facts(p["relation"], p["test"][a:a + size] if size else p["test"],
-                                           max_candidates=args.max_candidates)
-                            for a in range(0, len(p["test"]), size or len(p["test"]) or 1)]
-            for p in prepared}
+    test = {p["relation"]: test_blocks(p, args.test_block_size, args.max_candidates) for p in prepared}
     prep_s = time.perf_counter() - started
 
     t = time.perf_counter()

@@ -97,7 +97,7 @@ def main() -> int:
     from promptmine.models.score.causal import CausalScorer
     from promptmine.pipeline import Pool, paraphrase_pools, parse_routes
     from promptmine.report import markdown_table
-    from promptmine.scoring import CachedScorer, evaluate_blocks, relation_facts
+    from promptmine.scoring import CachedScorer, evaluate_blocks
     from promptmine.core.cache import DiskCache
 
     configure_logging()
@@ -112,11 +112,7 @@ def main() -> int:
     para = paraphrase_pools(manual, parse_routes(args.pivots), args.paraphrased)
     pools = {r: Pool(manual[r], mined.get(r, [])[:args.mined], [c.template for c in para.get(r, [])]).dedupe()
              for r in rels}
-    size = args.test_block_size or None
-    test = {p["relation"]: [relation_facts(p["relation"], p["test"][a:a + size] if size else p["test"],
-                                           max_candidates=args.max_candidates)
-                            for a in range(0, len(p["test"]), size or len(p["test"]) or 1)]
-            for p in prepared}
+    test = {p["relation"]: lp.test_blocks(p, args.test_block_size, args.max_candidates) for p in prepared}
     scorer = CachedScorer(CausalScorer(threads=args.threads), DiskCache(None, "scores"))
 
     # every candidate on every test fact: hits and reciprocal ranks per (relation, template)
