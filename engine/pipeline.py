@@ -18,7 +18,7 @@ from pathlib import Path
 
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.scoring import (
-    CachedScorer, RelationFacts, Scored, evaluate_blocks, evaluate_selection, micro_average, relation_facts,
+    CachedScorer, RelationFacts, Scored, evaluate_blocks, micro_average, relation_facts,
 )
 from promptmine.core.progress import log, plural, stage
 from promptmine.core.records import Candidate, Pair, Score, Selection, WeightedTemplate, template_key
@@ -129,8 +129,9 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
     over the best `max_templates` survivors on a held-out split, or falls back to the rank ensemble
     (its Selection says so in `note`). Each Selection's `facts` is how many training facts its
     templates were scored on. `train` and `test` values may be one RelationFacts or a list of
-    blocks, each with its own candidate set (a relation's test blocks merge into one Score). All relations are selected before any is evaluated; `on_stage(name)`,
-    when given, is called as each phase ("select", "evaluate") starts."""
+    blocks, each with its own candidate set (a relation's test blocks merge into one Score). All
+    relations are selected before any is evaluated; `on_stage(name)`, when given, is called as each
+    phase ("select", "evaluate") starts."""
     if method not in SELECTION_METHODS:
         raise PromptmineError(f"unknown selection method {method!r}; choose from {', '.join(SELECTION_METHODS)}")
     scores: dict[str, list[Score]] = {r: [] for r in ROWS}
@@ -141,9 +142,8 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
         on_stage("select")
     for rel, pool in pools.items():
         pool = pool.dedupe()
-        tr, te = train[rel], test[rel]
-        n_train = tr.n if isinstance(tr, RelationFacts) else sum(b.n for b in tr)
-        n_test = te.n if isinstance(te, RelationFacts) else sum(b.n for b in te)
+        tr = train[rel]
+        n_train, n_test = (sum(b.n for b in as_blocks(x)) for x in (tr, test[rel]))
         if n_train == 0 or n_test == 0:
             log(f"{rel}: skipped (train {n_train}, test {n_test} facts)")
             continue
@@ -174,14 +174,18 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
     if on_stage:
         on_stage("evaluate")
     for rel, chosen in chosen_by_rel.items():
-        test_scored: dict[str, Scored] = {}
+        blocks = as_blocks(test[rel])
+        test_scored: list[dict[str, Scored]] = [{} for _ in blocks]
         for row, sel in chosen.items():
             sel = sel.model_copy(update={"row": row_label(row, k)})  # its scores carry the row too
             sels[row].append(sel)
-            te = test[rel]
-            scores[row].append(evaluate_selection(scorer, sel, te, test_scored) if isinstance(te, RelationFacts)
-                               else evaluate_blocks(scorer, sel, te))
+            scores[row].append(evaluate_blocks(scorer, sel, blocks, test_scored))
     return Comparison(scores, sels, races)
+
+
+def as_blocks(facts: RelationFacts | list[RelationFacts]) -> list[RelationFacts]:
+    """A relation's facts as a list of blocks, each with its own candidate set (one block: itself)."""
+    return [facts] if isinstance(facts, RelationFacts) else list(facts)
 
 
 def row_label(row: str, k: int) -> str:

@@ -271,10 +271,13 @@ def evaluate_selection(scorer: CachedScorer, selection: Selection, facts: Relati
                     method=selection.method, row=selection.row)
 
 
-def evaluate_blocks(scorer: CachedScorer, selection: Selection, blocks: Sequence[RelationFacts]) -> Score:
+def evaluate_blocks(scorer: CachedScorer, selection: Selection, blocks: Sequence[RelationFacts],
+                    scored: Sequence[dict[str, Scored]] | None = None) -> Score:
     """evaluate_selection over several blocks of one relation's facts, each ranked over its own
-    candidate set (as a benchmark draws many small test samples), merged into one Score."""
-    parts = [evaluate_selection(scorer, selection, b) for b in blocks]
+    candidate set (as a benchmark draws many small test samples), merged into one Score; `scored`
+    (one dict per block) shares template scores between selections evaluated on the same blocks."""
+    scored = scored if scored is not None else [{} for _ in blocks]
+    parts = [evaluate_selection(scorer, selection, b, sc) for b, sc in zip(blocks, scored)]
     rank_list = [r for s in parts for r in s.ranks]
     return parts[0].model_copy(update={"p_at_1": p_at_1(rank_list), "mrr": mrr(rank_list), "n": len(rank_list),
                                        "ranks": rank_list, "facts": [f for s in parts for f in s.facts or []]})

@@ -9,8 +9,7 @@ import pytest
 
 from promptmine.scoring import (
     CachedScorer, RelationFacts, Scored, combine, evaluate_blocks, evaluate_selection, micro_average, mrr, p_at_1,
-    ranks,
-    relation_facts,
+    ranks, relation_facts,
 )
 from promptmine.core.records import Pair, Score, Selection
 from promptmine.selection import learn_weights, select_optimized, select_rank, select_top1
