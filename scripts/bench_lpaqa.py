@@ -145,24 +145,48 @@ def throughput(scorer, template_sets: list[tuple[str, list[str], list[str]]]) ->
             "naive_pairs_per_s": pairs / naive_s, "speedup": naive_s / fast_s, "max_abs_diff": diff}
 
 
-def train_blocks(rel: str, pairs: list, size: int, max_candidates: int | None) -> list:
-    """Training facts in blocks shaped like the test sample: `size` random facts, ranked over the
-    distinct objects of their block (capped), so selection solves the same kind of ranking problem
-    as the evaluation (the gold is one of a few dozen objects drawn with it, not always one of the
-    most frequent objects of all training pairs) and never sees a test fact or test object list."""
+def fact_blocks(rel: str, pairs: list, size: int, max_candidates: int | None) -> list:
+    """Facts in blocks of `size` (0: one block), each ranked over the distinct objects of its block
+    (capped). Training blocks shaped like the test sample make selection solve the same kind of
+    ranking problem as the evaluation (the gold is one of a few dozen objects drawn with it, not
+    always one of the most frequent objects of all training pairs) without seeing a test fact or test
+    object list; test blocks let a large sample pose the same problem as a small one."""
     from promptmine.scoring import relation_facts
 
+    size = size or len(pairs) or 1
     return [relation_facts(rel, pairs[a:a + size], max_candidates=max_candidates) for a in range(0, len(pairs), size)]
 
 
-def test_blocks(prepared: dict, size: int, max_candidates: int | None) -> list:
-    """A relation's test facts in blocks of `size` (0: one block), each ranked over its own distinct
-    objects (capped), so a large sample poses the same ranking problem as a small one."""
-    from promptmine.scoring import relation_facts
+def data_missing(data: Path) -> str | None:
+    """Why the shared data cannot be benchmarked on, or None when it is there."""
+    test_dir, rel_file = data / "trex" / "test", data / "lama" / "relations.jsonl"
+    if not test_dir.is_dir() or not rel_file.is_file():
+        return f"the shared data is missing ({test_dir}, {rel_file}); nothing to measure"
+    return None
 
-    facts = prepared["test"]
-    return [relation_facts(prepared["relation"], facts[a:a + size] if size else facts, max_candidates=max_candidates)
-            for a in range(0, len(facts), size or len(facts) or 1)]
+
+def relations_with_data(data: Path, manual: dict[str, str], first: int = 0) -> list[str]:
+    """The T-REx test relations (by id) that have a manual template and training pairs; the `first` N."""
+    rels = sorted((p.stem for p in (data / "trex" / "test").glob("P*.jsonl")), key=lambda r: int(r[1:]))
+    rels = [r for r in rels if r in manual and (data / "trex" / "train" / f"{r}.jsonl").exists()]
+    return rels[:first] if first else rels
+
+
+def candidate_pools(args, prepared: list[dict], manual_all: dict[str, str]) -> dict:
+    """Per relation: the manual template, its top --mined mined templates (mined once, kept in --out)
+    and its top --paraphrased back-translations."""
+    from promptmine.pipeline import Pool, paraphrase_pools, parse_routes
+
+    rels = [p["relation"] for p in prepared]
+    mined = mine_cached(args.out, prepared, args.mined, args.seed)
+    manual = {r: manual_all[r] for r in rels}
+    para = paraphrase_pools(manual, parse_routes(args.pivots), args.paraphrased)
+    return {r: Pool(manual[r], mined.get(r, [])[:args.mined], [c.template for c in para.get(r, [])]) for r in rels}
+
+
+def selected_path(out: Path, label: str) -> Path:
+    """Where a row's selected prompts are written (bench_lpaqa) and read back (bench_lpaqa_oracle)."""
+    return out / "selected" / ("".join(ch if ch.isalnum() or ch in "-+" else "_" for ch in label).strip("_") + ".jsonl")
 
 
 def bootstrap(row_hits, base_hits, n: int = 2000, seed: int = 0) -> tuple[float, float]:
@@ -255,10 +279,9 @@ def main() -> int:
                     help="report folder; selected prompts per row in selected/<row>.jsonl (default: %(default)s)")
     args = ap.parse_args()
 
-    test_dir = args.data / "trex" / "test"
     rel_file = args.data / "lama" / "relations.jsonl"
-    if not test_dir.is_dir() or not rel_file.is_file():
-        print(f"bench_lpaqa: the shared data is missing ({test_dir}, {rel_file}); nothing to measure", file=sys.stderr)
+    if missing := data_missing(args.data):
+        print(f"bench_lpaqa: {missing}", file=sys.stderr)
         return 2
 
     import torch
@@ -266,7 +289,7 @@ def main() -> int:
     from promptmine.core.cache import DiskCache
     from promptmine.core.io import write_jsonl
     from promptmine.models.score.causal import CausalScorer
-    from promptmine.pipeline import Pool, compare, comparison_tables, paraphrase_pools, parse_routes, write_report, row_label
+    from promptmine.pipeline import compare, comparison_tables, write_report, row_label
     from promptmine.report import markdown_table
     from promptmine.scoring import CachedScorer, calibrated
 
@@ -276,20 +299,13 @@ def main() -> int:
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     manual_all = {r["relation"]: r["template"] for r in read_jsonl(rel_file)}
-    rels = sorted((p.stem for p in test_dir.glob("P*.jsonl")), key=lambda r: int(r[1:]))
-    rels = [r for r in rels if r in manual_all and (args.data / "trex" / "train" / f"{r}.jsonl").exists()]
-    if args.relations:
-        rels = rels[:args.relations]
+    rels = relations_with_data(args.data, manual_all, args.relations)
     prepared = [prepare_relation(r, args.data, args) for r in rels]
-
-    mined = mine_cached(args.out, prepared, args.mined, args.seed)
-    manual = {r: manual_all[r] for r in rels}
-    para = paraphrase_pools(manual, parse_routes(args.pivots), args.paraphrased)
-    pools = {r: Pool(manual[r], mined.get(r, [])[:args.mined], [c.template for c in para.get(r, [])])
-             for r in rels}
-    train = {p["relation"]: train_blocks(p["relation"], p["train"], args.block_size, args.max_candidates)
+    pools = candidate_pools(args, prepared, manual_all)
+    train = {p["relation"]: fact_blocks(p["relation"], p["train"], args.block_size, args.max_candidates)
              for p in prepared}
-    test = {p["relation"]: test_blocks(p, args.test_block_size, args.max_candidates) for p in prepared}
+    test = {p["relation"]: fact_blocks(p["relation"], p["test"], args.test_block_size, args.max_candidates)
+            for p in prepared}
     prep_s = time.perf_counter() - started
 
     t = time.perf_counter()
@@ -390,9 +406,7 @@ def main() -> int:
     sel_dir.mkdir(exist_ok=True)
     for name, comp in comps.items():
         for row, sels in comp.selections.items():
-            label = row_label(row + name, args.k)
-            fname = "".join(ch if ch.isalnum() or ch in "-+" else "_" for ch in label).strip("_") + ".jsonl"
-            write_jsonl(sel_dir / fname, [{"relation": s.relation, "template": wt.template, "weight": wt.weight,
+            write_jsonl(selected_path(args.out, row_label(row + name, args.k)), [{"relation": s.relation, "template": wt.template, "weight": wt.weight,
                                            "facts": s.facts, "method": s.method, "note": s.note}
                                           for s in sels for wt in s.templates])
     summary = {"rows": [{**r, "row": row_label(r["row"], args.k)} for r in rows],

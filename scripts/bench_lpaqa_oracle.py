@@ -29,8 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_lpaqa as lp  # noqa: E402  (the same sampling, mining cache, pools and bootstrap)
 
 
-def hits_of(score) -> list[bool]:
-    return [r == 1 for r in score.ranks]
+def hits_rr(score):
+    """(hit at 1, reciprocal rank) per fact of a Score, as arrays."""
+    import numpy as np
+
+    r = np.asarray(score.ranks)
+    return r == 1, 1.0 / r
 
 
 def row(name: str, hits: list[bool], rr: list[float], base_hits: list[bool], per_rel_hits: dict, base_per_rel: dict):
@@ -79,11 +83,8 @@ def main() -> int:
     args = ap.parse_args()
     args.train_facts = 0
 
-    test_dir = args.data / "trex" / "test"
-    rel_file = args.data / "lama" / "relations.jsonl"
-    if not test_dir.is_dir() or not rel_file.is_file():
-        print(f"bench_lpaqa_oracle: the shared data is missing ({test_dir}, {rel_file}); nothing to measure",
-              file=sys.stderr)
+    if missing := lp.data_missing(args.data):
+        print(f"bench_lpaqa_oracle: {missing}", file=sys.stderr)
         return 2
     if not (args.out / "mined.jsonl").is_file():
         print(f"bench_lpaqa_oracle: {args.out}/mined.jsonl is missing; run bench_lpaqa.py --out {args.out} first",
@@ -95,24 +96,18 @@ def main() -> int:
     from promptmine.core.progress import configure_logging, log
     from promptmine.core.records import Selection, WeightedTemplate
     from promptmine.models.score.causal import CausalScorer
-    from promptmine.pipeline import Pool, paraphrase_pools, parse_routes
     from promptmine.report import markdown_table
     from promptmine.scoring import CachedScorer, evaluate_blocks
     from promptmine.core.cache import DiskCache
 
     configure_logging()
     started = time.perf_counter()
-    manual_all = {r["relation"]: r["template"] for r in lp.read_jsonl(rel_file)}
-    rels = sorted((p.stem for p in test_dir.glob("P*.jsonl")), key=lambda r: int(r[1:]))
-    rels = [r for r in rels if r in manual_all and (args.data / "trex" / "train" / f"{r}.jsonl").exists()]
-    rels = rels[:args.relations] if args.relations else rels
+    manual_all = {r["relation"]: r["template"] for r in lp.read_jsonl(args.data / "lama" / "relations.jsonl")}
+    rels = lp.relations_with_data(args.data, manual_all, args.relations)
     prepared = [lp.prepare_relation(r, args.data, args) for r in rels]
-    mined = lp.mine_cached(args.out, prepared, args.mined, args.seed)
-    manual = {r: manual_all[r] for r in rels}
-    para = paraphrase_pools(manual, parse_routes(args.pivots), args.paraphrased)
-    pools = {r: Pool(manual[r], mined.get(r, [])[:args.mined], [c.template for c in para.get(r, [])]).dedupe()
-             for r in rels}
-    test = {p["relation"]: lp.test_blocks(p, args.test_block_size, args.max_candidates) for p in prepared}
+    pools = {r: pool.dedupe() for r, pool in lp.candidate_pools(args, prepared, manual_all).items()}
+    test = {p["relation"]: lp.fact_blocks(p["relation"], p["test"], args.test_block_size, args.max_candidates)
+            for p in prepared}
     scorer = CachedScorer(CausalScorer(threads=args.threads), DiskCache(None, "scores"))
 
     # every candidate on every test fact: hits and reciprocal ranks per (relation, template)
@@ -120,11 +115,10 @@ def main() -> int:
     for i, rel in enumerate(rels):
         per[rel] = {}
         for tpl in pools[rel].all:
-            s = evaluate_blocks(scorer, Selection(relation=rel, method="manual", model="",
-                                                  templates=[WeightedTemplate(template=tpl)]), test[rel])
-            r = np.asarray(s.ranks)
-            per[rel][tpl] = (r == 1, 1.0 / r)
-        log(f"oracle: {rel} ({i + 1}/{len(rels)}): {len(pools[rel].all)} candidates on {len(r)} facts")
+            per[rel][tpl] = hits_rr(evaluate_blocks(scorer, Selection(
+                relation=rel, method="manual", model="", templates=[WeightedTemplate(template=tpl)]), test[rel]))
+        log(f"oracle: {rel} ({i + 1}/{len(rels)}): {len(pools[rel].all)} candidates on "
+            f"{sum(b.n for b in test[rel])} facts")
 
     base = {rel: per[rel][pools[rel].manual] for rel in rels}
     base_hits = [h for rel in rels for h in base[rel][0]]
@@ -137,20 +131,17 @@ def main() -> int:
                         {rel: per_rel[rel][0] for rel in rels}, base_per_rel))
 
     # bench_lpaqa's selections, re-evaluated on the same facts
-    sel_dir = args.out / "selected"
     detail: dict[str, dict[str, float]] = {rel: {} for rel in rels}
-    for name in ("Mined+Paraphrased top-1", "top-3 rank ensemble", "Optimized ensemble"):
-        path = sel_dir / ("".join(ch if ch.isalnum() or ch in "-+" else "_" for ch in name).strip("_") + ".jsonl")
+    for name in ("Mined+Paraphrased top-1", f"top-{args.k} rank ensemble", "Optimized ensemble"):
+        path = lp.selected_path(args.out, name)
         if not path.is_file():
             print(f"bench_lpaqa_oracle: {path} missing; row skipped", file=sys.stderr)
             continue
         sels = read_selected(path)
         got = {}
         for rel in rels:
-            s = evaluate_blocks(scorer, sels[rel], test[rel])
-            r = np.asarray(s.ranks)
-            got[rel] = (r == 1, 1.0 / r)
-            detail[rel][name] = float((r == 1).mean())
+            got[rel] = hits_rr(evaluate_blocks(scorer, sels[rel], test[rel]))
+            detail[rel][name] = float(got[rel][0].mean())
         add(f"{name} (selected on trex/train)", got)
 
     # in-distribution selection: choose on one half of the test facts, evaluate on the other (2-fold)
@@ -167,10 +158,8 @@ def main() -> int:
                 if k == 1:
                     h, x = per[rel][best[0]]
                 else:  # rank ensemble: evaluated by scoring again (ranks combine, hits do not)
-                    s = evaluate_blocks(scorer, Selection(relation=rel, method="rank", model="", templates=[
-                        WeightedTemplate(template=t, weight=1.0 / k) for t in best]), test[rel])
-                    r = np.asarray(s.ranks)
-                    h, x = r == 1, 1.0 / r
+                    h, x = hits_rr(evaluate_blocks(scorer, Selection(relation=rel, method="rank", model="", templates=[
+                        WeightedTemplate(template=t, weight=1.0 / k) for t in best]), test[rel]))
                 hits[~choose], rr[~choose] = h[~choose], x[~choose]
             out[rel] = (hits, rr)
         return out
