@@ -9,6 +9,7 @@ The Python API, the same functions the `promptmine` command calls:
     scores = promptmine.evaluate(["[X] was born in [Y] ."], pairs)   # [Score]
     chosen = promptmine.select(candidates, pairs, method="rank")     # [Selection]
     result = promptmine.run(out="report/")                           # RunResult
+    best = promptmine.optimize_task(prompt, "reviews.jsonl")         # TaskResult (a task prompt's search)
 
 Names are imported on first use, so `import promptmine` stays light (no torch, transformers or spaCy).
 """
@@ -25,7 +26,8 @@ _EXPORTS = {
     "mine": "promptmine.mining", "MineResult": "promptmine.mining",
     "paraphrase": "promptmine.paraphrasing", "ParaphraseResult": "promptmine.paraphrasing",
     "evaluate": "promptmine.scoring", "load_scorer": "promptmine.scoring",
-    "select": "promptmine.selection",
+    "select": "promptmine.selection", "Racing": "promptmine.selection", "Exhaustive": "promptmine.selection",
+    "optimize_task": "promptmine.tasks", "TaskResult": "promptmine.tasks",
     "run": "promptmine.pipeline", "split": "promptmine.pipeline", "doctor": "promptmine.doctor",
     "RunResult": "promptmine.pipeline", "Comparison": "promptmine.pipeline",
     "Candidate": "promptmine.core.records", "Pair": "promptmine.core.records", "Score": "promptmine.core.records",
@@ -61,4 +63,5 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from promptmine.paraphrasing import ParaphraseResult, paraphrase
     from promptmine.pipeline import Comparison, RunResult, run, split
     from promptmine.scoring import evaluate, load_scorer
-    from promptmine.selection import select
+    from promptmine.selection import Exhaustive, Racing, select
+    from promptmine.tasks import TaskResult, optimize_task

@@ -123,6 +123,25 @@ def translate_cached(translator, texts: Sequence[str], src: str, tgt: str, n: in
     return out
 
 
+def open_routes(routes: Sequence[tuple[object, Sequence[str]]], options: dict | None = None, *,
+                who: str = "paraphrase") -> list[tuple[object, list[str]]]:
+    """[(translator, pivots)] for the (backend name or translator, pivots) routes that work here, names
+    built with `options[name]`; an unavailable backend or pivot is skipped with a note naming `who`."""
+    from promptmine.models.translate import TRANSLATORS
+
+    usable = []
+    for backend, pivots in routes:
+        try:
+            translator = backend if not isinstance(backend, str) else \
+                TRANSLATORS.create(backend, dict((options or {}).get(backend) or {}))
+            check_pivots(translator, "en", list(pivots))
+        except (PromptmineError, OSError, RuntimeError, ValueError, ImportError) as e:
+            log(f"{who}: {getattr(backend, 'name', backend)} ({','.join(pivots)}) unavailable, skipped: {e}")
+            continue
+        usable.append((translator, list(pivots)))
+    return usable
+
+
 def check_pivots(translator, src: str, pivots: Sequence[str]) -> None:
     """Fail before any work when a direction is missing, with the backend's own how-to if it has one."""
     if not pivots:

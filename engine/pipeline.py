@@ -283,19 +283,10 @@ def paraphrase_pools(manual: dict[str, str], routes: Sequence[tuple[str, list[st
     of the best `breadth` round trips), best first, at most `top` per relation; a missing backend or
     pivot is skipped with a note. Every relation is a key: an empty list means no paraphrase.
     `options`: per backend name, its options (e.g. `{"marian": {"model_dir": "~/models"}}`)."""
-    from promptmine.paraphrasing import check_pivots, grow_paraphrases
-    from promptmine.models.translate import TRANSLATORS
+    from promptmine.paraphrasing import grow_paraphrases, open_routes
 
     rels = list(manual)
-    usable = []
-    for backend, pivots in routes:
-        try:
-            translator = TRANSLATORS.create(backend, (options or {}).get(backend))
-            check_pivots(translator, "en", pivots)
-        except (PromptmineError, OSError, RuntimeError, ValueError) as e:
-            log(f"paraphrase: {backend} ({','.join(pivots)}) unavailable, skipped: {e}")
-            continue
-        usable.append((translator, list(pivots)))
+    usable = open_routes(routes, options)
     if not usable:
         return {rel: [] for rel in rels}
     found = grow_paraphrases([manual[r] for r in rels], usable, generations=generations, breadth=breadth,

@@ -379,3 +379,34 @@ def select(templates, pairs, *, method: str = "top1", k: int = 3, dev_fraction: 
     log(f"selected prompts for {plural(len(out), 'relation')} ({plural(scorer.computed, 'score')} computed, "
         f"{scorer.reused:,} cached)")
     return out
+
+
+# -- selection strategies as objects (DSPy-style: settings once, then `run` on the data) -------------
+
+@dataclass(frozen=True)
+class Racing:
+    """Racing over blocks of training examples (see `race`): `budget` in (example, prompt) scorings
+    (None: until the examples run out), a paired bound with `z` on the per-example `metric`."""
+
+    budget: int | None = None
+    block_size: int = 32
+    z: float = 1.645
+    metric: str = "rr"
+
+    def run(self, scorer, templates: Sequence[str], facts, *, seed: int = 0, keep: int = 3,
+            groups: Sequence[Sequence[str]] = (), desc: str = "race") -> Race:
+        return race(scorer, templates, facts, budget=self.budget, seed=seed, block_size=self.block_size, z=self.z,
+                    metric=self.metric, keep=keep, groups=groups, eliminate=True, desc=desc)
+
+
+@dataclass(frozen=True)
+class Exhaustive:
+    """Every prompt on every training example."""
+
+    block_size: int = 32
+    metric: str = "rr"
+
+    def run(self, scorer, templates: Sequence[str], facts, *, seed: int = 0, keep: int = 3,
+            groups: Sequence[Sequence[str]] = (), desc: str = "score") -> Race:
+        return race(scorer, templates, facts, budget=None, seed=seed, block_size=self.block_size, metric=self.metric,
+                    keep=keep, groups=groups, eliminate=False, desc=desc)

@@ -70,11 +70,26 @@ def held_out(text: str) -> int | float:
     return positive_int(text) if text.strip().isdigit() else fraction(text)
 
 
+def dimensions(text: str) -> list[str]:
+    """--dimensions: a comma-separated subset of the task search's dimensions (`all` for every one)."""
+    from promptmine.tasks import DIMENSIONS
+
+    if text.strip() == "all":
+        return list(DIMENSIONS)
+    out = [d.strip() for d in text.split(",") if d.strip()]
+    bad = [d for d in out if d not in DIMENSIONS]
+    if bad or not out:
+        raise argparse.ArgumentTypeError(f"unknown dimension(s) {', '.join(bad) or '(none)'}; choose from "
+                                         f"{', '.join(DIMENSIONS)} or all")
+    return out
+
+
 def run_task(args: argparse.Namespace) -> int:
-    """`run --task`: the prompt's protected back-translations scored on the labelled examples."""
+    """`run --task`: search the prompt's calibration, label words, format, demonstrations and wording."""
     from promptmine.models.score import SCORERS
     from promptmine.pipeline import parse_routes
-    from promptmine.task import run_task as run_task_api
+    from promptmine.selection import Exhaustive, Racing
+    from promptmine.tasks import optimize_task
 
     if (args.prompt is None) == (args.prompt_file is None):
         raise PromptmineError("--task needs the prompt: --prompt TEXT or --prompt-file FILE (one of them)")
@@ -85,26 +100,39 @@ def run_task(args: argparse.Namespace) -> int:
             raise PromptmineError(f"cannot read --prompt-file {args.prompt_file}: {e.strerror}") from None
     else:
         prompt = args.prompt
-    check_output(args.out, folder=True)
-    routes = parse_routes(args.pivots)
+    if not args.dry_run:
+        check_output(args.out, folder=True)
+    routes = parse_routes(args.pivots) if "wording" in args.dimensions else []
     per_backend = translator_options(args, routes)
     check_routes(routes, per_backend)
-    result = run_task_api(prompt, args.task, args.scorer, scorer_options=scorer_flags().options(args, args.scorer, SCORERS),
-                          verbalisers=args.verbalisers, routes=routes, translator_options=per_backend,
-                          permutations=args.permutations, keep=args.keep or (), keep_regex=args.keep_regex or (),
-                          examples_verbatim=args.examples_verbatim, held_out=args.held_out, seed=args.seed, k=args.k,
-                          calibrate=args.calibrate, out_dir=args.out, cache=None if args.no_cache else "default")
-    print(f"held-out split ({result.n_heldout} examples; variants chosen on {result.n_selection}):")
+    strategy = Exhaustive(block_size=64, metric="hit1") if args.selection == "exhaustive" else \
+        Racing(budget=args.budget, block_size=64, metric="hit1")
+    result = optimize_task(prompt, args.task, args.scorer, scorer_options=scorer_flags().options(args, args.scorer, SCORERS),
+                           verbalisers=args.verbalisers, heldout=args.heldout_file, held_out=args.held_out,
+                           pool=args.pool, selection_size=args.selection_size, dimensions=args.dimensions,
+                           strategy=strategy, seed=args.seed, k=args.k, fixed_labels=args.fix_label or (),
+                           routes=routes, translator_options=per_backend, keep=args.keep or (),
+                           keep_regex=args.keep_regex or (), max_per_label=args.max_demos, permutations=args.permutations,
+                           out_dir=None if args.dry_run else args.out, cache=None if args.no_cache else "default",
+                           dry_run=args.dry_run)
+    if args.dry_run:
+        print(result.describe())
+        return 0
+    print(f"held-out split ({result.n_heldout} examples; chosen on {result.n_selection}):")
     for name, m in result.heldout_metrics.items():
         d = result.intervals.get(name)
         print(f"  {name:32} accuracy {100 * m.accuracy:5.1f}  macro-F1 {100 * m.macro_f1:5.1f}"
               + ("" if d is None else f"  vs original {100 * d[0]:+.1f} [{100 * d[1]:+.1f}, {100 * d[2]:+.1f}]"))
-    print(f"{len(result.variants)} prompts (the original and {len(result.variants) - 1} variants); report: {result.report}")
+    print(result.recommendation)
+    print(f"the prompt to use: {result.report.parent / 'best_prompt.txt'}; report: {result.report}")
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
     if args.task:
+        from promptmine.tasks import DIMENSIONS
+
+        args.dimensions = args.dimensions or list(DIMENSIONS)
         return run_task(args)
     from promptmine.models.score import SCORERS
     from promptmine.pipeline import parse_routes, run as run_pipeline
@@ -169,26 +197,38 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="a malformed line of the pairs file is an error (default: skipped and reported)")
     t = p.add_argument_group(
-        "task prompts (--task)", "A free-text prompt with a {text} slot and a labelled JSONL (`text`, `label`): its "
-        "back-translations through the --pivots routes (placeholders, line cues, label words and --keep spans "
-        "protected) scored by ranking the verbalisers; the best variant and the ensembles chosen on a selection "
-        "split and reported on a held-out split. The relation flags above do not apply.")
-    t.add_argument("--task", metavar="FILE", help="labelled examples, JSONL with `text` and `label`")
-    t.add_argument("--prompt", metavar="TEXT", help="the prompt, with {text} where an example goes")
+        "task prompts (--task)",
+        "A classification prompt with slots ({text}, or {premise} and {hypothesis}: the examples' fields) and "
+        "labelled JSONL examples. The search varies, one after another, the calibration and label words, the "
+        "format (field names, separators, casing, enumerators), the demonstrations (from --pool or the "
+        "selection data) and the instruction's wording (back-translation through the --pivots routes, protected "
+        "spans kept), racing candidates on a selection split within --budget (example, prompt) scorings; the "
+        "original, the selected prompt and the ensembles are reported on a held-out split. The relation flags "
+        "above do not apply (except --pivots, --selection, --budget, --seed, --k).")
+    t.add_argument("--task", metavar="FILE", help="labelled examples, JSONL with the prompt's slot fields and `label`")
+    t.add_argument("--prompt", metavar="TEXT", help="the prompt, with {text} (or other {field} slots) where an example goes")
     t.add_argument("--prompt-file", metavar="FILE", help="read the prompt from FILE")
     t.add_argument("--verbalisers", metavar="SPEC", help="label=Word[|Word...],... e.g. positive=Positive,negative=Negative "
                                                         "(default: each label capitalised)")
-    t.add_argument("--permutations", type=positive_int, default=10, metavar="N",
-                   help="variants per --pivots route (default: %(default)s)")
-    t.add_argument("--keep", action="append", metavar="TEXT", help="a string to keep as it is (repeatable)")
-    t.add_argument("--keep-regex", action="append", metavar="REGEX", help="keep every match (repeatable)")
-    t.add_argument("--examples-verbatim", action="store_true",
-                   help="keep the few-shot example lines as they are; paraphrase only the instruction")
+    t.add_argument("--fix-label", action="append", metavar="LABEL",
+                   help="keep this label's words as given (repeatable; default: the search may change them)")
+    t.add_argument("--heldout-file", metavar="FILE", help="held-out examples (default: --held-out of --task)")
     t.add_argument("--held-out", type=held_out, default=None, metavar="N|F",
-                   help="examples reported on: a count or a share (default: a third)")
-    t.add_argument("--calibrate", action="store_true",
-                   help="rank the verbalisers by calibrated scores: minus their score with a content-free "
-                        "text (N/A) in the slot")
+                   help="without --heldout-file: examples of --task held out, a count or a share (default: a third)")
+    t.add_argument("--pool", metavar="FILE", help="labelled examples to draw demonstrations from (default: what "
+                                                  "--selection-size leaves of the selection data, else a tenth of it)")
+    t.add_argument("--selection-size", type=positive_int, default=512, metavar="N",
+                   help="selection examples the search judges on (default: %(default)s)")
+    t.add_argument("--dimensions", type=dimensions, default=None, metavar="LIST",
+                   help="what to search: calibration,labels,format,demos,wording or all (default: all)")
+    t.add_argument("--max-demos", type=positive_int, default=2, metavar="K",
+                   help="demonstrations per label at most (default: %(default)s)")
+    t.add_argument("--permutations", type=positive_int, default=6, metavar="N",
+                   help="wording: variants per --pivots route (default: %(default)s)")
+    t.add_argument("--keep", action="append", metavar="TEXT", help="a string no variant may change (repeatable)")
+    t.add_argument("--keep-regex", action="append", metavar="REGEX", help="keep every match (repeatable)")
+    t.add_argument("--dry-run", action="store_true",
+                   help="print the planned scorings per stage and a time estimate, then stop (no model work)")
     scorer = add_scorer_arguments(p)
     plain, prefixed = _translator_flags()
     plain.add_to(p, "translator options", "Options of the --pivots routes' translators (the backends that "

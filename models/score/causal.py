@@ -387,6 +387,39 @@ class CausalScorer(Scorer):
                 scores[i][j] += s
         return scores
 
+    def next_words(self, template: str, subjects: Sequence[str], *, min_letters: int = 3):
+        """(words, [subjects, words] log-probabilities): every vocabulary token that is a whole word
+        after a space (` great`, at least `min_letters` letters) as the next token after the text
+        before [Y]. What a task search proposes label words from (the words the model already says)."""
+        import numpy as np
+
+        torch = self._torch
+        if not hasattr(self, "_word_tokens"):
+            ids, words = [], []
+            for i in range(len(self.tokenizer)):
+                text = self.tokenizer.decode([i])
+                if text.startswith(" ") and len(text) > min_letters and text[1:].isalpha():
+                    ids.append(i)
+                    words.append(text[1:])
+            self._word_tokens = (torch.tensor(ids, dtype=torch.long), words)
+        ids, words = self._word_tokens
+        if not words:  # a tokenizer without whole-word tokens (word-level test vocabularies)
+            return words, np.zeros((len(subjects), 0))
+        prefixes = [[self.start_id] + self._encode(self.split(template, s, "")[0]) for s in subjects]
+        rows = []
+        with torch.inference_mode():
+            head = self._head(prefixes) if prefixes else None
+            h = 0 if head is None else head[0]
+            for p in prefixes:
+                kw = {}
+                if head is not None:
+                    kw = {self._cache_kw: copy.deepcopy(head[1]), "use_cache": True}
+                pos = torch.arange(h, len(p), device=self.choice.device)[None]
+                logits = self.model(input_ids=torch.tensor([p[h:]], device=self.choice.device), position_ids=pos,
+                                    **kw).logits[0, -1].float()
+                rows.append(torch.log_softmax(logits, dim=-1)[ids.to(logits.device)].cpu().numpy())
+        return words, np.stack(rows) if rows else np.zeros((0, len(words)))
+
     def score_naive(self, template: str, subjects: Sequence[str], objects: Sequence[str]) -> list[list[float]]:
         """The reference: one full forward pass per (subject, object), no sharing. Used by tests
         (the fast path must agree) and by the benchmark's throughput baseline."""

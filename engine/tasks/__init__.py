@@ -1,0 +1,12 @@
+"""Task prompts: a classification prompt and labelled examples in, the prompt that makes the model
+answer best out (`optimize_task`), searched over calibration, label words, format, demonstrations and
+wording (promptmine.tasks.search), judged on a held-out split.
+"""
+
+from promptmine.tasks.data import Example, parse_verbalisers, read_task
+from promptmine.tasks.optimize import Metrics, TaskResult, metrics, optimize_task, paired_bootstrap
+from promptmine.tasks.prompt import PromptSpec, parse_prompt, render, scoring_form
+from promptmine.tasks.search import DIMENSIONS, Plan
+
+__all__ = ["DIMENSIONS", "Example", "Metrics", "Plan", "PromptSpec", "TaskResult", "metrics", "optimize_task",
+           "paired_bootstrap", "parse_prompt", "parse_verbalisers", "read_task", "render", "scoring_form"]

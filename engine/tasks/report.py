@@ -1,0 +1,127 @@
+"""The task search's report: what to use, how sure that is, and what the search tried.
+
+Files: report.md (held-out table with the majority-label control and paired bootstrap intervals,
+the recommendation, what the winner changed with a diff, its label words, demonstrations and
+calibration, the spread over every variant tried, the stages), accuracy.png, heldout.json,
+variants.jsonl (every prompt tried), and the winner ready to use: best_prompt.txt (the prompt with its
+slots) and best_prompt.json (prompt, verbalisers, calibration and the prior it divides by).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import statistics
+from pathlib import Path
+
+from promptmine.tasks.optimize import TaskResult
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def _interval(d) -> str:
+    return "-" if d is None else f"{100 * d[0]:+.1f} [{100 * d[1]:+.1f}, {100 * d[2]:+.1f}]"
+
+
+def _oneline(text: str, width: int = 110) -> str:
+    t = " ⏎ ".join(line for line in text.strip().splitlines() if line.strip())
+    return t if len(t) <= width else t[:width - 1] + "…"
+
+
+def spread(result: TaskResult) -> tuple[float, float, float, int]:
+    """(min, median, max) selection accuracy over the variants tried, on the first block every variant
+    was scored on, and the number of variants."""
+    acc = list(result.search.first_block.values())
+    if not acc:
+        return 0.0, 0.0, 0.0, 0
+    return min(acc), statistics.median(acc), max(acc), len(acc)
+
+
+def write_task_report(out_dir: str | Path, result: TaskResult, *, scorer_name: str = "",
+                      title: str = "Task prompt search") -> Path:
+    from promptmine.core.io import atomic_write
+    from promptmine.report import bar_chart, markdown_table
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    s = result.search
+    names = list(result.heldout_metrics)
+    bar_chart(out / "accuracy.png", names, [result.heldout_metrics[n].accuracy for n in names],
+              [result.heldout_metrics[n].macro_f1 for n in names], title=f"{title}: held-out split",
+              series=("accuracy", "macro-F1"))
+    rows = [[n, _pct(m.accuracy), _pct(m.macro_f1), _interval(result.intervals.get(n))]
+            for n, m in result.heldout_metrics.items()]
+    winner, original = result.chosen, result.original
+    lo, med, hi, n_var = spread(result)
+    diff = "\n".join(difflib.unified_diff(original.prompt.splitlines(), winner.prompt.splitlines(), "original",
+                                          "selected", lineterm="", n=1))
+    stage_rows = [[st.name, st.candidates, s.variants[st.winner].key, f"{100 * st.accuracy:.1f}", st.facts,
+                   f"{st.scorings:,}"] for st in s.stages]
+    readout = winner.readout
+    lines = [f"# {title}", "",
+             f"**{result.recommendation}**", "",
+             f"Scorer: {scorer_name}. {result.n_selection} selection examples, {result.n_pool} in the demonstration "
+             f"pool, {result.n_heldout} held out (never seen by the search); {result.scorings:,} (example, prompt) "
+             f"scorings in {result.seconds:.0f} s.", "",
+             f"## Held-out split ({result.n_heldout} examples)", "",
+             markdown_table(["prompt", "accuracy", "macro-F1", "vs original (95% paired bootstrap)"], rows), "",
+             "![held-out accuracy](accuracy.png)", ""]
+    lines += [p for note in result.notes for p in (note, "")]
+    lines += ["## The selected prompt", "",
+              "What it changed: " + ("; ".join(winner.changes) if winner.changes else "nothing (the original)") + ".",
+              "", f"Label words and calibration: {readout.describe(result.labels)}.", "",
+              "Ready to use: `best_prompt.txt` (the prompt) and `best_prompt.json` (with its label words and "
+              "the calibration prior).", "", "```", winner.prompt, "```", ""]
+    if diff:
+        lines += ["Diff against the original:", "", "```diff", diff, "```", ""]
+    lines += ["## How sensitive this prompt is", "",
+              f"Selection accuracy of the {n_var} prompts tried, on the first block of selection examples that "
+              f"all were scored on: min {_pct(lo)}, median {_pct(med)}, max {_pct(hi)}.", "",
+              "## Search stages", "",
+              markdown_table(["stage", "candidates", "winner", "selection accuracy", "examples", "scorings"],
+                             stage_rows), ""]
+    if result.rank:
+        lines += ["## Ensembles", "",
+                  "rank: " + ", ".join(f"{v.key} ({w:.2f})" for v, w in result.rank), ""]
+        if result.optimized:
+            lines += ["optimized: " + ", ".join(f"{v.key} ({w:.2f})" for v, w in result.optimized), ""]
+    tried = sorted(s.first_block.items(), key=lambda kv: -kv[1])
+    lines += ["## Prompts tried (first-block selection accuracy)", "",
+              markdown_table(["variant", "stage", "accuracy", "changes", "prompt"],
+                             [[key, s.variants[key].stage, _pct(a), "; ".join(s.variants[key].changes) or "-",
+                               _oneline(s.variants[key].prompt, 80)] for key, a in tried]), ""]
+    with atomic_write(out / "report.md") as f:
+        f.write("\n".join(lines))
+    with atomic_write(out / "variants.jsonl") as f:
+        for key, v in s.variants.items():
+            f.write(json.dumps({"variant": key, "stage": v.stage, "prompt": v.prompt, "changes": list(v.changes),
+                                "words": [list(ws) for ws in v.readout.words], "calibration": v.readout.calibration,
+                                "first_block_accuracy": s.first_block.get(key), "chosen": v is winner}) + "\n")
+    with atomic_write(out / "heldout.json") as f:
+        json.dump({"n_selection": result.n_selection, "n_heldout": result.n_heldout, "n_pool": result.n_pool,
+                   "recommendation": result.recommendation, "chosen": winner.prompt, "changes": list(winner.changes),
+                   "rank": [[v.prompt, w] for v, w in result.rank],
+                   "optimized": [[v.prompt, w] for v, w in result.optimized],
+                   "spread": {"min": lo, "median": med, "max": hi, "variants": n_var},
+                   "rows": {n: {"accuracy": m.accuracy, "macro_f1": m.macro_f1, "n": m.n,
+                                "vs_original": result.intervals.get(n)} for n, m in result.heldout_metrics.items()}},
+                  f, indent=1)
+    with atomic_write(out / "best_prompt.txt") as f:
+        f.write(winner.prompt + "\n")
+    with atomic_write(out / "best_prompt.json") as f:
+        json.dump(best_prompt(result), f, indent=1)
+    return out / "report.md"
+
+
+def best_prompt(result: TaskResult) -> dict:
+    """The winner as a program would apply it: the prompt, label -> words, and the calibration with the
+    log-prior per label that its label log-probabilities are shifted by (before renormalising)."""
+    winner = result.chosen
+    prior = result.prior
+    return {"prompt": winner.prompt, "verbalisers": {lab: list(ws) for lab, ws in zip(result.labels, winner.readout.words)},
+            "calibration": winner.readout.calibration,
+            "log_prior": None if prior is None else {lab: float(p) for lab, p in zip(result.labels, prior)},
+            "how": "score each label as the log-sum-exp of its words' log-probabilities after the prompt, normalise "
+                   "over labels, subtract log_prior (when given), take the argmax"}

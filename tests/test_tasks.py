@@ -1,0 +1,272 @@
+"""Task prompts (promptmine.tasks): reading examples with any fields, a prompt's parts and formats,
+label words and calibration, and the search end to end on a tiny causal model."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from promptmine.core.errors import InputError, PromptmineError
+from promptmine.scoring import CachedScorer
+from promptmine.selection import Exhaustive, Racing
+from promptmine.tasks import (
+    Example, metrics, optimize_task, paired_bootstrap, parse_prompt, parse_verbalisers, read_task, render,
+    scoring_form,
+)
+from promptmine.tasks.optimize import constant_metrics, macro_f1
+from promptmine.tasks.readout import Readout, bias, calibrate, label_logprobs, propose_words
+from promptmine.tasks.search import VariantScorer, demo_variants, format_variants
+
+FEW_SHOT = """You are an expert system that excels at Sentiment Analysis of User Reviews.
+
+Here are a few examples to refer to:
+
+1. That was a fantastic experience I had! // Positive
+2. I think it was a passable evening. // Negative
+3. I'm horrified at the state of affairs // Negative
+
+Sentence: {text}
+Sentiment:"""
+SENTIMENT = {"positive": ["Positive"], "negative": ["Negative"]}
+RTE = """Decide whether the hypothesis follows from the premise.
+
+Premise: A man is sleeping.
+Hypothesis: A person rests.
+Answer: True
+
+Premise: {premise}
+Hypothesis: {hypothesis}
+Answer:"""
+
+
+def tiny_scorer(positions=512, **kw):
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from promptmine.models.score.causal import CausalScorer
+    from promptmine.testing.tiny import tiny_causal
+
+    _, tok = tiny_causal("llama")
+    torch.manual_seed(1)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=positions)
+    return CausalScorer("tiny-llama", hf_model=LlamaForCausalLM(cfg), tokenizer=tok, device="cpu",
+                        dtype="float32", **kw)
+
+
+def test_read_task_names_file_and_line_and_keeps_every_field(tmp_path):
+    p = tmp_path / "task.jsonl"
+    p.write_text('{"text": "good", "label": "positive"}\n\n{"text": "bad", "label": "negative"}\n')
+    assert read_task(p) == [Example.of("positive", text="good"), Example.of("negative", text="bad")]
+    p.write_text('{"text": "good", "label": "positive"}\n{"text": "", "label": "negative"}\n')
+    with pytest.raises(InputError, match=r"task.jsonl:2: missing or empty `text`"):
+        read_task(p)
+    p.write_text('{"text": "good"}\n')
+    with pytest.raises(InputError, match=r"task.jsonl:1: missing or empty `label`"):
+        read_task(p)
+    p.write_text('{"premise": "A man sleeps.", "hypothesis": "He rests.", "label": "entailment", "idx": 3}\n'
+                 '{"premise": "x", "label": "entailment"}\n')
+    with pytest.raises(InputError, match=r"task.jsonl:2: missing or empty `hypothesis`"):
+        read_task(p, ["premise", "hypothesis"])
+    p.write_text('{"premise": "A man sleeps.", "hypothesis": "He [Y] rests.", "label": "entailment", "idx": 3}\n')
+    e = read_task(p, ["premise", "hypothesis"])[0]
+    assert (e.get("premise"), e.get("hypothesis"), e.label) == ("A man sleeps.", "He [Y] rests.", "entailment")
+    with pytest.raises(InputError, match="no such file"):
+        read_task(tmp_path / "missing.jsonl")
+
+
+def test_scoring_form_puts_every_slot_in_x_and_the_answer_after_the_cue():
+    template, fill = scoring_form("Sentence: {text}\nSentiment:")
+    assert template == "Sentence: [X]\nSentiment: [Y]" and fill({"text": "a {b} [X]"}) == "a {b} [X]"
+    template, fill = scoring_form("Premise: {premise}\nHypothesis: {hypothesis}\nAnswer:")
+    assert template == "Premise: [X]\nAnswer: [Y]"
+    assert fill({"premise": "P", "hypothesis": "H"}) == "P\nHypothesis: H"
+    assert scoring_form("Review: [X]\nIt was [Y] overall.")[0] == "Review: [X]\nIt was [Y] overall."
+    for bad in ("No slot here.", "{text} and {text}", "[Y] before {text}"):
+        with pytest.raises(PromptmineError):
+            scoring_form(bad)
+    assert parse_verbalisers("pos=Positive|Good,neg=Negative", ["pos", "neg"]) == \
+        {"pos": ["Positive", "Good"], "neg": ["Negative"]}
+    with pytest.raises(PromptmineError, match="no verbaliser for label"):
+        parse_verbalisers({"pos": "Positive"}, ["pos", "neg"])
+
+
+def test_prompt_parts_are_recognised_and_render_back_byte_for_byte():
+    spec = parse_prompt(FEW_SHOT, SENTIMENT)
+    assert spec.instruction.startswith("You are an expert") and spec.demo_header == "Here are a few examples to refer to:"
+    assert [d.label for d in spec.demos] == ["positive", "negative", "negative"]
+    assert dict(spec.demos[0].values) == {"text": "That was a fantastic experience I had!"}
+    assert (spec.format.demo_style, spec.format.enumerator, spec.format.inline_sep) == ("inline", "1.", " // ")
+    assert render(spec) == FEW_SHOT
+    rte = parse_prompt(RTE, {"entailment": ["True"], "not_entailment": ["False"]})
+    assert rte.slots == ["premise", "hypothesis"] and rte.demos[0].label == "entailment"
+    assert render(rte) == RTE
+    zero = "Classify the review.\n\nReview: {text}\nSentiment:"
+    assert render(parse_prompt(zero, SENTIMENT)) == zero
+    assert parse_prompt("{text} was [Y] .", SENTIMENT) is None  # an explicit answer slot: kept as written
+
+
+def test_format_and_demo_variants_keep_slots_labels_and_the_held_out_split_out():
+    spec = parse_prompt(FEW_SHOT, SENTIMENT)
+    formats = format_variants(spec, random.Random(0), 12)
+    assert len(formats) == 12 and len({render(s) for s, _ in formats}) == 12
+    for s, what in formats:
+        text = render(s)
+        assert text.count("{text}") == 1 and what
+        assert text.count("Positive") == 1 and text.count("Negative") == 2  # labels never change
+    pool = [Example.of("positive" if i % 2 else "negative", text=f"pool text {i}") for i in range(20)]
+    demos = demo_variants(spec, pool, random.Random(0), max_per_label=2)
+    drawn = [s for s, what in demos if "from the pool" in what]
+    assert drawn and all(sum(d.label == lab for d in s.demos) in (1, 2) for s in drawn for lab in SENTIMENT)
+    assert all(dict(d.values)["text"].startswith("pool text") for s in drawn for d in s.demos)
+    assert any(not s.demos for s, _ in demos)  # "no demonstrations" is a candidate too
+
+
+def test_readout_calibrations_by_hand():
+    words = np.log(np.array([[0.6, 0.1, 0.3], [0.5, 0.4, 0.1]]))  # columns: Good, Bad, Great
+    logp = label_logprobs(words, ["Good", "Bad", "Great"], [("Good", "Great"), ("Bad",)])
+    assert np.allclose(np.exp(logp), [[0.9, 0.1], [0.6, 0.4]])
+    prior = bias(logp)
+    assert np.allclose(np.exp(prior), [0.75, 0.25])
+    cal = np.exp(calibrate(logp, prior))
+    expect = np.array([[0.9 / 0.75, 0.1 / 0.25], [0.6 / 0.75, 0.4 / 0.25]])
+    assert np.allclose(cal, expect / expect.sum(axis=1, keepdims=True))
+    assert calibrate(logp, None) is logp
+    # proposed label words: likely for the label's examples and more so than for the other label's
+    m = np.log(np.array([[0.5, 0.1, 0.2, 0.2], [0.4, 0.1, 0.3, 0.2], [0.1, 0.5, 0.2, 0.2]]))
+    assert propose_words(m, ["great", "awful", "fine", "the"], [0, 0, 1], 2, per_label=2) == [["great", "fine"], ["awful"]]  # "the" is no likelier for either
+    assert macro_f1([0, 0, 1, 1], [0, 1, 1, 1], 2) == pytest.approx((2 / 3 + 4 / 5) / 2)
+    m = metrics(np.array([[0.0, -1], [0, -1], [-1, 0], [-1, 0]]), [0, 1, 1, 1], 2)
+    assert (m.accuracy, m.correct) == (0.75, [True, False, True, True])
+    assert metrics(np.zeros((4, 2)), [0, 1, 1, 1], 2).accuracy == 0.0  # ties get no credit
+    assert constant_metrics(1, [0, 1, 1, 1], 2).accuracy == 0.75
+    delta, lo, hi = paired_bootstrap([True, False, False, True], [True, True, False, True])
+    assert delta == 0.25 and lo <= delta <= hi
+
+
+def test_variant_scores_are_the_exact_label_log_probabilities_and_priors_use_selection_texts():
+    """A label's score is the log-sum-exp of its words' exact log-probabilities (score_naive),
+    normalised; the marginal prior is the mean over the prior examples only."""
+    s = tiny_scorer()
+    exs = [Example.of("a", text="Paris"), Example.of("b", text="Rome"), Example.of("a", text="London"),
+           Example.of("b", text="Ada")]
+    vs = VariantScorer(CachedScorer(s, cache=False), exs, ["a", "b"], prior_ids=[0, 1])
+    from promptmine.tasks.search import Variant
+
+    v = Variant("v0", "Marie Curie was born in Paris .\n{text} is the capital of", None,
+                Readout((("London",), ("Rome", "New York"))), "original")
+    template, _ = scoring_form(v.prompt)
+    naive = np.array(s.score_naive(template, ["Paris", "Rome", "London", "Ada"], ["London", "Rome", "New York"]))
+    labels = np.stack([naive[:, 0], np.logaddexp(naive[:, 1], naive[:, 2])], axis=1)
+    expect = labels - np.logaddexp(labels[:, 0], labels[:, 1])[:, None]
+    assert np.allclose(vs.logp(v, [0, 1, 2, 3]), expect, atol=1e-4)
+    marginal = Readout(v.readout.words, "marginal")
+    assert np.allclose(vs.prior(v, marginal), bias(expect[:2]), atol=1e-4)
+    assert np.allclose(vs.logp(v, [2, 3], marginal), calibrate(expect[2:], bias(expect[:2])), atol=1e-4)
+    assert vs.scorings == 4 + 0  # the content was scored once; the prior rows came from memory
+
+
+SENT_WORDS = ["Paris", "London", "Rome", "Marie Curie", "Albert Einstein", "Ada", "New York", "York", "City"]
+
+
+def _task(tmp_path, n=60):
+    rng = random.Random(0)
+    rows = [{"text": " ".join(rng.sample(SENT_WORDS, 2)), "label": "a" if i % 3 else "b"} for i in range(n)]
+    path = tmp_path / "task.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_optimize_task_end_to_end_keeps_protected_parts_and_reports(tmp_path):
+    prompt = "Decide.\n\nSentence: {text}\nAnswer:"
+    out = tmp_path / "report"
+    res = optimize_task(prompt, _task(tmp_path), CachedScorer(tiny_scorer()), verbalisers="a=London,b=Rome",
+                        fixed_labels=["b"], keep=["Decide."], held_out=20, selection_size=20,
+                        dimensions=["calibration", "labels", "format", "demos"],
+                        strategy=Racing(budget=400, block_size=8, metric="hit1"), out_dir=out, cache=None)
+    assert (res.n_selection, res.n_heldout) == (20, 20) and res.n_pool == 20
+    assert list(res.heldout_metrics)[:3] == ["majority label (a)", "original", "selected"]
+    from promptmine.tasks.data import split_indices
+
+    labels = [json.loads(line)["label"] for line in (tmp_path / "task.jsonl").read_text().splitlines()]
+    held_labels = [labels[i] for i in split_indices(60, 20, 0)[1]]
+    assert res.heldout_metrics["majority label (a)"].accuracy == held_labels.count("a") / 20
+    assert res.original.prompt == prompt and res.original.key == "v0"
+    variants = [json.loads(line) for line in (out / "variants.jsonl").read_text().splitlines()]
+    assert variants[0]["prompt"] == prompt and len(variants) > 10
+    for v in variants:  # slot, --keep span and the fixed label's word survive every variant
+        assert v["prompt"].count("{text}") == 1 and v["prompt"].startswith("Decide.") and v["words"][1] == ["Rome"]
+    held = json.loads((out / "heldout.json").read_text())
+    assert held["chosen"] == res.chosen.prompt and held["rows"]["original"]["n"] == 20
+    best = json.loads((out / "best_prompt.json").read_text())
+    assert best["prompt"] == (out / "best_prompt.txt").read_text().rstrip("\n") == res.chosen.prompt
+    assert set(best["verbalisers"]) == {"a", "b"}
+    report = (out / "report.md").read_text()
+    assert res.recommendation in report and "majority label (a)" in report and "How sensitive" in report
+    # the same seed gives the same search
+    again = optimize_task(prompt, _task(tmp_path), CachedScorer(tiny_scorer()), verbalisers="a=London,b=Rome",
+                          fixed_labels=["b"], keep=["Decide."], held_out=20, selection_size=20,
+                          dimensions=["calibration", "labels", "format", "demos"],
+                          strategy=Racing(budget=400, block_size=8, metric="hit1"), cache=None)
+    assert again.chosen.prompt == res.chosen.prompt and again.chosen.readout == res.chosen.readout
+
+
+def test_demonstrations_come_from_the_pool_never_from_held_out(tmp_path):
+    task = _task(tmp_path)
+    held = tmp_path / "held.jsonl"
+    held.write_text("".join(json.dumps({"text": f"Ada Ada {w}", "label": "a"}) + "\n" for w in SENT_WORDS))
+    res = optimize_task("Sentence: {text}\nAnswer:", task, CachedScorer(tiny_scorer()), verbalisers="a=London,b=Rome",
+                        heldout=held, selection_size=30, dimensions=["demos"],
+                        strategy=Exhaustive(block_size=10, metric="hit1"), cache=None)
+    texts = {json.loads(line)["text"] for line in held.read_text().splitlines()}
+    for v in res.search.variants.values():
+        assert not any(t in v.prompt for t in texts)
+    assert res.n_heldout == len(SENT_WORDS) and res.n_pool == 30
+
+
+def test_run_task_command_dry_run_and_report(tmp_path, tiny_causal_dir, capsys):
+    from promptmine.cli import main
+
+    task = _task(tmp_path, 40)
+    (tmp_path / "prompt.txt").write_text("Sentence: {text}\nAnswer:\n")
+    base = ["run", "--task", str(task), "--prompt-file", str(tmp_path / "prompt.txt"), "--verbalisers", "a=London,b=Rome",
+            "--held-out", "0.25", "--selection-size", "12", "--dimensions", "calibration,labels,format,demos"]
+    # the plan needs no model: a missing one does not stop it
+    assert main(base + ["--dry-run", "--model", str(tmp_path / "no-model"), "-o", str(tmp_path / "r0")]) == 0
+    printed = capsys.readouterr().out
+    assert "calibration/labels" in printed and "format" in printed and "estimate" in printed
+    assert not (tmp_path / "r0").exists()
+    out = tmp_path / "report"
+    assert main(base + ["--model", str(tiny_causal_dir), "--device", "cpu", "--budget", "300", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "held-out split (10 examples; chosen on 12)" in printed and "majority label" in printed
+    assert {p.name for p in out.iterdir()} >= {"report.md", "accuracy.png", "variants.jsonl", "heldout.json",
+                                               "best_prompt.txt", "best_prompt.json"}
+    with pytest.raises(SystemExit) as e:
+        main(base[:3] + ["--dimensions", "colour", "-o", str(out)])
+    assert e.value.code == 2
+    assert "unknown dimension(s) colour" in capsys.readouterr().err
+
+
+def test_run_task_command_needs_one_prompt(tmp_path, capsys):
+    from promptmine.cli import main
+
+    task = tmp_path / "task.jsonl"
+    task.write_text('{"text": "good", "label": "positive"}\n')
+    assert main(["run", "--task", str(task), "--pivots", "none", "-o", str(tmp_path / "r")]) == 1
+    assert "--prompt TEXT or --prompt-file FILE" in capsys.readouterr().err
+
+
+def test_a_prompt_of_a_few_hundred_tokens_with_brackets_in_the_text():
+    """The KV-cached path equals one full forward pass per label for a 300-token prompt, and texts
+    holding braces, [X] or numbered brackets are scored as they are."""
+    s = tiny_scorer(batch_size=3)
+    prompt = " ".join(["Paris is the capital of New York ."] * 40) + "\nReview: {text}\nSentiment:"
+    template, _ = scoring_form(prompt)
+    assert len(s._encode(template)) > 300
+    texts = ["Rome {text} was born", "Ada [X] died in [1] London", "New York City"]
+    fast = np.array(s.score(template, texts, ["London", "New York City"]))
+    naive = np.array(s.score_naive(template, texts, ["London", "New York City"]))
+    assert np.allclose(fast, naive, atol=1e-4)
+    assert not np.allclose(fast[0], fast[1])  # the text is part of the prompt
