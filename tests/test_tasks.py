@@ -270,3 +270,18 @@ def test_a_prompt_of_a_few_hundred_tokens_with_brackets_in_the_text():
     naive = np.array(s.score_naive(template, texts, ["London", "New York City"]))
     assert np.allclose(fast, naive, atol=1e-4)
     assert not np.allclose(fast[0], fast[1])  # the text is part of the prompt
+
+
+def test_readouts_are_searched_label_by_label_and_ties_keep_the_users_words():
+    from promptmine.tasks.search import judge_readouts
+
+    options = [[("A",), ("a",), ("x",), ("y",)]] * 4  # 256 combinations: searched label by label
+    best = ("x", "a", "A", "y")
+
+    def value(r):
+        return sum(w == b for (w,), b in zip(r.words, best)) / 4 + (r.calibration == "marginal") * 0.1
+
+    judged = judge_readouts(value, options, ("raw", "marginal"))
+    assert judged[0][0] == Readout(tuple((w,) for w in best), "marginal") and len(judged) < 2 * 256
+    flat = judge_readouts(lambda r: 0.5, [[("A",), ("a",)], [("B",)]], ("raw", "contextual"))
+    assert flat[0][0] == Readout((("A",), ("B",)), "raw")  # nothing better: the user's words, raw

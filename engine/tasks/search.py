@@ -296,13 +296,7 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
         modes = CALIBRATIONS if "calibration" in dimensions else ("raw",)
         vs.columns = list(dict.fromkeys(w for opts in options for ws in opts for w in ws))
         gold = [gold_all[i] for i in order]
-        judged = []
-        for words in itertools.islice(itertools.product(*options), 64):
-            for mode in modes:
-                r = Readout(tuple(words), mode)
-                judged.append((r, accuracy(vs.logp(original, order, r), gold)))
-        # best first; ties keep the simpler readout (the user's words, then raw) by stable order
-        judged.sort(key=lambda ra: -ra[1])
+        judged = judge_readouts(lambda r: accuracy(vs.logp(original, order, r), gold), options, modes)
         readouts = judged
         best = judged[0][0]
         # keep only the words of the best few readouts as columns for the later stages
@@ -368,6 +362,35 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
     first_block = {key: accuracy(vs.logp(v, first_ids), gold_first) for key, v in vs.variants.items()
                    if _scored_on(vs, v, first_ids)}
     return SearchResult(original, incumbent, finalists, finalists_gold, vs.variants, stages, first_block, readouts)
+
+
+def judge_readouts(value, options: Sequence[Sequence[tuple[str, ...]]], modes: Sequence[str]) -> list[tuple[Readout, float]]:
+    """Every readout a coordinate search visits, best first: per calibration mode, starting from each
+    label's first option (the user's words), each label in turn takes its best option with the others
+    fixed, twice over; `value(readout)` is its selection accuracy. All of every product when it is small.
+    Ties keep the earlier readout (the user's words, then raw): a change must earn its place."""
+    seen: dict[Readout, float] = {}
+
+    def judge(words, mode) -> float:
+        r = Readout(tuple(words), mode)
+        if r not in seen:
+            seen[r] = value(r)
+        return seen[r]
+
+    small = 1
+    for o in options:
+        small *= len(o)
+    for mode in modes:
+        if small <= 64:
+            for words in itertools.product(*options):
+                judge(words, mode)
+            continue
+        words = [o[0] for o in options]
+        judge(words, mode)
+        for _ in range(2):
+            for i, opts in enumerate(options):
+                words[i] = max(opts, key=lambda w: (judge(words[:i] + [w] + words[i + 1:], mode), -opts.index(w)))
+    return sorted(seen.items(), key=lambda ra: -ra[1])
 
 
 def _scored_on(vs: VariantScorer, v: Variant, ids: Sequence[int]) -> bool:
