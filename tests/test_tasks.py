@@ -3,6 +3,7 @@ label words and calibration, and the search end to end on a tiny causal model.""
 
 import json
 import random
+import re
 
 import numpy as np
 import pytest
@@ -197,6 +198,12 @@ def test_optimize_task_end_to_end_keeps_protected_parts_and_reports(tmp_path):
     assert variants[0]["prompt"] == prompt and len(variants) > 10
     for v in variants:  # slot, --keep span and the fixed label's word survive every variant
         assert v["prompt"].count("{text}") == 1 and v["prompt"].startswith("Decide.") and v["words"][1] == ["Rome"]
+    drawn = [v for v in variants if any("from the pool" in c for c in v["changes"])]
+    assert drawn
+    for v in drawn:  # demonstrations show the label words the variant reads out
+        cue = v["prompt"].splitlines()[-1]
+        shown = re.findall(rf"^{re.escape(cue)} (\S+)$", v["prompt"], re.M)
+        assert shown and set(shown) <= {w for ws in v["words"] for w in ws}
     held = json.loads((out / "heldout.json").read_text())
     assert held["chosen"] == res.chosen.prompt and held["rows"]["original"]["n"] == 20
     best = json.loads((out / "best_prompt.json").read_text())
