@@ -132,6 +132,23 @@ def test_cached_head_equals_one_forward_per_candidate(kind, attn, trie, batch_si
         assert_agree(fast, naive, precision, template)
 
 
+def test_the_head_ends_where_the_subject_starts_whichever_subjects_a_call_scores(precision):
+    """The score cache scores only the subjects it misses: one subject alone must get the same head (and
+    so the same rounding) as in a call with all of them, not its whole prefix."""
+    s = scorer(batch_size=500, dtype=precision)
+    s.head_min = 16
+    calls = []
+    s.model.register_forward_hook(lambda mod, args, kwargs, out: calls.append(_width(args, kwargs)),
+                                  with_kwargs=True)
+    together = s.score(LONG[0], SUBJECTS, OBJECTS)
+    head = calls[0]
+    for i, subject in enumerate(SUBJECTS):
+        calls.clear()
+        alone = s.score(LONG[0], [subject], OBJECTS)[0]
+        assert calls[0] == head
+        assert alone == pytest.approx(together[i], abs=1e-6)
+
+
 def test_short_heads_are_not_cached():
     s = scorer(batch_size=500)
     calls = []

@@ -254,18 +254,22 @@ class CausalScorer(Scorer):
         rows: list[list[float]] = []
         prefixes = [[self.start_id] + self._encode(self.split(template, s, "")[0]) for s in subjects]
         with self._torch.inference_mode():
-            head = self._head(prefixes) if prefixes else None
+            probes = [[self.start_id] + self._encode(self.split(template, x, "")[0]) for x in ("A", "Z")]
+            head = self._head(prefixes, probes) if prefixes else None
             score_group = self._score_trie if self.trie else self._score_group
             for g in range(0, len(subjects), group):
                 rows.extend(score_group(prefixes[g:g + group], conts_per_subject[g:g + group], head=head))
         return rows
 
-    def _head(self, prefixes: list[list[int]]):
+    def _head(self, prefixes: list[list[int]], probes: Sequence[list[int]] = ()):
         """(length, KV cache) of the tokens all prefixes start with, when at least `head_min` long;
-        each prefix keeps at least its last token out of it (its logits predict the object)."""
+        each prefix keeps at least its last token out of it (its logits predict the object). With
+        `probes` (the prefixes of two stand-in subjects) it stops where the subject starts, so it is
+        the same whichever subjects a call scores (the score cache scores only those it misses)."""
         n = min(map(len, prefixes)) - 1
         first = prefixes[0]
-        for p in prefixes[1:]:
+        for p in [*probes, *prefixes[1:]]:
+            n = min(n, len(p))
             n = next((i for i in range(n) if p[i] != first[i]), n)
         if n < self.head_min:
             return None
