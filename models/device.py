@@ -5,7 +5,7 @@ caches (keyed by the dtype through the scorer's identity) are shared:
 - threads: the cores this process may use (CPU affinity and the cgroup CPU quota) that other
   processes leave idle when it starts (never below 1): a torch thread on a core another job holds
   waits for it at every step, so on a busy 2-core machine 2 threads made the scorer 6-15x slower
-  than 1. Scores do not depend on it (see `use_threads`);
+  than 1. Scores do not depend on it (bfloat16: the same bits; float32: within ~1e-5; tests/test_score.py);
 - dtype `auto`: float16 on a GPU; on CPU bfloat16 where the CPU multiplies it natively
   (AVX512-BF16 or AMX: faster than float32, and as accurate for ranking: on the 165 bundled facts
   with the manual templates and SmolLM2, P@1 50.9 in both, the same top prediction for 163 facts,

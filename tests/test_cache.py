@@ -135,8 +135,9 @@ def test_a_cached_score_is_the_score_an_uncached_run_computes(precision):
     """Whatever filled the cache before (other candidates, other subjects), a warm run returns what a
     cold one computes with the same settings, in both precisions: a score computed beside other
     candidates differs (the trie's layout changes the rounding: up to 0.45 nats in bfloat16 with
-    SmolLM2), so the cache keeps whole rows per candidate set. (Exact with SmolLM2, test_score.py;
-    the tiny model's float32 rows may move by 1 ulp with the subjects sharing a pass, hence 1e-6.)"""
+    SmolLM2), so the cache keeps whole rows per candidate set. (The rows a warm run computes share
+    their pass with other subjects than in a cold run: the same bits in bfloat16, float32 rows may move
+    by an ulp or so, test_score.ROW_DRIFT; hence 1e-6 here.)"""
     import numpy as np
 
     from promptmine.models.score.causal import CausalScorer

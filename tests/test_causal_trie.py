@@ -41,9 +41,8 @@ def test_fast_paths_equal_one_forward_per_candidate(kind, attn, trie, batch_size
 def test_a_row_does_not_depend_on_what_shares_its_pass(trie, precision):
     """The score cache computes only the subjects it misses, so the subjects sharing a pass differ
     between a cold and a warm run: a subject's row must not depend on them (nor on the batch size,
-    which is therefore not part of the identity). SmolLM2 gives the same bits (test_score.py); the
-    tiny models' float32 matrices are small enough for the CPU library to pick other kernels by
-    shape, 1 ulp (2.4e-7) apart, hence 1e-6."""
+    which is therefore not part of the identity). The CPU library picks float32 kernels by matrix
+    shape: rows 1 ulp (2.4e-7) apart here, hence 1e-6 (SmolLM2: test_score.ROW_DRIFT)."""
     s = scorer(trie=trie, dtype=precision, batch_size=500)
     together = s.score(TEMPLATES[0], SUBJECTS, OBJECTS)
     s.batch_size = 1
