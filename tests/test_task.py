@@ -15,9 +15,7 @@ from promptmine.task import (
 )
 
 
-def tiny_scorer(positions=64, dtype="float32", **kw):
-    """A tiny causal scorer in float32: the task tests check exactness (1e-4) against `score_naive`;
-    bfloat16 is covered by test_causal_trie.py with its own tolerance."""
+def tiny_scorer(positions=64, **kw):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from promptmine.models.score.causal import CausalScorer
@@ -31,7 +29,7 @@ def tiny_scorer(positions=64, dtype="float32", **kw):
         cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                           num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=positions)
         model = LlamaForCausalLM(cfg)
-    return CausalScorer("tiny-llama", hf_model=model, tokenizer=tok, device="cpu", dtype=dtype, **kw)
+    return CausalScorer("tiny-llama", hf_model=model, tokenizer=tok, device="cpu", **kw)
 
 
 def test_read_task_names_file_and_line(tmp_path):
