@@ -2,7 +2,10 @@
 
 Defaults are the fast ones for the machine at hand, the same for every command so that their
 caches (keyed by the dtype through the scorer's identity) are shared:
-- threads: every core this process may use (CPU affinity and the cgroup CPU quota);
+- threads: the cores this process may use (CPU affinity and the cgroup CPU quota) that other
+  processes leave idle when it starts (never below 1): a torch thread on a core another job holds
+  waits for it at every step, so on a busy 2-core machine 2 threads made the scorer 6-15x slower
+  than 1. Scores do not depend on it (bfloat16: the same bits; float32: within ~1e-5; tests/test_score.py);
 - dtype `auto`: float16 on a GPU; on CPU bfloat16 where the CPU multiplies it natively
   (AVX512-BF16 or AMX: faster than float32, and as accurate for ranking: on the 165 bundled facts
   with the manual templates and SmolLM2, P@1 50.9 in both, the same top prediction for 163 facts,
@@ -20,7 +23,8 @@ from pathlib import Path
 DTYPES = ("auto", "fast", "float32", "bfloat16", "float16")  # `fast` is the old name of `auto`
 DTYPE_HELP = ("auto (float16 on a GPU; bfloat16 on a CPU that multiplies it natively, AVX512-BF16/AMX, "
               "else float32), float32, bfloat16, float16")
-THREADS_HELP = "CPU threads for torch (default: every core this process may use)"
+THREADS_HELP = ("CPU threads for torch (default: the cores this process may use that other processes "
+                "leave idle at start, at least 1); scores do not depend on it")
 NATIVE_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}  # x86 flags in /proc/cpuinfo; aarch64 says `bf16`
 
 
@@ -59,9 +63,53 @@ def _cgroup_cpu_quota() -> int | None:
         return None
 
 
-def default_threads() -> int:
-    """The threads a backend uses unless told: all available cores."""
-    return available_cores()
+def busy_cores(seconds: float = 0.15, sample=None) -> float:
+    """Cores of this process's CPU set that others keep busy: their non-idle share of /proc/stat's
+    time over `seconds` (this process sleeps meanwhile), summed; 0 where it cannot be read.
+    `sample()` returns {cpu: (busy, total)} jiffies (tests pass their own)."""
+    import time
+
+    sample = sample or _cpu_jiffies
+    try:
+        cpus = os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        cpus = None
+    before = sample()
+    time.sleep(seconds)
+    after = sample()
+    busy = 0.0
+    for cpu, (b1, t1) in after.items():
+        if cpu in before and (cpus is None or cpu in cpus) and t1 > before[cpu][1]:
+            busy += (b1 - before[cpu][0]) / (t1 - before[cpu][1])
+    return busy
+
+
+def _cpu_jiffies() -> dict[int, tuple[int, int]]:
+    """{cpu: (busy, total)} jiffies from /proc/stat's `cpuN` lines (idle and iowait are not busy)."""
+    out = {}
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        name, *fields = line.split()
+        if name.startswith("cpu") and name[3:].isdigit():
+            ticks = [int(f) for f in fields[:8]]
+            out[int(name[3:])] = (sum(ticks) - ticks[3] - ticks[4], sum(ticks))
+    return out
+
+
+@lru_cache(maxsize=1)
+def default_threads(busy: float | None = None) -> int:
+    """The threads a backend uses unless told: the available cores that others leave idle, at least 1,
+    measured once per process (`busy`: cores others keep busy, measured when None)."""
+    cores = available_cores()
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or cores
+    busy = busy_cores() if busy is None else busy
+    return max(1, min(cores, cpus - int(busy + 0.5)))
 
 
 def use_threads(threads: int | None = None) -> int:

@@ -50,3 +50,31 @@ def random_marian():
     from promptmine.testing.tiny import make_random_marian
 
     return make_random_marian
+
+
+# -- precisions: every numeric test of a scorer runs in float32 and in bfloat16 -----------------------
+
+# The largest |fast - naive| log-prob difference the tiny models may show in each precision.
+# float32: float rounding (4.5e-6 seen). bfloat16 (`--dtype auto` on CPUs with native bfloat16):
+# 0.0025 seen on a CPU with AVX512-BF16 over every case of test_causal_trie.py (3 models x 2 paths
+# x 2 groupings x 8 templates x 28 pairs), x4 for other CPUs' kernels (AMX rounds differently) -> 0.01.
+# One subject's log-probs span ~7 nats, so a wrong mask or position (errors of 0.1+) still fails.
+TOLERANCE = {"float32": 1e-4, "bfloat16": 0.01}
+
+
+@pytest.fixture(params=list(TOLERANCE))
+def precision(request) -> str:
+    """Each test taking it runs once per precision, so the suite covers both on every CPU (bfloat16 is
+    emulated where the CPU lacks it)."""
+    return request.param
+
+
+@pytest.fixture
+def assert_agree():
+    """check(fast, naive, dtype): rows within the precision's TOLERANCE, same top candidate per row."""
+    def check(fast, naive, dtype, what=""):
+        assert len(fast) == len(naive) and all(len(a) == len(b) for a, b in zip(fast, naive))
+        for a, b in zip(fast, naive):
+            assert a == pytest.approx(b, abs=TOLERANCE[dtype]), (dtype, what)
+            assert max(range(len(a)), key=a.__getitem__) == max(range(len(b)), key=b.__getitem__), (dtype, what)
+    return check

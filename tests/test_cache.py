@@ -129,3 +129,48 @@ def test_the_no_cache_flag_reaches_the_hosted_answers(rule_server, monkeypatch, 
     first = sent(args)
     assert first > 0 and sent(args) == 0  # cached
     assert sent(args + ["--no-cache"]) == first
+
+
+def test_a_cached_score_is_the_score_an_uncached_run_computes(precision):
+    """Whatever filled the cache before (other candidates, other subjects), a warm run returns what a
+    cold one computes with the same settings, in both precisions: a score computed beside other
+    candidates differs (the trie's layout changes the rounding: up to 0.45 nats in bfloat16 with
+    SmolLM2), so the cache keeps whole rows per candidate set. (The rows a warm run computes share
+    their pass with other subjects than in a cold run: the same bits in bfloat16, float32 rows may move
+    by an ulp or so, test_score.ROW_DRIFT; hence 1e-6 here.)"""
+    import numpy as np
+
+    from promptmine.models.score.causal import CausalScorer
+    from promptmine.scoring import CachedScorer
+    from promptmine.testing.tiny import tiny_causal
+
+    model, tok = tiny_causal("llama")
+    raw = CausalScorer("tiny-llama", hf_model=model, tokenizer=tok, device="cpu", dtype=precision)
+    template, subjects = "[X] was born in [Y] .", ["Marie Curie", "Ada", "Albert Einstein", "Rome"]
+    objects = ["Paris", "New York City", "London", "New York", "Rome"]
+    cold = CachedScorer(raw, None).score(template, subjects, objects)
+    warm = CachedScorer(raw)
+    warm.score(template, subjects[1:3], objects[::2])  # another run: other candidates
+    warm.score(template, subjects[:2], objects)  # ... and some of the subjects
+    before = warm.computed
+    assert np.allclose(warm.score(template, subjects, objects), cold, rtol=0, atol=1e-6)
+    assert warm.computed - before == 2 * len(objects)  # the two subjects it missed, whole rows
+    assert np.array_equal(CachedScorer(raw).score(template, subjects[::-1], objects), warm.score(template, subjects, objects)[::-1])
+
+
+class LayoutScorer:
+    """Like the bfloat16 trie: an object's score moves a little with the candidates scored beside it."""
+
+    identity = "layout:test"
+
+    def score(self, template, subjects, objects):
+        return [[-len(s) - 0.001 * len(objects) - 0.1 * j for j, _ in enumerate(objects)] for s in subjects]
+
+
+def test_scores_computed_beside_other_candidates_are_never_mixed_into_a_row():
+    from promptmine.scoring import CachedScorer
+
+    cold = CachedScorer(LayoutScorer(), None).score("[X] in [Y]", ["ab", "c"], ["P", "QQ", "R"])
+    warm = CachedScorer(LayoutScorer())
+    warm.score("[X] in [Y]", ["ab", "c"], ["P", "QQ"])  # another run, with fewer candidates
+    assert (warm.score("[X] in [Y]", ["ab", "c"], ["P", "QQ", "R"]) == cold).all()

@@ -1,5 +1,6 @@
 """Scorers on tiny randomly initialised models built here: the fast (KV-cached, batched) causal
-path must equal one full forward pass per candidate; the masked scorer must read the mask."""
+path must equal one full forward pass per candidate, in float32 and, to its measured tolerance, in
+bfloat16 (conftest.TOLERANCE); the masked scorer must read the mask."""
 
 import math
 
@@ -23,13 +24,12 @@ OBJECTS = ["Paris", "New York City", "London", "Rome", "New York"]
 @pytest.mark.parametrize("kind", ["llama", "gpt2"])
 @pytest.mark.parametrize("template", ["[X] was born in [Y] .", "[X] was born in [Y]",
                                       "[Y] is the birthplace of [X] .", "[X] ( born in [Y] , the capital )"])
-def test_fast_scores_equal_naive_full_forward(kind, template):
-    s = causal_scorer(kind, batch_size=4)  # small batches: several chunks, subjects grouped
+def test_fast_scores_equal_naive_full_forward(kind, template, precision, assert_agree):
+    s = causal_scorer(kind, batch_size=4, dtype=precision)  # small batches: several chunks, subjects grouped
     fast = s.score(template, SUBJECTS, OBJECTS)
     naive = s.score_naive(template, SUBJECTS, OBJECTS)
     assert len(fast) == len(SUBJECTS) and all(len(r) == len(OBJECTS) for r in fast)
-    for a, b in zip(fast, naive):
-        assert a == pytest.approx(b, abs=1e-4)
+    assert_agree(fast, naive, precision, template)
 
 
 def test_causal_score_is_log_prob_of_object_and_suffix():
@@ -91,16 +91,80 @@ def test_masked_vocabulary_restriction_renormalises_and_excludes(tmp_path):
     assert "vocab.txt" in s.identity
 
 
+# SmolLM2's fast paths against one full forward per candidate, per precision. float32: float rounding.
+# bfloat16: on the 4 x 4 capitals below the trie was 2e-5 and the KV-cache path 0.090 from the naive
+# pass (AVX512-BF16, 1 and 2 threads); on an AMX CPU the two paths were 0.17 apart (issue 18); x2 -> 0.35.
+# The bundled facts' log-probs of one subject span ~10 nats; a wrong mask or position moves them by more.
+SMOLLM2_TOLERANCE = {"float32": 1e-3, "bfloat16": 0.35}
+
+
 @pytest.mark.integration
-def test_smollm2_scorer_ranks_real_facts():
-    """The shipped SmolLM2-135M (converted from its GGUF once) knows a few capitals."""
+def test_smollm2_scorer_ranks_real_facts(precision):
+    """The shipped SmolLM2-135M (converted from its GGUF once) knows a few capitals, in both precisions
+    (bfloat16 is `--dtype auto` on CPUs that have it natively; elsewhere it is emulated)."""
     from promptmine.models.score.causal import CausalScorer
 
-    s = CausalScorer(device="cpu")
+    s = CausalScorer(device="cpu", dtype=precision)
     objects = ["Paris", "Rome", "Tokyo", "Berlin"]
     subjects = ["France", "Italy", "Japan", "Germany"]
-    rows = s.score("The capital of [X] is [Y] .", subjects, objects)
-    naive = s.score_naive("The capital of [X] is [Y] .", subjects[:1], objects)
-    assert rows[0] == pytest.approx(naive[0], abs=1e-3)
+    template = "The capital of [X] is [Y] ."
+    rows = s.score(template, subjects, objects)
+    naive = s.score_naive(template, subjects, objects)
+    s.trie = False
+    plain = s.score(template, subjects, objects)
+    for fast in (rows, plain):
+        for a, b in zip(fast, naive):
+            assert a == pytest.approx(b, abs=SMOLLM2_TOLERANCE[precision])
+        assert [max(range(4), key=row.__getitem__) for row in fast] == \
+            [max(range(4), key=row.__getitem__) for row in naive]
     hits = sum(max(range(4), key=lambda j: row[j]) == i for i, row in enumerate(rows))
     assert hits >= 3
+
+
+# How far a SmolLM2 row may move with the subjects sharing its pass and with the thread count:
+# bfloat16 (oneDNN) gave the same bits in every case measured; float32 (the BLAS picks kernels by
+# matrix shape and threads) moved by up to 6.7e-6 on the rows below, x3 -> 2e-5 (rankings untouched).
+ROW_DRIFT = {"float32": 2e-5, "bfloat16": 0.0}
+
+
+@pytest.mark.integration
+def test_smollm2_rows_do_not_depend_on_the_pass_or_threads(precision):
+    """What the score cache relies on (a warm run equals a cold one): a subject's row is the same alone
+    or beside other subjects, and at 1 or 2 threads, so neither is part of the cache key; its candidate
+    set is (scores with half the candidates moved by up to 0.45 nats in bfloat16, 7e-5 in float32)."""
+    import numpy as np
+
+    from promptmine.models.device import use_threads
+    from promptmine.models.score.causal import CausalScorer
+
+    objects = ["Paris", "Rome", "Tokyo", "Berlin", "New York City", "Madrid"]
+    subjects = ["France", "Italy", "Japan", "Germany"]
+    template = "The capital of [X] is [Y] ."
+    before = torch.get_num_threads()
+    try:
+        s = CausalScorer(device="cpu", dtype=precision, threads=2)
+        together = np.array(s.score(template, subjects, objects))
+        s.batch_size = 1
+        alone = np.array([s.score(template, [x], objects)[0] for x in subjects])
+        use_threads(1)
+        one_thread = np.array([s.score(template, [x], objects)[0] for x in subjects])
+        s.batch_size = 128
+        one_thread_together = np.array(s.score(template, subjects, objects))
+    finally:
+        torch.set_num_threads(before)
+    for other in (alone, one_thread, one_thread_together):
+        assert np.abs(other - together).max() <= ROW_DRIFT[precision]
+        assert (other.argmax(1) == together.argmax(1)).all()
+
+
+def test_masked_rows_do_not_depend_on_the_subjects_batched_with_them(precision):
+    """Sentences are batched with others of their length, never padded: the cache scores only the
+    subjects it misses, so a row must be the same alone or beside a longer subject."""
+    from promptmine.models.score.masked import MaskedScorer
+
+    model, tok = tiny_masked()
+    s = MaskedScorer("tiny-bert", hf_model=model, tokenizer=tok, device="cpu", dtype=precision, batch_size=2)
+    subjects = ["Ada", "Marie Curie", "Albert Einstein", "Rome"]
+    together = s.score("[X] was born in [Y] .", subjects, ["Paris", "London"])
+    assert together == [s.score("[X] was born in [Y] .", [x], ["Paris", "London"])[0] for x in subjects]
+    assert s.identity == f"masked:tiny-bert:vocab=None:{precision}:cpu"

@@ -72,13 +72,16 @@ def test_cached_scorer_computes_each_score_once_across_instances():
     assert cs.computed == 4 and cs.reused == 0
     m2 = cs.score("[X] in [Y]", ["ab", "c"], ["P", "QQ"])
     assert (m1 == m2).all() and len(inner.calls) == 1 and cs.reused == 4
-    # a new candidate only computes that candidate
-    m3 = cs.score("[X] in [Y]", ["ab", "c"], ["QQ", "RRR"])
-    assert inner.calls[-1][2] == ["RRR"] and m3[0, 0] == m1[0, 1]
-    # a new process (new CachedScorer on the same on-disk cache) recomputes nothing
+    # a new candidate set computes whole rows (a score depends on the candidates scored beside it)
+    cs.score("[X] in [Y]", ["ab", "c"], ["QQ", "RRR"])
+    assert inner.calls[-1] == ("[X] in [Y]", ["ab", "c"], ["QQ", "RRR"]) and cs.computed == 8
+    # a new process (new CachedScorer on the same on-disk cache) recomputes nothing; only the subjects
+    # it misses are computed
     again = CachedScorer(CountingScorer())
-    again.score("[X] in [Y]", ["c", "ab"], ["P", "QQ", "RRR"])
+    again.score("[X] in [Y]", ["c", "ab"], ["P", "QQ"])
     assert again.computed == 0 and again.scorer.calls == []
+    again.score("[X] in [Y]", ["c", "d"], ["P", "QQ"])
+    assert again.scorer.calls == [("[X] in [Y]", ["d"], ["P", "QQ"])]
 
 
 def scored(name, matrix, gold):

@@ -105,8 +105,11 @@ class MaskedScorer(Scorer):
 
     @property
     def identity(self) -> str:
+        """Everything a score depends on: model, vocabulary, precision and device kind. Not the batch
+        size: sentences are batched with others of their own length, never padded (see `score`)."""
         dtype = str(self.dtype).removeprefix("torch.")
-        return f"masked:{self.model_name}:vocab={self.vocab_name}" + ("" if dtype == "float32" else f":{dtype}")
+        device = str(self.choice.device).split(":")[0]
+        return f"masked:{self.model_name}:vocab={self.vocab_name}:{dtype}:{device}"
 
     @property
     def description(self) -> str:
@@ -131,11 +134,19 @@ class MaskedScorer(Scorer):
             ids = [i if i in allowed else None for i in ids]
         cols = torch.tensor([i if i is not None else 0 for i in ids])
         missing = torch.tensor([i is None for i in ids])
-        rows: list[list[float]] = []
+        # Sentences of one token length per batch: no padding, so a row never depends on which other
+        # subjects were scored with it (padding changes the rounding, and the cache scores only the
+        # subjects it misses).
+        texts = [t.fill(s, mask) for s in subjects]
+        by_length: dict[int, list[int]] = {}
+        for i, text in enumerate(texts):
+            by_length.setdefault(len(self.tokenizer(text).input_ids), []).append(i)
+        batches = [same[k:k + self.batch_size] for same in by_length.values()
+                   for k in range(0, len(same), self.batch_size)]
+        rows: list[list[float]] = [[] for _ in subjects]
         with torch.inference_mode():
-            for start in range(0, len(subjects), self.batch_size):
-                texts = [t.fill(s, mask) for s in subjects[start:start + self.batch_size]]
-                enc = self.tokenizer(texts, return_tensors="pt", padding=True).to(self.choice.device)
+            for batch in batches:
+                enc = self.tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True).to(self.choice.device)
                 logits = self.model(**enc).logits.float()
                 at_mask = (enc["input_ids"] == self.tokenizer.mask_token_id)
                 if (at_mask.sum(-1) != 1).any():
@@ -147,5 +158,6 @@ class MaskedScorer(Scorer):
                     logits = restricted
                 logp = torch.log_softmax(logits, dim=-1)[:, cols]
                 logp[:, missing] = -math.inf
-                rows.extend(logp.tolist())
+                for i, row in zip(batch, logp.tolist()):
+                    rows[i] = row
         return rows
