@@ -1,4 +1,5 @@
-"""The task search's report: what to use, how sure that is, and what the search tried.
+"""The task search's report (of a promptmine.tasks.optimize.TaskResult): what to use, how sure that is, and
+what the search tried.
 
 Files: report.md (held-out table with the majority-label control and paired bootstrap intervals,
 the recommendation, what the winner changed with a diff, its label words, demonstrations and
@@ -14,7 +15,6 @@ import json
 import statistics
 from pathlib import Path
 
-from promptmine.tasks.optimize import TaskResult
 
 
 def _pct(x: float) -> str:
@@ -30,7 +30,7 @@ def _oneline(text: str, width: int = 110) -> str:
     return t if len(t) <= width else t[:width - 1] + "…"
 
 
-def spread(result: TaskResult) -> tuple[float, float, float, int]:
+def spread(result) -> tuple[float, float, float, int]:
     """(min, median, max) selection accuracy over the variants tried, on the first block every variant
     was scored on, and the number of variants."""
     acc = list(result.search.first_block.values())
@@ -39,7 +39,7 @@ def spread(result: TaskResult) -> tuple[float, float, float, int]:
     return min(acc), statistics.median(acc), max(acc), len(acc)
 
 
-def write_task_report(out_dir: str | Path, result: TaskResult, *, scorer_name: str = "",
+def write_task_report(out_dir: str | Path, result, *, scorer_name: str = "",
                       title: str = "Task prompt search") -> Path:
     from promptmine.core.io import atomic_write
     from promptmine.report import bar_chart, markdown_table
@@ -115,7 +115,7 @@ def write_task_report(out_dir: str | Path, result: TaskResult, *, scorer_name: s
     return out / "report.md"
 
 
-def best_prompt(result: TaskResult) -> dict:
+def best_prompt(result) -> dict:
     """The winner as a program would apply it: the prompt, label -> words, and the calibration with the
     log-prior per label that its label log-probabilities are shifted by (before renormalising)."""
     winner = result.chosen

@@ -94,11 +94,10 @@ class VariantScorer:
         template, fill = self._forms[variant.prompt]
         texts = [fill(r) for r in rows]
         todo = [t for t in dict.fromkeys(texts) if any(c not in self._memo.get((template, t), {}) for c in columns)]
-        if todo:
-            missing = list(dict.fromkeys(c for t in todo for c in columns if c not in self._memo.get((template, t), {})))
-            got = self.scorer.score(template, todo, missing)
+        if todo:  # whole rows: every column of a row comes from one scoring (bfloat16 rows move with the set)
+            got = self.scorer.score(template, todo, list(columns))
             for t, row in zip(todo, got):
-                self._memo.setdefault((template, t), {}).update(zip(missing, map(float, row)))
+                self._memo[(template, t)] = dict(zip(columns, map(float, row)))
             self.scorings += len(todo)
         return np.array([[self._memo[(template, t)][c] for c in columns] for t in texts], dtype=np.float64)
 
