@@ -25,6 +25,7 @@ from promptmine.core.errors import InputError, PromptmineError
 from promptmine.core.progress import log, progress
 from promptmine.core.records import X, Y
 from promptmine.scoring import Scored, combine, p_at_1, ranks
+from promptmine.stats import paired_bootstrap  # noqa: F401 (re-exported: promptmine.task.paired_bootstrap)
 
 SLOT = "{text}"
 
@@ -183,18 +184,6 @@ def split_indices(n: int, held_out: int, seed: int = 0) -> tuple[list[int], list
     order = list(range(n))
     random.Random(seed).shuffle(order)
     return sorted(order[:n - held_out]), sorted(order[n - held_out:])
-
-
-def paired_bootstrap(a: Sequence[bool], b: Sequence[bool], *, samples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    """Accuracy of b minus accuracy of a on the same examples, with a 95% paired bootstrap interval."""
-    import numpy as np
-
-    x = np.asarray(b, dtype=np.float64) - np.asarray(a, dtype=np.float64)
-    if not len(x):
-        return 0.0, 0.0, 0.0
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(samples, len(x)))].mean(axis=1)
-    return float(x.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
 # -- selection over variants ----------------------------------------------------------------------
