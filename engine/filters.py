@@ -115,8 +115,8 @@ def display_order(template: str) -> tuple[int, int]:
 #   template, or the manual's possessor (`capital of [X]`, `[X]'s`) is the other slot in the
 #   candidate (`[X] is the capital of [Y].`, `[X] is the official tongue of [Y].` for P36/P37);
 # - `negation`: `not`, `n't`, `never` or `no` that the manual template (and the source) lack;
-# - `fragment`: a word piece left dangling by a hyphen (`[Y] co- [X].` from "co-founded") or no
-#   word of three letters or more.
+# - `fragment`: a word piece left dangling by a hyphen (`[Y] co- [X].` from "co-founded"), a word
+#   doubled (`[X] and and [Y].`), or no word of three letters or more.
 #
 # Determiners next to a slot are not a reason to drop anything: `[X] lies on [Y].` and `[X] lies on
 # the [Y].` fill differently ("Paris lies on Seine." vs "... on the Seine."), the scorer tells them
@@ -125,6 +125,7 @@ HYGIENE = ("tautology", "role_swap", "negation", "fragment")
 
 NEGATIONS = frozenset(("not", "n't", "never", "no"))
 _DANGLING = re.compile(r"(?:^|\s)-[^\W\d_]+|[^\W\d_]+-(?=\s|$|[.,;:!?])")
+_DOUBLED = re.compile(r"\b([^\W\d_]+)\s+\1\b", re.IGNORECASE)  # `[X] and and [Y]`: a word the translator doubled
 _POSSESSOR = re.compile(r"\bof\s+(?:(?:the|a|an)\s+)?(\[[XY]\])|(\[[XY]\])\s*'s?(?![a-z])", re.IGNORECASE)
 
 
@@ -178,7 +179,7 @@ def negations(template: str) -> set[str]:
 
 def is_fragment(template: str) -> bool:
     text = template.replace(X, " ").replace(Y, " ")
-    if _DANGLING.search(text):
+    if _DANGLING.search(text) or _DOUBLED.search(text):
         return True
     return not any(sum(ch.isalpha() for ch in w) >= 3 for w, _ in words(template))
 

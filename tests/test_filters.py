@@ -104,6 +104,7 @@ P36, P37 = "The capital of [X] is [Y] .", "The official language of [X] is [Y] .
     ("[X] never joined [Y].", "[X] is a member of [Y] .", "negation"),
     ("[Y] co- [X].", "[X] co-founded [Y] .", "fragment"),
     ("[X] of [Y].", "[X] is part of [Y] .", "fragment"),
+    ("[X] and and subclass of [Y].", "[X] is a subclass of [Y] .", "fragment"),
 ])
 def test_hygiene_names_why_a_candidate_goes(template, manual, reason):
     assert reason in HYGIENE
