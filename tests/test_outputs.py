@@ -67,7 +67,7 @@ def test_run_logs_its_stages_in_order(monkeypatch, tmp_path, capsys, tiny_causal
 
     rels, pairs = _small_data(tmp_path)
     monkeypatch.setattr(pipeline, "mine_pools", lambda corpus, train, top: {})
-    monkeypatch.setattr(pipeline, "paraphrase_pools", lambda manual, routes, top, options=None: {})
+    monkeypatch.setattr(pipeline, "paraphrase_pools", lambda manual, routes, top, options=None, **kw: {})
     pipeline.run(rels, pairs, [str(rels)], out=tmp_path / "out", routes="none",
                  options={"model": str(tiny_causal_dir), "device": "cpu"}, cache=False)
     err = capsys.readouterr().err
