@@ -10,8 +10,12 @@ Paraphrased top-1 (best of the manual template and its back-translations), Mined
 from __future__ import annotations
 
 import glob
+import os
 import random
+import shutil
+import tempfile
 import time
+from contextlib import contextmanager
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,7 +163,7 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
         tr = train[rel]
         n_train, n_test = (sum(b.n for b in as_blocks(x)) for x in (tr, test[rel]))
         if n_train == 0 or n_test == 0:
-            log(f"{rel}: skipped (train {n_train}, test {n_test} facts)")
+            log(f"{rel}: skipped (train {n_train}, test {plural(n_test, 'fact')})")
             continue
         groups = [pool.mined, [pool.manual] + pool.paraphrased]
         if method == "exhaustive":
@@ -420,7 +424,7 @@ def mine_pools(corpus: Sequence[str], train_pairs: Sequence[Pair], top: int) -> 
 
     result = mine(list(corpus), list(train_pairs), top=top)
     log(f"mine: {result.stats.get('sentences_matched', '?')} sentences matched, "
-        f"{result.stats.get('templates_kept', '?')} templates kept")
+        f"{plural(result.stats.get('templates_kept', 0), 'template')} kept")
     return result.candidates
 
 
@@ -515,9 +519,14 @@ def pool_sizes(pools: dict[str, Pool]) -> str:
 
 
 def parse_routes(text: str) -> list[tuple[str, list[str]]]:
-    """`bergamot:pt,apertium:es` -> [("bergamot", ["pt"]), ("apertium", ["es"])]; `none` -> []."""
+    """`bergamot:pt,apertium:es` -> [("bergamot", ["pt"]), ("apertium", ["es"])]; `none` -> [];
+    `auto` -> every route installed here (`paraphrasing.installed_routes`)."""
     if text.strip().lower() in ("", "none"):
         return []
+    if text.strip().lower() == "auto":
+        from promptmine.paraphrasing import installed_routes
+
+        return installed_routes()
     routes: dict[str, list[str]] = {}
     for item in text.split(","):
         backend, sep, pivot = item.strip().partition(":")
@@ -525,6 +534,56 @@ def parse_routes(text: str) -> list[tuple[str, list[str]]]:
             raise PromptmineError(f"--pivots expects BACKEND:LANG items separated by commas, got {item!r}")
         routes.setdefault(backend, []).append(pivot)
     return list(routes.items())
+
+
+def warn_unmatched(pairs: Sequence[Pair], manual: dict[str, str], relations_path, pairs_path) -> None:
+    """Say what `run` leaves out rather than dropping it silently: relations of the relations file
+    without a fact, and facts without a relation or of a relation the file does not have."""
+    from collections import Counter
+
+    from promptmine.core.progress import warn
+
+    have = {p.relation for p in pairs}
+    empty = [r for r in manual if r not in have]
+    if empty:
+        warn(f"{relations_path}: {plural(len(empty), 'relation')} without a fact in {pairs_path}, left out: "
+             + ", ".join(empty))
+    loose = sum(p.relation is None for p in pairs)
+    if loose:
+        warn(f"{pairs_path}: {plural(loose, 'fact')} without a relation, left out (give each a "
+             "`predicate_id`/`relation`, or a third TSV column)")
+    other = Counter(p.relation for p in pairs if p.relation is not None and p.relation not in manual)
+    if other:
+        warn(f"{pairs_path}: {plural(sum(other.values()), 'fact')} of {plural(len(other), 'relation')} that "
+             f"{relations_path} does not have, left out: " + ", ".join(sorted(other)[:10])
+             + (" ..." if len(other) > 10 else ""))
+
+
+RUN_FILES = ("report.md", "accuracy.png", "candidates.jsonl", "dropped.jsonl", "selections.jsonl", "scores.jsonl")
+
+
+@contextmanager
+def staged_folder(final: Path):
+    """A fresh folder beside `final` to write a run's files into; on success they replace `final`'s
+    (a missing `final` is the folder renamed; an existing one gets each file replaced and the run
+    files this run did not write removed, other files left alone); on an error or an interrupt it is
+    deleted, so `final` never mixes files of two runs."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if not final.exists():
+        tmp.rename(final)
+        return
+    for name in RUN_FILES:
+        if not (tmp / name).exists() and (final / name).exists():
+            (final / name).unlink()
+    for f in tmp.iterdir():
+        os.replace(f, final / f.name)
+    tmp.rmdir()
 
 
 # -- the library function -------------------------------------------------------------------------
@@ -542,7 +601,7 @@ class RunResult:
 
 def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str | Path = CORPORA / "sample_pairs.jsonl",
         corpus: Sequence[str | Path] | None = None, *, out: str | Path = "promptmine-run", mined: int = 10,
-        paraphrased: int = 10, routes: str | Sequence[tuple[str, list[str]]] = "bergamot:pt,apertium:es",
+        paraphrased: int = 10, routes: str | Sequence[tuple[str, list[str]]] = "auto",
         translator_options: dict[str, dict] | None = None, test_fraction: float = 0.5, seed: int = 0, k: int = 3,
         max_candidates: int | None = None, selection: str = "race", budget: int | None = None,
         scorer="causal", options: dict | None = None, cache: bool = True, strict: bool = False) -> RunResult:
@@ -551,8 +610,9 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
     selections.jsonl and scores.jsonl into `out`.
 
     `relations`: JSONL with each relation's manual `template`; `pairs`: its facts; `corpus`: text to
-    mine (default: the bundled sample). `routes`: back-translation routes, `"bergamot:pt,apertium:es"`
-    or [(backend, [pivots])], unavailable ones skipped; `translator_options` per backend name.
+    mine (default: the bundled sample). `routes`: back-translation routes, `"auto"` (every route
+    installed here), `"bergamot:pt,apertium:es"` or [(backend, [pivots])], unavailable ones skipped;
+    `translator_options` per backend name.
     `selection`: race or exhaustive (`budget`: (fact, template) pairs per relation for racing).
     `scorer`/`options`/`cache`: as for `promptmine.scoring.load_scorer`, with the scorer's own
     defaults (the same as evaluate's and select's, so their score caches are shared). `strict`: a
@@ -571,16 +631,19 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
         if rel is None:
             raise InputError("every line needs a `relation`", relations)
         manual.setdefault(rel, t)
-    facts_all = [p for p in read_pairs(pairs, strict=strict) if p.relation in manual]
+    read = read_pairs(pairs, strict=strict)
+    facts_all = [p for p in read if p.relation in manual]
     if not facts_all:
         raise InputError(f"no pairs of the relations in {relations} (pairs need a predicate_id/relation)", pairs)
+    warn_unmatched(read, manual, relations, pairs)
     manual = {r: t for r, t in manual.items() if any(p.relation == r for p in facts_all)}
     train_pairs, test_pairs = split_pairs(facts_all, test_fraction, seed)
-    log(f"run: {len(manual)} relations, {len(train_pairs)} training and {len(test_pairs)} test pairs "
+    log(f"run: {plural(len(manual), 'relation')}, {len(train_pairs)} training and {plural(len(test_pairs), 'test pair')} "
         f"(split per relation, seed {seed}); corpus: {', '.join(map(str, corpus))}")
 
     if isinstance(routes, str):
-        routes_text, routes = routes, parse_routes(routes)
+        routes = parse_routes(routes)
+        routes_text = ",".join(f"{b}:{p}" for b, ps in routes for p in ps) or "none"
     else:
         routes = list(routes)
         routes_text = ",".join(f"{b}:{p}" for b, ps in routes for p in ps) or "none"
@@ -598,30 +661,32 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
     found_mined = clean_mined(found_mined, manual, dropped)
     pools = {r: Pool(t, [c.template for c in found_mined.get(r, [])], [c.template for c in para.get(r, [])])
              for r, t in manual.items()}
-    out_dir = Path(out)
-    candidates = [c for r in manual for c in found_mined.get(r, []) + para.get(r, [])]
-    write_jsonl(out_dir / "candidates.jsonl", candidates)
-    write_jsonl(out_dir / "dropped.jsonl", dropped)
+    final = Path(out)
+    with staged_folder(final) as out_dir:  # an interrupted run leaves the earlier report whole
+        candidates = [c for r in manual for c in found_mined.get(r, []) + para.get(r, [])]
+        write_jsonl(out_dir / "candidates.jsonl", candidates)
+        write_jsonl(out_dir / "dropped.jsonl", dropped)
 
-    def facts(ps: list[Pair]) -> dict[str, RelationFacts]:
-        return {r: relation_facts(r, [p for p in ps if p.relation == r], max_candidates=max_candidates)
-                for r in manual}
+        def facts(ps: list[Pair]) -> dict[str, RelationFacts]:
+            return {r: relation_facts(r, [p for p in ps if p.relation == r], max_candidates=max_candidates)
+                    for r in manual}
 
-    comp = compare(scorer, pools, facts(train_pairs), facts(test_pairs), k=k, seed=seed, method=selection,
-                   budget=budget, on_stage=at)
-    at("report")
-    table, _ = comparison_tables(comp, k)
-    notes = [f"Model: {scorer.description}; score cache id `{scorer.identity}`. "
-             f"Relations: {len(manual)}; pairs split per relation into "
-             f"{len(train_pairs)} training (mining, selection, weights) and {len(test_pairs)} test facts "
-             f"(seed {seed}). Candidates per fact: the distinct objects of the relation in that split"
-             + (f" (at most {max_candidates})" if max_candidates else "") + ".",
-             f"Candidate prompts per relation: the manual one, up to {mined} mined, up to "
-             f"{paraphrased} paraphrased ({routes_text}). Scores: {scorer.computed} computed, "
-             f"{scorer.reused} from the cache; {time.perf_counter() - started:.0f} s in all.",
-             hygiene_note(dropped, len(candidates))]
-    report = write_report(out_dir, comp, k, title="promptmine run", notes=notes, pools=pools,
-                          labels=relation_labels(relations), seed=seed)
-    log(f"report: {report} (chart: {out_dir / 'accuracy.png'})")
+        comp = compare(scorer, pools, facts(train_pairs), facts(test_pairs), k=k, seed=seed, method=selection,
+                       budget=budget, on_stage=at)
+        at("report")
+        table, _ = comparison_tables(comp, k)
+        notes = [f"Model: {scorer.description}; score cache id `{scorer.identity}`. "
+                 f"Relations: {len(manual)}; pairs split per relation into "
+                 f"{len(train_pairs)} training (mining, selection, weights) and {len(test_pairs)} test facts "
+                 f"(seed {seed}). Candidates per fact: the distinct objects of the relation in that split"
+                 + (f" (at most {max_candidates})" if max_candidates else "") + ".",
+                 f"Candidate prompts per relation: the manual one, up to {mined} mined, up to "
+                 f"{paraphrased} paraphrased ({routes_text}). Scores: {scorer.computed} computed, "
+                 f"{scorer.reused} from the cache; {time.perf_counter() - started:.0f} s in all.",
+                 hygiene_note(dropped, len(candidates))]
+        report = write_report(out_dir, comp, k, title="promptmine run", notes=notes, pools=pools,
+                              labels=relation_labels(relations), seed=seed)
+        report = final / report.name
+    log(f"report: {report} (chart: {final / 'accuracy.png'})")
     return RunResult(comp, candidates, table, report)
 
