@@ -152,8 +152,11 @@ def _junk(text: str, source: str) -> bool:
     """A template the round trip broke: no content word left where the source had one, or a filler the source
     does not have: a capitalised word inside the sentence (`[X] The capital is [Y].`), a number."""
     ws = words(text)
-    if not any(is_content_word(w) for w, _ in ws) and any(is_content_word(w) for w, _ in words(source)):
-        return True  # (a source without one, `[X] is a [Y] .`, may get `[X] is one [Y].`)
+    if not any(is_content_word(w) for w, _ in ws):
+        src = words(source)
+        # a source without one (`[X] is a [Y] .`) may get `[X] is one [Y].`, but nothing shorter
+        if any(is_content_word(w) for w, _ in src) or len(ws) < len(src):
+            return True
     own = {w for w, _ in words(source)}
     return any(is_filler(w, initial) and w not in own for w, initial in ws)
 
