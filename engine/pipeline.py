@@ -15,8 +15,8 @@ import random
 import shutil
 import tempfile
 import time
-from contextlib import contextmanager
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
