@@ -373,7 +373,7 @@ def select(templates, pairs, *, method: str = "top1", k: int = 3, dev_fraction: 
         best = result.survivors[0]
         log(f"{rel}: {plural(len(mine), 'template')}, best of {len(result.survivors)} left on {result.facts} of "
             f"{facts.n} "
-            f"facts ({len(facts.objects)} candidates): P@1 {100 * p_at_1(best.ranks):.1f}: {best.template}"
+            f"facts ({plural(len(facts.objects), 'candidate')}): P@1 {100 * p_at_1(best.ranks):.1f}: {best.template}"
             + (f"; {sel.note}" if sel.note else ""))
     if not out:
         raise PromptmineError("nothing selected: no relation had both templates and training facts")

@@ -99,7 +99,10 @@ def run_task(args: argparse.Namespace) -> int:
         d = result.intervals.get(name)
         print(f"  {name:32} accuracy {100 * m.accuracy:5.1f}  macro-F1 {100 * m.macro_f1:5.1f}"
               + ("" if d is None else f"  vs original {100 * d[0]:+.1f} [{100 * d[1]:+.1f}, {100 * d[2]:+.1f}]"))
-    print(f"{len(result.variants)} prompts (the original and {len(result.variants) - 1} variants); report: {result.report}")
+    from promptmine.core.progress import plural
+
+    print(f"{plural(len(result.variants), 'prompt')} (the original and {plural(len(result.variants) - 1, 'variant')}); "
+          f"report: {result.report}")
     return 0
 
 
