@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import os
 import random
+import re
 import shutil
 import tempfile
 import time
@@ -346,6 +347,25 @@ def comparison_tables(comp: Comparison, k: int, labels: dict[str, str] | None = 
     return main, detail
 
 
+_FACTS_NEEDED = re.compile(r"^(.*?: )(\d+) training facts(; .*)$")
+
+
+def _reasons(fell: dict[str, str]) -> str:
+    """Why a row fell back, relations with the same reason together; reasons that differ only in the
+    number of training facts said once with the range (`15-22 training facts; learning weights ...`)."""
+    found = [_FACTS_NEEDED.match(w) for w in fell.values()]
+    if all(found) and len({(m.group(1), m.group(3)) for m in found}) == 1:
+        low, high = min(int(m.group(2)) for m in found), max(int(m.group(2)) for m in found)
+        span = str(low) if low == high else f"{low}-{high}"
+        return f"{found[0].group(1)}{span} training facts{found[0].group(3)}"
+    groups: dict[str, list[str]] = {}
+    for rel, why in fell.items():
+        groups.setdefault(why, []).append(str(rel))
+    if len(groups) == 1:
+        return next(iter(groups))
+    return "; ".join(f"{', '.join(rels)}: {why}" for why, rels in groups.items())
+
+
 def row_notes(comp: Comparison, k: int) -> list[str]:
     """Sentences on the rows whose method did not run everywhere (hidden, or `-` per relation)."""
     out = []
@@ -353,8 +373,7 @@ def row_notes(comp: Comparison, k: int) -> list[str]:
         fell = comp.fallbacks.get(row, {})
         if not fell or not comp.scores[row]:
             continue
-        whys = sorted(set(fell.values()))
-        why = whys[0] if len(whys) == 1 else "; ".join(f"{r}: {w}" for r, w in fell.items())
+        why = _reasons(fell)
         if not any(comp.ran(row)):
             out.append(f"{row_label(row, k)} is not shown: it ran for no relation ({why}).")
         else:
@@ -509,7 +528,8 @@ def pool_sizes(pools: dict[str, Pool]) -> str:
     for what, attr in (("mined template", "mined"), ("paraphrase", "paraphrased")):
         missing = [rel for rel, p in sizes.items() if not getattr(p, attr)]
         if missing:
-            line += f" No {what} for {', '.join(missing)}: their rows there are the manual prompt."
+            line += (f" No {what} for {', '.join(missing)}: {'its' if len(missing) == 1 else 'their'} rows "
+                     "there are the manual prompt.")
     alike = [rel for rel, p in sizes.items()
              if any(template_key(t) == template_key(p.manual) for t in p.mined + p.paraphrased)]
     if alike:

@@ -97,3 +97,12 @@ def test_the_report_recommends_only_gains_beyond_noise_and_names_a_dominant_rela
     assert "A carries most of the gain of Mined+Paraphrased top-1" in report
     assert "| Optimized ensemble" not in report and "Optimized ensemble is not shown" in report
     assert "| A | `[X] is a [Y].` | `[X] is a [Y].` | +75.0 [" in report
+
+
+def test_why_a_row_fell_back_is_said_once():
+    from promptmine.pipeline import _reasons
+
+    why = "rank ensemble instead of optimised: {} training facts; learning weights needs 100 (40 held out)"
+    assert _reasons({"P19": why.format(15), "P36": why.format(15), "P463": why.format(22)}) == why.format("15-22")
+    assert _reasons({"P19": "no mined template", "P36": "no mined template"}) == "no mined template"
+    assert _reasons({"P19": "a", "P36": "b", "P37": "a"}) == "P19, P37: a; P36: b"
