@@ -307,7 +307,8 @@ def test_cli_rerun_retries_items_that_failed(rule_server, tmp_path):
 
     rule_server.set_faults([{"match": "died", "faults": ["400"]}])
     args = ["paraphrase", TEMPLATES[0], TEMPLATES[1], "--pivots", "de", "--backend", "openai", "--base-url",
-            rule_server.url, "--model", "test-model", "--api-key-env", KEY_ENV, "--beams", "2", "--top", "2"]
+            rule_server.url, "--model", "test-model", "--api-key-env", KEY_ENV, "--beams", "2", "--top", "2",
+            "--generations", "1"]  # one round trip: growing the failed template's pool would send more
     out = tmp_path / "p.jsonl"
     assert main([*args, "--out", str(out)]) == 0
     first = [json.loads(line) for line in out.read_text().splitlines()]
