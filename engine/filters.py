@@ -179,7 +179,7 @@ def negations(template: str) -> set[str]:
 
 def is_fragment(template: str) -> bool:
     text = template.replace(X, " ").replace(Y, " ")
-    if _DANGLING.search(text) or _DOUBLED.search(text):
+    if _DANGLING.search(text) or _DOUBLED.search(template):  # (a slot between two words breaks a double)
         return True
     return not any(sum(ch.isalpha() for ch in w) >= 3 for w, _ in words(template))
 

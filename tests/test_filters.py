@@ -121,6 +121,7 @@ def test_hygiene_names_why_a_candidate_goes(template, manual, reason):
     ("[X] was born in [Y].", "[X] was born in [Y] ."),  # a spacing variant of the manual
     ("[X] does not have [Y].", "[X] does not have [Y] ."),  # a negation the manual has
     ("[X] lies on the [Y].", "[X] lies on [Y] ."),  # a determiner before a slot: the scorer decides
+    ("[X] is [Y] is a member.", "[X] is a member of [Y] ."),  # `is [Y] is`: no doubled word
 ])
 def test_hygiene_keeps_real_phrasings(template, manual):
     assert hygiene(template, manual) is None
