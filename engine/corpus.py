@@ -96,13 +96,35 @@ def line_text(line: str, jsonl: bool, path: str | Path, lineno: int, field: str 
     return text
 
 
-def line_sentences(file_index: int, lineno: int, text: str, long_line: int = LONG_LINE) -> list[Sentence]:
-    """A line's sentences with their corpus positions; long lines are split into sentences."""
+# A "sentence" longer than this after splitting (a line with no sentence end: a table dump, base64)
+# is skipped with its file:line: spaCy refuses texts over its max_length (E088) and would spend
+# minutes and gigabytes on one far below it.
+MAX_SENTENCE = 10_000
+
+
+def line_sentences(file_index: int, lineno: int, text: str, long_line: int = LONG_LINE, *,
+                   path: str | Path | None = None, on_error: OnError = None) -> list[Sentence]:
+    """A line's sentences with their corpus positions; long lines are split into sentences, and a
+    piece still over MAX_SENTENCE characters is skipped and reported as `path:lineno` (to `on_error`,
+    else as a warning): it never stops the run."""
     text = text.strip()
     if not text:
         return []
     parts = split_sentences(text) if len(text) > long_line else [text]
-    return [Sentence((file_index, lineno, part), sentence) for part, sentence in enumerate(parts)]
+    out = []
+    for part, sentence in enumerate(parts):
+        if len(sentence) > MAX_SENTENCE:
+            err = InputError(f"a sentence of {len(sentence):,} characters (no sentence end within "
+                             f"{MAX_SENTENCE:,})", path, lineno)
+            if on_error is not None:
+                on_error(err)
+            else:
+                from promptmine.core.progress import warn
+
+                warn(f"{err}; skipped")
+            continue
+        out.append(Sentence((file_index, lineno, part), sentence))
+    return out
 
 
 def _iter_texts(path: Path, on_error: OnError, field: str = "text") -> Iterator[tuple[int, str]]:
@@ -126,7 +148,7 @@ def iter_corpus(paths: list[str | Path], on_error: OnError = None, *,
     for file_index, path in enumerate(corpus_files(paths)):
         try:
             for lineno, text in _iter_texts(path, on_error, text_field):
-                yield from line_sentences(file_index, lineno, text, long_line)
+                yield from line_sentences(file_index, lineno, text, long_line, path=path, on_error=on_error)
         except (gzip.BadGzipFile, EOFError, zlib.error) as e:
             err = InputError(f"corrupt or truncated gzip file ({e})", path)
             if on_error is None:

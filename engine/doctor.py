@@ -83,3 +83,31 @@ def doctor(*, models: bool = True) -> list[Check]:
     checks = _backends("translator", TRANSLATORS) + _backends("paraphraser", PARAPHRASERS)
     checks += _backends("scorer", SCORERS) + [_parser()]
     return checks + (_models() if models else [])
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether `promptmine run` with no flags works here (`ready`), and one sentence saying why."""
+
+    ready: bool
+    summary: str
+
+
+def default_pipeline(checks: list[Check]) -> Readiness:
+    """The default `run` needs the causal scorer (shipped SmolLM2); the parser adds dependency
+    templates and the pivots paraphrases, so without them it runs with less. Everything else doctor
+    lists (Marian, masked LMs, hosted servers) is optional."""
+    from promptmine.core.progress import plural
+
+    by = {(c.kind, c.name): c for c in checks}
+    scorer = by.get(("scorer", "causal"))
+    parser = by.get(("parser", "spacy"))
+    pivots = [c.name for c in checks if c.kind == "pivot" and c.ok and not c.name.startswith(("openai", "ctranslate2"))]
+    if scorer is None or not scorer.ok:
+        fix = f" ({scorer.fix})" if scorer is not None and scorer.fix else ""
+        return Readiness(False, f"The default pipeline (`promptmine run`) is NOT ready: the causal scorer is "
+                                f"missing{fix}.")
+    parts = ["the causal scorer", "the parser" if parser is not None and parser.ok else
+             "no parser (middle-word templates only)",
+             f"{plural(len(pivots), 'paraphrase pivot')} ({', '.join(pivots)})" if pivots else "no pivot (no paraphrases)"]
+    return Readiness(True, "The default pipeline (`promptmine run`) is ready: " + ", ".join(parts) + ".")

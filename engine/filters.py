@@ -102,3 +102,102 @@ def display_order(template: str) -> tuple[int, int]:
     hyphenated word (`co-founded` over `co founded`, which a parser's path can leave) and a final
     full stop; support decides among the rest."""
     return (-template.count("-"), 0 if template.rstrip()[-1:] in ".!?" else 1)
+
+
+# -- candidate hygiene: what no relation's prompt should look like ----------------------------------
+# Applied to every mined and paraphrased candidate before selection (`hygiene`), relative to the
+# relation's manual template (and, for a paraphrase, the text it was translated from). Each check
+# names a way a round trip or a parse produces a prompt that asks something else:
+#
+# - `tautology`: the [Y] side repeats the [X] side (`The capital of [X] is the capital of [Y].`):
+#   the words right before (or after) one slot are the words right before (after) the other;
+# - `role_swap`: the slots trade roles: the candidate with [X] and [Y] swapped is the manual
+#   template, or the manual's possessor (`capital of [X]`, `[X]'s`) is the other slot in the
+#   candidate (`[X] is the capital of [Y].`, `[X] is the official tongue of [Y].` for P36/P37);
+# - `negation`: `not`, `n't`, `never` or `no` that the manual template (and the source) lack;
+# - `fragment`: a word piece left dangling by a hyphen (`[Y] co- [X].` from "co-founded"), a word
+#   doubled (`[X] and and [Y].`), or no word of three letters or more.
+#
+# Determiners next to a slot are not a reason to drop anything: `[X] lies on [Y].` and `[X] lies on
+# the [Y].` fill differently ("Paris lies on Seine." vs "... on the Seine."), the scorer tells them
+# apart, so both stay candidates and selection picks (`pipeline.Pool.dedupe` keeps them apart).
+HYGIENE = ("tautology", "role_swap", "negation", "fragment")
+
+NEGATIONS = frozenset(("not", "n't", "never", "no"))
+_DANGLING = re.compile(r"(?:^|\s)-[^\W\d_]+|[^\W\d_]+-(?=\s|$|[.,;:!?])")
+_DOUBLED = re.compile(r"\b([^\W\d_]+)\s+\1\b", re.IGNORECASE)  # `[X] and and [Y]`: a word the translator doubled
+_POSSESSOR = re.compile(r"\bof\s+(?:(?:the|a|an)\s+)?(\[[XY]\])|(\[[XY]\])\s*'s?(?![a-z])", re.IGNORECASE)
+
+
+def _swap(template: str) -> str:
+    return template.replace(X, "\x00").replace(Y, X).replace("\x00", Y)
+
+
+def _side_words(template: str, slot: str, before: bool, n: int) -> tuple[str, ...]:
+    """The `n` words right before (or after) `slot`, lower-cased, determiners left out; the other
+    slot counts as a word, so `[X] of [Y]` compares nothing across it."""
+    i = template.index(slot)
+    side = template[:i] if before else template[i + len(slot):]
+    toks = [t.lower() for t in _TOKEN.findall(side) if t not in ".!?"]
+    toks = [t for t in toks if t not in ("the", "a", "an")]
+    return tuple(toks[-n:] if before else toks[:n])
+
+
+def is_tautology(template: str) -> bool:
+    """The words around [Y] repeat those around [X]: two or more words, one of them a content word,
+    right before both slots or right after both."""
+    for before in (True, False):
+        for n in (3, 2):
+            wx, wy = _side_words(template, X, before, n), _side_words(template, Y, before, n)
+            if len(wx) == n and wx == wy and X not in wx and Y not in wx and any(
+                    is_content_word(w) for w in wx):
+                return True
+    return False
+
+
+def possessors(template: str) -> set[str]:
+    """The slots marked as a possessor: `of [S]` (`of the [S]`) or `[S]'s`."""
+    return {m.group(1) or m.group(2) for m in _POSSESSOR.finditer(template)}
+
+
+def is_role_swap(template: str, manual: str) -> bool:
+    from promptmine.core.records import template_key
+
+    if template_key(_swap(template)) == template_key(manual):
+        return True
+    own, theirs = possessors(template), possessors(manual)
+    return len(theirs) == 1 and len(own) == 1 and own != theirs
+
+
+def negations(template: str) -> set[str]:
+    """The negation words of a template, `n't` counted as `not`."""
+    found = {w.lower() for w, _ in words(template) if w.lower() in NEGATIONS}
+    if re.search(r"n't\b", template, re.IGNORECASE):
+        found.add("not")
+    return found - {"n't"}
+
+
+def is_fragment(template: str) -> bool:
+    text = template.replace(X, " ").replace(Y, " ")
+    if _DANGLING.search(text) or _DOUBLED.search(template):  # (a slot between two words breaks a double)
+        return True
+    return not any(sum(ch.isalpha() for ch in w) >= 3 for w, _ in words(template))
+
+
+def hygiene(template: str, manual: str, source: str | None = None) -> str | None:
+    """The name (one of HYGIENE) of the first check the candidate fails, or None to keep it.
+    `manual`: the relation's template; `source`: what a paraphrase was translated from (its
+    negations are allowed too). The manual template itself always passes."""
+    from promptmine.core.records import template_key
+
+    if template_key(template) == template_key(manual) or template.split() == manual.split():
+        return None
+    if is_tautology(template) and not is_tautology(manual):
+        return "tautology"
+    if is_role_swap(template, manual):
+        return "role_swap"
+    if negations(template) - negations(manual) - (negations(source) if source else set()):
+        return "negation"
+    if is_fragment(template):
+        return "fragment"
+    return None

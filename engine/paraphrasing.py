@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, plural, progress
 from promptmine.core.records import X, Y, Candidate, check_template, normalize_text, template_key
-from promptmine.filters import FUNCTION_WORDS, is_content_word, is_filler, words
+from promptmine.filters import FUNCTION_WORDS, hygiene, is_content_word, is_filler, words
 
 # How slots travel through a translator: a (subject, object) rendering, restored afterwards.
 # `names` reads as natural text to NMT models; `rare` are invented words that subword models copy;
@@ -168,11 +168,14 @@ def _toggle_stop(text: str) -> str:
 
 
 def _junk(text: str, source: str) -> bool:
-    """A template the round trip broke: no content word left (`[X] is [Y].`), or a filler the source
+    """A template the round trip broke: no content word left where the source had one, or a filler the source
     does not have: a capitalised word inside the sentence (`[X] The capital is [Y].`), a number."""
     ws = words(text)
     if not any(is_content_word(w) for w, _ in ws):
-        return True
+        src = words(source)
+        # a source without one (`[X] is a [Y] .`) may get `[X] is one [Y].`, but nothing shorter
+        if any(is_content_word(w) for w, _ in src) or len(ws) < len(src):
+            return True
     own = {w for w, _ in words(source)}
     return any(is_filler(w, initial) and w not in own for w, initial in ws)
 
@@ -220,6 +223,8 @@ class RoundTripStats:
     kept: int = 0  # distinct candidates other than the original
     junk: int = 0  # templates: results without a content word or with a new filler (`[X] The capital`), dropped
     unframed: int = 0  # results of a framed input whose frame did not come back, dropped
+    # templates: (input index, candidate, reason) dropped by `filters.hygiene` (tautology, role swap, ...)
+    rejected: list = field(default_factory=list)
     span_repaired: int = 0  # free text: sentence candidates whose protected spans were put back
     span_dropped: int = 0  # ... and candidates or variants dropped for a damaged protected span
 
@@ -398,6 +403,11 @@ def grow_paraphrases(templates: Sequence[str], routes: Sequence[tuple[object, Se
                         if _junk(f.text, parent):
                             stats.junk += 1
                             continue
+                        why = hygiene(f.text, templates[i], parent)
+                        if why:  # never a parent of the next generation either
+                            seen[i].add(k)
+                            stats.rejected.append((i, f.text, why))
+                            continue
                         e = new.get(k)
                         if e is None:
                             e = new[k] = PoolEntry(f.text, gen, [], [], 0, (rank, parent_rank, r), f.score)
@@ -429,7 +439,19 @@ def grow_paraphrases(templates: Sequence[str], routes: Sequence[tuple[object, Se
     if stats.dropped:
         log(f"paraphrase: dropped {stats.dropped} of {stats.round_trips} round trips that lost or "
             f"duplicated a slot ([X]/[Y])")
+    if stats.rejected:
+        log(f"paraphrase: dropped {plural(len(stats.rejected), 'paraphrase')} by hygiene ("
+            + hygiene_counts([why for _, _, why in stats.rejected]) + ")")
     return out
+
+
+def hygiene_counts(reasons: Sequence[str]) -> str:
+    """`2 tautologies, 1 role swap` from the reasons of `filters.hygiene`, in HYGIENE's order."""
+    from promptmine.filters import HYGIENE
+
+    names = {"tautology": ("tautology", "tautologies"), "role_swap": ("role swap", "role swaps"),
+             "negation": ("new negation", "new negations"), "fragment": ("fragment", "fragments")}
+    return ", ".join(plural(reasons.count(r), *names[r]) for r in HYGIENE if r in reasons)
 
 
 def paraphrase_direct(templates: list[str], paraphraser, *, n: int = 40, top: int = 40,
@@ -619,6 +641,56 @@ def paraphrase_text(text: str, translator, pivots: list[str], *, beams: int = 7,
     return out
 
 
+# Registered translators a default run may use without being asked: local, no server, no conversion
+# (ctranslate2 runs the same Marian models as `marian`; `openai` needs a server).
+AUTO_BACKENDS = ("marian", "bergamot", "apertium")
+
+
+def installed_routes(backends: Sequence[str] = AUTO_BACKENDS) -> list[tuple[str, list[str]]]:
+    """Every (backend, pivots) route usable here, in `backends` order: each backend's pivots whose
+    models or language pairs are installed (`availability()`, no model loaded), e.g.
+    [("bergamot", ["pt"]), ("apertium", ["es", "ca", "gl", "eo", "hbs"])]."""
+    from promptmine.models.translate import TRANSLATORS
+
+    routes = []
+    for name in backends:
+        if name not in TRANSLATORS.names():
+            continue
+        avail = TRANSLATORS.resolve(name).availability()
+        pivots = [p for p, fix in avail.pivots.items() if fix is None]
+        if avail.ok and pivots:
+            routes.append((name, pivots))
+    return routes
+
+
+def paraphrase_routes(templates: Sequence[str], routes: Sequence[tuple[object, Sequence[str]]], *,
+                      generations: int | None = None, beams: int = 7, top: int = 40, src: str = "en",
+                      styles: Sequence[str] | None = None, cache="default",
+                      relations: Sequence[str | None] | None = None,
+                      stats: RoundTripStats | None = None) -> list[list[Candidate]]:
+    """Paraphrases of each template from every route (translator, pivots). `generations` None (the
+    default): one round trip per route (LPAQA's), then, for each template that got none from it, a
+    grown pool (`grow_paraphrases`, 2 generations with more slot renderings and input variants): short
+    templates (`[X] is a subclass of [Y] .`) often come back unchanged from one round trip. A number:
+    that many generations of `grow_paraphrases` for every template (1: LPAQA's round trip)."""
+    stats = stats if stats is not None else RoundTripStats()
+    if generations is not None and generations > 1:
+        return grow_paraphrases(templates, routes, generations=generations, beams=beams, top=top, src=src,
+                                styles=styles, cache=cache, relations=relations, stats=stats)
+    found = grow_paraphrases(templates, routes, generations=1, beams=beams, top=top, src=src, styles=styles,
+                             extra_styles=(), stop_variants=False, frames=(), cache=cache, relations=relations,
+                             stats=stats)
+    empty = [i for i, cands in enumerate(found) if len(cands) < 2]
+    if generations is None and empty:
+        log(f"paraphrase: one round trip gave nothing for {plural(len(empty), 'template')}; growing their pools")
+        grown = grow_paraphrases([templates[i] for i in empty], routes, generations=2, beams=beams, top=top,
+                                 src=src, styles=styles, cache=cache,
+                                 relations=[relations[i] for i in empty] if relations else None, stats=stats)
+        for i, cands in zip(empty, grown):
+            found[i] = cands
+    return found
+
+
 # -- the library function -------------------------------------------------------------------------
 @dataclass
 class ParaphraseResult:
@@ -630,36 +702,38 @@ class ParaphraseResult:
     stats: RoundTripStats
 
 
-def paraphrase(templates: str | Sequence[str] = (), *, texts: Sequence[str] = (), backend="marian",
+def paraphrase(templates: str | Sequence[str] = (), *, texts: Sequence[str] = (), backend="auto",
                options: dict | None = None, direct: bool = False, pivots: Sequence[str] | None = None,
                src: str = "en", beams: int = 7, top: int = 40, permutations: int = 5,
                placeholders: Sequence[str] | None = None, relations: Sequence[str | None] | None = None,
                cache: bool = True, protect: bool = True, labels: Sequence[str] = (), keep: Sequence[str] = (),
                keep_regex: Sequence[str] = (), examples_verbatim: bool = False,
-               generations: int = 1) -> ParaphraseResult:
+               generations: int | None = None) -> ParaphraseResult:
     """Paraphrase templates (one `[X]` and one `[Y]` each) and free-text prompts.
 
-    `backend` is a registry name (`marian`, `bergamot`, `apertium`, `openai`, ...) built with `options`
-    (its `Options` fields, e.g. `{"model_dir": "~/models"}`), or a translator object. With `direct`, a
-    paraphraser (`openai`) rewrites the templates without a pivot. `pivots` default to the backend's;
-    `placeholders` to the backend's slot renderings; `relations` label the templates' candidates;
-    `cache=False` neither reads nor writes the translation cache. `protect`, `labels`, `keep`,
-    `keep_regex` and `examples_verbatim` apply to free-text prompts (see `paraphrase_text`).
-    `generations` > 1 grows each template's pool (`grow_paraphrases`: round trips of the best round
-    trips, more slot renderings and input variants), which a greedy translator needs to give more
-    than a few paraphrases; 1 is LPAQA's single round trip."""
+    `backend` is "auto" (default: every route installed here, `installed_routes`: Marian where its
+    models are in the store, the shipped Bergamot, every Apertium English pair; free-text prompts go
+    through the first), a registry name (`marian`, `bergamot`, `apertium`, `openai`, ...) built with
+    `options` (its `Options` fields, e.g. `{"model_dir": "~/models"}`), or a translator object. With
+    `direct`, a paraphraser (`openai`) rewrites the templates without a pivot. `pivots` default to the
+    backend's; `placeholders` to the backend's slot renderings; `relations` label the templates'
+    candidates; `cache=False` neither reads nor writes the translation cache. `protect`, `labels`,
+    `keep`, `keep_regex` and `examples_verbatim` apply to free-text prompts (see `paraphrase_text`;
+    the labels of few-shot examples are found without `labels` too). `generations`: None (default)
+    is one round trip, grown further only for templates it left without a paraphrase
+    (`paraphrase_routes`); a number is that many generations for every template (1: LPAQA's)."""
     templates = [templates] if isinstance(templates, str) else list(templates)
     texts = list(texts)
     for t in templates:
         check_template(t)
     if not templates and not texts:
         raise PromptmineError("nothing to paraphrase: give templates or texts")
-    if beams < 1 or top < 0 or permutations < 1 or generations < 1:
+    if beams < 1 or top < 0 or permutations < 1 or (generations is not None and generations < 1):
         raise PromptmineError("beams, permutations and generations must be at least 1, top at least 0")
     stats = RoundTripStats()
     options = dict(options or {})
     if direct:  # free-text prompts: each sentence rewritten by the paraphraser, spans protected alike
-        paraphraser = _backend("PARAPHRASERS", backend, options, cache)
+        paraphraser = _backend("PARAPHRASERS", "openai" if backend == "auto" else backend, options, cache)
         found = paraphrase_direct(templates, paraphraser, n=max(beams, top), top=top, relations=relations,
                                   stats=stats) if templates else []
         variants = [paraphrase_text(text, paraphraser, [], beams=beams, permutations=permutations, src=src,
@@ -667,17 +741,23 @@ def paraphrase(templates: str | Sequence[str] = (), *, texts: Sequence[str] = ()
                                     examples_verbatim=examples_verbatim, cache=None)
                     for text in texts]
         return ParaphraseResult(found, variants, stats)
-    translator = _backend("TRANSLATORS", backend, options, cache)
+    if backend == "auto":
+        names = installed_routes()
+        if not names:
+            raise PromptmineError("no translator is installed: `promptmine doctor` says how to add one")
+        if pivots:  # pivots asked for: the first installed backend that has them all
+            names = [(n, list(pivots)) for n, ps in names if set(pivots) <= set(ps)][:1] or [(names[0][0], list(pivots))]
+        routes = [(_backend("TRANSLATORS", n, dict(options) if i == 0 else {}, cache), ps)
+                  for i, (n, ps) in enumerate(names)]
+        log("paraphrase: routes " + ", ".join(f"{n}:{','.join(ps)}" for n, ps in names))
+    else:
+        translator = _backend("TRANSLATORS", backend, options, cache)
+        routes = [(translator, list(pivots or getattr(translator, "default_pivots", ())))]
     disk = _open_cache("default") if cache else None  # one connection for every input
-    pivots = list(pivots or getattr(translator, "default_pivots", ()))
-    found = []
-    if templates and generations > 1:
-        found = grow_paraphrases(templates, [(translator, pivots)], generations=generations, beams=beams, top=top,
-                                 src=src, styles=placeholders, cache=disk, relations=relations, stats=stats)
-    elif templates:
-        found = paraphrase_templates(templates, translator, pivots, beams=beams, top=top, src=src,
-                                     styles=placeholders, cache=disk, relations=relations, stats=stats)
-    variants = [paraphrase_text(text, translator, pivots, beams=beams, permutations=permutations, src=src,
+    found = paraphrase_routes(templates, routes, generations=generations, beams=beams, top=top, src=src,
+                              styles=placeholders, cache=disk, relations=relations, stats=stats) if templates else []
+    translator, text_pivots = routes[0]
+    variants = [paraphrase_text(text, translator, list(text_pivots), beams=beams, permutations=permutations, src=src,
                                 styles=placeholders, cache=disk, stats=stats, protect=protect, labels=labels,
                                 keep=keep, keep_regex=keep_regex, examples_verbatim=examples_verbatim)
                 for text in texts]

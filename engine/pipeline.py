@@ -10,9 +10,14 @@ Paraphrased top-1 (best of the manual template and its back-translations), Mined
 from __future__ import annotations
 
 import glob
+import os
 import random
+import re
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,14 +45,15 @@ class Pool:
     paraphrased: list[str] = field(default_factory=list)
 
     def dedupe(self) -> Pool:
-        """Each phrasing once (`records.template_key`: spacing, punctuation, slot determiners), where it
-        first appears: manual, then mined, then paraphrased."""
-        seen = {template_key(self.manual)}
+        """Each prompt once, where it first appears: manual, then mined, then paraphrased. Only
+        spacing runs are merged: `[Y] .` and `[Y].`, `member of the [Y]` and `member of [Y]` are
+        different texts to the scorer (they score differently), so both stay candidates."""
+        seen = {scored_text(self.manual)}
         mined, para = [], []
         for src, dst in ((self.mined, mined), (self.paraphrased, para)):
             for t in src:
-                if template_key(t) not in seen:
-                    seen.add(template_key(t))
+                if scored_text(t) not in seen:
+                    seen.add(scored_text(t))
                     dst.append(t)
         return Pool(self.manual, mined, para)
 
@@ -56,11 +62,23 @@ class Pool:
         return [self.manual] + self.mined + self.paraphrased
 
 
+def scored_text(template: str) -> str:
+    """A template as the scorer reads it, up to runs of spaces (what `Pool.dedupe` merges)."""
+    return " ".join(template.split())
+
+
 @dataclass
 class Comparison:
     scores: dict[str, list[Score]]  # row -> per-relation test scores
     selections: dict[str, list[Selection]]  # row -> per-relation selections
     races: dict[str, Race] = field(default_factory=dict)  # relation -> how its candidates were raced
+    # row -> relation -> why the row's method did not run there (its selection is another row's)
+    fallbacks: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def ran(self, row: str) -> list[bool]:
+        """Per relation (in `scores[row]` order): whether the row's own method chose its prompt."""
+        fell = self.fallbacks.get(row, {})
+        return [s.relation not in fell for s in self.scores[row]]
 
     def micro(self, row: str) -> tuple[float, float, int]:
         return micro_average(self.scores[row])
@@ -138,6 +156,7 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
     sels: dict[str, list[Selection]] = {r: [] for r in ROWS}
     races: dict[str, Race] = {}
     chosen_by_rel: dict[str, dict[str, Selection]] = {}
+    fallbacks: dict[str, dict[str, str]] = {}
     if on_stage:
         on_stage("select")
     for rel, pool in pools.items():
@@ -145,7 +164,7 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
         tr = train[rel]
         n_train, n_test = (sum(b.n for b in as_blocks(x)) for x in (tr, test[rel]))
         if n_train == 0 or n_test == 0:
-            log(f"{rel}: skipped (train {n_train}, test {n_test} facts)")
+            log(f"{rel}: skipped (train {n_train}, test {plural(n_test, 'fact')})")
             continue
         groups = [pool.mined, [pool.manual] + pool.paraphrased]
         if method == "exhaustive":
@@ -171,6 +190,14 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
                                            max_templates=max_templates),
         }
         chosen_by_rel[rel] = chosen
+        if not pool.mined:
+            fallbacks.setdefault("Mined top-1", {})[rel] = "no mined template: the manual prompt"
+        if not pool.paraphrased:
+            fallbacks.setdefault("Paraphrased top-1", {})[rel] = "no paraphrase: the manual prompt"
+        if not pool.mined and not pool.paraphrased:
+            fallbacks.setdefault("Mined+Paraphrased top-1", {})[rel] = "no candidate: the manual prompt"
+        if chosen["Optimized ensemble"].method != "optimized":
+            fallbacks.setdefault("Optimized ensemble", {})[rel] = chosen["Optimized ensemble"].note or "not optimised"
     if on_stage:
         on_stage("evaluate")
     for rel, chosen in chosen_by_rel.items():
@@ -180,7 +207,7 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
             sel = sel.model_copy(update={"row": row_label(row, k)})  # its scores carry the row too
             sels[row].append(sel)
             scores[row].append(evaluate_blocks(scorer, sel, blocks, test_scored))
-    return Comparison(scores, sels, races)
+    return Comparison(scores, sels, races, fallbacks)
 
 
 def as_blocks(facts: RelationFacts | list[RelationFacts]) -> list[RelationFacts]:
@@ -208,53 +235,198 @@ def relation_labels(path: str | Path) -> dict[str, str]:
             if isinstance(obj.get("relation"), str) and isinstance(obj.get("label"), str) and obj["label"].strip()}
 
 
-def comparison_tables(comp: Comparison, k: int, labels: dict[str, str] | None = None) -> tuple[str, str]:
-    """(main table: micro P@1 and MRR per row with the change over Manual; per-relation P@1 table,
-    relations named with their `labels` where given)."""
+RECOMMEND_ROW = "Mined+Paraphrased top-1"  # the single prompt `run` recommends: the best of all on training
+
+
+@dataclass
+class Recommendation:
+    """What the report tells a user to do for one relation: `prompt` (the manual one when `keep`),
+    the P@1 gain of the selected prompt over the manual on the test facts (fractions, with a 95%
+    paired bootstrap interval) and how many test facts that rests on."""
+
+    relation: str
+    manual: str
+    selected: str
+    keep: bool
+    why: str
+    gain: float
+    low: float
+    high: float
+    n: int
+
+    @property
+    def prompt(self) -> str:
+        return self.manual if self.keep else self.selected
+
+
+def hits(score: Score) -> list[bool]:
+    return [r == 1 for r in score.ranks]
+
+
+def recommend(comp: Comparison, *, row: str = RECOMMEND_ROW, seed: int = 0) -> list[Recommendation]:
+    """Per relation: the prompt `row` selected on the training facts, recommended only when its gain
+    over the manual prompt on the test facts has a 95% paired bootstrap interval above zero; else
+    "keep yours", saying whether selection kept the manual, the gain was none, or it was noise."""
+    from promptmine.stats import paired_bootstrap
+
+    out = []
+    for base, score, msel, sel in zip(comp.scores["Manual"], comp.scores[row], comp.selections["Manual"],
+                                      comp.selections[row]):
+        manual = msel.templates[0].template
+        gain, low, high = paired_bootstrap(hits(base), hits(score), seed=seed)
+        selected = sel.templates[0].template
+        if scored_text(selected) == scored_text(manual):
+            keep, why = True, "selection kept the manual prompt"
+        elif low > 0:
+            keep, why = False, "better on the test facts"
+        elif gain <= 0:
+            keep, why = True, "the selected prompt did not beat it on the test facts"
+        else:
+            keep, why = True, "the gain is within noise (the interval includes 0)"
+        out.append(Recommendation(str(base.relation), manual, selected, keep, why, gain, low, high, base.n))
+    return out
+
+
+def gain_share(comp: Comparison, row: str) -> tuple[str, int, int] | None:
+    """(relation, its gain, the row's total gain) in test facts answered right, when one relation
+    carries more than half of a positive gain of `row` over Manual; else None."""
+    gains = {str(b.relation): sum(hits(s)) - sum(hits(b)) for b, s in zip(comp.scores["Manual"], comp.scores[row])}
+    total = sum(gains.values())
+    if total <= 0 or len(gains) < 2:
+        return None
+    rel = max(gains, key=gains.get)
+    return (rel, gains[rel], total) if gains[rel] > total / 2 else None
+
+
+def shown_rows(comp: Comparison) -> list[str]:
+    """ROWS without those whose method ran for no relation (their numbers are another row's)."""
+    return [r for r in ROWS if r == "Manual" or any(comp.ran(r)) or not comp.scores[r]]
+
+
+def _points(delta: float, low: float, high: float) -> str:
+    return f"{100 * delta:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]"
+
+
+def recommendation_table(recs: Sequence[Recommendation], labels: dict[str, str] | None = None) -> str:
     from promptmine.report import markdown_table
 
+    rows = [[relation_name(r.relation, labels), f"`{r.prompt}`" + (" (keep yours)" if r.keep else ""),
+             f"`{r.selected}`" if not r.keep or scored_text(r.selected) != scored_text(r.manual) else "(the manual)",
+             _points(r.gain, r.low, r.high), r.n, r.why] for r in recs]
+    return markdown_table(["relation", "use", "selected on training", "P@1 gain, points [95% CI]", "test facts",
+                           "why"], rows)
+
+
+def comparison_tables(comp: Comparison, k: int, labels: dict[str, str] | None = None) -> tuple[str, str]:
+    """(main table: micro P@1 and MRR per shown row with the change over Manual and its 95% paired
+    bootstrap interval (test facts resampled); per-relation P@1 table, `-` where a row's method did
+    not run, relations named with their `labels` where given)."""
+    from promptmine.report import markdown_table
+    from promptmine.stats import paired_bootstrap
+
     base = comp.micro("Manual")[0]
+    base_hits = [h for s in comp.scores["Manual"] for h in hits(s)]
     rows = []
-    for row in ROWS:
+    for row in shown_rows(comp):
         p1, m, n = comp.micro(row)
         change = f"{100 * (p1 - base) / base:+.1f}%" if base else "n/a"
-        rows.append([row_label(row, k), f"{100 * p1:.1f}", f"{100 * m:.1f}", n, change])
-    main = markdown_table(["method", "P@1", "MRR", "facts", "P@1 vs Manual (relative)"], rows)
+        row_hits = [h for s in comp.scores[row] for h in hits(s)]
+        interval = "" if row == "Manual" else _points(*paired_bootstrap(base_hits, row_hits))
+        ran = comp.ran(row)
+        where = "" if all(ran) else f" (ran for {sum(ran)} of {plural(len(ran), 'relation')})"
+        rows.append([row_label(row, k) + where, f"{100 * p1:.1f}", f"{100 * m:.1f}", n, change, interval])
+    main = markdown_table(["method", "P@1", "MRR", "facts", "P@1 vs Manual (relative)",
+                           "P@1 gain, points [95% CI]"], rows)
     rels = [s.relation for s in comp.scores["Manual"]]
+    shown = shown_rows(comp)
     per_rel = []
     for i, rel in enumerate(rels):
         per_rel.append([relation_name(rel, labels), comp.scores["Manual"][i].n] +
-                       [f"{100 * comp.scores[row][i].p_at_1:.1f}" for row in ROWS])
-    detail = markdown_table(["relation", "facts"] + [row_label(r, k) for r in ROWS], per_rel)
+                       [f"{100 * comp.scores[row][i].p_at_1:.1f}" if comp.ran(row)[i] else "-" for row in shown])
+    detail = markdown_table(["relation", "facts"] + [row_label(r, k) for r in shown], per_rel)
     return main, detail
 
 
+_FACTS_NEEDED = re.compile(r"^(.*?: )(\d+) training facts(; .*)$")
+
+
+def _reasons(fell: dict[str, str]) -> str:
+    """Why a row fell back, relations with the same reason together; reasons that differ only in the
+    number of training facts said once with the range (`15-22 training facts; learning weights ...`)."""
+    found = [_FACTS_NEEDED.match(w) for w in fell.values()]
+    if all(found) and len({(m.group(1), m.group(3)) for m in found}) == 1:
+        low, high = min(int(m.group(2)) for m in found), max(int(m.group(2)) for m in found)
+        span = str(low) if low == high else f"{low}-{high}"
+        return f"{found[0].group(1)}{span} training facts{found[0].group(3)}"
+    groups: dict[str, list[str]] = {}
+    for rel, why in fell.items():
+        groups.setdefault(why, []).append(str(rel))
+    if len(groups) == 1:
+        return next(iter(groups))
+    return "; ".join(f"{', '.join(rels)}: {why}" for why, rels in groups.items())
+
+
+def row_notes(comp: Comparison, k: int) -> list[str]:
+    """Sentences on the rows whose method did not run everywhere (hidden, or `-` per relation)."""
+    out = []
+    for row in ROWS[1:]:
+        fell = comp.fallbacks.get(row, {})
+        if not fell or not comp.scores[row]:
+            continue
+        why = _reasons(fell)
+        if not any(comp.ran(row)):
+            out.append(f"{row_label(row, k)} is not shown: it ran for no relation ({why}).")
+        else:
+            out.append(f"{row_label(row, k)} did not run for {', '.join(fell)} ({why}); `-` there below.")
+    return out
+
+
 def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: Sequence[str] = (),
-                 pools: dict[str, Pool] | None = None, labels: dict[str, str] | None = None) -> Path:
-    """report.md (tables, chosen prompts), accuracy.png, selections.jsonl and scores.jsonl in out_dir;
-    with `pools`, the notes end with the candidates per relation (`pool_sizes`); `labels` name the
-    relations in the report (relation -> label)."""
+                 pools: dict[str, Pool] | None = None, labels: dict[str, str] | None = None,
+                 seed: int = 0) -> Path:
+    """report.md (what to use per relation, tables, chosen prompts), accuracy.png, selections.jsonl and
+    scores.jsonl in out_dir; with `pools`, the notes end with the candidates per relation
+    (`pool_sizes`); `labels` name the relations in the report (relation -> label)."""
     from promptmine.core.io import atomic_write, write_jsonl
     from promptmine.report import bar_chart
 
     out_dir.mkdir(parents=True, exist_ok=True)
     main, detail = comparison_tables(comp, k, labels)
-    row_names = [row_label(r, k) for r in ROWS]
-    micro = [comp.micro(r) for r in ROWS]
-    bar_chart(out_dir / "accuracy.png", row_names, [m[0] for m in micro], [m[1] for m in micro],
-              title=f"{title}: micro-averaged accuracy by method")
+    shown = shown_rows(comp)
+    micro = [comp.micro(r) for r in shown]
+    bar_chart(out_dir / "accuracy.png", [row_label(r, k) for r in shown], [m[0] for m in micro],
+              [m[1] for m in micro], title=f"{title}: micro-averaged accuracy by method")
     notes = list(notes) + ([pool_sizes(pools)] if pools else [])
+    recs = recommend(comp, seed=seed)
+    use = [r for r in recs if not r.keep]
+    summary = (f"Use the selected prompt for {', '.join(relation_name(r.relation, labels) for r in use)}; "
+               f"keep yours for the {plural(len(recs) - len(use), 'other relation')}." if use else
+               "Keep your prompts: no selected prompt beat the manual one by more than the noise of "
+               f"{plural(sum(r.n for r in recs), 'test fact')}.")
+    advice = [summary, "Selected on the training facts (the best single prompt of all candidates); gain in "
+              "P@1 points over the manual prompt on the test facts, with a 95% paired bootstrap interval."]
+    best = max(shown[1:], key=lambda r: comp.micro(r)[0], default=None)
+    share = gain_share(comp, best) if best else None
+    if share:
+        rel, g, total = share
+        advice.append(f"{relation_name(rel, labels)} carries most of the gain of {row_label(best, k)}: "
+                      f"{g} of the {plural(total, 'test fact')} it answers right beyond Manual; without it "
+                      f"the gain is {plural(total - g, 'fact')}.")
     lines = [f"# {title}", ""] + [part for note in notes for part in (note, "")] + [
-             "## Micro-averaged over all test facts", "", main, "",
-             "![accuracy by method](accuracy.png)", "", "## P@1 per relation", "", detail, "",
-             "## Chosen prompts", ""]
-    for row in ROWS:
+             "## What to use", "", *[part for a in advice for part in (a, "")], recommendation_table(recs, labels),
+             "", "## Micro-averaged over all test facts", "", main, ""]
+    lines += [part for note in row_notes(comp, k) for part in (note, "")]
+    lines += ["![accuracy by method](accuracy.png)", "", "## P@1 per relation", "", detail, "",
+              "## Chosen prompts", ""]
+    for row in shown:
         lines.append(f"### {row_label(row, k)}")
-        for sel in comp.selections[row]:
+        for sel, ran in zip(comp.selections[row], comp.ran(row)):
             parts = [f"`{wt.template}`" + (f" ({wt.weight:.2f})" if len(sel.templates) > 1 else "")
                      for wt in sel.templates]
             seen = f" [{sel.facts} training facts]" if sel.facts is not None else ""
             note = f" ({sel.note})" if sel.note else ""
+            if not ran and not sel.note:
+                note = f" ({comp.fallbacks[row][sel.relation]})"
             lines.append(f"- {relation_name(sel.relation, labels)}: " + ", ".join(parts) + seen + note)
         lines.append("")
     with atomic_write(out_dir / "report.md") as f:
@@ -271,26 +443,32 @@ def mine_pools(corpus: Sequence[str], train_pairs: Sequence[Pair], top: int) -> 
 
     result = mine(list(corpus), list(train_pairs), top=top)
     log(f"mine: {result.stats.get('sentences_matched', '?')} sentences matched, "
-        f"{result.stats.get('templates_kept', '?')} templates kept")
+        f"{plural(result.stats.get('templates_kept', 0), 'template')} kept")
     return result.candidates
 
 
 def paraphrase_pools(manual: dict[str, str], routes: Sequence[tuple[str, list[str]]], top: int,
                      options: dict[str, dict] | None = None, *, generations: int = 2,
-                     breadth: int = 10) -> dict[str, list[Candidate]]:
+                     breadth: int = 10, dropped: list[dict] | None = None) -> dict[str, list[Candidate]]:
     """Paraphrases of each manual template from all (backend, pivots) routes available here together,
     grown over `generations` (`promptmine.paraphrasing.grow_paraphrases`: chained pivots, round trips
     of the best `breadth` round trips), best first, at most `top` per relation; a missing backend or
     pivot is skipped with a note. Every relation is a key: an empty list means no paraphrase.
-    `options`: per backend name, its options (e.g. `{"marian": {"model_dir": "~/models"}}`)."""
-    from promptmine.paraphrasing import grow_paraphrases, open_routes
+    `options`: per backend name, its options (e.g. `{"marian": {"model_dir": "~/models"}}`).
+    `dropped`, when given, receives the paraphrases `filters.hygiene` dropped ({relation, template,
+    method, reason})."""
+    from promptmine.paraphrasing import RoundTripStats, grow_paraphrases, open_routes
 
     rels = list(manual)
     usable = open_routes(routes, options)
     if not usable:
         return {rel: [] for rel in rels}
+    stats = RoundTripStats()
     found = grow_paraphrases([manual[r] for r in rels], usable, generations=generations, breadth=breadth,
-                             top=top, relations=rels)
+                             top=top, relations=rels, stats=stats)
+    if dropped is not None:
+        dropped += [{"relation": rels[i], "template": text, "method": "paraphrase", "reason": why}
+                    for i, text, why in stats.rejected]
     out = {rel: [c for c in cands if c.pivot] for rel, cands in zip(rels, found)}  # drop the original
     empty = [rel for rel in rels if not out[rel]]
     log(f"paraphrase: {plural(sum(map(len, out.values())), 'paraphrase')} via "
@@ -299,23 +477,67 @@ def paraphrase_pools(manual: dict[str, str], routes: Sequence[tuple[str, list[st
     return out
 
 
+def clean_mined(found: dict[str, list[Candidate]], manual: dict[str, str],
+                dropped: list[dict]) -> dict[str, list[Candidate]]:
+    """The mined candidates `filters.hygiene` keeps (relative to each relation's manual template);
+    the others are appended to `dropped` with their reason."""
+    from promptmine.filters import hygiene
+
+    out = {}
+    for rel, cands in found.items():
+        out[rel] = []
+        for c in cands:
+            why = hygiene(c.template, manual[rel]) if rel in manual else None
+            if why:
+                dropped.append({"relation": rel, "template": c.template, "method": c.method, "reason": why})
+            else:
+                out[rel].append(c)
+    return out
+
+
+def hygiene_note(dropped: Sequence[dict], kept: int) -> str:
+    """The report's sentence on the candidates dropped before selection, by reason."""
+    from promptmine.paraphrasing import hygiene_counts
+
+    if not dropped:
+        return (f"Candidate hygiene: none of the {plural(kept, 'candidate')} was a tautology, a role swap, "
+                "a new negation or a fragment.")
+    by_rel = ", ".join(f"{r} {sum(d['relation'] == r for d in dropped)}"
+                       for r in dict.fromkeys(d["relation"] for d in dropped))
+    return (f"Candidate hygiene: {plural(len(dropped), 'candidate')} dropped before selection ("
+            + hygiene_counts([d["reason"] for d in dropped]) + f"; per relation: {by_rel}), "
+            f"{plural(kept, 'candidate')} kept; the dropped ones are in `dropped.jsonl` with their reason.")
+
+
 def pool_sizes(pools: dict[str, Pool]) -> str:
     """The report's line on how many distinct candidates each relation had, naming the relations
-    that got no mined template or no paraphrase (their rows fall back to the manual prompt)."""
+    that got no mined template or no paraphrase (their rows fall back to the manual prompt), and
+    those whose candidates differ from the manual prompt only in spacing or punctuation."""
     sizes = {rel: pool.dedupe() for rel, pool in pools.items()}
     parts = [f"{rel} {len(p.mined)}/{len(p.paraphrased)}" for rel, p in sizes.items()]
     line = "Distinct candidates per relation (mined/paraphrased): " + ", ".join(parts) + "."
     for what, attr in (("mined template", "mined"), ("paraphrase", "paraphrased")):
         missing = [rel for rel, p in sizes.items() if not getattr(p, attr)]
         if missing:
-            line += f" No {what} for {', '.join(missing)}: their rows there are the manual prompt."
+            line += (f" No {what} for {', '.join(missing)}: {'its' if len(missing) == 1 else 'their'} rows "
+                     "there are the manual prompt.")
+    alike = [rel for rel, p in sizes.items()
+             if any(template_key(t) == template_key(p.manual) for t in p.mined + p.paraphrased)]
+    if alike:
+        line += (f" {', '.join(alike)}: a candidate is the manual prompt up to spacing or punctuation "
+                 "(e.g. `[Y].` for `[Y] .`); kept apart, as the scorer tells them apart.")
     return line
 
 
 def parse_routes(text: str) -> list[tuple[str, list[str]]]:
-    """`bergamot:pt,apertium:es` -> [("bergamot", ["pt"]), ("apertium", ["es"])]; `none` -> []."""
+    """`bergamot:pt,apertium:es` -> [("bergamot", ["pt"]), ("apertium", ["es"])]; `none` -> [];
+    `auto` -> every route installed here (`paraphrasing.installed_routes`)."""
     if text.strip().lower() in ("", "none"):
         return []
+    if text.strip().lower() == "auto":
+        from promptmine.paraphrasing import installed_routes
+
+        return installed_routes()
     routes: dict[str, list[str]] = {}
     for item in text.split(","):
         backend, sep, pivot = item.strip().partition(":")
@@ -323,6 +545,56 @@ def parse_routes(text: str) -> list[tuple[str, list[str]]]:
             raise PromptmineError(f"--pivots expects BACKEND:LANG items separated by commas, got {item!r}")
         routes.setdefault(backend, []).append(pivot)
     return list(routes.items())
+
+
+def warn_unmatched(pairs: Sequence[Pair], manual: dict[str, str], relations_path, pairs_path) -> None:
+    """Say what `run` leaves out rather than dropping it silently: relations of the relations file
+    without a fact, and facts without a relation or of a relation the file does not have."""
+    from collections import Counter
+
+    from promptmine.core.progress import warn
+
+    have = {p.relation for p in pairs}
+    empty = [r for r in manual if r not in have]
+    if empty:
+        warn(f"{relations_path}: {plural(len(empty), 'relation')} without a fact in {pairs_path}, left out: "
+             + ", ".join(empty))
+    loose = sum(p.relation is None for p in pairs)
+    if loose:
+        warn(f"{pairs_path}: {plural(loose, 'fact')} without a relation, left out (give each a "
+             "`predicate_id`/`relation`, or a third TSV column)")
+    other = Counter(p.relation for p in pairs if p.relation is not None and p.relation not in manual)
+    if other:
+        warn(f"{pairs_path}: {plural(sum(other.values()), 'fact')} of {plural(len(other), 'relation')} that "
+             f"{relations_path} does not have, left out: " + ", ".join(sorted(other)[:10])
+             + (" ..." if len(other) > 10 else ""))
+
+
+RUN_FILES = ("report.md", "accuracy.png", "candidates.jsonl", "dropped.jsonl", "selections.jsonl", "scores.jsonl")
+
+
+@contextmanager
+def staged_folder(final: Path):
+    """A fresh folder beside `final` to write a run's files into; on success they replace `final`'s
+    (a missing `final` is the folder renamed; an existing one gets each file replaced and the run
+    files this run did not write removed, other files left alone); on an error or an interrupt it is
+    deleted, so `final` never mixes files of two runs."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if not final.exists():
+        tmp.rename(final)
+        return
+    for name in RUN_FILES:
+        if not (tmp / name).exists() and (final / name).exists():
+            (final / name).unlink()
+    for f in tmp.iterdir():
+        os.replace(f, final / f.name)
+    tmp.rmdir()
 
 
 # -- the library function -------------------------------------------------------------------------
@@ -340,7 +612,7 @@ class RunResult:
 
 def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str | Path = CORPORA / "sample_pairs.jsonl",
         corpus: Sequence[str | Path] | None = None, *, out: str | Path = "promptmine-run", mined: int = 10,
-        paraphrased: int = 10, routes: str | Sequence[tuple[str, list[str]]] = "bergamot:pt,apertium:es",
+        paraphrased: int = 10, routes: str | Sequence[tuple[str, list[str]]] = "auto",
         translator_options: dict[str, dict] | None = None, test_fraction: float = 0.5, seed: int = 0, k: int = 3,
         max_candidates: int | None = None, selection: str = "race", budget: int | None = None,
         scorer="causal", options: dict | None = None, cache: bool = True, strict: bool = False) -> RunResult:
@@ -349,8 +621,9 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
     selections.jsonl and scores.jsonl into `out`.
 
     `relations`: JSONL with each relation's manual `template`; `pairs`: its facts; `corpus`: text to
-    mine (default: the bundled sample). `routes`: back-translation routes, `"bergamot:pt,apertium:es"`
-    or [(backend, [pivots])], unavailable ones skipped; `translator_options` per backend name.
+    mine (default: the bundled sample). `routes`: back-translation routes, `"auto"` (every route
+    installed here), `"bergamot:pt,apertium:es"` or [(backend, [pivots])], unavailable ones skipped;
+    `translator_options` per backend name.
     `selection`: race or exhaustive (`budget`: (fact, template) pairs per relation for racing).
     `scorer`/`options`/`cache`: as for `promptmine.scoring.load_scorer`, with the scorer's own
     defaults (the same as evaluate's and select's, so their score caches are shared). `strict`: a
@@ -369,16 +642,19 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
         if rel is None:
             raise InputError("every line needs a `relation`", relations)
         manual.setdefault(rel, t)
-    facts_all = [p for p in read_pairs(pairs, strict=strict) if p.relation in manual]
+    read = read_pairs(pairs, strict=strict)
+    facts_all = [p for p in read if p.relation in manual]
     if not facts_all:
         raise InputError(f"no pairs of the relations in {relations} (pairs need a predicate_id/relation)", pairs)
+    warn_unmatched(read, manual, relations, pairs)
     manual = {r: t for r, t in manual.items() if any(p.relation == r for p in facts_all)}
     train_pairs, test_pairs = split_pairs(facts_all, test_fraction, seed)
-    log(f"run: {len(manual)} relations, {len(train_pairs)} training and {len(test_pairs)} test pairs "
+    log(f"run: {plural(len(manual), 'relation')}, {len(train_pairs)} training and {plural(len(test_pairs), 'test pair')} "
         f"(split per relation, seed {seed}); corpus: {', '.join(map(str, corpus))}")
 
     if isinstance(routes, str):
-        routes_text, routes = routes, parse_routes(routes)
+        routes = parse_routes(routes)
+        routes_text = ",".join(f"{b}:{p}" for b, ps in routes for p in ps) or "none"
     else:
         routes = list(routes)
         routes_text = ",".join(f"{b}:{p}" for b, ps in routes for p in ps) or "none"
@@ -391,33 +667,39 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
     at("mine")
     found_mined = mine_pools(corpus, train_pairs, mined)
     at("paraphrase")
-    para = paraphrase_pools(manual, routes, paraphrased, translator_options)
+    dropped: list[dict] = []
+    para = paraphrase_pools(manual, routes, paraphrased, translator_options, dropped=dropped)
+    found_mined = clean_mined(found_mined, manual, dropped)
     pools = {r: Pool(t, [c.template for c in found_mined.get(r, [])], [c.template for c in para.get(r, [])])
              for r, t in manual.items()}
-    out_dir = Path(out)
-    candidates = [c for r in manual for c in found_mined.get(r, []) + para.get(r, [])]
-    write_jsonl(out_dir / "candidates.jsonl", candidates)
+    final = Path(out)
+    with staged_folder(final) as out_dir:  # an interrupted run leaves the earlier report whole
+        candidates = [c for r in manual for c in found_mined.get(r, []) + para.get(r, [])]
+        write_jsonl(out_dir / "candidates.jsonl", candidates)
+        write_jsonl(out_dir / "dropped.jsonl", dropped)
 
-    def facts(ps: list[Pair]) -> dict[str, RelationFacts]:
-        return {r: relation_facts(r, [p for p in ps if p.relation == r], max_candidates=max_candidates)
-                for r in manual}
+        def facts(ps: list[Pair]) -> dict[str, RelationFacts]:
+            return {r: relation_facts(r, [p for p in ps if p.relation == r], max_candidates=max_candidates)
+                    for r in manual}
 
-    comp = compare(scorer, pools, facts(train_pairs), facts(test_pairs), k=k, seed=seed, method=selection,
-                   budget=budget, on_stage=at)
-    at("report")
-    table, _ = comparison_tables(comp, k)
-    notes = [f"Model: {scorer.description}; score cache id `{scorer.identity}`. "
-             f"Relations: {len(manual)}; pairs split per relation into "
-             f"{len(train_pairs)} training (mining, selection, weights) and {len(test_pairs)} test facts "
-             f"(seed {seed}). Candidates per fact: the distinct objects of the relation in that split"
-             + (f" (at most {max_candidates})" if max_candidates else "") + ".",
-             f"Candidate prompts per relation: the manual one, up to {mined} mined, up to "
-             f"{paraphrased} paraphrased ({routes_text})."]
-    # Not in the report, so that a warm run writes the same bytes as a cold one.
-    log(f"scores: {scorer.computed} computed, {scorer.reused} from the cache; "
-        f"{time.perf_counter() - started:.0f} s in all")
-    report = write_report(out_dir, comp, k, title="promptmine run", notes=notes, pools=pools,
-                          labels=relation_labels(relations))
-    log(f"report: {report} (chart: {out_dir / 'accuracy.png'})")
+        comp = compare(scorer, pools, facts(train_pairs), facts(test_pairs), k=k, seed=seed, method=selection,
+                       budget=budget, on_stage=at)
+        at("report")
+        table, _ = comparison_tables(comp, k)
+        notes = [f"Model: {scorer.description}; score cache id `{scorer.identity}`. "
+                 f"Relations: {len(manual)}; pairs split per relation into "
+                 f"{len(train_pairs)} training (mining, selection, weights) and {len(test_pairs)} test facts "
+                 f"(seed {seed}). Candidates per fact: the distinct objects of the relation in that split"
+                 + (f" (at most {max_candidates})" if max_candidates else "") + ".",
+                 f"Candidate prompts per relation: the manual one, up to {mined} mined, up to "
+                 f"{paraphrased} paraphrased ({routes_text}).",
+                 hygiene_note(dropped, len(candidates))]
+        # Not in the report, so that a warm run writes the same bytes as a cold one.
+        log(f"scores: {scorer.computed} computed, {scorer.reused} from the cache; "
+            f"{time.perf_counter() - started:.0f} s in all")
+        report = write_report(out_dir, comp, k, title="promptmine run", notes=notes, pools=pools,
+                              labels=relation_labels(relations), seed=seed)
+        report = final / report.name
+    log(f"report: {report} (chart: {final / 'accuracy.png'})")
     return RunResult(comp, candidates, table, report)
 

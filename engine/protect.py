@@ -80,6 +80,30 @@ def find_spans(text: str, *, labels: Sequence[str] = (), keep: Sequence[str] = (
     return merged
 
 
+# A few-shot example's label: 1-3 words closing a line after a separator (`... friends // Positive`).
+_SEPARATED_LABEL = re.compile(r"(?m)\S[ \t]+(?://|\|\||\||=>|->|=)[ \t]*([A-Za-z][\w'-]*(?: [A-Za-z][\w'-]*){0,2})[ \t]*$")
+# A `Cue: value` line; the value is a label when it is short and the cue names a label (or repeats).
+_CUE_VALUE = re.compile(r"(?m)^[ \t]*([A-Z][\w'/-]*(?: [A-Za-z][\w'/-]*){0,2}):[ \t]*(\S[^\n]*?)[ \t]*$")
+LABEL_CUES = frozenset(("label", "labels", "answer", "sentiment", "category", "class", "output", "a", "tag",
+                        "topic", "emotion", "intent", "verdict", "polarity"))
+
+
+def example_labels(text: str) -> list[str]:
+    """The label words of a few-shot prompt's examples, found without being told: what closes an
+    example line after a separator (`// Positive`, `=> Negative`), and the short values of a label
+    cue (`Label: Positive`, or any cue whose values are all one or two words on two lines or more)."""
+    found = [m.group(1) for m in _SEPARATED_LABEL.finditer(text)]
+    values: dict[str, list[str]] = {}
+    for m in _CUE_VALUE.finditer(text):
+        if not PLACEHOLDER.search(m.group(2)):
+            values.setdefault(m.group(1), []).append(m.group(2).rstrip(".!"))
+    for cue, vals in values.items():
+        short = all(len(v.split()) <= 2 and len(v) <= 30 for v in vals)
+        if short and (cue.lower() in LABEL_CUES or len(vals) >= 2):
+            found += vals
+    return list(dict.fromkeys(v for v in found if v.strip()))
+
+
 def span_texts(text: str, **options) -> list[str]:
     """The protected strings of `text` in order: what a variant must have exactly."""
     return [s.text for s in find_spans(text, **options)]
@@ -228,9 +252,11 @@ class ProtectOptions:
     keep_regex: Sequence[str] = ()
     cues: bool = True
     examples_verbatim: bool = False
+    auto_labels: bool = True  # also the labels `example_labels` finds (`// Positive`, `Label: Positive`)
 
     def spans(self, text: str) -> list[Span]:
-        return find_spans(text, labels=self.labels, keep=self.keep, keep_regex=self.keep_regex, cues=self.cues)
+        labels = list(self.labels) + (example_labels(text) if self.auto_labels else [])
+        return find_spans(text, labels=labels, keep=self.keep, keep_regex=self.keep_regex, cues=self.cues)
 
     def texts(self, text: str) -> list[str]:
         return [s.text for s in self.spans(text)]

@@ -287,7 +287,7 @@ def evaluate_blocks(scorer: CachedScorer, selection: Selection, blocks: Sequence
 def selection_name(selection: Selection) -> str:
     if len(selection.templates) == 1:
         return selection.templates[0].template
-    return f"<{selection.method} ensemble of {len(selection.templates)} templates>"
+    return f"<{selection.method} ensemble of {plural(len(selection.templates), 'template')}>"
 
 
 # -- building scorers ---------------------------------------------------------------------------

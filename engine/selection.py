@@ -272,8 +272,9 @@ def race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[Rela
         survivors.append(Scored(t, m, [r for p in parts[t] for r in p.ranks]))
     gold = [g for b in seen_blocks for g in b.gold]
     seen = {t: sum(len(p.ranks) for p in parts[t]) for t in templates}
-    log(f"{desc}: {len(templates)} templates, {len(alive)} left on {len(gold)} facts after {len(rounds)} rounds "
-        f"({cost} (fact, template) pairs" + (f" of a budget of {budget}" if budget is not None else "") + ")")
+    log(f"{desc}: {plural(len(templates), 'template')}, {len(alive)} left on {plural(len(gold), 'fact')} after "
+        f"{plural(len(rounds), 'round')} ({plural(cost, '(fact, template) pair')}"
+        + (f" of a budget of {budget}" if budget is not None else "") + ")")
     return Race(by_training_accuracy(survivors), gold, seen, cost, rounds,
                 "race" if eliminate or budget is not None else "exhaustive")
 
@@ -309,7 +310,7 @@ def ensemble(scored: Sequence[Scored], gold: Sequence[int], relation: str | None
                f"{n} training facts; learning weights needs {min_dev + min_fit} ({min_dev} held out)")
         return sel.model_copy(update={"facts": n, "note": f"rank ensemble instead of optimised: {why}"})
     sel = select_optimized(cands, gold, relation, model, dev_fraction=n_dev / n, seed=seed, **train)
-    return sel.model_copy(update={"facts": n, "note": f"weights fit on {n - n_dev} facts, early-stopped on {n_dev} held out"})
+    return sel.model_copy(update={"facts": n, "note": f"weights fit on {plural(n - n_dev, 'fact')}, early-stopped on {n_dev} held out"})
 
 
 # -- the library function -------------------------------------------------------------------------
@@ -372,7 +373,7 @@ def select(templates, pairs, *, method: str = "top1", k: int = 3, dev_fraction: 
         best = result.survivors[0]
         log(f"{rel}: {plural(len(mine), 'template')}, best of {len(result.survivors)} left on {result.facts} of "
             f"{facts.n} "
-            f"facts ({len(facts.objects)} candidates): P@1 {100 * p_at_1(best.ranks):.1f}: {best.template}"
+            f"facts ({plural(len(facts.objects), 'candidate')}): P@1 {100 * p_at_1(best.ranks):.1f}: {best.template}"
             + (f"; {sel.note}" if sel.note else ""))
     if not out:
         raise PromptmineError("nothing selected: no relation had both templates and training facts")

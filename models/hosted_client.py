@@ -119,6 +119,29 @@ def retry_after_seconds(headers: Any) -> float | None:
     return None
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0")
+
+
+def refused(exc: BaseException) -> bool:
+    """Whether the attempt failed because nothing listens at the address (ECONNREFUSED anywhere in
+    the exception's chain): a server that is not running, not a busy one."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, ConnectionRefusedError) or "connection refused" in str(exc).lower() \
+                or "errno 111" in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def is_local(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    return host in LOCAL_HOSTS or host.startswith("127.")
+
+
 def _classify(exc: BaseException) -> tuple[str, bool, float | None]:
     """(reason, retryable, server-requested delay) for an exception raised by one attempt."""
     import openai
@@ -241,6 +264,12 @@ class HostedClient:
             except Exception as exc:  # noqa: BLE001 - classified below; unknown ones retried then reported
                 reason, retryable, server_delay = _classify(exc)
                 reason = self.scrub(reason)
+                if refused(exc):  # nothing listens there: no backoff (a local one is not starting by itself)
+                    reason = f"connection refused: no server at {cfg.server}"
+                    if is_local(cfg.server) or attempt >= min(cfg.max_retries, 2):
+                        return None, ItemFailure(job.label, reason, attempt + 1)
+                    await asyncio.sleep(0.2)
+                    continue
                 if not retryable or attempt == cfg.max_retries:
                     return None, ItemFailure(job.label, reason, attempt + 1, permanent=not retryable)
                 if isinstance(exc, InvalidOutput):

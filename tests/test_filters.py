@@ -85,3 +85,48 @@ def test_is_filler():
 def test_display_prefers_the_written_form():
     forms = ["[X] co founded [Y].", "[X] co-founded [Y].", "[X] co-founded [Y]"]
     assert min(forms, key=display_order) == "[X] co-founded [Y]."
+
+
+# -- candidate hygiene (issue 18) -----------------------------------------------------------------
+from promptmine.filters import HYGIENE, hygiene  # noqa: E402
+
+P36, P37 = "The capital of [X] is [Y] .", "The official language of [X] is [Y] ."
+
+
+@pytest.mark.parametrize("template, manual, reason", [
+    ("The capital of [X] is the capital of [Y].", P36, "tautology"),
+    ("The official tongue of [X] is the official tongue of [Y].", P37, "tautology"),
+    ("[X] is the capital of [Y].", P36, "role_swap"),  # possessor moved from [X] to [Y]
+    ("[X] is the official tongue of [Y].", P37, "role_swap"),
+    ("[Y] was born in [X].", "[X] was born in [Y] .", "role_swap"),  # the manual with slots swapped
+    ("[X] is located not [Y] river.", "[X] is located in [Y] .", "negation"),
+    ("[X] is not located a river [Y].", "[X] is located in [Y] .", "negation"),
+    ("[X] never joined [Y].", "[X] is a member of [Y] .", "negation"),
+    ("[Y] co- [X].", "[X] co-founded [Y] .", "fragment"),
+    ("[X] of [Y].", "[X] is part of [Y] .", "fragment"),
+    ("[X] and and subclass of [Y].", "[X] is a subclass of [Y] .", "fragment"),
+])
+def test_hygiene_names_why_a_candidate_goes(template, manual, reason):
+    assert reason in HYGIENE
+    assert hygiene(template, manual) == reason
+
+
+@pytest.mark.parametrize("template, manual", [
+    ("[Y] is the capital of [X].", P36),  # the right roles, said the other way round
+    ("[X]'s capital is [Y].", P36),
+    ("[Y] is the capital and largest city of [X].", P36),
+    ("[X] co-founded [Y].", "[X] co-founded [Y] ."),
+    ("[X] joined [Y].", "[X] is a member of [Y] ."),
+    ("[X] is a citizen of [Y].", "[X] is [Y] citizen ."),
+    ("[X] was born in [Y].", "[X] was born in [Y] ."),  # a spacing variant of the manual
+    ("[X] does not have [Y].", "[X] does not have [Y] ."),  # a negation the manual has
+    ("[X] lies on the [Y].", "[X] lies on [Y] ."),  # a determiner before a slot: the scorer decides
+    ("[X] is [Y] is a member.", "[X] is a member of [Y] ."),  # `is [Y] is`: no doubled word
+])
+def test_hygiene_keeps_real_phrasings(template, manual):
+    assert hygiene(template, manual) is None
+
+
+def test_a_negation_in_the_source_is_allowed():
+    assert hygiene("[X] isn't part of [Y].", "[X] is part of [Y] .", source="[X] is not part of [Y].") is None
+    assert hygiene("[X] isn't part of [Y].", "[X] is part of [Y] .") == "negation"

@@ -103,3 +103,17 @@ def test_atomic_write_gives_the_usual_permissions(tmp_path):
         assert out.stat().st_mode & 0o777 == 0o644
     finally:
         os.umask(mask)
+
+
+def test_the_install_has_nothing_to_warn_about():
+    """setuptools warns on every install about a TOML-table license (~50 lines): an SPDX string it is."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    meta = tomllib.loads((root / "pyproject.toml").read_text())
+    assert isinstance(meta["project"]["license"], str)
+    script = (root / "scripts" / "install.sh").read_text()
+    assert all(line.count(" -q ") or "pip install" not in line for line in script.splitlines()
+               if line.strip().startswith(("\"$VPY\"", "PYTHONWARNINGS")))
+    assert "apertium-eng-cat" in script and "apertium-en-gl" in script

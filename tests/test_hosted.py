@@ -307,7 +307,8 @@ def test_cli_rerun_retries_items_that_failed(rule_server, tmp_path):
 
     rule_server.set_faults([{"match": "died", "faults": ["400"]}])
     args = ["paraphrase", TEMPLATES[0], TEMPLATES[1], "--pivots", "de", "--backend", "openai", "--base-url",
-            rule_server.url, "--model", "test-model", "--api-key-env", KEY_ENV, "--beams", "2", "--top", "2"]
+            rule_server.url, "--model", "test-model", "--api-key-env", KEY_ENV, "--beams", "2", "--top", "2",
+            "--generations", "1"]  # one round trip: growing the failed template's pool would send more
     out = tmp_path / "p.jsonl"
     assert main([*args, "--out", str(out)]) == 0
     first = [json.loads(line) for line in out.read_text().splitlines()]
@@ -405,3 +406,22 @@ def test_a_run_killed_midway_resumes_from_the_disk_cache(rule_server, tmp_path, 
     assert [[h.text for h in hyps] for hyps in out] == [[rule_translate(t)] for t in texts]
     assert tr.last_run.cached >= sent - 1  # all answered before the kill (one may have been in flight)
     assert tr.last_run.requests == len(texts) - tr.last_run.cached
+
+
+def test_a_refused_local_connection_fails_at_once_without_backoff():
+    import socket
+
+    from promptmine.models.hosted_client import is_local
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    tr = OpenAITranslator(base_url=f"http://127.0.0.1:{port}/v1", api_key_env=KEY_ENV, model="m", backoff=2.0,
+                          cache=False)
+    started = time.perf_counter()
+    with pytest.raises(PromptmineError, match="connection refused: no server at http://127.0.0.1"):
+        tr.translate(TEMPLATES[:2], "en", "de")
+    assert time.perf_counter() - started < 3  # was 11-14 s of exponential backoff
+    assert len(tr.failures) == 2 and all(f.attempts == 1 and f.reason.startswith("connection refused: no server at http://127.0.0.1")
+               for f in tr.failures)
+    assert is_local("http://localhost:8000/v1") and not is_local("https://api.openai.com/v1")

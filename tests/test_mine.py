@@ -414,3 +414,13 @@ def test_interrupted_run_leaves_no_output(tmp_path, monkeypatch, capsys):
                  "--out", str(out)]) == 130
     assert out.read_text() == "previous result\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]
+
+
+def test_a_megabyte_line_without_a_sentence_end_is_skipped_with_its_file_and_line(tmp_path, caplog):
+    corpus = tmp_path / "corpus.txt"
+    long = "Mozart was born in Salzburg " + " ".join(["and so on"] * 120_000)  # ~1 MB, no full stop
+    corpus.write_text("Mozart was born in Salzburg.\n" + long + "\nHaydn was born in Rohrau.\n")
+    pairs = [Pair(subject="Mozart", object="Salzburg", relation="P19"), Pair(subject="Haydn", object="Rohrau", relation="P19")]
+    result = mine([str(corpus)], pairs, top=5, methods=["middle"])  # no spaCy E088: the run goes on
+    assert [c.template for c in result.candidates["P19"]] == ["[X] was born in [Y]."]
+    assert f"{corpus}:2: a sentence of 1,200,027 characters (no sentence end within 10,000)" in caplog.text

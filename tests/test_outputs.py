@@ -67,7 +67,7 @@ def test_run_logs_its_stages_in_order(monkeypatch, tmp_path, capsys, tiny_causal
 
     rels, pairs = _small_data(tmp_path)
     monkeypatch.setattr(pipeline, "mine_pools", lambda corpus, train, top: {})
-    monkeypatch.setattr(pipeline, "paraphrase_pools", lambda manual, routes, top, options=None: {})
+    monkeypatch.setattr(pipeline, "paraphrase_pools", lambda manual, routes, top, options=None, **kw: {})
     pipeline.run(rels, pairs, [str(rels)], out=tmp_path / "out", routes="none",
                  options={"model": str(tiny_causal_dir), "device": "cpu"}, cache=False)
     err = capsys.readouterr().err
@@ -179,3 +179,43 @@ def test_the_prediction_agrees_with_the_rank_on_ties():
     gold = [0, 2, 0, 1]
     assert ranks(scores, gold) == [2, 2, 1, 3]
     assert top_predictions(scores, gold) == [1, 1, 0, 0]  # gold predicted exactly where its rank is 1
+
+
+def test_an_interrupted_run_leaves_the_earlier_report_whole(monkeypatch, tmp_path, tiny_causal_dir):
+    import promptmine.pipeline as pipeline
+
+    rels, pairs = _small_data(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.md").write_text("the earlier report")
+    (out / "candidates.jsonl").write_text("earlier candidates\n")
+    (out / "notes.txt").write_text("the user's own file")
+    monkeypatch.setattr(pipeline, "mine_pools", lambda corpus, train, top: {})
+    monkeypatch.setattr(pipeline, "paraphrase_pools", lambda manual, routes, top, options=None, **kw: {})
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "compare", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run(rels, pairs, [str(rels)], out=out, routes="none",
+                     options={"model": str(tiny_causal_dir), "device": "cpu"}, cache=False)
+    assert (out / "report.md").read_text() == "the earlier report"
+    assert (out / "candidates.jsonl").read_text() == "earlier candidates\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []  # no partial folder left
+
+
+def test_relations_without_facts_and_facts_without_a_relation_are_named(tmp_path, caplog):
+    import logging
+
+    from promptmine.core.records import Pair
+    from promptmine.pipeline import warn_unmatched
+
+    pairs = [Pair(subject="a", object="b", relation="P19"), Pair(subject="c", object="d", relation=None),
+             Pair(subject="e", object="f", relation="P999")]
+    with caplog.at_level(logging.INFO, logger="promptmine"):
+        warn_unmatched(pairs, {"P19": "[X] born [Y]", "P36": "[X] capital [Y]"}, "rels.jsonl", "facts.tsv")
+    text = caplog.text
+    assert "rels.jsonl: 1 relation without a fact in facts.tsv, left out: P36" in text
+    assert "facts.tsv: 1 fact without a relation, left out" in text
+    assert "facts.tsv: 1 fact of 1 relation that rels.jsonl does not have, left out: P999" in text

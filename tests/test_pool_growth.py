@@ -55,10 +55,14 @@ def test_pools_of_the_run_say_which_relations_got_no_paraphrase():
     assert "No mined template for P19, P108" in line
 
 
-def test_pool_dedupe_uses_the_one_normal_form():
+def test_pool_dedupe_keeps_what_the_scorer_tells_apart():
     pool = Pool("The capital of [X] is [Y] .", ["The capital of [X] is [Y].", "[X] co founded [Y]."],
-                ["the capital of [X] is [Y]", "[X] co-founded [Y].", "[Y] is the capital of [X]."]).dedupe()
-    assert pool.all == ["The capital of [X] is [Y] .", "[X] co founded [Y].", "[Y] is the capital of [X]."]
+                ["The capital of  [X] is [Y] .", "[X] co founded [Y].", "[Y] is the capital of [X]."]).dedupe()
+    assert pool.all == ["The capital of [X] is [Y] .", "The capital of [X] is [Y].", "[X] co founded [Y].",
+                        "[Y] is the capital of [X]."]
+    line = pool_sizes({"P36": pool})
+    assert "P36 2/1" in line and "P36: a candidate is the manual prompt up to spacing" in line
+    assert "No mined template" not in line
 
 
 @pytest.mark.integration
@@ -133,3 +137,52 @@ def test_paraphrase_command_grows_the_pool_with_generations(tmp_path):
     assert {r["pivot"] for r in out[1][1:]} == {"es"}
     assert [r["template"] for r in out[2][:len(out[1])]] == [r["template"] for r in out[1]]
     assert "[X] law for [Y]." in [r["template"] for r in out[2] if r["pivot"] == "es>es"]
+
+
+class EchoTranslator:
+    """Gives every plain input back unchanged; a framed one (`In fact, ...`) comes back reworded: as a
+    greedy translator does with a short template, one round trip finds nothing, a grown pool does."""
+
+    name = "echo"
+    identity = "echo-test-double"
+    placeholder_styles = ("brackets",)
+
+    def supports(self, src, tgt):
+        return {src, tgt} == {"en", "xx"}
+
+    def translate(self, texts, src, tgt, n=1):
+        from promptmine.models.translate import Hypothesis
+
+        return [[Hypothesis(t.replace("In fact, [X] is a subclass of", "In fact, [X] is a kind of"))] for t in texts]
+
+
+def test_default_generations_grow_only_the_templates_one_round_trip_left_unchanged():
+    from promptmine.paraphrasing import paraphrase_routes
+
+    stats = RoundTripStats()
+    one = paraphrase_routes(["[X] is a subclass of [Y] ."], [(EchoTranslator(), ["xx"])], generations=1, cache=None)
+    assert len(one[0]) == 1  # LPAQA's single round trip: nothing new
+    [grown] = paraphrase_routes(["[X] is a subclass of [Y] ."], [(EchoTranslator(), ["xx"])], cache=None,
+                                stats=stats)
+    assert [c.template for c in grown[1:]] == ["[X] is a kind of [Y]."]
+
+
+class SwappingTranslator(EchoTranslator):
+    """Round trips that swap the roles, repeat a side or add a negation: all dropped, and counted."""
+
+    def translate(self, texts, src, tgt, n=1):
+        from promptmine.models.translate import Hypothesis
+
+        if tgt == "xx":
+            return [[Hypothesis(t)] for t in texts]
+        return [[Hypothesis("[Y] is the capital of [X]."), Hypothesis("[X] is the capital of [Y]."),
+                 Hypothesis("The capital of [X] is the capital of [Y]."),
+                 Hypothesis("The capital of [X] is not [Y].")][:n] for t in texts]
+
+
+def test_growth_drops_and_counts_what_hygiene_rejects():
+    stats = RoundTripStats()
+    [cands] = grow_paraphrases(["The capital of [X] is [Y] ."], [(SwappingTranslator(), ["xx"])], generations=2,
+                               beams=4, extra_styles=(), stop_variants=False, frames=(), cache=None, stats=stats)
+    assert [c.template for c in cands[1:]] == ["[Y] is the capital of [X]."]
+    assert sorted(why for _, _, why in stats.rejected) == ["negation", "role_swap", "tautology"]

@@ -202,3 +202,49 @@ def test_paraphrase_direct_takes_free_text(rule_server):
     assert res.candidates == [] and len(res.texts) == 1
     _check_variants(text, res.texts[0], 3)
     assert res.texts[0][0]["template"] == text
+
+
+# -- labels found without --labels (issue 18) -----------------------------------------------------
+from promptmine.protect import ProtectOptions, example_labels  # noqa: E402
+
+
+def test_example_labels_are_found_without_being_told():
+    from promptmine.corpora import CORPORA_DIR
+
+    assert example_labels((CORPORA_DIR / "sample_fewshot_prompt.txt").read_text()) == ["Positive", "Negative"]
+    assert example_labels("Review: loved it\nLabel: Positive\nReview: {text}\nLabel:") == ["Positive"]
+    assert example_labels("Q: Where is Rome?\nA: Italy\nQ: Where is Oslo?\nA: Norway\nQ: {text}\nA:") == \
+        ["Italy", "Norway"]
+    # a long value after a cue is an example's text, not a label
+    assert example_labels("Review: it was long and dull\nReview: {text}") == []
+    assert "Positive" in ProtectOptions().texts("1. Lovely film // Positive\nReview: {text}")
+    assert "Positive" not in ProtectOptions(auto_labels=False).texts("1. Lovely film // Positive\nReview: {text}")
+
+
+class LabelMovingTranslator:
+    """Apertium's damage: moves the last word of a sentence before the word it followed (`... to all
+    my Positive // friends`)."""
+
+    name = "mover"
+    identity = "label-mover-test-double"
+    placeholder_styles = ("brackets",)
+
+    def supports(self, src, tgt):
+        return {src, tgt} == {"en", "xx"}
+
+    def translate(self, texts, src, tgt, n=1):
+        out = []
+        for t in texts:
+            words = t.split()
+            if tgt == "en" and len(words) > 2:
+                words[-2], words[-1] = words[-1], words[-2]
+            out.append([Hypothesis(" ".join(words))])
+        return out
+
+
+def test_labels_of_examples_never_move_without_labels_given():
+    text = "Classify the review.\n\n1. I recommend this to all my friends // Positive\n\nReview: {text}\nSentiment:"
+    out = paraphrase_text(text, LabelMovingTranslator(), ["xx"], permutations=5, cache=None)
+    assert len(out) > 1
+    for v in out:
+        assert v["template"].count("// Positive") == 1 and "Positive //" not in v["template"]

@@ -171,3 +171,12 @@ def test_race_runs_on_a_tiny_causal_model_with_calibration(tiny_scorer):
     b = race(calibrated(CachedScorer(raw, cache)), templates, f, budget=40, block_size=6, keep=1, seed=0)
     assert a.cost <= 40 and a.seen == b.seen
     assert [s.template for s in a.survivors] == [s.template for s in b.survivors]
+
+
+def test_the_race_log_line_agrees_in_number(caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="promptmine"):
+        race(memory_scorer(), TEMPLATES[:1], facts(20), block_size=30, eliminate=False, desc="select P19")
+    line = [r.getMessage() for r in caplog.records if r.getMessage().startswith("select P19")][-1]
+    assert line.startswith("select P19: 1 template, 1 left on 20 facts after 1 round (20 (fact, template) pairs")

@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(getattr(args, "verbosity", 0))
     try:
+        from promptmine.cli.checks import check_devices
+
+        check_devices(args)
         return int(args.func(args) or 0)
     except PromptmineError as e:
         print(f"promptmine {args.command}: error: {e}", file=sys.stderr)

@@ -27,6 +27,7 @@ class _Flag:
     kind: type | None = None  # argparse type; None for a switch
     const: object = None  # what a switch stores
     choices: tuple | None = None
+    bounds: tuple = ()  # the field's `ge`/`gt`/`le`/`lt` constraints, checked by argparse (exit 2)
     takers: dict[str, tuple[str, object]] = field(default_factory=dict)  # backend -> (description, default)
     alias_of: str | None = None  # alias flags: the field's shared flag
 
@@ -34,6 +35,37 @@ class _Flag:
 def _extra(info) -> dict:
     extra = info.json_schema_extra
     return extra if isinstance(extra, dict) else {}
+
+
+def _bounds(info) -> tuple:
+    """(name, limit) for each numeric constraint of a pydantic field (`Field(ge=1)` -> ("ge", 1))."""
+    out = []
+    for m in info.metadata:
+        for name in ("ge", "gt", "le", "lt"):
+            if getattr(m, name, None) is not None:
+                out.append((name, getattr(m, name)))
+    return tuple(out)
+
+
+def bounded(kind: type, bounds: tuple):
+    """An argparse type for `kind` that enforces a field's constraints, so `--threads 0` is a usage
+    error (exit 2, `must be at least 1, got 0`) like `--top 0`, not a validation traceback later."""
+    words = {"ge": "at least {}", "gt": "more than {}", "le": "at most {}", "lt": "less than {}"}
+    ok = {"ge": lambda v, b: v >= b, "gt": lambda v, b: v > b, "le": lambda v, b: v <= b, "lt": lambda v, b: v < b}
+
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, "
+                                             f"got {text!r}") from None
+        for name, limit in bounds:
+            if not ok[name](value, limit):
+                raise argparse.ArgumentTypeError(f"must be {words[name].format(limit)}, got {value:g}")
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
 
 
 def _argparse_type(annotation) -> tuple[type | None, tuple | None]:
@@ -79,7 +111,8 @@ class BackendFlags:
         f = self.flags.get(flag)
         if f is None:
             const = None if kind is not None else (not info.default)
-            f = self.flags[flag] = _Flag(flag, key, flag[2:].replace("-", "_"), kind, const, choices)
+            f = self.flags[flag] = _Flag(flag, key, flag[2:].replace("-", "_"), kind, const, choices,
+                                         _bounds(info) if kind in (int, float) else ())
         elif f.field != key:
             raise PromptmineError(f"{flag} names two different options ({f.field}, {key}); rename one")
         f.takers[backend] = (info.description or "", info.default)
@@ -102,7 +135,7 @@ class BackendFlags:
             if f.kind is None:
                 kwargs.update(action="store_const", const=f.const)
             else:
-                kwargs.update(type=f.kind, metavar=f.field.upper())
+                kwargs.update(type=bounded(f.kind, f.bounds) if f.bounds else f.kind, metavar=f.field.upper())
                 if f.choices:
                     kwargs.update(choices=f.choices, metavar=None)
             group.add_argument(f.flag, **kwargs)

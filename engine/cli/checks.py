@@ -180,3 +180,40 @@ def check_routes(routes: Sequence[tuple[str, Sequence[str]]], options: dict[str,
 
         raise PromptmineError(f"--pivots: {'; '.join(problems)}. Backends and their pivots: "
                               + ", ".join(describe(n) for n in offers) + "; `promptmine doctor` says how to add them")
+
+
+# -- devices ----------------------------------------------------------------------------------------
+
+DEVICE_FLAGS = ("device", "translator_device")  # argparse dests of the backends' --device flags
+
+
+def check_device(device: str, flag: str = "--device") -> None:
+    """Fail in one line on a device this machine does not have (`cuda` without a GPU, `mps` off a
+    Mac) or that no backend knows (`tpu`), before any model loads. `auto` and `cpu` always pass."""
+    import re
+
+    kind = device.strip().lower()
+    if kind in ("auto", "cpu"):
+        return
+    if not re.fullmatch(r"cuda(:\d+)?|mps", kind):
+        raise PromptmineError(f"{flag} {device}: unknown device; choose from auto, cpu, cuda, cuda:N, mps")
+    import torch
+
+    if kind.startswith("cuda"):
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(kind.partition(":")[2] or 0)
+        if n == 0:
+            raise PromptmineError(f"{flag} {device}: no CUDA device here (torch {torch.__version__}"
+                                  f"{'' if torch.version.cuda else ', a CPU-only build'}); use --device cpu or auto")
+        if index >= n:
+            raise PromptmineError(f"{flag} {device}: this machine has {n} CUDA device(s), cuda:0 to cuda:{n - 1}")
+    elif not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise PromptmineError(f"{flag} {device}: MPS (Apple GPU) is not available here; use --device cpu or auto")
+
+
+def check_devices(args: argparse.Namespace) -> None:
+    """`check_device` for every device flag the user set on the command line."""
+    for dest in DEVICE_FLAGS:
+        value = getattr(args, dest, None)
+        if isinstance(value, str):
+            check_device(value, "--" + dest.replace("_", "-"))

@@ -51,9 +51,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     from promptmine.models.translate import PARAPHRASERS, TRANSLATORS
 
     p.add_argument("--backend", default="auto",
-                   help=f"translator: auto, {', '.join(TRANSLATORS.names())} (default auto: marian where its "
-                        f"opus-mt models are in the store, else the shipped bergamot EN<->PT; apertium: Debian "
-                        f"EN<->ES); with --direct, a paraphraser "
+                   help=f"translator: auto, {', '.join(TRANSLATORS.names())} (default auto: every route installed "
+                        f"here together: marian where its opus-mt models are in the store, the shipped bergamot "
+                        f"EN<->PT, each Debian apertium English pair; with --pivots or a backend flag, one "
+                        f"backend: marian if it has models, else bergamot); with --direct, a paraphraser "
                         f"({', '.join(PARAPHRASERS.names())})")
     p.add_argument("--direct", action="store_true",
                    help="ask a paraphraser backend for rewrites directly instead of a round trip")
@@ -62,10 +63,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--src", default="en", help="language of the prompts (default en)")
     p.add_argument("--beams", "-B", type=positive_int, default=7, help="candidates per translation step, B (default 7)")
     p.add_argument("--top", "-T", type=positive_int, default=40, help="paraphrases kept per template, T (default 40)")
-    p.add_argument("--generations", type=positive_int, default=1, metavar="G",
+    p.add_argument("--generations", type=positive_int, default=None, metavar="G",
                    help="rounds of back-translation for templates: 2 or more round-trips the best paraphrases "
                         "again (chained pivots) and tries more input variants, which greedy translators such "
-                        "as the shipped bergamot need for more than a few paraphrases (default 1, as LPAQA)")
+                        "as the shipped bergamot need for more than a few paraphrases; 1 is LPAQA's single "
+                        "round trip (default: 1, and 2 for the templates one round trip left unchanged)")
     p.add_argument("--permutations", type=positive_int, default=None, metavar="N",
                    help="number of distinct variants of a free-text prompt (default 5)")
     p.add_argument("--placeholders", metavar="STYLES",
@@ -161,10 +163,15 @@ def run(args: argparse.Namespace) -> int:
     templates, texts = _gather_inputs(args)
     flags = _flags()
     registry = PARAPHRASERS if args.direct else TRANSLATORS
-    if args.backend == "auto":
+    # the default: every installed route (Bergamot, each Apertium pair, Marian where its models are
+    # here), unless a backend's own flag or pivots ask for one backend
+    every_route = (args.backend == "auto" and not args.direct and not args.pivots and not flags.given(args)
+                   and not args.option)
+    if args.backend == "auto" and not every_route:
         args.backend = default_backend(args)
-    flags.check_taken(args, {args.backend: "paraphraser" if args.direct else "backend"})
-    options = flags.options(args, args.backend, registry)
+    if not every_route:
+        flags.check_taken(args, {args.backend: "paraphraser" if args.direct else "backend"})
+    options = {} if every_route else flags.options(args, args.backend, registry)
     options.update(parse_option_items(args.option))
     if args.pivots and not args.direct:
         check_routes([(args.backend, _split_list(args.pivots))], {args.backend: options})

@@ -102,7 +102,7 @@ def run_task(args: argparse.Namespace) -> int:
         prompt = args.prompt
     if not args.dry_run:
         check_output(args.out, folder=True)
-    routes = parse_routes(args.pivots) if "wording" in args.dimensions else []
+    routes = parse_routes(args.pivots or TASK_PIVOTS) if "wording" in args.dimensions else []
     per_backend = translator_options(args, routes)
     check_routes(routes, per_backend)
     strategy = Exhaustive(block_size=64, metric="hit1") if args.selection == "exhaustive" else \
@@ -128,17 +128,43 @@ def run_task(args: argparse.Namespace) -> int:
     return 0
 
 
+RELATION_FLAGS = {"relations": "--relations", "pairs": "--pairs", "corpus": "--corpus", "mined": "--mined",
+                  "paraphrased": "--paraphrased", "test_fraction": "--test-fraction",
+                  "max_candidates": "--max-candidates", "strict": "--strict"}
+TASK_FLAGS = {"prompt": "--prompt", "prompt_file": "--prompt-file", "verbalisers": "--verbalisers",
+              "fix_label": "--fix-label", "heldout_file": "--heldout-file", "held_out": "--held-out", "pool": "--pool",
+              "selection_size": "--selection-size", "dimensions": "--dimensions", "max_demos": "--max-demos",
+              "permutations": "--permutations", "keep": "--keep", "keep_regex": "--keep-regex",
+              "dry_run": "--dry-run"}
+TASK_PIVOTS = "bergamot:pt,apertium:es"  # run --task's default routes (each route costs --permutations variants)
+
+
+def _set(args: argparse.Namespace, flags: dict[str, str]) -> list[str]:
+    """The flags among `flags` (dest -> flag) the user gave a value other than its default."""
+    defaults = getattr(args, "_defaults", {})
+    return [flag for dest, flag in flags.items() if getattr(args, dest, None) != defaults.get(dest)]
+
+
 def run(args: argparse.Namespace) -> int:
+    from promptmine.core.progress import warn
+
     if args.task:
         from promptmine.tasks import DIMENSIONS
 
         args.dimensions = args.dimensions or list(DIMENSIONS)
+        ignored = _set(args, RELATION_FLAGS)
+        if ignored:
+            warn(f"run --task: {', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} for relation runs; ignored")
         return run_task(args)
+    task_only = _set(args, TASK_FLAGS)
+    if task_only:
+        raise PromptmineError(f"{', '.join(task_only)} {'needs' if len(task_only) == 1 else 'need'} --task FILE "
+                              "(the labelled examples); without --task, run compares relation prompts")
     from promptmine.models.score import SCORERS
     from promptmine.pipeline import parse_routes, run as run_pipeline
 
     check_output(args.out, folder=True)
-    routes = parse_routes(args.pivots)
+    routes = parse_routes(args.pivots or "auto")
     per_backend = translator_options(args, routes)
     check_routes(routes, per_backend)
     if [args.relations, args.pairs, *(args.corpus or [])].count("-") > 1:
@@ -181,9 +207,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--mined", type=non_negative_int, default=10, metavar="N", help="mined templates kept per relation (default: %(default)s)")
     p.add_argument("--paraphrased", type=non_negative_int, default=10, metavar="N",
                    help="paraphrases kept per relation (default: %(default)s)")
-    p.add_argument("--pivots", default="bergamot:pt,apertium:es",
+    p.add_argument("--pivots", default=None,
                    help="back-translation routes BACKEND:LANG, comma-separated; unavailable ones are skipped, "
-                        "`none` for no paraphrasing (default: %(default)s)")
+                        "`auto` for every route installed here, `none` for no paraphrasing (default: auto; "
+                        f"with --task: {TASK_PIVOTS})")
     p.add_argument("--test-fraction", type=fraction, default=0.5, help="share of each relation's pairs for testing (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split and the dev split (default: %(default)s)")
     p.add_argument("--k", type=positive_int, default=3, help="templates in the rank ensemble (default: %(default)s)")
@@ -236,5 +263,5 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                  skip=list(scorer.flags))
     prefixed.add_to(p, "translator options where the scorer has the same flag",
                     skip=[f for f in prefixed.flags if f not in _colliding(scorer, prefixed)])
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, _defaults={dest: p.get_default(dest) for dest in {**RELATION_FLAGS, **TASK_FLAGS}})
     return p

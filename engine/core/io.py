@@ -17,7 +17,7 @@ from typing import IO
 from pydantic import BaseModel, ValidationError
 
 from promptmine.core.errors import InputError
-from promptmine.core.progress import plural, warn
+from promptmine.core.progress import log, plural, warn
 from promptmine.core.records import Pair, check_template
 
 OnError = Callable[[InputError], None] | None
@@ -155,14 +155,25 @@ def read_pairs(path: str | Path, *, strict: bool = False, on_error: OnError = No
     return pairs
 
 
+# A TSV's first line naming its columns (`subject<TAB>object<TAB>relation`, `sub_label ...`) is no fact.
+TSV_HEADER = frozenset(("subject", "object", "relation", "sub_label", "obj_label", "predicate_id", "sub", "obj",
+                        "head", "tail", "predicate", "property", "x", "y", "s", "o", "r"))
+
+
 def _read_pairs(path: Path, on_error: OnError) -> list[Pair]:
     pairs: list[Pair] = []
     is_tsv = path.suffix in (".tsv", ".txt") or path.name.endswith((".tsv.gz", ".txt.gz"))
     if is_tsv:
+        first = True
         for lineno, line in iter_lines(path, on_error):
             if not line.strip() or line.startswith("#"):
                 continue
             cols = next(csv.reader([line], delimiter="\t"))
+            if first and len(cols) >= 2 and all(c.strip().lower() in TSV_HEADER for c in cols if c.strip()):
+                log(f"{path}:{lineno}: a header row ({' | '.join(c.strip() for c in cols)}), not a fact; skipped")
+                first = False
+                continue
+            first = False
             if len(cols) < 2 or not cols[0].strip() or not cols[1].strip():
                 err = InputError("expected `subject<TAB>object`", path, lineno)
                 if on_error is None:

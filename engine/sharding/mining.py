@@ -107,7 +107,7 @@ class MiningJob:
                 on_error(err)
                 continue
             if text is not None:
-                out.extend(line_sentences(shard.file_index, lineno, text))
+                out.extend(line_sentences(shard.file_index, lineno, text, path=shard.path, on_error=on_error))
         return out
 
     def process(self, shard: Shard, lines: list[bytes]) -> ShardCounts:

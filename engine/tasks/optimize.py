@@ -16,6 +16,7 @@ from pathlib import Path
 
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, plural
+from promptmine.stats import paired_bootstrap
 from promptmine.tasks.data import (
     Example, held_out_size, label_index, majority, parse_verbalisers, read_task, split_indices,
 )
@@ -59,18 +60,6 @@ def constant_metrics(label: int, gold: Sequence[int], n_labels: int) -> Metrics:
     """Always answering `label`: the control any prompt must beat."""
     correct = [g == label for g in gold]
     return Metrics(sum(correct) / max(1, len(gold)), macro_f1([label] * len(gold), gold, n_labels), len(gold), correct)
-
-
-def paired_bootstrap(a: Sequence[bool], b: Sequence[bool], *, samples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    """Accuracy of b minus accuracy of a on the same examples, with a 95% paired bootstrap interval."""
-    import numpy as np
-
-    x = np.asarray(b, dtype=np.float64) - np.asarray(a, dtype=np.float64)
-    if not len(x):
-        return 0.0, 0.0, 0.0
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(samples, len(x)))].mean(axis=1)
-    return float(x.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
 @dataclass

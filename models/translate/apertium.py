@@ -16,8 +16,26 @@ from promptmine.models.registry import Availability
 from promptmine.models.translate import Hypothesis, Translator
 
 # ISO 639-1 -> Apertium's three-letter codes, for the pairs we know of.
-CODES = {"en": "eng", "es": "spa", "ca": "cat", "fr": "fra", "pt": "por", "it": "ita", "de": "deu"}
+# Debian names some modes with the two-letter codes (`en-gl`, `eo-en`), some with three (`eng-cat`).
+CODES = {"en": "eng", "es": "spa", "ca": "cat", "gl": "glg", "eo": "epo", "hbs": "hbs", "fr": "fra", "pt": "por",
+         "it": "ita", "de": "deu"}
+# Debian's English pairs that translate both ways (eu-en, isl-eng, mkd-eng are into English only).
+PACKAGES = {"es": "apertium-eng-spa", "ca": "apertium-eng-cat", "gl": "apertium-en-gl", "eo": "apertium-eo-en",
+            "hbs": "apertium-hbs-eng"}
 INSTALL_HINT = "install it with `apt-get install apertium apertium-eng-spa` (Debian/Ubuntu)"
+
+
+def mode_name(src: str, tgt: str, modes: set[str]) -> str | None:
+    """The installed mode translating src -> tgt (ISO codes), under either naming; None if none."""
+    for name in (f"{CODES.get(src, src)}-{CODES.get(tgt, tgt)}", f"{src}-{tgt}"):
+        if name in modes:
+            return name
+    return None
+
+
+def both_ways(modes: set[str]) -> list[str]:
+    """The pivots with an English mode each way, in CODES order (`es`, `ca`, `gl`, ...)."""
+    return [lang for lang in CODES if lang != "en" and mode_name("en", lang, modes) and mode_name(lang, "en", modes)]
 
 
 def installed_modes(binary: str = "apertium") -> set[str]:
@@ -66,8 +84,9 @@ class ApertiumTranslator(Translator):
         modes = installed_modes()
         pivots: dict[str, str | None] = {}
         for lang, code in CODES.items():
-            if lang != "en" and (f"eng-{code}" in modes or f"{code}-eng" in modes or lang == "es"):
-                pivots[lang] = None if {f"eng-{code}", f"{code}-eng"} <= modes else \
+            if lang != "en" and (mode_name("en", lang, modes) or mode_name(lang, "en", modes) or lang in PACKAGES):
+                pivots[lang] = None if lang in both_ways(modes) else \
+                    f"apt-get install {PACKAGES[lang]}" if lang in PACKAGES else \
                     f"an Apertium eng-{code} language pair (`apt-cache search apertium-eng`)"
         usable = [p for p, fix in pivots.items() if fix is None]
         if not usable:
@@ -87,8 +106,12 @@ class ApertiumTranslator(Translator):
         return f"apertium|{','.join(sorted(self._modes))}"
 
     def _mode(self, src: str, tgt: str) -> str | None:
-        mode = f"{CODES.get(src, src)}-{CODES.get(tgt, tgt)}"
-        return mode if mode in self._modes else None
+        return mode_name(src, tgt, self._modes)
+
+    @property
+    def installed_pivots(self) -> list[str]:
+        """Every pivot with an English pair installed both ways (`es`, `ca`, `gl`, `eo`, `hbs`)."""
+        return both_ways(self._modes)
 
     def supports(self, src: str, tgt: str) -> bool:
         return self._mode(src, tgt) is not None
