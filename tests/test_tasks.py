@@ -183,7 +183,7 @@ def test_optimize_task_end_to_end_keeps_protected_parts_and_reports(tmp_path):
     prompt = "Decide.\n\nSentence: {text}\nAnswer:"
     out = tmp_path / "report"
     res = optimize_task(prompt, _task(tmp_path), CachedScorer(tiny_scorer()), verbalisers="a=London,b=Rome",
-                        fixed_labels=["b"], keep=["Decide."], held_out=20, selection_size=20,
+                        fixed_labels=["b"], keep=["Decide.", "Sentence:"], held_out=20, selection_size=20,
                         dimensions=["calibration", "labels", "format", "demos"],
                         strategy=Racing(budget=400, block_size=8, metric="hit1"), out_dir=out, cache=None)
     assert (res.n_selection, res.n_heldout) == (20, 20) and res.n_pool == 20
@@ -195,9 +195,10 @@ def test_optimize_task_end_to_end_keeps_protected_parts_and_reports(tmp_path):
     assert res.heldout_metrics["majority label (a)"].accuracy == held_labels.count("a") / 20
     assert res.original.prompt == prompt and res.original.key == "v0"
     variants = [json.loads(line) for line in (out / "variants.jsonl").read_text().splitlines()]
-    assert variants[0]["prompt"] == prompt and len(variants) > 10
+    assert variants[0]["prompt"] == prompt and len(variants) > 5  # formats renaming `Sentence:` dropped
     for v in variants:  # slot, --keep span and the fixed label's word survive every variant
         assert v["prompt"].count("{text}") == 1 and v["prompt"].startswith("Decide.") and v["words"][1] == ["Rome"]
+        assert "Sentence: {text}" in v["prompt"] or "Sentence:\n{text}" in v["prompt"]  # a --keep span
     drawn = [v for v in variants if any("from the pool" in c for c in v["changes"])]
     assert drawn
     for v in drawn:  # demonstrations show the label words the variant reads out

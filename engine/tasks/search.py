@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -70,7 +71,8 @@ class VariantScorer:
         self.examples = list(examples)
         self.labels = list(labels)
         self.prior_ids = list(prior_ids)
-        self.variants: dict[str, Variant] = {}
+        self.variants: dict[str, Variant] = {}  # every variant accepted for scoring
+        self.made = 0  # variants made (keys stay unique when a rejected one is forgotten)
         self.columns: list[str] = []  # extra words every variant is scored with (re-choosable readouts)
         self._memo: dict[tuple[str, str], dict[str, float]] = {}
         self._forms: dict[str, tuple] = {}
@@ -277,8 +279,7 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
     if spec is None and any(d in dimensions for d in ("format", "demos")):
         log("task search: the prompt's parts (instruction, demonstrations, fields, answer cue) were not "
             "recognised; format and demonstrations are not searched")
-    original = Variant("v0", prompt, spec, user, "original")
-    vs.add(original)
+    original = _variant(vs, prompt, spec, user, "original", ())
     stages: list[StageLog] = []
     first_ids = [int(s) for s in blocks[0].subjects]
     vs.prior_ids = first_ids  # the marginal prior: the first block's texts, which every variant is scored on
@@ -308,9 +309,20 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
         log(f"task search: best readout {best.describe(labels)}: selection accuracy {100 * judged[0][1]:.1f} "
             f"(original {100 * next(a for r, a in judged if r == user):.1f}, {len(judged)} readouts)")
 
+    kept = Counter(protected_texts(prompt, keep, keep_regex))
+
     def race_stage(name: str, candidates: list[Variant]) -> Variant:
         nonlocal incumbent, finalists, finalists_gold
-        candidates = [incumbent] + [c for c in candidates if c.prompt != incumbent.prompt]
+        # each slot once, in order; every --keep span still there (demonstrations may repeat one)
+        ok = [c for c in candidates if slots_of(c.prompt) == slots_of(prompt) and
+              not kept - Counter(protected_texts(c.prompt, keep, keep_regex))]
+        for c in candidates:
+            if c not in ok and c is not incumbent:
+                vs.variants.pop(c.key, None)
+        if len(ok) < len(candidates):
+            log(f"task search: {name}: {plural(len(candidates) - len(ok), 'candidate')} dropped (a slot or a "
+                "--keep span changed)")
+        candidates = [incumbent] + [c for c in ok if c.prompt != incumbent.prompt]
         candidates = list({(c.prompt, c.readout): c for c in reversed(candidates)}.values())[::-1]
         if len(candidates) < 2:
             return incumbent
@@ -365,6 +377,15 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
     return SearchResult(original, incumbent, finalists, finalists_gold, vs.variants, stages, first_block, readouts)
 
 
+def protected_texts(prompt: str, keep: Sequence[str], keep_regex: Sequence[str]) -> list[str]:
+    """The `--keep`/`--keep-regex` spans of a prompt in order: every variant must show the original's."""
+    from promptmine.protect import find_spans
+
+    if not keep and not keep_regex:
+        return []
+    return [sp.text for sp in find_spans(prompt, keep=keep, keep_regex=keep_regex, cues=False) if sp.kind == "keep"]
+
+
 def judge_readouts(value, options: Sequence[Sequence[tuple[str, ...]]], modes: Sequence[str]) -> list[tuple[Readout, float]]:
     """Every readout a coordinate search visits, best first: per calibration mode, starting from each
     label's first option (the user's words), each label in turn takes its best option with the others
@@ -404,7 +425,8 @@ def _variant(vs: VariantScorer, prompt: str, spec, readout: Readout, stage: str,
     for v in vs.variants.values():
         if v.prompt == prompt and v.readout == readout:
             return v
-    return vs.variants[vs.add(Variant(f"v{len(vs.variants)}", prompt, spec, readout, stage, changes))]
+    vs.made += 1
+    return vs.variants[vs.add(Variant(f"v{vs.made - 1}", prompt, spec, readout, stage, changes))]
 
 
 def _readout_changes(user: Readout, best: Readout, labels: Sequence[str]) -> tuple[str, ...]:
