@@ -214,7 +214,7 @@ def test_optimize_task_end_to_end_keeps_protected_parts_and_reports(tmp_path):
     assert res.recommendation in report and "majority label (a)" in report and "How sensitive" in report
     # the same seed gives the same search
     again = optimize_task(prompt, _task(tmp_path), CachedScorer(tiny_scorer()), verbalisers="a=London,b=Rome",
-                          fixed_labels=["b"], keep=["Decide."], held_out=20, selection_size=20,
+                          fixed_labels=["b"], keep=["Decide.", "Sentence:"], held_out=20, selection_size=20,
                           dimensions=["calibration", "labels", "format", "demos"],
                           strategy=Racing(budget=400, block_size=8, metric="hit1"), cache=None)
     assert again.chosen.prompt == res.chosen.prompt and again.chosen.readout == res.chosen.readout
