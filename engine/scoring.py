@@ -49,29 +49,44 @@ class CachedScorer:
 
     def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]):
         """A [len(subjects), len(objects)] numpy array of log-probabilities."""
+        return self.score_many([(template, subjects, objects)])[0]
+
+    def score_many(self, jobs: Sequence[tuple[str, Sequence[str], Sequence[str]]]) -> list:
+        """`score` of several (template, subjects, objects) jobs: what the cache lacks goes to the
+        scorer in one `score_many` call when it has one (the causal scorer packs the jobs' rows into
+        shared forward passes), else one `score` call per job."""
         import numpy as np
 
         from promptmine.core.cache import cache_key
 
-        keys = [cache_key(self.identity, template, s) for s in subjects]
-        known = self.cache.get_many(list(dict.fromkeys(keys)))
-        # subject -> key of the subjects with at least one object not yet scored
-        todo = {s: k for s, k in zip(subjects, keys) if any(o not in known.get(k, {}) for o in objects)}
+        keys_of = [[cache_key(self.identity, t, s) for s in subjects] for t, subjects, _ in jobs]
+        known = self.cache.get_many(list(dict.fromkeys(k for keys in keys_of for k in keys)))
+        asks, owners = [], []  # scorer jobs, and (key per subject, objects asked) of each
+        for (template, subjects, objects), keys in zip(jobs, keys_of):
+            # subject -> key of the subjects with at least one object not yet scored (or about to be)
+            todo = {s: k for s, k in zip(subjects, keys) if any(o not in known.get(k, {}) for o in objects)}
+            if todo:
+                missing = list(dict.fromkeys(o for k in todo.values() for o in objects if o not in known.get(k, {})))
+                asks.append((template, list(todo), missing))
+                owners.append((list(todo.values()), missing))
+                for k in todo.values():  # a later job asking the same (template, subject, object) waits for it
+                    known[k] = {**known.get(k, {}), **{o: None for o in missing}}
+        many = getattr(self.scorer, "score_many", None)
+        results = many(asks) if many is not None and len(asks) > 1 else \
+            [self.scorer.score(t, subjects, objects) for t, subjects, objects in asks]
+        updates = {}
         n_new = 0
-        if todo:
-            missing = list(dict.fromkeys(o for k in todo.values() for o in objects if o not in known.get(k, {})))
-            rows = self.scorer.score(template, list(todo), missing)
-            updates = {}
-            for k, row in zip(todo.values(), rows):
-                merged = dict(known.get(k, {}))
-                merged.update({o: float(v) for o, v in zip(missing, row)})
-                updates[k] = known[k] = merged
-            self.cache.set_many(updates)
-            n_new = len(todo) * len(missing)
+        for (keys, missing), rows in zip(owners, results):
+            for k, row in zip(keys, rows):
+                known[k].update({o: float(v) for o, v in zip(missing, row)})
+                updates[k] = known[k]
+            n_new += len(keys) * len(missing)
+        if updates:
+            self.cache.set_many({k: dict(v) for k, v in updates.items()})
         self.computed += n_new
-        self.reused += len(subjects) * len(objects) - n_new
-        return np.array([[known[k][o] for o in objects] for k in keys], dtype=np.float64).reshape(
-            len(subjects), len(objects))
+        self.reused += sum(len(subjects) * len(objects) for _, subjects, objects in jobs) - n_new
+        return [np.array([[known[k][o] for o in objects] for k in keys], dtype=np.float64).reshape(
+            len(subjects), len(objects)) for (_, subjects, objects), keys in zip(jobs, keys_of)]
 
 
 class CalibratedScorer:
@@ -105,21 +120,35 @@ class CalibratedScorer:
 
     def content_free(self, template: str, objects: Sequence[str]):
         """log mean_f P(object | template with filler f as subject), one value per object."""
-        import numpy as np
-
         key = (template, tuple(objects))
         if key not in self._free:
-            rows = np.maximum(self.scorer.score(template, self.fillers, objects), FLOOR)
-            top = rows.max(axis=0)
-            self._free[key] = top + np.log(np.exp(rows - top).mean(axis=0))
+            self._set_free(key, self.scorer.score(template, self.fillers, objects))
         return self._free[key]
+
+    def _set_free(self, key, rows) -> None:
+        import numpy as np
+
+        rows = np.maximum(rows, FLOOR)
+        top = rows.max(axis=0)
+        self._free[key] = top + np.log(np.exp(rows - top).mean(axis=0))
 
     def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]):
         """log P(o | prompt(x)) - log P(o | prompt(filler)); objects the model cannot produce stay at FLOOR."""
+        return self.score_many([(template, subjects, objects)])[0]
+
+    def score_many(self, jobs: Sequence[tuple[str, Sequence[str], Sequence[str]]]) -> list:
+        """`score` of several jobs, their raw and content-free rows asked of the scorer together."""
         import numpy as np
 
-        raw = np.maximum(self.scorer.score(template, subjects, objects), FLOOR)
-        return np.where(raw <= FLOOR, FLOOR, raw - self.content_free(template, objects)[None, :])
+        free = [key for key in dict.fromkeys((t, tuple(objects)) for t, _, objects in jobs) if key not in self._free]
+        asks = [(t, subjects, objects) for t, subjects, objects in jobs] + \
+            [(t, self.fillers, list(objects)) for t, objects in free]
+        many = getattr(self.scorer, "score_many", None)
+        out = many(asks) if many is not None else [self.scorer.score(*a) for a in asks]
+        for key, rows in zip(free, out[len(jobs):]):
+            self._set_free(key, rows)
+        return [np.where(raw <= FLOOR, FLOOR, raw - self._free[(t, tuple(objects))][None, :])
+                for (t, _, objects), raw in zip(jobs, (np.maximum(r, FLOOR) for r in out[:len(jobs)]))]
 
 
 def calibrated(scorer: CachedScorer, fillers: Sequence[str] = ("N/A",)) -> CalibratedScorer:
@@ -240,6 +269,15 @@ class Scored:
 def score_template(scorer: CachedScorer, template: str, facts: RelationFacts) -> Scored:
     m = scorer.score(template, facts.subjects, facts.objects)
     return Scored(template, m, ranks(m, facts.gold) if facts.n else [])
+
+
+def score_templates(scorer, jobs: Sequence[tuple[str, RelationFacts]]) -> list[Scored]:
+    """`score_template` of several (template, facts) jobs, in one `score_many` call where the scorer
+    has one (so their rows can share forward passes), else one at a time."""
+    many = getattr(scorer, "score_many", None)
+    mats = many([(t, f.subjects, f.objects) for t, f in jobs]) if many is not None else \
+        [scorer.score(t, f.subjects, f.objects) for t, f in jobs]
+    return [Scored(t, m, ranks(m, f.gold) if f.n else []) for (t, f), m in zip(jobs, mats)]
 
 
 def to_score(facts: RelationFacts, name: str, model: str, rank_list: list[int], *,
