@@ -15,7 +15,7 @@ or DIR/tokenizer from --vendor-to); else a word-level tokenizer, and the output 
 per object than SmolLM2's BPE: pairs/s then reads high).
 
 promptmine needs pydantic, which transformers does not: on a machine without it, copy it here first
-(`--vendor-to scripts/_vendor`, ~8 MiB, the same Python minor version and platform) together with the
+(`--vendor-to scripts/_vendor`, ~7 MiB, the same Python minor version and platform) together with the
 SmolLM2 tokenizer files (3.4 MiB); the script puts scripts/_vendor on sys.path when it exists.
 
     .venv/bin/python scripts/bench_gpu.py --vendor-to scripts/_vendor          # here, before the trip
@@ -82,12 +82,16 @@ def import_promptmine() -> None:
         return
     except ImportError:
         pass
+    specs = []
     for name, folder in (("promptmine", "engine"), ("promptmine.models", "models"), ("promptmine.corpora", "corpora")):
         spec = importlib.util.spec_from_file_location(name, ROOT / folder / "__init__.py",
                                                       submodule_search_locations=[str(ROOT / folder)])
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        specs.append(spec)
+    for spec in specs:  # all three registered first: each may import the others
+        spec.loader.exec_module(sys.modules[spec.name])
+    for name in ("models", "corpora"):
+        setattr(sys.modules["promptmine"], name, sys.modules[f"promptmine.{name}"])
 
 
 def find_tokenizer(given: Path | None) -> Path | None:
