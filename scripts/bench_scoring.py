@@ -18,6 +18,21 @@ timed --repeats times, before and after interleaved, best kept:
     .venv/bin/python scripts/bench_scoring.py                        # 40 x 30 pairs, 3 relations end to end
     .venv/bin/python scripts/bench_scoring.py --subjects 8 --objects 15 --e2e-relations 1 --e2e-mined 4
 
+Measured 2026-12-05 on the 2-core AMD EPYC (AVX512-BF16) shared with three other engineers' jobs (load
+average 4-14, nice 15: absolute rates are 20-100x below an idle machine's; only same-run ratios mean
+anything), bfloat16, 2 threads, best of 1:
+- scorer, 40 x 30 pairs: after / before 4.31x (load ~9) and 2.31x (load falling 8 -> 4); after = 90% and
+  61% of the plain forward (last logits only), 81% and 46% of it with every position's logits;
+- logsumexp of 1,024 kept rows: 2.3x, 4.8x, 4.6x faster (bit-identical);
+- end to end, P19 + P20 (--e2e-budget 60 --e2e-mined 4 --e2e-test-facts 10): P20, run after-first,
+  37.5 s -> 22.5 s (1.67x); P19, before-first while the load fell, 114.5 s -> 33.0 s; one relation under
+  steadier load (P19): 188.7 s -> 136.8 s (1.38x), identical ranks;
+- agreement with score_naive: 3.3e-5 in float32 (4 subjects x 10 objects), 0.21-0.24 in bfloat16 (as the
+  path before packing: max |after - before| 0 to 0.17, bfloat16 rounding of other batch shapes; P@1
+  unchanged end to end).
+The issue's targets (end to end >= 80% of the scorer's rate, scorer >= 90% of the ceiling, 28
+relations in <= 10 minutes) need an idle machine to check.
+
 Variants table (--variants a,b,...: the earlier comparison of ways of scoring, described below).
 
 Variants (SmolLM2-135M, shipped GGUF dequantised), all through `CausalScorer`:
