@@ -23,7 +23,7 @@ from pathlib import Path
 
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.scoring import (
-    CachedScorer, RelationFacts, Scored, evaluate_blocks, micro_average, relation_facts,
+    CachedScorer, RelationFacts, Scored, evaluate_blocks, micro_average, relation_facts, score_templates,
 )
 from promptmine.core.progress import log, plural, stage
 from promptmine.core.records import Candidate, Pair, Score, Selection, WeightedTemplate, template_key
@@ -200,9 +200,16 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
             fallbacks.setdefault("Optimized ensemble", {})[rel] = chosen["Optimized ensemble"].note or "not optimised"
     if on_stage:
         on_stage("evaluate")
+    # every selected template on every test block of every relation, in one call: the scorer packs
+    # them into shared forward passes; the rows below then read these scores
+    scored_by_rel = {rel: [{} for _ in as_blocks(test[rel])] for rel in chosen_by_rel}
+    jobs = [(rel, i, t, b) for rel, chosen in chosen_by_rel.items() for i, b in enumerate(as_blocks(test[rel]))
+            for t in dict.fromkeys(wt.template for sel in chosen.values() for wt in sel.templates)]
+    for (rel, i, t, _), sc in zip(jobs, score_templates(scorer, [(t, b) for _, _, t, b in jobs])):
+        scored_by_rel[rel][i][t] = sc
     for rel, chosen in chosen_by_rel.items():
         blocks = as_blocks(test[rel])
-        test_scored: list[dict[str, Scored]] = [{} for _ in blocks]
+        test_scored = scored_by_rel[rel]
         for row, sel in chosen.items():
             sel = sel.model_copy(update={"row": row_label(row, k)})  # its scores carry the row too
             sels[row].append(sel)

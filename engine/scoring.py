@@ -52,27 +52,42 @@ class CachedScorer:
 
     def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]):
         """A [len(subjects), len(objects)] numpy array of log-probabilities."""
+        return self.score_many([(template, subjects, objects)])[0]
+
+    def score_many(self, jobs: Sequence[tuple[str, Sequence[str], Sequence[str]]]) -> list:
+        """`score` of several (template, subjects, objects) jobs: what the cache lacks goes to the
+        scorer in one `score_many` call when it has one (the causal scorer packs the jobs' rows into
+        shared forward passes), else one `score` call per job."""
         import numpy as np
 
         from promptmine.core.cache import cache_key
 
-        candidates = list(dict.fromkeys(objects))
-        keys = [cache_key(self.identity, template, s, candidates) for s in subjects]
-        known = self.cache.get_many(list(dict.fromkeys(keys)))
-        todo = {s: k for s, k in zip(subjects, keys) if k not in known}  # subject -> key, rows to compute
-        n_new = 0
-        if todo and candidates:
-            rows = self.scorer.score(template, list(todo), candidates)
-            updates = {k: dict(zip(candidates, map(float, row))) for k, row in zip(todo.values(), rows)}
-            known.update(updates)
+        cands = [list(dict.fromkeys(objects)) for _, _, objects in jobs]
+        keys_of = [[cache_key(self.identity, t, s, c) for s in subjects] for (t, subjects, _), c in zip(jobs, cands)]
+        known = self.cache.get_many(list(dict.fromkeys(k for keys in keys_of for k in keys)))
+        asks, owners, asked = [], [], set()  # scorer jobs (whole rows), the keys of their rows
+        for (template, subjects, _), c, keys in zip(jobs, cands, keys_of):
+            todo = {s: k for s, k in zip(subjects, keys) if k not in known and k not in asked}
+            asked.update(todo.values())
+            if todo and c:
+                asks.append((template, list(todo), c))
+                owners.append(list(todo.values()))
+            else:
+                known.update({k: {} for k in todo.values()})
+        many = getattr(self.scorer, "score_many", None)
+        results = many(asks) if many is not None and len(asks) > 1 else [self.scorer.score(*a) for a in asks]
+        updates = {}
+        for (_, _, c), keys, rows in zip(asks, owners, results):
+            for k, row in zip(keys, rows):
+                updates[k] = dict(zip(c, map(float, row)))
+        known.update(updates)
+        if updates:
             self.cache.set_many(updates)
-            n_new = len(todo) * len(candidates)
-        elif todo:
-            known.update({k: {} for k in todo.values()})
+        n_new = sum(len(keys) * len(c) for (_, _, c), keys in zip(asks, owners))
         self.computed += n_new
-        self.reused += len(subjects) * len(candidates) - n_new
-        return np.array([[known[k][o] for o in objects] for k in keys], dtype=np.float64).reshape(
-            len(subjects), len(objects))
+        self.reused += sum(len(subjects) * len(c) for (_, subjects, _), c in zip(jobs, cands)) - n_new
+        return [np.array([[known[k][o] for o in objects] for k in keys], dtype=np.float64).reshape(
+            len(subjects), len(objects)) for (_, subjects, objects), keys in zip(jobs, keys_of)]
 
 
 class CalibratedScorer:
@@ -106,21 +121,35 @@ class CalibratedScorer:
 
     def content_free(self, template: str, objects: Sequence[str]):
         """log mean_f P(object | template with filler f as subject), one value per object."""
-        import numpy as np
-
         key = (template, tuple(objects))
         if key not in self._free:
-            rows = np.maximum(self.scorer.score(template, self.fillers, objects), FLOOR)
-            top = rows.max(axis=0)
-            self._free[key] = top + np.log(np.exp(rows - top).mean(axis=0))
+            self._set_free(key, self.scorer.score(template, self.fillers, objects))
         return self._free[key]
+
+    def _set_free(self, key, rows) -> None:
+        import numpy as np
+
+        rows = np.maximum(rows, FLOOR)
+        top = rows.max(axis=0)
+        self._free[key] = top + np.log(np.exp(rows - top).mean(axis=0))
 
     def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]):
         """log P(o | prompt(x)) - log P(o | prompt(filler)); objects the model cannot produce stay at FLOOR."""
+        return self.score_many([(template, subjects, objects)])[0]
+
+    def score_many(self, jobs: Sequence[tuple[str, Sequence[str], Sequence[str]]]) -> list:
+        """`score` of several jobs, their raw and content-free rows asked of the scorer together."""
         import numpy as np
 
-        raw = np.maximum(self.scorer.score(template, subjects, objects), FLOOR)
-        return np.where(raw <= FLOOR, FLOOR, raw - self.content_free(template, objects)[None, :])
+        free = [key for key in dict.fromkeys((t, tuple(objects)) for t, _, objects in jobs) if key not in self._free]
+        asks = [(t, subjects, objects) for t, subjects, objects in jobs] + \
+            [(t, self.fillers, list(objects)) for t, objects in free]
+        many = getattr(self.scorer, "score_many", None)
+        out = many(asks) if many is not None else [self.scorer.score(*a) for a in asks]
+        for key, rows in zip(free, out[len(jobs):]):
+            self._set_free(key, rows)
+        return [np.where(raw <= FLOOR, FLOOR, raw - self._free[(t, tuple(objects))][None, :])
+                for (t, _, objects), raw in zip(jobs, (np.maximum(r, FLOOR) for r in out[:len(jobs)]))]
 
 
 def calibrated(scorer: CachedScorer, fillers: Sequence[str] = ("N/A",)) -> CalibratedScorer:
@@ -241,6 +270,15 @@ class Scored:
 def score_template(scorer: CachedScorer, template: str, facts: RelationFacts) -> Scored:
     m = scorer.score(template, facts.subjects, facts.objects)
     return Scored(template, m, ranks(m, facts.gold) if facts.n else [])
+
+
+def score_templates(scorer, jobs: Sequence[tuple[str, RelationFacts]]) -> list[Scored]:
+    """`score_template` of several (template, facts) jobs, in one `score_many` call where the scorer
+    has one (so their rows can share forward passes), else one at a time."""
+    many = getattr(scorer, "score_many", None)
+    mats = many([(t, f.subjects, f.objects) for t, f in jobs]) if many is not None else \
+        [scorer.score(t, f.subjects, f.objects) for t, f in jobs]
+    return [Scored(t, m, ranks(m, f.gold) if f.n else []) for (t, f), m in zip(jobs, mats)]
 
 
 def to_score(facts: RelationFacts, name: str, model: str, rank_list: list[int], *,

@@ -23,7 +23,7 @@ from pathlib import Path
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.scoring import (
     FLOOR, CachedScorer, RelationFacts, Scored, calibrated, load_facts, load_scorer, mrr, p_at_1,
-    score_template,
+    score_template, score_templates,
 )
 from promptmine.core.io import read_templates
 from promptmine.core.progress import log, plural, progress
@@ -240,9 +240,10 @@ def race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[Rela
                 target -= 1
             if target == done:
                 break
-        for b in blocks[done:target]:
-            for t in alive:
-                parts[t].append(score_template(scorer, t, b))
+        # the round's templates x new blocks in one call: the scorer packs them into a few big passes
+        jobs = [(t, b) for b in blocks[done:target] for t in alive]
+        for (t, _), scored in zip(jobs, score_templates(scorer, jobs)):
+            parts[t].append(scored)
         step = len(alive) * size(target)
         cost += step
         if remaining is not None:

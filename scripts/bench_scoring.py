@@ -1,9 +1,39 @@
-"""Benchmark: ways of scoring (fact, template) pairs with the causal scorer on CPU, in one run.
+"""Benchmark: how fast the causal scorer is, alone and in whole runs, before and after packing, in one run.
 
-Workload: for each T-REx relation in ../shared/data/trex/test that has a manual LAMA template
-(../shared/data/lama/relations.jsonl), `--facts` test facts of half B sampled as scripts/bench_lpaqa.py
-samples them (same seed strings), scored with the manual template over the relation's candidate objects
-(the distinct objects of its 30 sampled test facts, capped at --max-candidates, as bench_lpaqa).
+Speed report (default; SmolLM2-135M, --dtype fast = bfloat16 where native, --threads 2), each part
+timed --repeats times, before and after interleaved, best kept:
+- scorer: --subjects P19 test subjects x --objects objects (manual template): pairs/s and fed tokens/s
+  (prefixes + trie nodes, no pads) before (the path before packing: one template per call, subjects
+  grouped into passes of 128 continuations, every kept row's logits converted to float32 at once; see
+  `old_path`) and after (rows packed into passes of the scorer's automatic batch size, chunked
+  logsumexp); max |log-prob difference| against `score_naive` (one full forward per candidate);
+- ceiling: a plain batched forward of as many tokens (rows of the trie's mean width, no mask), with
+  logits of the last position only and of every position; the scorer's tokens/s as a share of each;
+- logsumexp alone on one pass's kept logits (random, the model's vocabulary): before vs after;
+- end to end: bench_lpaqa's raw rows (racing selection on trex/train, evaluation on half-B test facts;
+  its sampling and seeds, uncached) on the first --e2e-relations relations, before and after, taking
+  turns relation by relation: (fact, object) pairs scored per second of the whole `compare`, as a share
+  of the scorer's own rate, and whether the ranks (hence P@1) are identical.
+
+    .venv/bin/python scripts/bench_scoring.py                        # 40 x 30 pairs, 3 relations end to end
+    .venv/bin/python scripts/bench_scoring.py --subjects 8 --objects 15 --e2e-relations 1 --e2e-mined 4
+
+Measured 2026-12-05 on the 2-core AMD EPYC (AVX512-BF16) shared with three other engineers' jobs (load
+average 4-14, nice 15: absolute rates are 20-100x below an idle machine's; only same-run ratios mean
+anything), bfloat16, 2 threads, best of 1:
+- scorer, 40 x 30 pairs: after / before 4.31x (load ~9) and 2.31x (load falling 8 -> 4); after = 90% and
+  61% of the plain forward (last logits only), 81% and 46% of it with every position's logits;
+- logsumexp of 1,024 kept rows: 2.3x, 4.8x, 4.6x faster (bit-identical);
+- end to end, P19 + P20 (--e2e-budget 60 --e2e-mined 4 --e2e-test-facts 10): P20, run after-first,
+  37.5 s -> 22.5 s (1.67x); P19, before-first while the load fell, 114.5 s -> 33.0 s; one relation under
+  steadier load (P19): 188.7 s -> 136.8 s (1.38x), identical ranks;
+- agreement with score_naive: 3.3e-5 in float32 (4 subjects x 10 objects), 0.21-0.24 in bfloat16 (as the
+  path before packing: max |after - before| 0 to 0.17, bfloat16 rounding of other batch shapes; P@1
+  unchanged end to end).
+The issue's targets (end to end >= 80% of the scorer's rate, scorer >= 90% of the ceiling, 28
+relations in <= 10 minutes) need an idle machine to check.
+
+Variants table (--variants a,b,...: the earlier comparison of ways of scoring, described below).
 
 Variants (SmolLM2-135M, shipped GGUF dequantised), all through `CausalScorer`:
 - current: bfloat16 where native ("fast"), prefix KV cache + padded continuation batches of 128 (the
@@ -16,7 +46,7 @@ Variants (SmolLM2-135M, shipped GGUF dequantised), all through `CausalScorer`:
 - float32: float32 weights, trie, batch 512: the accuracy reference (equal to one full forward pass
   per candidate within ~1e-4).
 
-For each thread count (`--threads`, default 1 and 2), variants are timed in turn, `--repeats` times,
+For each thread count (`--thread-counts`, default 1 and 2), variants are timed in turn, `--repeats` times,
 interleaved so that load from other jobs falls on all of them alike; the best time is reported.
 Per variant: (fact, template) pairs per second and its ratio to `current` at the same thread count,
 P@1, the facts whose top-1 prediction differs from `current` and from `float32`, and the max
@@ -28,8 +58,8 @@ int8 29.0 / 43.4; float32 (trie) 10.2 / 17.4. P@1 37.5 for current and trie (top
 bfloat16 rounding; trie is nearer float32: 3 differences vs 6); int8 23.2 (60 top-1 changes, log-probs off
 by up to 21): not kept. With the load average at ~14 (other jobs), 2 threads ran at 0.09-0.18x of 1 thread.
 
-    .venv/bin/python scripts/bench_scoring.py                      # 28 relations x 4 facts, threads 1 and 2
-    .venv/bin/python scripts/bench_scoring.py --facts 10 --threads 1 --variants current,trie --json out.json
+    .venv/bin/python scripts/bench_scoring.py --variants current,trie,trie\ b512,trie\ eager,int8,float32
+    .venv/bin/python scripts/bench_scoring.py --facts 10 --thread-counts 1 --variants current,trie --json out.json
 """
 
 from __future__ import annotations
@@ -104,29 +134,13 @@ def build(name: str):
     return s
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=DATA, help="shared data folder (default: %(default)s)")
-    ap.add_argument("--relations", type=int, default=0, help="first N relations (sorted by id); 0 = all")
-    ap.add_argument("--facts", type=int, default=4, help="test facts per relation (default: %(default)s)")
-    ap.add_argument("--max-candidates", type=int, default=30, help="candidate objects per relation (default: %(default)s)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", default="1,2", help="torch thread counts to measure (default: %(default)s)")
-    ap.add_argument("--repeats", type=int, default=1, help="timed passes per variant and thread count; best kept")
-    ap.add_argument("--variants", default=",".join(VARIANTS),
-                    help=f"comma-separated, first is the baseline (default: %(default)s)")
-    ap.add_argument("--json", type=Path, default=None, help="write the results here")
-    args = ap.parse_args()
-
-    if not (args.data / "trex" / "test").is_dir() or not (args.data / "lama" / "relations.jsonl").is_file():
-        print(f"bench_scoring: the shared data is missing ({args.data / 'trex' / 'test'}, "
-              f"{args.data / 'lama' / 'relations.jsonl'}); nothing to measure", file=sys.stderr)
-        return 2
+def variants_main(args) -> int:
+    """The variants table (--variants)."""
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in names if v not in VARIANTS]
     if unknown:
         ap.error(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
-    threads = [int(t) for t in args.threads.split(",")]
+    threads = [int(t) for t in args.thread_counts.split(",")]
 
     import numpy as np
     import torch
@@ -217,6 +231,226 @@ def main() -> int:
         results[n_threads] = {name: {"seconds": best[name], "pairs_per_s": n_pairs / best[name]} for name in names}
         report()
     return 0
+
+# -- speed: scorer vs plain-forward ceiling vs whole runs, before and after packing ----------------
+
+def old_path(scorer, on: bool) -> None:
+    """Switch a CausalScorer to the code path before packing (one template per call, subjects grouped
+    in passes of 128 continuations, every kept row's logits converted to float32 at once) or back."""
+    import torch
+
+    from promptmine.models.score import causal
+
+    if not hasattr(causal, "_chunked_logsumexp"):
+        causal._chunked_logsumexp = causal.row_logsumexp
+    causal.row_logsumexp = (lambda logits, rows=None: torch.logsumexp(
+        (logits if rows is None else logits[rows]).float(), dim=-1)) if on else causal._chunked_logsumexp
+    scorer.pack = not on
+    if not hasattr(scorer, "_auto_batch"):
+        scorer._auto_batch = scorer.batch_size
+    scorer.batch_size = 128 if on else scorer._auto_batch
+
+
+def fed_tokens(scorer, template: str, subjects, objects) -> int:
+    """Tokens the trie feeds the model for these pairs (prefixes + trie nodes, no pads)."""
+    from promptmine.models.score.causal import token_trie
+
+    n = 0
+    for s in subjects:
+        n += 1 + len(scorer._encode(scorer.split(template, s, "")[0]))
+        n += len(token_trie([scorer._encode(scorer.split(template, s, o)[1]) for o in objects])[0])
+    return n
+
+
+def speed_main(args) -> int:
+    import numpy as np
+    import torch
+
+    from promptmine.core.cache import DiskCache
+    from promptmine.models.score.causal import CausalScorer
+    from promptmine.scoring import CachedScorer
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_lpaqa as lp
+
+    torch.set_num_threads(args.threads)
+    scorer = CausalScorer(device="cpu", dtype=args.dtype, threads=args.threads)
+    auto = scorer.batch_size
+    manual = {r["relation"]: r["template"] for r in read_jsonl(args.data / "lama" / "relations.jsonl")}
+    # scorer workload: the issue's 40 P19 test subjects x 30 objects (manual template)
+    facts = read_jsonl(args.data / "trex" / "test" / "P19.jsonl")
+    random.Random(f"{args.seed}:P19:scorer").shuffle(facts)
+    subjects = [f["sub_label"] for f in facts[:args.subjects]]
+    objects = list(dict.fromkeys(f["obj_label"] for f in facts))[:args.objects]
+    template = manual["P19"]
+    n_pairs = len(subjects) * len(objects)
+    n_tok = fed_tokens(scorer, template, subjects, objects)
+    print(f"scorer workload: {len(subjects)} P19 subjects x {len(objects)} objects = {n_pairs} pairs, {n_tok} tokens "
+          f"fed with the trie; {scorer.identity}, {args.threads} threads; auto batch {auto}", file=sys.stderr)
+
+    # the ceiling: plain batched forwards of the same number of tokens, no mask, rows of the trie's width
+    width = max(8, round(n_tok / len(subjects)))
+    rows_per_pass = max(1, auto // len(objects))
+    ids = torch.randint(1000, 40000, (len(subjects), width))
+
+    def plain(keep_all: bool) -> float:
+        t = time.perf_counter()
+        with torch.inference_mode():
+            for a in range(0, len(subjects), rows_per_pass):
+                x = ids[a:a + rows_per_pass]
+                scorer.model(input_ids=x, use_cache=False,
+                             logits_to_keep=torch.ones(x.shape, dtype=torch.bool) if keep_all else 1)
+        return time.perf_counter() - t
+
+    def timed(before: bool) -> tuple[float, list]:
+        old_path(scorer, before)
+        t = time.perf_counter()
+        out = scorer.score(template, subjects, objects)
+        return time.perf_counter() - t, out
+
+    # log-probabilities alone: one pass's kept logits (auto batch rows), old vs chunked logsumexp
+    from promptmine.models.score import causal
+
+    logits = (torch.randn(min(auto, 1024), scorer.model.config.vocab_size) * 4).to(scorer.dtype)
+    chunked = causal.row_logsumexp
+
+    def lse(old: bool) -> float:
+        t = time.perf_counter()
+        torch.logsumexp(logits.float(), -1) if old else chunked(logits)
+        return time.perf_counter() - t
+
+    best: dict[str, float] = {}
+    outs = {}
+    scorer.score(template, subjects[:2], objects)  # warm-up
+    for _ in range(args.repeats):  # interleaved, best of: load from other jobs falls on all alike
+        for name, fn in (("scorer before", lambda: timed(True)), ("scorer after", lambda: timed(False)),
+                         ("plain forward (last logits)", lambda: (plain(False), None)),
+                         ("plain forward (all logits)", lambda: (plain(True), None)),
+                         ("logsumexp before", lambda: (lse(True), None)), ("logsumexp after", lambda: (lse(False), None))):
+            dt, out = fn()
+            best[name] = min(best.get(name, float("inf")), dt)
+            if out is not None:
+                outs[name] = np.array(out)
+            print(f"  {name}: {dt:.2f} s", file=sys.stderr)
+    old_path(scorer, False)
+    naive = np.array(scorer.score_naive(template, subjects[:args.naive_subjects], objects))
+    result = {"scorer": {}, "ceiling": {}, "logsumexp": {}, "e2e": {}}
+    for name in ("scorer before", "scorer after"):
+        result["scorer"][name] = {"seconds": best[name], "pairs_per_s": n_pairs / best[name],
+                                  "tokens_per_s": n_tok / best[name],
+                                  "max_abs_diff_vs_naive": float(np.abs(outs[name][:args.naive_subjects] - naive).max())}
+    for name in ("plain forward (last logits)", "plain forward (all logits)"):
+        result["ceiling"][name] = {"seconds": best[name], "tokens_per_s": n_tok / best[name]}
+    result["logsumexp"] = {"rows": logits.shape[0], "before_s": best["logsumexp before"],
+                           "after_s": best["logsumexp after"]}
+    result["before_vs_after_max_abs_diff"] = float(np.abs(outs["scorer before"] - outs["scorer after"]).max())
+
+    # end to end: bench_lpaqa's raw rows (selection by racing + evaluation) on the first relations,
+    # before and after, relation by relation in turn
+    if args.e2e_relations:
+        from promptmine.pipeline import compare
+
+        ns = argparse.Namespace(seed=args.seed, mine_sentences=1500, train_facts=0, test_skip=0,
+                                test_facts=args.e2e_test_facts, out=args.out, mined=args.e2e_mined, paraphrased=10, pivots="bergamot:pt,apertium:es")
+        args.out.mkdir(parents=True, exist_ok=True)
+        rels = lp.relations_with_data(args.data, manual, args.e2e_relations)
+        prepared = [lp.prepare_relation(r, args.data, ns) for r in rels]
+        pools = lp.candidate_pools(ns, prepared, manual)
+        train = {p["relation"]: lp.fact_blocks(p["relation"], p["train"], 15, 30) for p in prepared}
+        test = {p["relation"]: lp.fact_blocks(p["relation"], p["test"], 0, 30) for p in prepared}
+        e2e = {"before": [0.0, 0], "after": [0.0, 0]}
+        p1 = {"before": [], "after": []}
+        for rel in rels:
+            for name in (("before", "after") if rels.index(rel) % 2 == 0 else ("after", "before")):
+                old_path(scorer, name == "before")
+                cached = CachedScorer(scorer, DiskCache(None, "scores"))  # uncached, as bench_lpaqa's default
+                t = time.perf_counter()
+                comp = compare(cached, {rel: pools[rel]}, {rel: train[rel]}, {rel: test[rel]}, k=3, seed=args.seed,
+                               budget=args.e2e_budget, max_templates=8)
+                dt = time.perf_counter() - t
+                e2e[name][0] += dt
+                e2e[name][1] += cached.computed
+                p1[name] += [r for row in comp.scores.values() for sc in row for r in sc.ranks]
+                print(f"  e2e {rel} {name}: {cached.computed} pairs in {dt:.1f} s", file=sys.stderr)
+        old_path(scorer, False)
+        for name, (sec, pairs) in e2e.items():
+            result["e2e"][name] = {"relations": rels, "seconds": sec, "pairs": pairs, "pairs_per_s": pairs / sec}
+        result["e2e"]["ranks_equal"] = p1["before"] == p1["after"]
+        result["e2e"]["p_at_1_points_max_diff"] = 100 * abs(
+            np.mean(np.array(p1["before"]) == 1) - np.mean(np.array(p1["after"]) == 1))
+
+    # -- report
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {args.threads} threads, "
+          f"{scorer.identity}, best of {args.repeats}; load average now {load} (a shared machine: ratios "
+          "within this run are what to compare, not absolute rates)")
+    print(f"scorer: {len(subjects)} P19 subjects x {len(objects)} objects = {n_pairs} pairs, {n_tok} tokens fed")
+    sb, sa = result["scorer"]["scorer before"], result["scorer"]["scorer after"]
+    ceil = result["ceiling"]
+    for name, r in result["scorer"].items():
+        print(f"  {name:<30} {r['pairs_per_s']:9.1f} pairs/s {r['tokens_per_s']:9.1f} tokens/s  "
+              f"max|d| vs score_naive ({args.naive_subjects} subjects) {r['max_abs_diff_vs_naive']:.2g}")
+    for name, r in ceil.items():
+        print(f"  {name:<30} {'':>17} {r['tokens_per_s']:9.1f} tokens/s  scorer after = "
+              f"{sa['tokens_per_s'] / r['tokens_per_s']:.0%} of it (before {sb['tokens_per_s'] / r['tokens_per_s']:.0%})")
+    print(f"  scorer after / before: {sa['pairs_per_s'] / sb['pairs_per_s']:.2f}x; max |after - before| "
+          f"{result['before_vs_after_max_abs_diff']:.2g}")
+    lz = result["logsumexp"]
+    print(f"  logsumexp of {lz['rows']} kept rows: {1e3 * lz['before_s']:.0f} ms before (all at once), "
+          f"{1e3 * lz['after_s']:.0f} ms after (chunked): {lz['before_s'] / lz['after_s']:.1f}x")
+    if result["e2e"]:
+        eb, ea = result["e2e"]["before"], result["e2e"]["after"]
+        print(f"end to end (bench_lpaqa raw rows, {', '.join(ea['relations'])}, budget {args.e2e_budget}, "
+              f"{args.e2e_mined} mined templates, {args.e2e_test_facts} test facts per relation):")
+        for name, r in (("before", eb), ("after", ea)):
+            ref = sb if name == "before" else sa
+            print(f"  {name:<7} {r['pairs']} pairs in {r['seconds']:.1f} s = {r['pairs_per_s']:.1f} pairs/s, "
+                  f"{r['pairs_per_s'] / ref['pairs_per_s']:.0%} of the scorer's own rate ({name})")
+        print(f"  after / before: {ea['pairs_per_s'] / eb['pairs_per_s']:.2f}x; ranks identical: "
+              f"{result['e2e']['ranks_equal']}; P@1 differs by {result['e2e']['p_at_1_points_max_diff']:.2f} points")
+    if args.json:
+        result.update({"load_average": os.getloadavg(), "args": {k: str(v) for k, v in vars(args).items()}})
+        args.json.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DATA, help="shared data folder (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=2, help="timed passes per variant (interleaved); best kept")
+    ap.add_argument("--json", type=Path, default=None, help="write the results here")
+    sp = ap.add_argument_group("speed report (default)")
+    sp.add_argument("--dtype", default="fast", help="scorer dtype (default: %(default)s)")
+    sp.add_argument("--threads", type=int, default=2, help="torch threads (default: %(default)s)")
+    sp.add_argument("--subjects", type=int, default=40, help="P19 subjects scored (default: %(default)s)")
+    sp.add_argument("--objects", type=int, default=30, help="candidate objects (default: %(default)s)")
+    sp.add_argument("--naive-subjects", type=int, default=4,
+                    help="subjects also scored by score_naive, the reference (default: %(default)s)")
+    sp.add_argument("--e2e-relations", type=int, default=3,
+                    help="bench_lpaqa relations run end to end, before and after; 0 = skip (default: %(default)s)")
+    sp.add_argument("--e2e-budget", type=int, default=1500,
+                    help="racing budget per relation, as bench_lpaqa's --budget (default: %(default)s)")
+    sp.add_argument("--e2e-mined", type=int, default=20, help="mined templates per relation, as bench_lpaqa's --mined "
+                    "(default: %(default)s)")
+    sp.add_argument("--e2e-test-facts", type=int, default=30, help="test facts per relation, as bench_lpaqa's "
+                    "--test-facts (default: %(default)s)")
+    sp.add_argument("--out", type=Path, default=ROOT / "out" / "bench_scoring",
+                    help="mined templates kept here for re-runs (default: %(default)s)")
+    va = ap.add_argument_group("variants table (--variants)")
+    va.add_argument("--variants", default=None,
+                    help=f"comma-separated, first is the baseline (all: {','.join(VARIANTS)}); instead of the speed report")
+    va.add_argument("--relations", type=int, default=0, help="first N relations (sorted by id); 0 = all")
+    va.add_argument("--facts", type=int, default=4, help="test facts per relation (default: %(default)s)")
+    va.add_argument("--max-candidates", type=int, default=30, help="candidate objects per relation (default: %(default)s)")
+    va.add_argument("--thread-counts", dest="thread_counts", default="1,2",
+                    help="torch thread counts to measure (default: %(default)s)")
+    args = ap.parse_args()
+    if not (args.data / "trex" / "test").is_dir() or not (args.data / "lama" / "relations.jsonl").is_file():
+        print(f"bench_scoring: the shared data is missing ({args.data / 'trex' / 'test'}, "
+              f"{args.data / 'lama' / 'relations.jsonl'}); nothing to measure", file=sys.stderr)
+        return 2
+    return variants_main(args) if args.variants else speed_main(args)
 
 
 if __name__ == "__main__":

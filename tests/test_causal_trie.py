@@ -159,3 +159,56 @@ def test_short_heads_are_not_cached():
 
 def test_no_subjects_no_rows():
     assert scorer().score(LONG[0], [], OBJECTS) == []
+
+
+def test_row_logsumexp_in_chunks_is_exact():
+    from promptmine.models.score.causal import row_logsumexp
+
+    for dtype in (torch.float32, torch.bfloat16):
+        x = (torch.randn(37, 20_000, generator=torch.Generator().manual_seed(0)) * 4).to(dtype)
+        assert torch.equal(row_logsumexp(x), torch.logsumexp(x.float(), dim=-1))
+        rows = torch.tensor([3, 0, 36, 3])
+        assert torch.equal(row_logsumexp(x, rows), torch.logsumexp(x.float(), dim=-1)[rows])
+
+
+@pytest.mark.parametrize("batch_size", [1, 500])
+def test_score_many_packs_templates_into_shared_passes(batch_size):
+    """Rows of several templates (different prefixes, tries and widths) share passes and still give
+    the log-probs of one full forward pass per candidate; batch 500 holds them all in one pass."""
+    s = scorer(batch_size=batch_size)
+    calls = []
+    s.model.register_forward_hook(lambda mod, args, kwargs, out: calls.append(_width(args, kwargs)),
+                                  with_kwargs=True)
+    jobs = [(t, SUBJECTS[:1 + i % 4], OBJECTS[i % 3:]) for i, t in enumerate(TEMPLATES)] + [(TEMPLATES[0], SUBJECTS, [])]
+    got = s.score_many(jobs)
+    assert len(calls) == (1 if batch_size == 500 else sum(len(subj) for _, subj, objs in jobs if objs))
+    assert got[-1] == [[] for _ in SUBJECTS]
+    for (t, subj, objs), rows in zip(jobs[:-1], got):
+        for a, b in zip(rows, s.score_naive(t, subj, objs)):
+            assert a == pytest.approx(b, abs=1e-4), t
+    s.pack = False  # one template at a time, as before packing: the same scores
+    for (t, subj, objs), rows in zip(jobs, got):
+        again = s.score(t, subj, objs)
+        assert len(again) == len(rows) and all(a == pytest.approx(r, abs=1e-5) for a, r in zip(again, rows))
+
+
+def test_cached_score_many_asks_only_what_is_missing_once():
+    """Several jobs go to the scorer in one score_many call; each row is whole (its subject scored
+    against the job's whole candidate list, issue 18), and nothing is asked twice."""
+    from promptmine.core.cache import DiskCache
+    from promptmine.scoring import CachedScorer
+
+    s = scorer(batch_size=500)
+    asked = []
+    inner = s.score_many
+    s.score_many = lambda jobs: asked.append(jobs) or inner(jobs)
+    cached = CachedScorer(s, DiskCache(None, "scores"))  # in memory
+    t0, t1 = TEMPLATES[:2]
+    first = cached.score_many([(t0, SUBJECTS, OBJECTS[:3]), (t0, SUBJECTS[:2], OBJECTS), (t1, SUBJECTS, OBJECTS),
+                               (t1, SUBJECTS[:2], OBJECTS)])
+    assert [(t, len(subj), len(objs)) for t, subj, objs in asked[0]] == [(t0, 4, 3), (t0, 2, 7), (t1, 4, 7)]
+    assert cached.computed == 4 * 3 + 2 * 7 + 4 * 7
+    again = cached.score_many([(t0, SUBJECTS[:2], OBJECTS), (t1, SUBJECTS, OBJECTS)])
+    assert len(asked) == 1 and cached.computed == 54
+    assert (again[0] == first[1]).all() and (again[1] == first[2]).all() and (first[3] == first[2][:2]).all()
+    assert (cached.score(t0, SUBJECTS, OBJECTS[:3]) == first[0]).all()
