@@ -137,23 +137,13 @@ def drift_table(permutations: int) -> None:
     print()
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tasks", default="sst2,agnews,rte", help="which tasks (default: %(default)s)")
-    ap.add_argument("--prompts", default="few-shot,zero-shot", help="which prompts (default: %(default)s)")
-    ap.add_argument("--selection", type=int, default=512, help="selection examples per search (default 512)")
-    ap.add_argument("--budget", type=int, default=None, help="(example, prompt) scorings per search (default: auto)")
-    ap.add_argument("--agnews-heldout", type=int, default=1000, help="AG News examples held out (default 1000)")
-    ap.add_argument("--dimensions", default="all", help="what to search (default: all)")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the scorer's)")
-    ap.add_argument("--dtype", default="auto", help="scorer dtype (default auto: bfloat16 where native)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--drift", action="store_true", help="also the label drift table of back-translation")
-    ap.add_argument("--json", type=Path, default=None, help="write the numbers here")
-    args = ap.parse_args(argv)
-    from promptmine.core.progress import configure_logging
+# rough relative cost of a search per task (tokens a scoring x held-out size), to schedule the longest first
+COST = {"sst2": 1.0, "agnews": 3.0, "rte": 2.0}
 
-    configure_logging(0)  # the search's progress on stderr
+
+def run_one(run: tuple[str, str], options: dict) -> tuple[str, dict]:
+    """One (task, prompt) search: its Markdown table and its numbers."""
+    from promptmine.core.progress import configure_logging
     from promptmine.models.score.causal import CausalScorer
     from promptmine.scoring import CachedScorer
     from promptmine.selection import Racing
@@ -161,48 +151,97 @@ def main(argv=None) -> int:
     from promptmine.tasks.prompt import check_prompt
     from promptmine.tasks.report import spread
 
+    configure_logging(0)
+    tname, pname = run
+    spec = TASKS[tname]
+    prompt = spec["prompts"][pname]
+    dims = list(DIMENSIONS) if options["dimensions"] == "all" else options["dimensions"].split(",")
+    data = task_splits(tname, check_prompt(prompt), options["agnews_heldout"], options["seed"])
+    if data is None:
+        return f"## {tname} {pname}: data missing, skipped\n", {}
+    pool, held = data
+    scorer = CachedScorer(CausalScorer(dtype=options["dtype"], threads=options["threads"]), cache=False)
+    t1 = time.time()
+    res = optimize_task(prompt, pool, scorer, heldout=held, verbalisers=spec["verbalisers"],
+                        selection_size=options["selection"], dimensions=dims, seed=options["seed"], k=options["k"],
+                        formats=options["formats"],
+                        routes=routes() if "wording" in dims else [],
+                        strategy=Racing(budget=options["budget"], block_size=64, metric="hit1"), cache=None)
+    secs = time.time() - t1
+    lo, med, hi, n = spread(res)
+    lines = [f"## {tname} {pname}: selected on {res.n_selection} (pool {res.n_pool}), held-out {res.n_heldout}; "
+             f"{res.scorings:,} scorings in {secs:.0f} s ({scorer.identity})", "",
+             "| row | held-out accuracy | macro-F1 | vs original [95% CI] |", "|---|---:|---:|---|"]
+    rows = {}
+    for name, m in res.heldout_metrics.items():
+        iv = res.intervals.get(name)
+        rows[name] = {"accuracy": m.accuracy, "macro_f1": m.macro_f1, "delta_ci": iv}
+        lines.append(f"| {name} | {100 * m.accuracy:.1f} | {100 * m.macro_f1:.1f} | "
+                     + ("-" if iv is None else f"{100 * iv[0]:+.1f} [{100 * iv[1]:+.1f}, {100 * iv[2]:+.1f}]") + " |")
+    lines += ["", f"spread over {n} prompts tried (first-block selection accuracy): min {100 * lo:.1f}, "
+              f"median {100 * med:.1f}, max {100 * hi:.1f}",
+              f"winner changed: {'; '.join(res.chosen.changes) or 'nothing'}",
+              f"readout: {res.chosen.readout.describe(res.labels)}", res.recommendation, ""]
+    return "\n".join(lines), {"rows": rows, "seconds": secs, "scorings": res.scorings, "spread": [lo, med, hi, n],
+                               "changes": list(res.chosen.changes), "readout": res.chosen.readout.describe(res.labels),
+                               "chosen": res.chosen.prompt, "n_selection": res.n_selection,
+                               "n_heldout": res.n_heldout}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tasks", default="sst2,agnews,rte", help="which tasks (default: %(default)s)")
+    ap.add_argument("--prompts", default="few-shot,zero-shot", help="which prompts (default: %(default)s)")
+    ap.add_argument("--selection", type=int, default=256, help="selection examples per search (default 256)")
+    ap.add_argument("--budget", type=int, default=1536,
+                    help="(example, prompt) scorings per search on the selection split (default 1536: each "
+                         "racing stage gets its first round of 64 examples per candidate)")
+    ap.add_argument("--formats", type=int, default=8, help="format variants raced (default 8)")
+    ap.add_argument("--k", type=int, default=2, help="prompts in the ensembles (default 2)")
+    ap.add_argument("--agnews-heldout", type=int, default=1000, help="AG News examples held out (default 1000)")
+    ap.add_argument("--dimensions", default="calibration,labels,format,demos",
+                    help="what to search (default: %(default)s; `all` adds wording, i.e. back-translation)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the scorer's)")
+    ap.add_argument("--dtype", default="auto", help="scorer dtype (default auto: bfloat16 where native)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--drift", action="store_true", help="also the label drift table of back-translation")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="searches run at once, one torch thread each (default: the available cores)")
+    ap.add_argument("--json", type=Path, default=None, help="write the numbers here")
+    args = ap.parse_args(argv)
+    if args.workers is None:
+        from promptmine.models.device import available_cores
+
+        args.workers = available_cores()
+    from promptmine.core.progress import configure_logging
+
+    configure_logging(0)  # the search's progress on stderr
     t0 = time.time()
     if args.drift:
         drift_table(6)
-    dims = list(DIMENSIONS) if args.dimensions == "all" else args.dimensions.split(",")
-    scorer = CachedScorer(CausalScorer(dtype=args.dtype, threads=args.threads), cache=False)
-    rs = routes() if "wording" in dims else []
+    runs = [(t, p) for t in args.tasks.split(",") for p in TASKS[t]["prompts"] if p in args.prompts.split(",")]
+    options = {k: getattr(args, k) for k in ("selection", "budget", "agnews_heldout", "dimensions", "threads", "dtype",
+                                             "seed", "formats", "k")}
     results: dict = {}
-    for tname in args.tasks.split(","):
-        spec = TASKS[tname]
-        for pname, prompt in spec["prompts"].items():
-            if pname not in args.prompts.split(","):
-                continue
-            data = task_splits(tname, check_prompt(prompt), args.agnews_heldout, args.seed)
-            if data is None:
-                continue
-            pool, held = data
-            t1 = time.time()
-            res = optimize_task(prompt, pool, scorer, heldout=held, verbalisers=spec["verbalisers"],
-                                selection_size=args.selection, dimensions=dims, seed=args.seed, routes=rs,
-                                strategy=Racing(budget=args.budget, block_size=64, metric="hit1"), cache=None)
-            secs = time.time() - t1
-            lo, med, hi, n = spread(res)
-            print(f"## {tname} {pname}: selected on {res.n_selection} (pool {res.n_pool}), held-out {res.n_heldout}; "
-                  f"{res.scorings:,} scorings in {secs:.0f} s ({scorer.identity})\n")
-            print("| row | held-out accuracy | macro-F1 | vs original [95% CI] |")
-            print("|---|---:|---:|---|")
-            rows = {}
-            for name, m in res.heldout_metrics.items():
-                iv = res.intervals.get(name)
-                rows[name] = {"accuracy": m.accuracy, "macro_f1": m.macro_f1, "delta_ci": iv}
-                print(f"| {name} | {100 * m.accuracy:.1f} | {100 * m.macro_f1:.1f} | "
-                      + ("-" if iv is None else f"{100 * iv[0]:+.1f} [{100 * iv[1]:+.1f}, {100 * iv[2]:+.1f}]") + " |")
-            print(f"\nspread over {n} prompts tried (first-block selection accuracy): min {100 * lo:.1f}, "
-                  f"median {100 * med:.1f}, max {100 * hi:.1f}")
-            print(f"winner changed: {'; '.join(res.chosen.changes) or 'nothing'}")
-            print(f"readout: {res.chosen.readout.describe(res.labels)}")
-            print(f"{res.recommendation}\n", flush=True)
-            results[f"{tname}/{pname}"] = {"rows": rows, "seconds": secs, "scorings": res.scorings,
-                                           "spread": [lo, med, hi, n], "changes": list(res.chosen.changes),
-                                           "readout": res.chosen.readout.describe(res.labels),
-                                           "chosen": res.chosen.prompt, "n_selection": res.n_selection,
-                                           "n_heldout": res.n_heldout}
+    if args.workers > 1 and len(runs) > 1:
+        # one search per core, each on one torch thread: independent searches fill the machine better
+        # than one search on every core (small matrix products scale poorly across threads)
+        import concurrent.futures as cf
+        import multiprocessing
+
+        options["threads"] = options["threads"] or 1
+        queue = sorted(runs, key=lambda r: -COST[r[0]])  # the longest first, so the workers end together
+        with cf.ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            done = {run: pool.submit(run_one, run, options) for run in queue}
+            for run in runs:
+                text, numbers = done[run].result()
+                print(text, flush=True)
+                results["/".join(run)] = numbers
+    else:
+        for run in runs:
+            text, numbers = run_one(run, options)
+            print(text, flush=True)
+            results["/".join(run)] = numbers
     print(f"total {time.time() - t0:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

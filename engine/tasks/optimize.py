@@ -124,7 +124,7 @@ def optimize_task(prompt: str, examples, scorer="causal", *, verbalisers=None, h
                   dimensions: Sequence[str] = DIMENSIONS, strategy=None, seed: int = 0, k: int = 3,
                   fixed_labels: Sequence[str] = (), routes: Sequence | None = None,
                   translator_options: Mapping | None = None, keep: Sequence[str] = (), keep_regex: Sequence[str] = (),
-                  max_per_label: int = 2, permutations: int = 6, out_dir: str | Path | None = None, cache="default",
+                  max_per_label: int = 2, formats: int = 12, permutations: int = 6, out_dir: str | Path | None = None, cache="default",
                   scorer_options: dict | None = None, dry_run: bool = False) -> TaskResult | Plan:
     """Search the prompt's `dimensions` (calibration, labels, format, demos, wording) on a selection
     split and report the original, the selected prompt and the ensembles on the held-out split.
@@ -133,7 +133,7 @@ def optimize_task(prompt: str, examples, scorer="causal", *, verbalisers=None, h
     `heldout`: the held-out examples; else `held_out` of `examples` (a count or share; default a third).
     `pool`: labelled examples for demonstrations; else what is left of the selection split beyond
     `selection_size`, else a carved share of it. `verbalisers`: label -> words (`positive=Positive,...`;
-    default: each label capitalised); `fixed_labels` keep their words. `strategy`: Racing (budget in
+    default: each label capitalised); `fixed_labels` keep their words. `formats`: format variants raced. `strategy`: Racing (budget in
     (example, prompt) scorings) or Exhaustive. `routes`: [(translator or backend name, pivots)] for the
     wording dimension. `dry_run`: return the Plan (scorings, time estimate) without model work."""
     t0 = time.time()
@@ -173,7 +173,7 @@ def optimize_task(prompt: str, examples, scorer="causal", *, verbalisers=None, h
     if dry_run:
         return plan(prompt, sel, len(sel), len(held), len(demo_pool), dimensions=dimensions,
                     budget=getattr(strategy, "budget", None), block=getattr(strategy, "block_size", 64), k=k,
-                    routes=len(routes_), max_per_label=max_per_label, wording_n=permutations,
+                    routes=len(routes_), max_per_label=max_per_label, wording_n=permutations, format_variants_n=formats,
                     demos_in_prompt=bool(_spec_demos(prompt, verb)))
     if isinstance(scorer, str):
         from promptmine.scoring import load_scorer
@@ -187,7 +187,7 @@ def optimize_task(prompt: str, examples, scorer="causal", *, verbalisers=None, h
     sel_ids, held_ids = list(range(len(sel))), list(range(len(sel), len(sel) + len(held)))
     result = search(vs, prompt, verb, sel_ids, demo_pool, dimensions=dimensions, strategy=strategy, seed=seed, k=k,
                     fixed_labels=fixed_labels, routes=routes_, keep=keep, keep_regex=keep_regex,
-                    max_per_label=max_per_label, wording_n=permutations, cache=cache)
+                    max_per_label=max_per_label, wording_n=permutations, format_variants_n=formats, cache=cache)
     out = evaluate_heldout(vs, result, sel, held_ids, labels, seed=seed, k=k)
     out.n_pool, out.seconds = len(demo_pool), time.time() - t0
     if out_dir is not None:
@@ -245,7 +245,8 @@ def evaluate_heldout(vs: VariantScorer, result: SearchResult, sel: Sequence[Exam
                                                          gold, n_labels)
     optimized: list[tuple[Variant, float]] = []
     if len(result.finalists) > 1:
-        sel_opt = ensemble(result.finalists, result.gold, None, vs.identity, k=k, seed=seed)
+        # weights over the same top k as the rank ensemble: the held-out rows score no extra prompt
+        sel_opt = ensemble(result.finalists, result.gold, None, vs.identity, k=k, max_templates=k, seed=seed)
         if sel_opt.method == "optimized":
             optimized = [(vs.variants[w.template], w.weight) for w in sel_opt.templates]
             rows["optimized ensemble"] = metrics(combine([logp(v) for v, _ in optimized],

@@ -299,8 +299,7 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
         judged = judge_readouts(lambda r: accuracy(vs.logp(original, order, r), gold), options, modes)
         readouts = judged
         best = judged[0][0]
-        # keep only the words of the best few readouts as columns for the later stages
-        vs.columns = list(dict.fromkeys(w for r, _ in judged[:3] for ws in r.words for w in ws))
+        vs.columns = []  # later variants are scored with their own readout's words only (shorter rows)
         if spec is not None and not spec.demos:  # demonstrations added later show the words read out
             spec = spec.with_(words=tuple(ws[0] for ws in best.words))
         incumbent = _variant(vs, prompt, spec, best, "readout", _readout_changes(user, best, labels))
