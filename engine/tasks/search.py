@@ -189,7 +189,7 @@ def format_variants(spec: PromptSpec, rng: random.Random, n: int) -> list[tuple[
 
 def _dim_name(dim: str) -> str:
     return {"cue_sep": "separator", "demo_sep": "between examples", "demo_style": "demonstration style",
-            "inline_sep": "label separator"}.get(dim, "field " + dim[5:] if dim.startswith("name:") else dim)
+            "inline_sep": "label separator"}.get(dim, "field" if dim.startswith("name:") else dim)
 
 
 def _show(v) -> str:
