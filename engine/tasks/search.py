@@ -41,8 +41,10 @@ DIMENSIONS = ("calibration", "labels", "format", "demos", "wording")
 FIELD_NAMES = {"text": ("Text", "Input", "Sentence", "Review", "Article"),
                "premise": ("Premise", "Text", "Passage"), "hypothesis": ("Hypothesis", "Claim", "Question")}
 ANSWER_NAMES = ("Answer", "Label")
-# rough scoring speed for --dry-run's estimate: tokens a second of SmolLM2-135M on 2 CPU cores
-TOKENS_PER_SECOND = 2000
+# --dry-run's estimate: example tokens scored a second by SmolLM2-135M in bfloat16 on this project's idle
+# 2-core machine (measured 2026-12-05: 300-480 at 2 threads on SST-2/AG News/RTE rows, ~320 per core
+# in bench_task's parallel searches)
+TOKENS_PER_SECOND = 400
 
 
 @dataclass
