@@ -94,7 +94,7 @@ def label_index(examples: Sequence[Example], labels: Sequence[str]) -> list[int]
 def majority(examples: Sequence[Example]) -> str:
     """The most frequent label (first seen wins a tie): the answer a prompt must beat."""
     counts = Counter(e.label for e in examples)
-    return max(counts, key=lambda lab: (counts[lab], -[e.label for e in examples].index(lab)))
+    return max(counts, key=counts.__getitem__)  # Counter keeps first-seen order; max keeps the first of a tie
 
 
 def split_indices(n: int, held_out: int, seed: int = 0) -> tuple[list[int], list[int]]:

@@ -105,6 +105,11 @@ class VariantScorer:
             self.scorings += len(todo)
         return np.array([[self._memo[(template, t)][c] for c in columns] for t in texts], dtype=np.float64)
 
+    def has(self, variant: Variant, ids: Sequence[int]) -> bool:
+        """Whether the variant's scores for these examples are already in memory (no model work to ask)."""
+        template, fill = self._forms.get(variant.prompt, (None, None))
+        return template is not None and all((template, fill(dict(self.examples[i].fields))) in self._memo for i in ids)
+
     def logp(self, variant: Variant, ids: Sequence[int], readout: Readout | None = None):
         """[ids, labels] calibrated log p(label | example) under the variant (its readout unless given)."""
         readout = readout or variant.readout
@@ -374,7 +379,7 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
         finalists_gold = gold
     gold_first = [gold_all[i] for i in first_ids]
     first_block = {key: accuracy(vs.logp(v, first_ids), gold_first) for key, v in vs.variants.items()
-                   if _scored_on(vs, v, first_ids)}
+                   if vs.has(v, first_ids)}
     return SearchResult(original, incumbent, finalists, finalists_gold, vs.variants, stages, first_block, readouts)
 
 
@@ -414,12 +419,6 @@ def judge_readouts(value, options: Sequence[Sequence[tuple[str, ...]]], modes: S
             for i, opts in enumerate(options):
                 words[i] = max(opts, key=lambda w: (judge(words[:i] + [w] + words[i + 1:], mode), -opts.index(w)))
     return sorted(seen.items(), key=lambda ra: -ra[1])
-
-
-def _scored_on(vs: VariantScorer, v: Variant, ids: Sequence[int]) -> bool:
-    """Whether the variant's scores for these examples are already in memory (no model work to ask)."""
-    template, fill = vs._forms.get(v.prompt, (None, None))
-    return template is not None and all((template, fill(dict(vs.examples[i].fields))) in vs._memo for i in ids)
 
 
 def _variant(vs: VariantScorer, prompt: str, spec, readout: Readout, stage: str, changes: tuple[str, ...]) -> Variant:
@@ -487,9 +486,8 @@ def wording_variants(vs: VariantScorer, incumbent: Variant, verbalisers, routes,
             log(f"task search: wording through {translator.name} skipped: {e}")
             continue
         for r in records[1:]:
-            prompt = render(spec.with_(instruction=r["template"])) if spec is not None else r["template"]
             s = spec.with_(instruction=r["template"]) if spec is not None else None
-            out.append(_variant(vs, prompt, s, incumbent.readout, "wording",
+            out.append(_variant(vs, render(s) if s is not None else r["template"], s, incumbent.readout, "wording",
                                 incumbent.changes + (f"instruction back-translated ({translator.name} {r['pivot']})",)))
     return out
 
