@@ -67,15 +67,16 @@ def test_trie_shares_first_tokens_and_feeds_no_last_token():
 
 
 def test_trie_runs_one_pass_of_prefix_plus_trie_per_group():
-    s = scorer(batch_size=len(OBJECTS) * len(SUBJECTS))
+    s = scorer(batch_size=1000)  # tokens per pass: all rows fit
     shapes = []
     s.model.register_forward_hook(lambda mod, args, kwargs, out: shapes.append(kwargs["input_ids"].shape),
                                   with_kwargs=True)
     s.score("[X] was born in [Y] .", SUBJECTS, OBJECTS)
     assert len(shapes) == 1 and shapes[0][0] == len(SUBJECTS)
     # longest prefix: <|endoftext|> Albert Einstein was born in (6); trie: New, York, City, Paris,
-    # London, Rome, Marie, Curie (8 nodes), where padded batches would feed 7 rows of up to 3 tokens
-    assert shapes[0][1] == 6 + 8
+    # London, Rome, Marie, Curie (8 nodes), where padded batches would feed 7 rows of up to 3 tokens;
+    # each row is padded to a multiple of 8 tokens (a length that depends on the row alone)
+    assert shapes[0][1] == s.canonical_width(6 + 8) == 16
 
 
 def test_identity_names_precision_device_and_engine():
@@ -174,14 +175,21 @@ def test_row_logsumexp_in_chunks_is_exact():
 @pytest.mark.parametrize("batch_size", [1, 500])
 def test_score_many_packs_templates_into_shared_passes(batch_size):
     """Rows of several templates (different prefixes, tries and widths) share passes and still give
-    the log-probs of one full forward pass per candidate; batch 500 holds them all in one pass."""
+    the log-probs of one full forward pass per candidate; with batch 500 (tokens) rows padded to the
+    same length share one pass, whatever their template: one pass per padded length."""
     s = scorer(batch_size=batch_size)
     calls = []
     s.model.register_forward_hook(lambda mod, args, kwargs, out: calls.append(_width(args, kwargs)),
                                   with_kwargs=True)
     jobs = [(t, SUBJECTS[:1 + i % 4], OBJECTS[i % 3:]) for i, t in enumerate(TEMPLATES)] + [(TEMPLATES[0], SUBJECTS, [])]
     got = s.score_many(jobs)
-    assert len(calls) == (1 if batch_size == 500 else sum(len(subj) for _, subj, objs in jobs if objs))
+    n_rows = sum(len(subj) for _, subj, objs in jobs if objs)
+    widths = [w for _, w in calls]
+    assert all(w % s.PAD_STEP == 0 for w in widths)
+    if batch_size == 500:
+        assert len(widths) == len(set(widths)) < len({t for t, _, objs in jobs if objs}) < n_rows
+    else:
+        assert len(calls) == n_rows
     assert got[-1] == [[] for _ in SUBJECTS]
     for (t, subj, objs), rows in zip(jobs[:-1], got):
         for a, b in zip(rows, s.score_naive(t, subj, objs)):

@@ -122,16 +122,19 @@ def test_smollm2_scorer_ranks_real_facts(precision):
 
 
 # How far a SmolLM2 row may move with the subjects sharing its pass and with the thread count:
-# bfloat16 (oneDNN) gave the same bits in every case measured; float32 (the BLAS picks kernels by
-# matrix shape and threads) moved by up to 6.7e-6 on the rows below, x3 -> 2e-5 (rankings untouched).
+# bfloat16 (oneDNN) gave the same bits in every case measured once rows are padded to a length of their
+# own (beside a wider row, padded to its length, a row moved by up to 0.54 nats); float32 (the BLAS picks
+# kernels by matrix shape and threads) moved by up to 6.7e-6 on the rows below, x3 -> 2e-5 (rankings
+# untouched).
 ROW_DRIFT = {"float32": 2e-5, "bfloat16": 0.0}
 
 
 @pytest.mark.integration
 def test_smollm2_rows_do_not_depend_on_the_pass_or_threads(precision):
-    """What the score cache relies on (a warm run equals a cold one): a subject's row is the same alone
-    or beside other subjects, and at 1 or 2 threads, so neither is part of the cache key; its candidate
-    set is (scores with half the candidates moved by up to 0.45 nats in bfloat16, 7e-5 in float32)."""
+    """What the score cache relies on (a warm run equals a cold one): a subject's row is the same alone,
+    beside other subjects, beside a much wider row (a long subject), in one big pass or many small
+    ones, and at 1 or 2 threads, so none of these is part of the cache key; its candidate set is (scores
+    with half the candidates moved by up to 0.45 nats in bfloat16, 7e-5 in float32)."""
     import numpy as np
 
     from promptmine.models.device import use_threads
@@ -139,20 +142,25 @@ def test_smollm2_rows_do_not_depend_on_the_pass_or_threads(precision):
 
     objects = ["Paris", "Rome", "Tokyo", "Berlin", "New York City", "Madrid"]
     subjects = ["France", "Italy", "Japan", "Germany"]
+    wide = "the federation of the many small island states in the southern part of the Pacific Ocean"
     template = "The capital of [X] is [Y] ."
     before = torch.get_num_threads()
     try:
         s = CausalScorer(device="cpu", dtype=precision, threads=2)
         together = np.array(s.score(template, subjects, objects))
+        beside_wide = np.array(s.score(template, [wide, *subjects], objects)[1:])
         s.batch_size = 1
         alone = np.array([s.score(template, [x], objects)[0] for x in subjects])
+        s.batch_size = 10_000
+        one_pass = np.array(s.score_many([(template, [wide, *subjects], objects),
+                                          ("[X] is a country whose capital is [Y] .", subjects, objects)])[0][1:])
         use_threads(1)
         one_thread = np.array([s.score(template, [x], objects)[0] for x in subjects])
         s.batch_size = 128
         one_thread_together = np.array(s.score(template, subjects, objects))
     finally:
         torch.set_num_threads(before)
-    for other in (alone, one_thread, one_thread_together):
+    for other in (beside_wide, alone, one_pass, one_thread, one_thread_together):
         assert np.abs(other - together).max() <= ROW_DRIFT[precision]
         assert (other.argmax(1) == together.argmax(1)).all()
 

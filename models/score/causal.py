@@ -167,8 +167,8 @@ class CausalScorer(Scorer):
     locally; or pass `hf_model`/`tokenizer` objects directly (tests build tiny ones).
     `dtype`: auto (the device's default: float32 on CPU), fast (bfloat16 on CPUs that support it
     natively), or a torch dtype name.
-    `batch_size`: continuations per forward pass (default: from the device and the model, see
-    `auto_batch_size`). `score_suffix=False` scores only the object's
+    `batch_size`: tokens per forward pass with the trie (every fed token's logits are kept), continuations
+    per pass without it (default: from the device and the model, see `auto_batch_size`). `score_suffix=False` scores only the object's
     tokens (ignoring text after [Y]).
     """
 
@@ -180,7 +180,7 @@ class CausalScorer(Scorer):
                                                       "(causal default: smollm2-135m, shipped)")
         device: str = Field("auto", description="cpu, cuda, cuda:1, mps or auto (a GPU when there is one)")
         dtype: str = Field("auto", description=DTYPE_HELP)
-        batch_size: int | None = Field(None, ge=1, description="continuations per forward pass (default: from the "
+        batch_size: int | None = Field(None, ge=1, description="tokens per forward pass (continuations with --no-trie; default: from the "
                                                                 "device and the model's vocabulary, 1365 for "
                                                                 "SmolLM2 in bfloat16 on CPU)")
         threads: int | None = Field(None, ge=1, description=THREADS_HELP)
@@ -233,8 +233,8 @@ class CausalScorer(Scorer):
             self.trie = False
 
     def auto_batch_size(self) -> int:
-        """Continuations per pass when none is given. A pass keeps one vocabulary-wide row of logits
-        per continuation, which is what bounds it: on CPU 128 MiB of them (1,365 rows for SmolLM2's
+        """Tokens (continuations with `trie` off) per pass when none is given. A pass keeps one
+        vocabulary-wide row of logits per token read, which is what bounds it: on CPU 128 MiB of them (1,365 rows for SmolLM2's
         49,152 tokens in bfloat16; bigger passes gain nothing there once the matrix products are
         large), on a GPU a quarter of its free memory (logits plus their float32 chunk), at most 16,384."""
         torch = self._torch
@@ -305,12 +305,11 @@ class CausalScorer(Scorer):
     def score_many(self, jobs: Sequence[tuple[str, Sequence[str], Sequence[str]]]) -> list[list[list[float]]]:
         """`score` of several (template, subjects, objects) jobs at once, one result per job.
 
-        With the trie, the rows of every job (one per subject) are packed together, widest first,
-        into passes of about `batch_size` continuations: a racing round's templates x blocks fill a
-        few big passes instead of many small ones (per-pass costs and small matrix products dominate
-        on CPU). A job whose subjects share a long head (see `_head`) runs on its own from its KV
-        cache, as do all jobs without the trie or with `pack` off (subjects grouped per job only, as
-        before packing)."""
+        With the trie, the rows of every job (one per subject: its prefix and its candidates' trie)
+        are packed together into passes of about `batch_size` tokens (`_passes`): a racing round's
+        templates x blocks fill a few well-shaped passes instead of many small ones. A job whose
+        subjects share a long head (see `_head`) runs its own passes from its KV cache, as do all
+        jobs with `pack` off. Without the trie, subjects are grouped per job (`_score_group`)."""
         out: list = [None] * len(jobs)
         items = []  # (job, subject index, prefix, continuations, width of its row)
         memo: dict[str, list[int]] = {}  # continuation text -> ids: most recur across subjects
@@ -321,24 +320,49 @@ class CausalScorer(Scorer):
                     continue
                 prefixes, conts = self._encode_job(template, subjects, objects, memo)
                 head = self._head(prefixes, self._probes(template))
-                if head is not None or not self.trie or not self.pack:
+                if not self.trie:
                     out[j] = self._score_job(prefixes, conts, len(objects), head)
                     continue
                 out[j] = [None] * len(subjects)
-                for i, (p, c) in enumerate(zip(prefixes, conts)):
-                    items.append((j, i, p, c, len(p) + len(token_trie(c)[0])))
-            items.sort(key=lambda it: -it[4])  # similar widths together: little padding
-            start = 0
-            while start < len(items):
-                end, n = start, 0
-                while end < len(items) and (end == start or n + len(items[end][3]) <= self.batch_size):
-                    n += len(items[end][3])
-                    end += 1
-                chunk = items[start:end]
-                for (j, i, *_), row in zip(chunk, self._score_trie([it[2] for it in chunk], [it[3] for it in chunk])):
-                    out[j][i] = row
-                start = end
+                h = 0 if head is None else head[0]
+                rows = [(j, i, p, c, len(p) - h + len(token_trie(c)[0])) for i, (p, c) in enumerate(zip(prefixes, conts))]
+                if head is not None or not self.pack:
+                    self._run_passes(rows, out, head)
+                else:
+                    items.extend(rows)
+            self._run_passes(items, out)
         return out
+
+    def _run_passes(self, items: list, out: list, head=None) -> None:
+        """Score `items` (job, subject index, prefix, continuations, width) in `_passes`, filling `out`."""
+        for width, chunk in self._passes(items):
+            rows = self._score_trie([it[2] for it in chunk], [it[3] for it in chunk], head=head, width=width)
+            for (j, i, *_), row in zip(chunk, rows):
+                out[j][i] = row
+
+    def _passes(self, items: list) -> list[tuple[int, list]]:
+        """(padded width, rows) per forward pass. A row is right-padded to `canonical_width` of its own
+        width and shares passes only with rows padded alike, so the shapes it runs in depend on the row
+        alone: CPU attention kernels split the keys in blocks that depend on the padded length, and in
+        bfloat16 that moved a row's scores by up to 0.54 nats when it sat beside a wider row. (The
+        number of rows in a pass never changed a bit, measured up to 64 rows.) Each pass holds about
+        `batch_size` tokens (every fed token of a trie is read, so this bounds the kept logits), widest
+        rows first; little padding: at most `PAD_STEP` - 1 tokens a row."""
+        groups: dict[int, list] = {}
+        for it in sorted(items, key=lambda it: -it[4]):
+            groups.setdefault(self.canonical_width(it[4]), []).append(it)
+        passes = []
+        for width, rows in sorted(groups.items(), reverse=True):
+            per_pass = max(1, self.batch_size // width)
+            passes.extend((width, rows[a:a + per_pass]) for a in range(0, len(rows), per_pass))
+        return passes
+
+    PAD_STEP = 8  # rows are padded to a multiple of this many tokens
+
+    @classmethod
+    def canonical_width(cls, width: int) -> int:
+        """The padded length of a row of `width` tokens: a function of the row alone (see `_passes`)."""
+        return -(-width // cls.PAD_STEP) * cls.PAD_STEP
 
     def _encode_job(self, template: str, subjects: Sequence[str], objects: Sequence[str],
                     memo: dict[str, list[int]]) -> tuple[list[list[int]], list[list[list[int]]]]:
@@ -361,12 +385,12 @@ class CausalScorer(Scorer):
 
     def _score_job(self, prefixes: list[list[int]], conts: list[list[list[int]]], n_objects: int,
                    head=None) -> list[list[float]]:
-        """One job's rows, its subjects grouped so one pass holds about `batch_size` continuations."""
+        """One job's rows without the trie, its subjects grouped so one pass holds about `batch_size`
+        continuations."""
         group = max(1, self.batch_size // max(1, n_objects))
-        score_group = self._score_trie if self.trie else self._score_group
         rows: list[list[float]] = []
         for g in range(0, len(prefixes), group):
-            rows.extend(score_group(prefixes[g:g + group], conts[g:g + group], head=head))
+            rows.extend(self._score_group(prefixes[g:g + group], conts[g:g + group], head=head))
         return rows
 
     def _probes(self, template: str) -> list[list[int]]:
@@ -389,16 +413,19 @@ class CausalScorer(Scorer):
                          **{self._keep_kw: 1} if self._keep_kw else {})
         return n, out.cache if self._cache_kw == "cache" else out.past_key_values
 
-    def _score_trie(self, prefixes: list[list[int]], conts: list[list[list[int]]], head=None) -> list[list[float]]:
+    def _score_trie(self, prefixes: list[list[int]], conts: list[list[list[int]]], head=None,
+                    width: int | None = None) -> list[list[float]]:
         """Score every continuation of every prefix in one forward pass: one row per prefix, holding
-        the prefix then its continuations' trie (see `token_trie`), right-padded. With a `head`
-        (length, KV cache) from `_head`, the rows hold the prefixes without it and attend to its cache."""
+        the prefix then its continuations' trie (see `token_trie`), right-padded to `width` (default:
+        the canonical width of the widest row). With a `head` (length, KV cache) from `_head`, the rows
+        hold the prefixes without it and attend to its cache."""
         torch = self._torch
         dev = self.choice.device
         h = 0 if head is None else head[0]
         prefixes = [p[h:] for p in prefixes]
         tries = [token_trie(row) for row in conts]
-        width = max(len(p) + len(nodes) for p, (nodes, _) in zip(prefixes, tries))
+        widest = max(len(p) + len(nodes) for p, (nodes, _) in zip(prefixes, tries))
+        width = max(widest, width or self.canonical_width(widest))
         ids = torch.full((len(prefixes), width), self.start_id, dtype=torch.long)
         pos = torch.zeros((len(prefixes), width), dtype=torch.long)
         # allow[b, q, k]: position q may attend to position k. Pads see only themselves.
