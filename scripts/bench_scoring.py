@@ -3,17 +3,19 @@
 Speed report (default; SmolLM2-135M, --dtype fast = bfloat16 where native, --threads 2), each part
 timed --repeats times, before and after interleaved, best kept:
 - scorer: --subjects P19 test subjects x --objects objects (manual template): pairs/s and fed tokens/s
-  (prefixes + trie nodes, no pads) before (the path before packing: one template per call, subjects
-  grouped into passes of 128 continuations, every kept row's logits converted to float32 at once; see
-  `old_path`) and after (rows packed into passes of the scorer's automatic batch size, chunked
-  logsumexp); max |log-prob difference| against `score_naive` (one full forward per candidate);
+  (prefixes + trie nodes, no pads) before (the path before issue 21: one template per call, subjects
+  grouped into passes of 128 continuations padded to the widest row, every kept row's logits converted
+  to float32 at once; see `old_path`) and after (rows of all calls' templates padded to a length of
+  their own and packed into passes of the scorer's automatic batch size in tokens, chunked logsumexp);
+  max |log-prob difference| against `score_naive` (one full forward per candidate);
 - ceiling: a plain batched forward of as many tokens (rows of the trie's mean width, no mask), with
   logits of the last position only and of every position; the scorer's tokens/s as a share of each;
 - logsumexp alone on one pass's kept logits (random, the model's vocabulary): before vs after;
 - end to end: bench_lpaqa's raw rows (racing selection on trex/train, evaluation on half-B test facts;
   its sampling and seeds, uncached) on the first --e2e-relations relations, before and after, taking
-  turns relation by relation: (fact, object) pairs scored per second of the whole `compare`, as a share
-  of the scorer's own rate, and whether the ranks (hence P@1) are identical.
+  turns relation by relation: (fact, object) pairs and fed tokens per second of the whole `compare`, as a
+  share of the scorer's rate above and of the scorer's own rate on this workload (the same score_many
+  calls replayed alone, no selection logic, no cache), and how far P@1 moved.
 
     .venv/bin/python scripts/bench_scoring.py                        # 40 x 30 pairs, 3 relations end to end
     .venv/bin/python scripts/bench_scoring.py --subjects 8 --objects 15 --e2e-relations 1 --e2e-mined 4
@@ -235,8 +237,11 @@ def variants_main(args) -> int:
 # -- speed: scorer vs plain-forward ceiling vs whole runs, before and after packing ----------------
 
 def old_path(scorer, on: bool) -> None:
-    """Switch a CausalScorer to the code path before packing (one template per call, subjects grouped
-    in passes of 128 continuations, every kept row's logits converted to float32 at once) or back."""
+    """Switch a CausalScorer to the code path before issue 21 (one template per call, subjects grouped
+    in passes of 128 continuations padded to the group's widest row, every kept row's logits converted
+    to float32 at once: `before_score_many`) or back."""
+    import types
+
     import torch
 
     from promptmine.models.score import causal
@@ -245,10 +250,32 @@ def old_path(scorer, on: bool) -> None:
         causal._chunked_logsumexp = causal.row_logsumexp
     causal.row_logsumexp = (lambda logits, rows=None: torch.logsumexp(
         (logits if rows is None else logits[rows]).float(), dim=-1)) if on else causal._chunked_logsumexp
-    scorer.pack = not on
-    if not hasattr(scorer, "_auto_batch"):
-        scorer._auto_batch = scorer.batch_size
-    scorer.batch_size = 128 if on else scorer._auto_batch
+    if on:
+        scorer.score_many = types.MethodType(before_score_many, scorer)
+    else:
+        scorer.__dict__.pop("score_many", None)
+
+
+def before_score_many(scorer, jobs):
+    """`CausalScorer.score_many` as it was before issue 21: job by job, groups of 128 continuations."""
+    from promptmine.models.score.causal import token_trie
+
+    out = []
+    with scorer._torch.inference_mode():
+        for template, subjects, objects in jobs:
+            if not objects or not subjects:
+                out.append([[] for _ in subjects])
+                continue
+            prefixes, conts = scorer._encode_job(template, subjects, objects, {})
+            head = scorer._head(prefixes, scorer._probes(template))
+            h = 0 if head is None else head[0]
+            group, rows = max(1, 128 // len(objects)), []
+            for g in range(0, len(prefixes), group):
+                p, c = prefixes[g:g + group], conts[g:g + group]
+                widest = max(len(x) - h + len(token_trie(y)[0]) for x, y in zip(p, c))
+                rows.extend(scorer._score_trie(p, c, head=head, width=widest))
+            out.append(rows)
+    return out
 
 
 def fed_tokens(scorer, template: str, subjects, objects) -> int:
@@ -358,23 +385,38 @@ def speed_main(args) -> int:
         pools = lp.candidate_pools(ns, prepared, manual)
         train = {p["relation"]: lp.fact_blocks(p["relation"], p["train"], 15, 30) for p in prepared}
         test = {p["relation"]: lp.fact_blocks(p["relation"], p["test"], 0, 30) for p in prepared}
-        e2e = {"before": [0.0, 0], "after": [0.0, 0]}
+        e2e = {"before": [0.0, 0, 0], "after": [0.0, 0, 0]}  # seconds, pairs, tokens fed
         p1 = {"before": [], "after": []}
+        calls: dict[str, list] = {"before": [], "after": []}  # the scorer's calls, replayed alone below
         for rel in rels:
             for name in (("before", "after") if rels.index(rel) % 2 == 0 else ("after", "before")):
                 old_path(scorer, name == "before")
                 cached = CachedScorer(scorer, DiskCache(None, "scores"))  # uncached, as bench_lpaqa's default
+                inner = cached.scorer.score_many
+                cached.scorer.score_many = lambda jobs, inner=inner, name=name: calls[name].append(list(jobs)) or inner(jobs)
                 t = time.perf_counter()
                 comp = compare(cached, {rel: pools[rel]}, {rel: train[rel]}, {rel: test[rel]}, k=3, seed=args.seed,
                                budget=args.e2e_budget, max_templates=8)
                 dt = time.perf_counter() - t
+                cached.scorer.__dict__.pop("score_many")
+                old_path(scorer, name == "before")
                 e2e[name][0] += dt
                 e2e[name][1] += cached.computed
                 p1[name] += [r for row in comp.scores.values() for sc in row for r in sc.ranks]
                 print(f"  e2e {rel} {name}: {cached.computed} pairs in {dt:.1f} s", file=sys.stderr)
+        # the scorer's own rate on this workload: the same calls replayed alone (no selection, no cache)
+        for name in ("before", "after"):
+            old_path(scorer, name == "before")
+            t = time.perf_counter()
+            for jobs in calls[name]:
+                scorer.score_many(jobs)
+            replay = time.perf_counter() - t
+            e2e[name][2] = sum(fed_tokens(scorer, tpl, subj, objs) for jobs in calls[name] for tpl, subj, objs in jobs)
+            sec, pairs, tokens = e2e[name]
+            result["e2e"][name] = {"relations": rels, "seconds": sec, "pairs": pairs, "pairs_per_s": pairs / sec,
+                                   "tokens_fed": tokens, "tokens_per_s": tokens / sec, "replay_seconds": replay}
+            print(f"  replay {name}: {len(calls[name])} calls in {replay:.1f} s", file=sys.stderr)
         old_path(scorer, False)
-        for name, (sec, pairs) in e2e.items():
-            result["e2e"][name] = {"relations": rels, "seconds": sec, "pairs": pairs, "pairs_per_s": pairs / sec}
         result["e2e"]["ranks_equal"] = p1["before"] == p1["after"]
         result["e2e"]["p_at_1_points_max_diff"] = 100 * abs(
             np.mean(np.array(p1["before"]) == 1) - np.mean(np.array(p1["after"]) == 1))
@@ -405,7 +447,11 @@ def speed_main(args) -> int:
         for name, r in (("before", eb), ("after", ea)):
             ref = sb if name == "before" else sa
             print(f"  {name:<7} {r['pairs']} pairs in {r['seconds']:.1f} s = {r['pairs_per_s']:.1f} pairs/s, "
-                  f"{r['pairs_per_s'] / ref['pairs_per_s']:.0%} of the scorer's own rate ({name})")
+                  f"{r['tokens_per_s']:.0f} tokens/s ({r['tokens_fed'] / r['pairs']:.1f} a pair; the scorer workload "
+                  f"{n_tok / n_pairs:.1f}); {r['pairs_per_s'] / ref['pairs_per_s']:.0%} of the scorer's pairs/s "
+                  f"above, {r['tokens_per_s'] / ref['tokens_per_s']:.0%} of its tokens/s; the scorer alone on these "
+                  f"calls: {r['replay_seconds']:.1f} s, so the run went at {r['replay_seconds'] / r['seconds']:.0%} "
+                  "of the scorer's own rate on its workload")
         print(f"  after / before: {ea['pairs_per_s'] / eb['pairs_per_s']:.2f}x; ranks identical: "
               f"{result['e2e']['ranks_equal']}; P@1 differs by {result['e2e']['p_at_1_points_max_diff']:.2f} points")
     if args.json:
