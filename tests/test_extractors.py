@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from promptmine import extractors
+from promptmine.mining import extractors
 from promptmine.core.records import Pair
-from promptmine.extractors.base import Extractor, register, render
+from promptmine.mining.extractors.base import Extractor, register, render
 
 PAIRS = [Pair(subject="France", object="Paris", relation="P36"), Pair(subject="Japan", object="Tokyo", relation="P36")]
 
@@ -28,7 +28,7 @@ def test_the_built_in_extractors_and_what_they_need():
 def test_mining_loads_the_parser_only_when_an_extractor_needs_it(methods, parse, monkeypatch, tmp_path):
     import promptmine.models.parser as parser
     from promptmine.mining import mine
-    from promptmine.sharding.mining import MiningJob
+    from promptmine.mining.sharded import MiningJob
 
     asked = []
     real = parser.load_parser
@@ -66,10 +66,10 @@ def reversed_extractor():
 
 
 def test_a_new_extractor_plugs_in_by_registering(reversed_extractor):
-    from promptmine.counting import PairIndex, mine_batch
-    from promptmine.corpus import Sentence
+    from promptmine.mining.counting import PairIndex, mine_batch
+    from promptmine.mining.corpus import Sentence
     from promptmine.models.parser import load_parser
-    from promptmine.sharding.mining import MiningJob
+    from promptmine.mining.sharded import MiningJob
 
     assert extractors.resolve(["test-reversed"]) == ("test-reversed",)
     assert not extractors.needs_parse(["test-reversed"])
@@ -85,7 +85,7 @@ def test_a_new_extractor_plugs_in_by_registering(reversed_extractor):
 
 
 def test_the_fingerprint_changes_with_the_chosen_extractors():
-    from promptmine.sharding.mining import MiningJob
+    from promptmine.mining.sharded import MiningJob
 
     middle = MiningJob(PAIRS, methods=("middle",)).fingerprint()
     both = MiningJob(PAIRS, methods=("middle", "dependency")).fingerprint()

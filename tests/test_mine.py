@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from promptmine.cli import main
-from promptmine.corpus import corpus_files, iter_corpus, split_sentences
+from promptmine.mining.corpus import corpus_files, iter_corpus, split_sentences
 from promptmine.core.errors import InputError
-from promptmine.extractors import keep
-from promptmine.extractors.dependency import dependency_path, dependency_template
-from promptmine.extractors.middle import middle_template
+from promptmine.mining.extractors import keep
+from promptmine.mining.extractors.dependency import dependency_path, dependency_template
+from promptmine.mining.extractors.middle import middle_template
 from promptmine.mining import MineCounts, PairIndex, mine, mine_batch, rank
 from promptmine.core.records import Pair
 
@@ -106,7 +106,7 @@ def test_compact_form_keeps_grammar_on_the_path(vocab):
 
 
 def test_the_attached_to_a_mention_belongs_to_the_slot(vocab):
-    from promptmine.extractors import templates
+    from promptmine.mining.extractors import templates
 
     words = ["Norway", "is", "a", "member", "of", "the", "European", "Union"]
     doc = make_doc(vocab, words, heads=[1, 1, 3, 1, 3, 7, 7, 4],
@@ -385,7 +385,7 @@ def test_cli_reports_bad_pairs_and_options(tmp_path, capsys):
 
 
 def test_interrupted_run_leaves_no_output(tmp_path, monkeypatch, capsys):
-    import promptmine.mining
+    import promptmine.mining.miner
 
     out = tmp_path / "out.jsonl"
     out.write_text("previous result\n")
@@ -393,7 +393,7 @@ def test_interrupted_run_leaves_no_output(tmp_path, monkeypatch, capsys):
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(promptmine.mining, "mine_batch", interrupted)
+    monkeypatch.setattr(promptmine.mining.miner, "mine_batch", interrupted)
     assert main(["mine", "--corpus", str(FIX / "folder"), "--pairs", str(FIX / "pairs.jsonl"),
                  "--methods", "middle", "--out", str(out)]) == 130
     assert out.read_text() == "previous result\n"
