@@ -5,8 +5,9 @@ import json
 import pytest
 
 from promptmine.cli import main
-from promptmine.paraphrasing import (RoundTripStats, paraphrase_direct, paraphrase_templates, paraphrase_text, protect,
-                               restore, round_trip, split_units)
+from promptmine.paraphrasing import (RoundTripStats, paraphrase_direct, paraphrase_templates, paraphrase_text,
+                                     round_trip, split_units)
+from promptmine.paraphrasing.slots import render_slots as protect, restore_slots as restore
 from promptmine.core.records import normalize_text
 from promptmine.models.translate import Hypothesis
 
