@@ -48,7 +48,7 @@ def translator_options(args: argparse.Namespace, routes: list[tuple[str, list[st
         try:
             TRANSLATORS.resolve(backend)
         except (PromptmineError, ImportError):
-            continue  # an unknown or unavailable route is skipped with a note by the pipeline
+            continue  # an unknown or unavailable route is skipped with a note by `open_routes`
         passes = [f for f in plain.flags if backend == args.scorer or f not in scorer.flags
                   or args.scorer not in scorer.flags[f].takers]
         opts = plain.options(args, backend, TRANSLATORS, only=passes)
