@@ -15,6 +15,11 @@ phrasing of the relation:
 
 Variants of one phrasing (spacing, punctuation, the determiner before a slot) are merged before
 filtering under `promptmine.core.records.template_key`; `display_order` picks the form shown.
+
+Both features judge candidates with these word classes: mining ranks with the filters above, and
+`hygiene` (below) drops mined and paraphrased candidates alike (`promptmine.paraphrasing.pool`,
+`promptmine.pipeline`). So this module sits beside the `mining` and `paraphrasing` packages, not in
+one of them: neither feature imports the other.
 """
 
 from __future__ import annotations

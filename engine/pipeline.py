@@ -27,6 +27,7 @@ from promptmine.scoring import (
 )
 from promptmine.core.progress import log, plural, stage
 from promptmine.core.records import Candidate, Pair, Score, Selection, WeightedTemplate, template_key
+from promptmine.paraphrasing.routes import parse_routes
 from promptmine.selection import Race, ensemble, race, race_rank, race_top1
 
 SELECTION_METHODS = ("race", "exhaustive")
@@ -534,24 +535,6 @@ def pool_sizes(pools: dict[str, Pool]) -> str:
         line += (f" {', '.join(alike)}: a candidate is the manual prompt up to spacing or punctuation "
                  "(e.g. `[Y].` for `[Y] .`); kept apart, as the scorer tells them apart.")
     return line
-
-
-def parse_routes(text: str) -> list[tuple[str, list[str]]]:
-    """`bergamot:pt,apertium:es` -> [("bergamot", ["pt"]), ("apertium", ["es"])]; `none` -> [];
-    `auto` -> every route installed here (`paraphrasing.installed_routes`)."""
-    if text.strip().lower() in ("", "none"):
-        return []
-    if text.strip().lower() == "auto":
-        from promptmine.paraphrasing import installed_routes
-
-        return installed_routes()
-    routes: dict[str, list[str]] = {}
-    for item in text.split(","):
-        backend, sep, pivot = item.strip().partition(":")
-        if not sep or not backend or not pivot:
-            raise PromptmineError(f"--pivots expects BACKEND:LANG items separated by commas, got {item!r}")
-        routes.setdefault(backend, []).append(pivot)
-    return list(routes.items())
 
 
 def warn_unmatched(pairs: Sequence[Pair], manual: dict[str, str], relations_path, pairs_path) -> None:

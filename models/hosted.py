@@ -97,7 +97,7 @@ _KEPT_TOKEN = re.compile(r"\[(?:X|Y|\d+)\]")
 
 def kept_tokens(text: str) -> list[str]:
     """The tokens an answer must give back exactly, in order: the slots `[X]`/`[Y]` and the numbered
-    tokens `[1]`, `[2]`, ... that stand for protected spans of a free-text prompt (promptmine.protect)."""
+    tokens `[1]`, `[2]`, ... that stand for protected spans of a free-text prompt (promptmine.paraphrasing.spans)."""
     return _KEPT_TOKEN.findall(text)
 
 

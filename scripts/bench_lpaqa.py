@@ -175,7 +175,8 @@ def relations_with_data(data: Path, manual: dict[str, str], first: int = 0) -> l
 def candidate_pools(args, prepared: list[dict], manual_all: dict[str, str]) -> dict:
     """Per relation: the manual template, its top --mined mined templates (mined once, kept in --out)
     and its top --paraphrased back-translations."""
-    from promptmine.pipeline import Pool, paraphrase_pools, parse_routes
+    from promptmine.paraphrasing import parse_routes
+    from promptmine.pipeline import Pool, paraphrase_pools
 
     rels = [p["relation"] for p in prepared]
     mined = mine_cached(args.out, prepared, args.mined, args.seed)

@@ -133,11 +133,11 @@ def default_coverage(path: Path, *, baseline: bool = True) -> dict | None:
 
 def naive(templates, translator, pivots, beams, styles):
     """One prompt at a time, one generate call per candidate; returns round trips done."""
-    from promptmine.paraphrasing import protect
+    from promptmine.paraphrasing import render_slots
 
     done = 0
     for t in templates:
-        p = protect(t, styles[0])
+        p = render_slots(t, styles[0])
         for pivot in pivots:
             fwd = translator.translate([p], "en", pivot, n=beams)[0]
             for h in fwd:
@@ -354,7 +354,7 @@ def main() -> int:
                       ("; ".join(f"`{c.template}`" for c in cands[1:]) or "(no new paraphrase)"))
         if args.out:
             from promptmine.core.io import write_jsonl
-            from promptmine.paraphrasing import output_record  # only needed here
+            from promptmine.cli.paraphrase import output_record  # only needed here
 
             write_jsonl(args.out, [output_record(c) for cands in out for c in cands])
             print(f"wrote {args.out}")

@@ -111,7 +111,7 @@ def routes():
 def drift_table(permutations: int) -> None:
     """Label drift of back-translated SST-2 prompts with and without protected spans."""
     from promptmine.paraphrasing import RoundTripStats, paraphrase_text
-    from promptmine.protect import find_spans
+    from promptmine.paraphrasing.spans import find_spans
 
     words = ["Positive", "Negative"]
 

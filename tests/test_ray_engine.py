@@ -41,7 +41,7 @@ def test_ray_gives_the_local_output_and_resumes(ray_local, tmp_path):
 
 
 def test_a_failing_shard_on_ray_keeps_the_others_for_resume(ray_local, tmp_path):
-    from promptmine.corpus import corpus_files
+    from promptmine.mining.corpus import corpus_files
     from promptmine.sharding import ShardFailed, run_files
 
     corpus = corpus_files(make_corpus(tmp_path / "corpus"))

@@ -4,7 +4,8 @@
 import json
 
 from promptmine.core.records import Candidate, Selection
-from promptmine.pipeline import ROWS, Pool, parse_routes, split_pairs
+from promptmine.paraphrasing import parse_routes
+from promptmine.pipeline import ROWS, Pool, split_pairs
 from promptmine.core.records import Pair
 
 

@@ -154,7 +154,8 @@ def test_bad_device_and_compute_type(model_dir):
 def test_round_trip_counts_dropped_slots(ct2):
     """Through promptmine.paraphrasing: every back-translation is looked at once, and exactly those that
     lost or duplicated a slot are dropped (counted here from the translator's own outputs)."""
-    from promptmine.paraphrasing import RoundTripStats, paraphrase_templates, protect, restore, slot_counts
+    from promptmine.paraphrasing import RoundTripStats, paraphrase_templates, slot_counts
+    from promptmine.paraphrasing.slots import render_slots as protect, restore_slots as restore
     from promptmine.core.records import normalize_text
 
     templates = ["[X] was born in [Y] .", "[X] died in [Y] ."]

@@ -1,5 +1,5 @@
 """Checks every command makes before any work starts: value ranges (argparse types), output paths,
-`-` for stdin, the relations asked for. A mistake ends in one line and a non-zero exit, never in a
+`-` for stdin, the relations asked for, devices (routes: `promptmine.paraphrasing.routes.check_routes`). A mistake ends in one line and a non-zero exit, never in a
 traceback after minutes of work."""
 
 from __future__ import annotations
@@ -128,58 +128,6 @@ def read_facts(path: str, *, relations: Sequence[str] | None = None, default_rel
             raise InputError(f"unknown relation {', '.join(unknown)}; {have}", path)
         pairs = [p for p in pairs if p.relation in relations]
     return pairs
-
-
-# -- back-translation routes ------------------------------------------------------------------------
-
-
-def offered_pivots(backend: str) -> tuple[bool, dict[str, str | None]]:
-    """(whether the backend works here, its pivots: language -> None when usable, else how to add
-    it); no pivots means any language (a hosted model). Asks the class, loading no model."""
-    from promptmine.models.translate import TRANSLATORS
-
-    try:
-        cls = TRANSLATORS.resolve(backend)
-    except ImportError:
-        return False, {}
-    info = cls.availability() if hasattr(cls, "availability") else None
-    if info is None:
-        return True, {p: None for p in getattr(cls, "default_pivots", ())}
-    return info.ok, dict(info.pivots)
-
-
-def check_routes(routes: Sequence[tuple[str, Sequence[str]]], options: dict[str, dict] | None = None) -> None:
-    """An unknown backend, or a pivot a backend does not offer, is an error naming the backends and
-    the pivots each offers (a backend given its own models, e.g. --model-dir, may pivot anywhere).
-    A known backend that is not installed here is left to the pipeline, which skips it with a note."""
-    from promptmine.models.translate import TRANSLATORS
-
-    if not routes:
-        return
-    problems = []
-    offers = {name: offered_pivots(name) for name in TRANSLATORS.names()}
-    for backend, pivots in routes:
-        if backend not in offers:
-            problems.append(f"unknown backend {backend!r}")
-            continue
-        _, known = offers[backend]
-        own = (options or {}).get(backend) or {}
-        if not known or own.get("model") or own.get("model_dir"):  # its own models may pivot anywhere
-            continue
-        bad = [p for p in pivots if p not in known]
-        if bad:
-            problems.append(f"{backend} has no pivot {', '.join(bad)}")
-    if problems:
-        def describe(name: str) -> str:
-            ok, known = offers[name]
-            langs = ", ".join(known) or "any language"
-            usable = [p for p, fix in known.items() if fix is None]
-            here = "" if ok and (not known or usable == list(known)) else \
-                f"; usable here: {', '.join(usable)}" if ok else "; unavailable here"
-            return f"{name} ({langs}{here})"
-
-        raise PromptmineError(f"--pivots: {'; '.join(problems)}. Backends and their pivots: "
-                              + ", ".join(describe(n) for n in offers) + "; `promptmine doctor` says how to add them")
 
 
 # -- devices ----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from promptmine.cli.backends import BackendFlags, parse_option_items
-from promptmine.cli.checks import check_output, check_routes, positive_int, stdin_path
+from promptmine.cli.checks import check_output, positive_int, stdin_path
 from promptmine.core.errors import InputError, PromptmineError
 
 PLACEHOLDER_STYLES = ("names", "rare", "brackets")  # promptmine.paraphrasing.PLACEHOLDER_STYLES
@@ -39,6 +39,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                "  promptmine paraphrase '[X] was born in [Y] .' --backend bergamot --generations 2\n"
                "  promptmine paraphrase --input relations.jsonl --pivots de,fr,es --beams 7 --top 40 "
                "--model-dir ~/models --out paraphrases.jsonl\n"
+               "  promptmine paraphrase '[X] was born in [Y] .' --routes bergamot:pt,apertium:es\n"
                "  promptmine paraphrase --text-file prompt.txt --backend bergamot --permutations 5\n"
                "  promptmine paraphrase '[X] died in [Y] .' --backend openai --direct --model gpt-4o-mini",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -58,8 +59,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         f"({', '.join(PARAPHRASERS.names())})")
     p.add_argument("--direct", action="store_true",
                    help="ask a paraphraser backend for rewrites directly instead of a round trip")
-    p.add_argument("--pivots", help="comma-separated pivot languages (default: the backend's, e.g. de,fr "
-                                    "for marian, pt for bergamot, es for apertium)")
+    p.add_argument("--routes", "--pivots", dest="routes", metavar="ROUTES",
+                   help="back-translation routes BACKEND:LANG, comma-separated (bergamot:pt,apertium:es); a bare "
+                        "LANG is a pivot of --backend (--pivots de,fr); `auto` for every route installed here "
+                        "(default: the backend's pivots, e.g. de,fr for marian, pt for bergamot, es for apertium)")
     p.add_argument("--src", default="en", help="language of the prompts (default en)")
     p.add_argument("--beams", "-B", type=positive_int, default=7, help="candidates per translation step, B (default 7)")
     p.add_argument("--top", "-T", type=positive_int, default=40, help="paraphrases kept per template, T (default 40)")
@@ -153,33 +156,67 @@ def default_backend(args) -> str:
     return choice
 
 
+def _routes(args) -> list[tuple[str, list[str]]] | None:
+    """--routes/--pivots as [(backend, pivots)], None when not given (or with --direct). Bare languages
+    (`de,fr`) are pivots of --backend, or of the default backend (`default_backend`), as before."""
+    from promptmine.paraphrasing.routes import parse_routes
+
+    if not args.routes or args.direct:
+        return None
+    items = [i.strip() for i in args.routes.split(",") if i.strip()]
+    if any(":" not in i for i in items) and args.backend == "auto" and args.routes.strip().lower() != "auto":
+        args.backend = default_backend(args)
+    routes = parse_routes(args.routes, backend=None if args.backend == "auto" else args.backend)
+    if not routes:
+        raise PromptmineError("--routes none: no route to paraphrase through; name BACKEND:LANG routes or auto")
+    return routes
+
+
+def _own(options: dict, backend: str) -> dict:
+    """The --option items `backend`'s Options has (each route backend takes its own)."""
+    from promptmine.models.translate import TRANSLATORS
+
+    fields = TRANSLATORS.options(backend).model_fields
+    return {k: v for k, v in options.items() if k in fields}
+
+
 def run(args: argparse.Namespace) -> int:
     from promptmine.core.io import write_jsonl
     from promptmine.core.progress import log, plural
     from promptmine.models.translate import PARAPHRASERS, TRANSLATORS
     from promptmine.paraphrasing import paraphrase
+    from promptmine.paraphrasing.routes import check_routes
 
     check_output(args.out)
     templates, texts = _gather_inputs(args)
     flags = _flags()
     registry = PARAPHRASERS if args.direct else TRANSLATORS
+    routes, pivots = _routes(args), None
+    if routes is not None and len(routes) == 1:  # one backend: --backend and its pivots
+        (args.backend, pivots), routes = routes[0], None
     # the default: every installed route (Bergamot, each Apertium pair, Marian where its models are
     # here), unless a backend's own flag or pivots ask for one backend
-    every_route = (args.backend == "auto" and not args.direct and not args.pivots and not flags.given(args)
+    every_route = (args.backend == "auto" and not args.direct and not args.routes and not flags.given(args)
                    and not args.option)
-    if args.backend == "auto" and not every_route:
-        args.backend = default_backend(args)
-    if not every_route:
-        flags.check_taken(args, {args.backend: "paraphraser" if args.direct else "backend"})
-    options = {} if every_route else flags.options(args, args.backend, registry)
-    options.update(parse_option_items(args.option))
-    if args.pivots and not args.direct:
-        check_routes([(args.backend, _split_list(args.pivots))], {args.backend: options})
+    if routes is not None:  # several backends: each takes the flags and --option items it has
+        flags.check_taken(args, {b: "route backend" for b, _ in routes})
+        options = {b: {**flags.options(args, b, TRANSLATORS), **_own(parse_option_items(args.option), b)}
+                   for b, _ in routes}
+        check_routes(routes, options)
+    else:
+        if args.backend == "auto" and not every_route:
+            args.backend = default_backend(args)
+        if not every_route:
+            flags.check_taken(args, {args.backend: "paraphraser" if args.direct else "backend"})
+        options = {} if every_route else flags.options(args, args.backend, registry)
+        options.update(parse_option_items(args.option))
+        if pivots:
+            check_routes([(args.backend, pivots)], {args.backend: options})
     if texts and args.permutations is None and not args.direct:
         log("paraphrase: free-text prompt (not a one-line template with [X] and [Y]); "
             "writing 5 variants (--permutations N)")
     result = paraphrase([t for _, t in templates], texts=texts, backend=args.backend, options=options,
-                        direct=args.direct, pivots=_split_list(args.pivots), src=args.src, beams=args.beams,
+                        direct=args.direct, pivots=pivots, routes=routes, src=args.src, beams=args.beams,
                         top=args.top, permutations=args.permutations or 5,
                         placeholders=_split_list(args.placeholders), relations=[r for r, _ in templates],
                         cache=not args.no_cache, protect=not args.no_protect,
@@ -191,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
                f"{stats.dropped:,} dropped for a lost slot")
     if not any(len(group) > 1 for group in groups):  # each group starts with its input
         raise PromptmineError(f"no paraphrases ({summary}): every round trip came back the same or was dropped; "
-                              "try other --pivots, more --beams, --generations 2 or another --backend")
+                              "try other --routes, more --beams, --generations 2 or another --backend")
     records = [output_record(r) for group in groups for r in group]
     n = write_jsonl(args.out, records)
     if args.out not in (None, "-"):

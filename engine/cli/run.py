@@ -1,6 +1,6 @@
 """`promptmine run`: flags -> `promptmine.run(...)` -> the report.
 
-The scorer and the translators of the --pivots routes share one set of flags: a flag goes to the
+The scorer and the translators of the --routes (--pivots) routes share one set of flags: a flag goes to the
 scorer when it takes it, and to a route's translator when the scorer does not take it (--model-dir,
 --base-url with a local scorer) or the translator is the same backend (openai with --scorer openai).
 Where both take a flag, `--translator-NAME` sets the translators' own value (--translator-device cpu).
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from promptmine.cli.backends import BackendFlags
-from promptmine.cli.checks import check_output, check_routes, fraction, non_negative_int, positive_int, stdin_path
+from promptmine.cli.checks import check_output, fraction, non_negative_int, positive_int, stdin_path
 from promptmine.cli.evaluate import add_scorer_arguments, scorer_flags
 from promptmine.core.errors import PromptmineError
 from promptmine.corpora import CORPORA_DIR as CORPORA
@@ -48,7 +48,7 @@ def translator_options(args: argparse.Namespace, routes: list[tuple[str, list[st
         try:
             TRANSLATORS.resolve(backend)
         except (PromptmineError, ImportError):
-            continue  # an unknown or unavailable route is skipped with a note by the pipeline
+            continue  # an unknown or unavailable route is skipped with a note by `open_routes`
         passes = [f for f in plain.flags if backend == args.scorer or f not in scorer.flags
                   or args.scorer not in scorer.flags[f].takers]
         opts = plain.options(args, backend, TRANSLATORS, only=passes)
@@ -60,7 +60,7 @@ def translator_options(args: argparse.Namespace, routes: list[tuple[str, list[st
             if flag in flags.flags:
                 takers |= set(flags.flags[flag].takers) & set(backends)
         if not takers:
-            raise PromptmineError(f"neither the {args.scorer} scorer nor a --pivots route "
+            raise PromptmineError(f"neither the {args.scorer} scorer nor a --routes route "
                                   f"({', '.join(backends) or 'none'}) takes {flag}")
     return out
 
@@ -87,7 +87,7 @@ def dimensions(text: str) -> list[str]:
 def run_task(args: argparse.Namespace) -> int:
     """`run --task`: search the prompt's calibration, label words, format, demonstrations and wording."""
     from promptmine.models.score import SCORERS
-    from promptmine.pipeline import parse_routes
+    from promptmine.paraphrasing.routes import check_routes, parse_routes
     from promptmine.selection import Exhaustive, Racing
     from promptmine.tasks import optimize_task
 
@@ -102,7 +102,7 @@ def run_task(args: argparse.Namespace) -> int:
         prompt = args.prompt
     if not args.dry_run:
         check_output(args.out, folder=True)
-    routes = parse_routes(args.pivots or TASK_PIVOTS) if "wording" in args.dimensions else []
+    routes = parse_routes(args.routes or TASK_ROUTES) if "wording" in args.dimensions else []
     per_backend = translator_options(args, routes)
     check_routes(routes, per_backend)
     strategy = Exhaustive(block_size=64, metric="hit1") if args.selection == "exhaustive" else \
@@ -136,7 +136,7 @@ TASK_FLAGS = {"prompt": "--prompt", "prompt_file": "--prompt-file", "verbalisers
               "selection_size": "--selection-size", "dimensions": "--dimensions", "max_demos": "--max-demos",
               "permutations": "--permutations", "keep": "--keep", "keep_regex": "--keep-regex",
               "dry_run": "--dry-run"}
-TASK_PIVOTS = "bergamot:pt,apertium:es"  # run --task's default routes (each route costs --permutations variants)
+TASK_ROUTES = "bergamot:pt,apertium:es"  # run --task's default routes (each route costs --permutations variants)
 
 
 def _set(args: argparse.Namespace, flags: dict[str, str]) -> list[str]:
@@ -161,10 +161,11 @@ def run(args: argparse.Namespace) -> int:
         raise PromptmineError(f"{', '.join(task_only)} {'needs' if len(task_only) == 1 else 'need'} --task FILE "
                               "(the labelled examples); without --task, run compares relation prompts")
     from promptmine.models.score import SCORERS
-    from promptmine.pipeline import parse_routes, run as run_pipeline
+    from promptmine.paraphrasing.routes import check_routes, parse_routes
+    from promptmine.pipeline import run as run_pipeline
 
     check_output(args.out, folder=True)
-    routes = parse_routes(args.pivots or "auto")
+    routes = parse_routes(args.routes or "auto")
     per_backend = translator_options(args, routes)
     check_routes(routes, per_backend)
     if [args.relations, args.pairs, *(args.corpus or [])].count("-") > 1:
@@ -194,7 +195,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  promptmine run\n"
                "  promptmine run --relations rels.jsonl --pairs facts.jsonl --corpus wiki1.txt wiki2.txt --out report/\n"
-               "  promptmine run --pivots marian:de,bergamot:pt --model-dir ~/opus-mt --translator-device cpu\n"
+               "  promptmine run --routes marian:de,bergamot:pt --model-dir ~/opus-mt --translator-device cpu\n"
                "  promptmine run --task reviews.jsonl --prompt-file prompt.txt "
                "--verbalisers positive=Positive,negative=Negative -o task-report/")
     p.add_argument("--relations", default=str(CORPORA / "sample_relations.jsonl"), metavar="FILE",
@@ -207,10 +208,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--mined", type=non_negative_int, default=10, metavar="N", help="mined templates kept per relation (default: %(default)s)")
     p.add_argument("--paraphrased", type=non_negative_int, default=10, metavar="N",
                    help="paraphrases kept per relation (default: %(default)s)")
-    p.add_argument("--pivots", default=None,
+    p.add_argument("--routes", "--pivots", dest="routes", default=None, metavar="ROUTES",
                    help="back-translation routes BACKEND:LANG, comma-separated; unavailable ones are skipped, "
                         "`auto` for every route installed here, `none` for no paraphrasing (default: auto; "
-                        f"with --task: {TASK_PIVOTS})")
+                        f"with --task: {TASK_ROUTES})")
     p.add_argument("--test-fraction", type=fraction, default=0.5, help="share of each relation's pairs for testing (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split and the dev split (default: %(default)s)")
     p.add_argument("--k", type=positive_int, default=3, help="templates in the rank ensemble (default: %(default)s)")
@@ -228,10 +229,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "A classification prompt with slots ({text}, or {premise} and {hypothesis}: the examples' fields) and "
         "labelled JSONL examples. The search varies, one after another, the calibration and label words, the "
         "format (field names, separators, casing, enumerators), the demonstrations (from --pool or the "
-        "selection data) and the instruction's wording (back-translation through the --pivots routes, protected "
+        "selection data) and the instruction's wording (back-translation through the --routes, protected "
         "spans kept), racing candidates on a selection split within --budget (example, prompt) scorings; the "
         "original, the selected prompt and the ensembles are reported on a held-out split. The relation flags "
-        "above do not apply (except --pivots, --selection, --budget, --seed, --k).")
+        "above do not apply (except --routes, --selection, --budget, --seed, --k).")
     t.add_argument("--task", metavar="FILE", help="labelled examples, JSONL with the prompt's slot fields and `label`")
     t.add_argument("--prompt", metavar="TEXT", help="the prompt, with {text} (or other {field} slots) where an example goes")
     t.add_argument("--prompt-file", metavar="FILE", help="read the prompt from FILE")
@@ -251,14 +252,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--max-demos", type=positive_int, default=2, metavar="K",
                    help="demonstrations per label at most (default: %(default)s)")
     t.add_argument("--permutations", type=positive_int, default=6, metavar="N",
-                   help="wording: variants per --pivots route (default: %(default)s)")
+                   help="wording: variants per --routes route (default: %(default)s)")
     t.add_argument("--keep", action="append", metavar="TEXT", help="a string no variant may change (repeatable)")
     t.add_argument("--keep-regex", action="append", metavar="REGEX", help="keep every match (repeatable)")
     t.add_argument("--dry-run", action="store_true",
                    help="print the planned scorings per stage and a time estimate, then stop (no model work)")
     scorer = add_scorer_arguments(p)
     plain, prefixed = _translator_flags()
-    plain.add_to(p, "translator options", "Options of the --pivots routes' translators (the backends that "
+    plain.add_to(p, "translator options", "Options of the --routes' translators (the backends that "
                  "take a flag in [...]); flags the scorer also takes are under their --translator- name.",
                  skip=list(scorer.flags))
     prefixed.add_to(p, "translator options where the scorer has the same flag",

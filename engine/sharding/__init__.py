@@ -2,7 +2,7 @@
 
 Generic: `run_files(job, files, work_dir, workers=, engine=)` runs any `ShardJob` (plan.py) with the
 local process pool (runner.py) or Ray (ray.py), keeping shard results in a work directory
-(workdir.py). The mining job that uses it is `promptmine.sharding.mining`.
+(workdir.py). The mining job that uses it is `promptmine.mining.sharded`.
 """
 
 from promptmine.sharding.plan import (DEFAULT_SHARD_LINES, Shard, ShardFailed, ShardJob, ShardReport, iter_shards,

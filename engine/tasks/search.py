@@ -385,7 +385,7 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
 
 def protected_texts(prompt: str, keep: Sequence[str], keep_regex: Sequence[str]) -> list[str]:
     """The `--keep`/`--keep-regex` spans of a prompt in order: every variant must show the original's."""
-    from promptmine.protect import find_spans
+    from promptmine.paraphrasing.spans import find_spans
 
     if not keep and not keep_regex:
         return []

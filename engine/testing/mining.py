@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from promptmine.core.records import Pair
-from promptmine.sharding.mining import MiningJob
+from promptmine.mining.sharded import MiningJob
 
 PAIRS = [
     Pair(subject="Ada Lovelace", object="London", relation="P19"),

@@ -1,4 +1,4 @@
-"""The mining job: `promptmine.counting.mine_batch` over the shards of a corpus, resumable.
+"""The sharded mining job: `promptmine.mining.counting.mine_batch` over the shards of a corpus, resumable.
 
 `promptmine.mining.mine(..., workers=, engine=, resume=, work_dir=)` calls `mine_counts` here and
 ranks what it returns exactly as the serial miner does, so both give the same output.
@@ -11,17 +11,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from promptmine import extractors
 from promptmine.core.errors import InputError
 from promptmine.core.progress import log
-from promptmine.counting import DEFAULT_BATCH, MineCounts, PairIndex, mine_batch
+from promptmine.mining import extractors
+from promptmine.mining.counting import DEFAULT_BATCH, MineCounts, PairIndex, mine_batch
 from promptmine.sharding.plan import DEFAULT_SHARD_LINES, Shard, ShardReport
 from promptmine.sharding.runner import run_files
 
 # The code besides the extractors that decides a shard's counts; with the chosen extractors' source
 # files it makes the fingerprint, so results of an older miner are never resumed.
-CORE_MODULES = ("promptmine.counting", "promptmine.corpus", "promptmine.match", "promptmine.core.records",
-                "promptmine.core.io")
+CORE_MODULES = ("promptmine.mining.counting", "promptmine.mining.corpus", "promptmine.mining.match",
+                "promptmine.core.records", "promptmine.core.io")
 
 
 @dataclass
@@ -37,7 +37,7 @@ class MiningJob:
     """`mine_batch` over shards. Each worker builds the pair matcher and loads spaCy once."""
 
     MAX_LOGGED = 5
-    preload = ("spacy", "promptmine.counting", "promptmine.models.parser")  # imported once by the forkserver
+    preload = ("spacy", "promptmine.mining.counting", "promptmine.models.parser")  # imported once by the forkserver
 
     def __init__(self, pairs: list, *, methods: tuple[str, ...], case_sensitive: bool = False, loose: bool = True,
                  strict: bool = False, batch_size: int = DEFAULT_BATCH, max_words: int = extractors.MAX_WORDS,
@@ -67,7 +67,7 @@ class MiningJob:
         an older version of the miner are never mixed with new ones."""
         import importlib.metadata
 
-        import promptmine.corpus
+        from promptmine.mining.corpus import LONG_LINE
 
         pairs = hashlib.sha256("\n".join(f"{p.relation}\t{p.subject}\t{p.object}" for p in self.pairs)
                                .encode("utf-8")).hexdigest()
@@ -80,7 +80,7 @@ class MiningJob:
             model_version = None
         return {"job": "mine", "pairs": pairs, "methods": list(self.methods), "case_sensitive": self.case_sensitive,
                 "loose": self.loose, "max_words": self.max_words, "spacy_model": self.spacy_model,
-                "spacy_model_version": model_version, "long_line": promptmine.corpus.LONG_LINE,
+                "spacy_model_version": model_version, "long_line": LONG_LINE,
                 "text_field": self.text_field,
                 "code": code.hexdigest()}
 
@@ -92,10 +92,10 @@ class MiningJob:
             self._nlp = load_parser(self.spacy_model, parse=extractors.needs_parse(self.methods))
 
     def sentences(self, shard: Shard, lines: list[bytes], on_error: Callable[[InputError], None]) -> list:
-        """The shard's sentences with the positions `promptmine.corpus.iter_corpus` gives them
+        """The shard's sentences with the positions `promptmine.mining.corpus.iter_corpus` gives them
         (same reading rules: JSONL `text` field, blank lines skipped, long lines split)."""
         from promptmine.core.io import decode_line
-        from promptmine.corpus import is_jsonl, line_sentences, line_text
+        from promptmine.mining.corpus import is_jsonl, line_sentences, line_text
 
         jsonl = is_jsonl(Path(shard.path))
         out = []
@@ -145,7 +145,7 @@ def mine_counts(corpus: list[str | Path], pairs: list, *, work_dir: str | Path, 
                 ray_init: dict | None = None, text_field: str = "text") -> tuple[MineCounts, int, ShardReport]:
     """The merged counts of the corpus mined in shards, the number of bad lines skipped, and what the
     run did; shard results are kept in `work_dir` for `resume`."""
-    from promptmine.corpus import corpus_files
+    from promptmine.mining.corpus import corpus_files
 
     PairIndex(pairs)  # fail fast on pairs without a relation, before starting workers
     job = MiningJob(pairs, methods=tuple(methods), case_sensitive=case_sensitive, loose=loose, strict=strict,

@@ -9,7 +9,7 @@ import pytest
 from promptmine.models.translate import Hypothesis
 from promptmine.corpora import CORPORA_DIR
 from promptmine.paraphrasing import RoundTripStats, paraphrase_text, split_units
-from promptmine.protect import find_spans, mask, protected_pieces, repair, span_texts
+from promptmine.paraphrasing.spans import find_spans, mask, protected_pieces, repair, span_texts
 
 FEW_SHOT = (CORPORA_DIR / "sample_fewshot_prompt.txt").read_text(encoding="utf-8").rstrip("\n")
 LABELS = ["Positive", "Negative"]
@@ -205,7 +205,7 @@ def test_paraphrase_direct_takes_free_text(rule_server):
 
 
 # -- labels found without --labels (issue 18) -----------------------------------------------------
-from promptmine.protect import ProtectOptions, example_labels  # noqa: E402
+from promptmine.paraphrasing.spans import ProtectOptions, example_labels  # noqa: E402
 
 
 def test_example_labels_are_found_without_being_told():

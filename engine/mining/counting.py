@@ -1,7 +1,7 @@
 """The per-batch work of mining: find pair mentions, parse, extract templates, count them.
 
 `mine_batch` is a pure function of one batch that returns mergeable `MineCounts`, so batches can
-run in this process (`promptmine.mining`), in other processes or on Ray (`promptmine.sharding.mining`),
+run in this process (`promptmine.mining`), in other processes or on Ray (`promptmine.mining.sharded`),
 or be resumed, and `MineCounts.merge` gives the same result in any order.
 """
 
@@ -12,10 +12,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from promptmine import extractors
-from promptmine.corpus import Sentence
 from promptmine.core.records import Pair
-from promptmine.match import Matcher
+from promptmine.mining import extractors
+from promptmine.mining.corpus import Sentence
+from promptmine.mining.match import Matcher
 
 EXAMPLES = 3
 DEFAULT_BATCH = 256

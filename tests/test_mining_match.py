@@ -2,7 +2,7 @@
 
 import pickle
 
-from promptmine.match import Matcher
+from promptmine.mining.match import Matcher
 
 
 def found(m: Matcher, text: str) -> list[str]:

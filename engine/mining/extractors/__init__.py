@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from promptmine.extractors.base import MAX_WORDS, REGISTRY, Extracted, Extractor, keep, register
-from promptmine.extractors import middle, dependency  # noqa: F401,E402  (register the built-ins, in tie order)
+from promptmine.mining.extractors.base import MAX_WORDS, REGISTRY, Extracted, Extractor, keep, register
+from promptmine.mining.extractors import middle, dependency  # noqa: F401,E402  (register the built-ins, in tie order)
 
 __all__ = ["MAX_WORDS", "REGISTRY", "Extracted", "Extractor", "keep", "register", "names", "resolve",
            "needs_parse", "source_files", "mention_span", "templates"]

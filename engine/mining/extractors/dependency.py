@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from promptmine.extractors.base import Extracted, Extractor, is_slot, register, render
+from promptmine.mining.extractors.base import Extracted, Extractor, is_slot, register, render
 
 
 def dependency_path(xroot, yroot) -> list | None:

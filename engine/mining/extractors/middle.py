@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promptmine.extractors.base import Extracted, Extractor, register, render
+from promptmine.mining.extractors.base import Extracted, Extractor, register, render
 
 
 def middle_template(doc, xspan, yspan) -> Extracted | None:

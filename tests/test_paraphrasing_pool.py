@@ -102,7 +102,8 @@ def test_a_frame_gives_bergamot_another_sentence_and_comes_off_again():
 
 
 def test_input_forms_and_their_undoing():
-    from promptmine.paraphrasing import _junk, _lower_first, _stop_like, _toggle_stop, _unframe
+    from promptmine.paraphrasing.pool import _junk
+    from promptmine.paraphrasing.roundtrip import _lower_first, _stop_like, _toggle_stop, _unframe
 
     assert _toggle_stop("[X] died in [Y] .") == "[X] died in [Y]"
     assert _toggle_stop("[X] died in [Y]") == "[X] died in [Y]."

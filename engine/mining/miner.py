@@ -1,18 +1,18 @@
-"""Mining (`promptmine.mine`): find the templates a corpus uses for relations, given their (subject, object) pairs.
+"""The miner (`promptmine.mine`): find the templates a corpus uses for relations, given their (subject, object) pairs.
 
 One pass over the corpus mines every relation at once:
 
-1. stream sentences (`promptmine.corpus`), in batches;
-2. find all subject and object mentions with one Aho-Corasick automaton (`promptmine.match`) and keep
+1. stream sentences (`promptmine.mining.corpus`), in batches;
+2. find all subject and object mentions with one Aho-Corasick automaton (`promptmine.mining.match`) and keep
    sentences that mention the subject and the object of the same pair;
 3. parse only those sentences (spaCy `nlp.pipe`, batched; tokenizer only when no chosen extractor
    needs the parse);
-4. turn each mention into templates with the chosen extractors (`promptmine.extractors`: middle
+4. turn each mention into templates with the chosen extractors (`promptmine.mining.extractors`: middle
    words, dependency path);
 5. count each template per distinct pair and per sentence, and rank by distinct pairs.
 
-Steps 2-4 are `promptmine.counting.mine_batch`, a pure function of one batch, so `mine` runs it here
-(serial) or in shards on a process pool or a Ray cluster (`promptmine.sharding.mining`) with the
+Steps 2-4 are `promptmine.mining.counting.mine_batch`, a pure function of one batch, so `mine` runs it here
+(serial) or in shards on a process pool or a Ray cluster (`promptmine.mining.sharded`) with the
 same result.
 """
 
@@ -23,12 +23,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from promptmine import extractors, filters
+from promptmine import filters
 from promptmine.core.errors import InputError
 from promptmine.core.records import Candidate, Pair, template_key
-from promptmine.corpus import Sentence, iter_corpus
-from promptmine.counting import DEFAULT_BATCH, MineCounts, PairIndex, TemplateCount, mine_batch  # noqa: F401
-from promptmine.extractors import MAX_WORDS
+from promptmine.mining import extractors
+from promptmine.mining.corpus import Sentence, iter_corpus
+from promptmine.mining.counting import DEFAULT_BATCH, MineCounts, PairIndex, TemplateCount, mine_batch
+from promptmine.mining.extractors import MAX_WORDS
 from promptmine.sharding import DEFAULT_SHARD_LINES, ShardReport
 
 METHODS = ("middle", "dependency")  # the built-in extractors, the default
@@ -100,8 +101,8 @@ def mine(corpus: str | Path | Sequence[str | Path], pairs: Sequence[Pair], *, to
     """Mine templates for every relation in `pairs` (each pair must have `.relation`) in one corpus pass.
 
     `corpus`: files or folders (text, .gz, JSONL with the text under `text_field`). `methods`: template extractors by
-    name (`promptmine.extractors`). `case_sensitive`/`loose` control matching (see
-    `promptmine.match.Matcher`); `strict` turns skipped bad lines into an error; `nlp` is a spaCy
+    name (`promptmine.mining.extractors`). `case_sensitive`/`loose` control matching (see
+    `promptmine.mining.match.Matcher`); `strict` turns skipped bad lines into an error; `nlp` is a spaCy
     pipeline, else `spacy_model` (default: the best installed model) is loaded, with the parser only
     when a chosen extractor needs it. Templates seen with fewer than `min_pairs` distinct pairs, or
     that `promptmine.filters` rejects, are dropped (counted in `.stats`, `removed_*`).
@@ -179,12 +180,12 @@ def _mine_serial(paths: list, pairs: Sequence[Pair], *, top: int, min_pairs: int
 
 def _mine_sharded(paths: list, pairs: Sequence[Pair], *, top: int, min_pairs: int, work_dir: str | Path | None,
                   workers: int, engine: str, address: str | None, **options) -> MineResult:
-    """The corpus in shards (`promptmine.sharding.mining`), ranked as the serial run."""
+    """The corpus in shards (`promptmine.mining.sharded`), ranked as the serial run."""
     import shutil
     import tempfile
 
     from promptmine.core.progress import log
-    from promptmine.sharding.mining import mine_counts
+    from promptmine.mining.sharded import mine_counts
 
     if engine not in ("local", "ray"):
         raise ValueError(f"unknown engine {engine!r} (local or ray)")

@@ -1,4 +1,5 @@
-"""Protected spans: the parts of a free-text prompt a paraphrase must give back byte-for-byte.
+"""Protected spans: the parts of a free-text prompt a paraphrase must give back byte-for-byte (what
+`protect=True`, the default, and `--no-protect` switch on and off).
 
 A few-shot prompt works because of a few exact strings: the `{text}` slot, `[X]`/`[Y]`, the field
 cues at the start of a line (`Sentence:`, `Sentiment:`, `Q:`, `A:`), the label words of the
@@ -211,7 +212,7 @@ def protected_pieces(masked: Masked, split_units, *, examples_verbatim: bool = F
     sentence (with the punctuation around them, e.g. ` // [5]`) are cut off and kept; with
     `examples_verbatim`, an example line (opening with a cue, or ending in a label after a separator
     such as `//`) is kept whole.
-    `split_units` is the sentence splitter of promptmine.paraphrasing."""
+    `split_units` is the sentence splitter of `promptmine.paraphrasing.freetext`."""
     kinds = {masked.token(i): s.kind for i, s in enumerate(masked.spans)}
     out: list[tuple[str, bool]] = []
     for line in re.split(r"(\n)", masked.text):

@@ -1,14 +1,11 @@
-"""The back-translation pipeline on real translators: Bergamot (shipped) and a tiny random MarianMT."""
-
-import json
+"""The round trip (`promptmine.paraphrasing.roundtrip`) on real translators: Bergamot (shipped), Apertium
+and a tiny random MarianMT; the translation cache."""
 
 import pytest
 
-from promptmine.cli import main
-from promptmine.paraphrasing import (RoundTripStats, paraphrase_direct, paraphrase_templates, paraphrase_text, protect,
-                               restore, round_trip, split_units)
+from promptmine.paraphrasing import RoundTripStats, paraphrase_templates, paraphrase_text, round_trip
 from promptmine.core.records import normalize_text
-from promptmine.models.translate import Hypothesis
+
 
 TEMPLATES = ["[X] is named after [Y] .", "The official language of [X] is [Y] .", "[X] plays in [Y] position ."]
 
@@ -46,20 +43,6 @@ class Counting:
     def translate(self, texts, src, tgt, n=1):
         self.calls += len(texts)
         return self.inner.translate(texts, src, tgt, n)
-
-
-@pytest.mark.parametrize("style", ["names", "rare", "brackets"])
-def test_protect_and_restore_round_trip(style):
-    t = "The capital of [X] is [Y] ."
-    p = protect(t, style)
-    assert (style == "brackets") == ("[X]" in p)
-    assert restore(p, style) == t
-
-
-def test_restore_tolerates_mangled_brackets_and_refuses_clashing_names():
-    assert restore("[ X ] nasceu em [y].", "brackets") == "[X] nasceu em [Y]."
-    assert restore("Alice's mother met bob", "names") == "[X]'s mother met [Y]"
-    assert protect("Alice met [X] in [Y] .", "names") is None  # would be restored as a slot
 
 
 def test_templates_with_bergamot(bergamot):
@@ -120,28 +103,6 @@ def test_marian_scores_are_forward_plus_backward(marian):
     assert len({v["template"] for v in variants}) == len(variants)
 
 
-def test_split_units_keeps_layout():
-    text = "Review: Great film. Loved it!\n\n  Sentiment: positive\nReview: [X]\nSentiment:   \n---\n"
-    pieces = split_units(text)
-    assert "".join(p for p, _ in pieces) == text
-    translated = [p for p, tr in pieces if tr]
-    assert translated == ["Review: Great film.", "Loved it!", "Sentiment: positive", "Review: [X]", "Sentiment:"]
-
-
-def test_free_text_variants_with_bergamot(bergamot):
-    text = ("Review: The film was wonderful and I loved the actors.\nSentiment: positive\n\n"
-            "Review: A boring plot. The ending was bad.\nSentiment: negative\n\nReview: [X]\nSentiment:")
-    original, *variants = paraphrase_text(text, bergamot, ["pt"], permutations=3, cache=None)
-    assert original == {"source": text, "template": text, "pivot": None, "backend": "bergamot", "score": None}
-    assert len(variants) == 3
-    assert len({normalize_text(v["template"]) for v in variants}) == 3
-    for v in variants:
-        assert v["source"] == text and v["backend"] == "bergamot" and v["pivot"] == "pt"
-        assert v["template"].count("\n") == text.count("\n")
-        assert v["template"].count("[X]") == 1
-        assert normalize_text(v["template"]) != normalize_text(text)
-
-
 def test_translations_are_cached_on_disk(bergamot):
     first = Counting(bergamot)
     a = paraphrase_templates(TEMPLATES, first, ["pt"])
@@ -149,65 +110,6 @@ def test_translations_are_cached_on_disk(bergamot):
     again = Counting(bergamot)
     b = paraphrase_templates(TEMPLATES, again, ["pt"])
     assert again.calls == 0 and a == b
-
-
-class ListParaphraser:
-    """A Paraphraser whose answers are given: checks what the pipeline does with any paraphraser's output."""
-
-    name = "listed"
-    identity = "listed"
-
-    def __init__(self, answers):
-        self.answers = answers
-
-    def paraphrase(self, texts, n):
-        return [self.answers[t][:n] for t in texts]
-
-
-def test_direct_mode_dedupes_drops_and_ranks():
-    para = ListParaphraser({"[X] died in [Y] .": [
-        Hypothesis("[X] passed away in [Y].", -1.5), Hypothesis("[X] died in [Y].", -0.1),
-        Hypothesis("[X] lost his life in.", -0.2), Hypothesis("[X] passed away in [Y] .", -1.0),
-        Hypothesis("In [Y], [X] died.", -0.5)]})
-    stats = RoundTripStats()
-    (cands,) = paraphrase_direct(["[X] died in [Y] ."], para, n=10, stats=stats)
-    assert [c.template for c in cands] == ["[X] died in [Y].", "In [Y], [X] died.", "[X] passed away in [Y]."]
-    assert stats.dropped == 1 and cands[1].score == -0.5 and cands[1].pivot is None
-
-
-def test_cli_file_to_jsonl(tmp_path, capsys):
-    rel = tmp_path / "relations.jsonl"
-    rel.write_text("\n".join(json.dumps({"relation": r, "template": t})
-                             for r, t in zip(["P138", "P37"], TEMPLATES)) + "\n")
-    out = tmp_path / "out.jsonl"
-    assert main(["paraphrase", "--input", str(rel), "--backend", "bergamot", "--out", str(out)]) == 0
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert list(rows[0])[:5] == ["source", "template", "pivot", "backend", "score"]
-    assert rows[0]["pivot"] is None and rows[0]["relation"] == "P138"
-    assert {r["relation"] for r in rows} == {"P138", "P37"}
-    assert all(r["template"].count("[X]") == 1 for r in rows)
-    assert "wrote" in capsys.readouterr().err
-
-
-def test_cli_stdout_and_bad_input(tmp_path, capsys):
-    assert main(["paraphrase", "[X] is named after [Y] .", "--backend", "bergamot", "--top", "1"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and json.loads(lines[1])["pivot"] == "pt"
-    bad = tmp_path / "t.txt"
-    bad.write_text("[X] was born in [Y] .\n[X] and [X] .\n")
-    assert main(["paraphrase", "--input", str(bad), "--backend", "bergamot"]) == 1
-    assert f"{bad}:2:" in capsys.readouterr().err
-    assert main(["paraphrase", "[X] died in [Y] .", "--backend", "bergamot", "--model-dir", "x"]) == 1
-    assert "does not take --model-dir" in capsys.readouterr().err
-    assert main(["paraphrase", "[X] died in [Y] .", "--backend", "bergamot", "--pivots", "de"]) == 1
-    assert "bergamot has no pivot de" in capsys.readouterr().err
-
-
-def test_cli_missing_marian_model_says_how_to_provide_it(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("PROMPTMINE_MODELS", str(tmp_path / "store"))
-    assert main(["paraphrase", "[X] died in [Y] .", "--backend", "marian", "--pivots", "de"]) == 1
-    err = capsys.readouterr().err
-    assert "Helsinki-NLP/opus-mt-en-de" in err and "HF_HUB_OFFLINE" in err and "--model-dir" in err
 
 
 def test_templates_with_apertium_keep_their_slots():
