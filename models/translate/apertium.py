@@ -38,8 +38,10 @@ def both_ways(modes: set[str]) -> list[str]:
     return [lang for lang in CODES if lang != "en" and mode_name("en", lang, modes) and mode_name(lang, "en", modes)]
 
 
-def installed_modes(binary: str = "apertium") -> set[str]:
-    """Modes such as `eng-spa` that `apertium -l` lists; empty when Apertium is missing."""
+def installed_modes(binary: str | None = None) -> set[str]:
+    """Modes such as `eng-spa` that `apertium -l` lists; empty when Apertium is missing. `binary`:
+    the program (None: the backend's `binary` option's default)."""
+    binary = binary or ApertiumTranslator.Options().binary
     if shutil.which(binary) is None:
         return set()
     out = subprocess.run([binary, "-l"], capture_output=True, text=True, timeout=60)
@@ -79,7 +81,7 @@ class ApertiumTranslator(Translator):
     @classmethod
     def availability(cls) -> Availability:
         """The apertium program and its installed modes: a pivot needs both eng-X and X-eng."""
-        if shutil.which("apertium") is None:
+        if shutil.which(cls.Options().binary) is None:
             return Availability(False, "the apertium program is not installed",
                                 "apt-get install apertium apertium-eng-spa (Debian/Ubuntu)",
                                 {"es": "apt-get install apertium apertium-eng-spa"})
