@@ -73,9 +73,10 @@ class RunResult:
 
 class HostedOptions(BaseModel):
     """How to reach an OpenAI-compatible server and how hard to try: the options of every hosted role
-    (each field is a flag) and the client's configuration. The API key is read from the environment
-    variable `api_key_env` and never printed. Only the server and the model name what answers (the
-    roles' `identity`); the rest says how to ask."""
+    (each a flag, but `cache`: the command's --no-cache) and the client's configuration. The API key
+    is read from the environment variable `api_key_env` and never printed. The server, the model and
+    how answers are asked for (structured output, temperature) are in the roles' `identity`; how hard
+    to try is not."""
 
     base_url: str | None = Field(None, description="server URL, e.g. http://127.0.0.1:8000/v1 for vLLM or "
                                                    "llama.cpp (default: OpenAI's API)")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from dataclasses import dataclass, field
-from pathlib import PurePath
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
@@ -51,7 +50,8 @@ def field_extra(info) -> dict:
 
 
 def identity_text(value: Any) -> str:
-    """One value as the identity writes it: booleans 1/0, None `none`, mappings `k=v,...` sorted."""
+    """One value as the identity writes it: booleans 1/0, None `none`, mappings `k=v,...` sorted, paths
+    and the rest as text."""
     if isinstance(value, bool):
         return str(int(value))
     if value is None:
@@ -116,7 +116,7 @@ class Backend:
             value = resolved.pop(key, getattr(self.options, key))
             if mark == "kind" and isinstance(value, str):
                 value = value.split(":")[0]
-            parts.append(f"{key}={identity_text(str(value) if isinstance(value, PurePath) else value)}")
+            parts.append(f"{key}={identity_text(value)}")
         parts += [f"{key}={identity_text(value)}" for key, value in resolved.items()]
         return ":".join(parts)
 
