@@ -19,6 +19,9 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
 
 DTYPES = ("auto", "fast", "float32", "bfloat16", "float16")  # `fast` is the old name of `auto`
 DTYPE_HELP = ("auto (float16 on a GPU; bfloat16 on a CPU that multiplies it natively, AVX512-BF16/AMX, "
@@ -27,15 +30,18 @@ THREADS_HELP = ("CPU threads for torch (default: the cores this process may use 
                 "leave idle at start, at least 1); scores do not depend on it")
 NATIVE_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}  # x86 flags in /proc/cpuinfo; aarch64 says `bf16`
 
+# The options every torch backend shares, as field types (each backend's `Options` gives the default):
+# the device's kind is part of a backend's identity, its index is not; the thread count never is.
+Device = Annotated[str, Field(description="cpu, cuda, cuda:1, mps or auto (a GPU when there is one)",
+                              json_schema_extra={"identity": "kind"})]
+Dtype = Annotated[str, Field(description=DTYPE_HELP)]
+Threads = Annotated[int | None, Field(ge=1, description=THREADS_HELP, json_schema_extra={"identity": False})]
+
 
 @dataclass(frozen=True)
 class DeviceChoice:
     device: str  # "cpu", "cuda", "cuda:1", "mps"
     dtype: object  # a torch.dtype
-
-    @property
-    def is_gpu(self) -> bool:
-        return self.device != "cpu"
 
 
 def available_cores() -> int:
@@ -170,10 +176,10 @@ def resolve_dtype(name: str, device: str = "cpu"):
     return dtype
 
 
-def pick_device(preference: str = "auto", half: bool = True, dtype: str = "auto", model=None) -> DeviceChoice:
+def pick_device(preference: str, dtype: str, model=None) -> DeviceChoice:
     """`auto` takes CUDA when available, else MPS, else CPU; an explicit device is honoured.
-    `dtype` names the dtype (see resolve_dtype); `half=False` makes `auto` mean float32; a `model`
-    the caller built itself keeps its own dtype under `auto` (casting it would change their object)."""
+    `dtype` names the dtype (see resolve_dtype); a `model` the caller built itself keeps its own
+    dtype under `auto` (casting it would change their object). The backend's options say both."""
     import torch
 
     if dtype in ("auto", "fast") and (own := _model_dtype(model)) is not None:
@@ -186,8 +192,6 @@ def pick_device(preference: str = "auto", half: bool = True, dtype: str = "auto"
             preference = "mps"
         else:
             preference = "cpu"
-    if dtype in ("auto", "fast") and not half:
-        return DeviceChoice(preference, torch.float32)
     return DeviceChoice(preference, resolve_dtype(dtype, preference))
 
 

@@ -25,15 +25,12 @@ from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, plural
 from promptmine.core.records import X, Y, Template, normalize_text
 from promptmine.core.cache import cache_key
-from promptmine.models.hosted_client import (
-    HostedClient, HostedConfig, InvalidOutput, Job, RunResult, Unsupported,
-)
+from promptmine.models.hosted_client import HostedClient, HostedOptions, InvalidOutput, Job, RunResult, Unsupported
 from promptmine.models.registry import Availability, importable
 from promptmine.models.score import Scorer
 from promptmine.models.translate import Hypothesis, Paraphraser, Translator
 
 PROMPT_VERSION = 2  # bump when a prompt below changes, so cached answers are not reused
-STRUCTURED_MODES = ("json_schema", "json_object", "none")
 DOC_SEP = "<|endoftext|>"  # the document separator GPT-2-style models (and the local causal scorer) start with
 UNLISTED_LOGPROB = -100.0  # chat scoring: an object whose first token is not among the top log-probs
 
@@ -101,58 +98,21 @@ def kept_tokens(text: str) -> list[str]:
     return _KEPT_TOKEN.findall(text)
 
 
-class HostedOptions(BaseModel):
-    """How to reach an OpenAI-compatible server; the same for every role. The API key is read from
-    the environment variable `api_key_env` and never printed."""
-
-    base_url: str | None = Field(None, description="server URL, e.g. http://127.0.0.1:8000/v1 for vLLM or "
-                                                   "llama.cpp (default: OpenAI's API)")
-    model: str = Field(HostedConfig.model, description="the model name the server knows",
-                       json_schema_extra={"alias": "--hosted-model"})
-    api_key_env: str = Field(HostedConfig.api_key_env, description="environment variable holding the API key "
-                                                                   "(not needed for a local --base-url)")
-    concurrency: int = Field(HostedConfig.concurrency, ge=1, description="requests in flight at once")
-    timeout: float = Field(HostedConfig.timeout, gt=0, description="per-request timeout in seconds")
-    max_retries: int = Field(HostedConfig.max_retries, ge=0,
-                             description="retries per item on 429/5xx/timeouts/invalid output, with exponential "
-                                         "backoff honouring Retry-After")
-    request_budget: int | None = Field(None, ge=0, description="stop after N requests in all (retries count); "
-                                                               "unanswered items are reported, answered ones cached")
-    backoff: float = Field(HostedConfig.backoff, ge=0, description="first retry delay in seconds, doubling")
-    cache: bool = Field(True, description="keep answers in the on-disk cache (the command's --no-cache)",
-                        json_schema_extra={"cli": False})
-    structured_output: Literal["json_schema", "json_object", "none"] = Field(
-        "json_schema", description="how to ask for JSON: json_schema (OpenAI, vLLM, llama.cpp), json_object "
-                                   "(older servers), none (prompt only); answers are validated either way")
-    temperature: float = Field(0.8, ge=0, description="sampling temperature when asking for several answers")
-
-
 class _HostedRole:
-    """What all three roles share: the client, the identity, the failure report of the last call."""
+    """What all three roles share: the options, the client, the identity, the failure report of the last call."""
 
     name = "openai"
     role = "hosted"
     Options = HostedOptions
 
-    def __init__(self, base_url: str | None = None, model: str = HostedConfig.model,
-                 api_key_env: str = HostedConfig.api_key_env, concurrency: int = HostedConfig.concurrency,
-                 timeout: float = HostedConfig.timeout, max_retries: int = HostedConfig.max_retries,
-                 request_budget: int | None = None, backoff: float = HostedConfig.backoff,
-                 cache: bool = True, structured_output: str = "json_schema", temperature: float = 0.8):
-        if structured_output not in STRUCTURED_MODES:
-            raise PromptmineError(f"structured_output must be one of {', '.join(STRUCTURED_MODES)}")
-        self.config = HostedConfig(base_url=base_url, model=model, api_key_env=api_key_env,
-                                   concurrency=int(concurrency), timeout=float(timeout),
-                                   max_retries=int(max_retries), backoff=float(backoff), cache=bool(cache),
-                                   request_budget=None if request_budget in (None, "") else int(request_budget))
-        self.client = HostedClient(self.config)
-        self.structured_output = structured_output
-        self.temperature = temperature
+    def __init__(self, *, options: HostedOptions | None = None, **fields):
+        super().__init__(options=options, **fields)
+        self.client = HostedClient(self.options)
         self.last_run: RunResult | None = None
 
-    @property
-    def identity(self) -> str:
-        return f"openai:{self.config.server}:{self.config.model}"
+    def identity_values(self) -> dict:
+        """The server the base URL resolves to (OpenAI's API when none is given)."""
+        return {"base_url": self.options.server}
 
     @classmethod
     def availability(cls) -> Availability:
@@ -161,7 +121,7 @@ class _HostedRole:
 
         if not importable("openai"):
             return Availability(False, "the openai package is not installed", "pip install openai")
-        env = HostedConfig.api_key_env
+        env = HostedOptions.model_fields["api_key_env"].default
         key = f"{env} is set" if os.environ.get(env, "").strip() else \
             f"{env} is not set: needed for OpenAI's API, not for a local server (--base-url)"
         return Availability(True, f"openai package installed; {key}")
@@ -180,15 +140,15 @@ class _HostedRole:
         if n_items and len(run.failures) == n_items and not run.results:
             first = run.failures[0]
             raise PromptmineError(f"the hosted model answered none of {n_items} {self.role} requests "
-                                  f"({self.config.server}, model {self.config.model}): {first.reason}")
+                                  f"({self.options.server}, model {self.options.model}): {first.reason}")
 
     def _chat_kwargs(self, messages: list[dict], name: str, schema: type[BaseModel], n: int) -> dict:
-        kwargs: dict[str, Any] = {"model": self.config.model, "messages": messages}
-        fmt = _response_format(self.structured_output, name, schema)
+        kwargs: dict[str, Any] = {"model": self.options.model, "messages": messages}
+        fmt = _response_format(self.options.structured_output, name, schema)
         if fmt is not None:
             kwargs["response_format"] = fmt
         if n > 1:
-            kwargs.update(n=n, temperature=self.temperature)
+            kwargs.update(n=n, temperature=self.options.temperature)
         else:
             kwargs["temperature"] = 0.0
         return kwargs
@@ -241,7 +201,7 @@ class OpenAITranslator(_HostedRole, Translator):
                 raise InvalidOutput("; ".join(problems) or "no translation")
             return out[:n]
 
-        key = cache_key(self.identity, "translate", PROMPT_VERSION, self.structured_output, src, tgt, n, text)
+        key = cache_key(self.identity, "translate", PROMPT_VERSION, src, tgt, n, text)
         return Job(key=key, label=text, send=send, parse=parse)
 
 
@@ -268,7 +228,7 @@ class OpenAIParaphraser(_HostedRole, Paraphraser):
         if fmt and fmt["type"] == "json_schema":  # at most n, so guided decoding stops there
             items = fmt["json_schema"]["schema"]["properties"]["paraphrases"]
             items["maxItems"] = n
-        kwargs["temperature"] = self.temperature
+        kwargs["temperature"] = self.options.temperature
         source = normalize_text(text)
         must_keep = sorted(kept_tokens(text))
 
@@ -288,7 +248,7 @@ class OpenAIParaphraser(_HostedRole, Paraphraser):
                 raise InvalidOutput(f"no paraphrase kept {X} and {Y} once each: {answer.paraphrases[:3]!r}")
             return out[:n]
 
-        key = cache_key(self.identity, "paraphrase", PROMPT_VERSION, self.structured_output, n, text)
+        key = cache_key(self.identity, "paraphrase", PROMPT_VERSION, n, text)
         return Job(key=key, label=text, send=send, parse=parse)
 
 
@@ -322,6 +282,7 @@ class OpenAIScorer(_HostedRole, Scorer):
     before [Y]) like the local causal scorer; `score_suffix=False` scores the object's tokens only."""
 
     role = "scoring"
+    identity_ignores = ("structured_output", "temperature")  # chat answers' settings: scoring asks for none
     batch_size = 16  # statements per /completions request (the endpoint takes a list of prompts)
     top_logprobs = 20  # the most OpenAI's chat endpoint returns
 
@@ -337,26 +298,20 @@ class OpenAIScorer(_HostedRole, Scorer):
                                                     "scorer starts with the document separator: auto (<|endoftext|> "
                                                     "when the server reads it as one token, else nothing)")
 
-    def __init__(self, *args, scoring: str = "auto", score_suffix: bool = True, start_text: str = "auto", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.scoring = scoring
-        self.score_suffix = score_suffix
-        self.start_text = start_text
-        self._start: str | None = None if start_text == "auto" else start_text
-        if self.scoring not in ("auto", "completions", "chat"):
-            raise PromptmineError("scoring must be auto, completions or chat")
-        self._mode: str | None = None if self.scoring == "auto" else self.scoring
+    def __init__(self, *, options: Options | None = None, **fields):
+        super().__init__(options=options, **fields)
+        self.score_suffix = self.options.score_suffix
+        self._start: str | None = None if self.options.start_text == "auto" else self.options.start_text
+        self._mode: str | None = None if self.options.scoring == "auto" else self.options.scoring
 
-    @property
-    def identity(self) -> str:
-        if self._mode == "chat":
-            return super().identity + ":chat"
-        return super().identity + f":start={self.start_text}"
+    def identity_values(self) -> dict:
+        """`auto` scores by completions until the server turns out to offer chat log-probs only."""
+        return {**super().identity_values(), "scoring": "chat" if self._mode == "chat" else "completions"}
 
     @property
     def description(self) -> str:
         how = {"chat": "first-token log-probs", "completions": "prompt log-probs"}.get(self._mode, "log-probs")
-        return f"{self.config.model} at {self.config.server} (OpenAI-compatible server, {how})"
+        return f"{self.options.model} at {self.options.server} (OpenAI-compatible server, {how})"
 
     def score(self, template: str, subjects: Sequence[str], objects: Sequence[str]) -> list[list[float]]:
         t = Template(text=template)
@@ -386,10 +341,10 @@ class OpenAIScorer(_HostedRole, Scorer):
         away from the local scorer, which starts every text with the separator; so prompts start the same
         way. Servers for models with a BOS token (Llama, Mistral) add it themselves and do not know DOC_SEP."""
         prompt = DOC_SEP + "The"
-        key = cache_key(super().identity, "start-probe", prompt)
+        key = cache_key(self.name, self.options.server, self.options.model, "start-probe", prompt)
 
         async def send(api):
-            return await api.completions.create(model=self.config.model, prompt=prompt, echo=True,
+            return await api.completions.create(model=self.options.model, prompt=prompt, echo=True,
                                                 logprobs=1, max_tokens=1, temperature=0.0)
 
         def parse(response) -> str:
@@ -409,7 +364,7 @@ class OpenAIScorer(_HostedRole, Scorer):
             key = cache_key(self.identity, "echo-logprobs", prompts, [(a, b) for _, a, b in batch])
 
             async def send(api, prompts=prompts):
-                return await api.completions.create(model=self.config.model, prompt=prompts, echo=True,
+                return await api.completions.create(model=self.options.model, prompt=prompts, echo=True,
                                                     logprobs=1, max_tokens=1, temperature=0.0)
 
             def parse(response, batch=batch) -> list[float]:
@@ -449,7 +404,7 @@ class OpenAIScorer(_HostedRole, Scorer):
         key = cache_key(self.identity, "chat-top-logprobs", PROMPT_VERSION, self.top_logprobs, prefix)
 
         async def send(api):
-            return await api.chat.completions.create(model=self.config.model, messages=messages, max_tokens=1,
+            return await api.chat.completions.create(model=self.options.model, messages=messages, max_tokens=1,
                                                      temperature=0.0, logprobs=True, top_logprobs=self.top_logprobs)
 
         def parse(response) -> dict[str, float]:
@@ -484,8 +439,8 @@ class OpenAIScorer(_HostedRole, Scorer):
         if run.failures:
             first = run.failures[0]
             raise PromptmineError(
-                f"{len(run.failures)} of {plural(n_jobs, 'scoring request')} failed ({self.config.server}, "
-                f"model {self.config.model}), first: {first.reason}; the {n_jobs - len(run.failures)} answered "
+                f"{len(run.failures)} of {plural(n_jobs, 'scoring request')} failed ({self.options.server}, "
+                f"model {self.options.model}), first: {first.reason}; the {n_jobs - len(run.failures)} answered "
                 "are cached, so a re-run resumes")
 
     def _detect(self, t: Template, subject: str, obj: str) -> str:
@@ -495,14 +450,14 @@ class OpenAIScorer(_HostedRole, Scorer):
             return "completions"
         why_not_completions = probe.failures[0]
         if not why_not_completions.permanent:
-            raise PromptmineError(f"cannot reach the scoring server {self.config.server}: {why_not_completions.reason}")
+            raise PromptmineError(f"cannot reach the scoring server {self.options.server}: {why_not_completions.reason}")
         self._mode = "chat"
         chat = self._run([self._chat_job(t.split_at_y(subject)[0])], desc="probe", quiet=True)
         if not chat.failures:
-            log(f"hosted scorer: {self.config.server} gives no prompt log-probs ({why_not_completions.reason}); "
+            log(f"hosted scorer: {self.options.server} gives no prompt log-probs ({why_not_completions.reason}); "
                 "scoring by the first token of each object among the chat top_logprobs (an approximation)")
             return "chat"
         self._mode = None
         raise PromptmineError(
-            f"the server {self.config.server} (model {self.config.model}) offers no log-probabilities to score "
+            f"the server {self.options.server} (model {self.options.model}) offers no log-probabilities to score "
             f"with: completions echo+logprobs: {why_not_completions.reason}; chat logprobs: {chat.failures[0].reason}")

@@ -23,7 +23,9 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
 
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, plural, progress
@@ -32,6 +34,7 @@ from promptmine.core.cache import open_cache
 # Local servers (vLLM, llama.cpp, Ollama, the test server) accept any key; OpenAI's does not.
 PLACEHOLDER_KEY = "unused"
 MAX_RETRY_AFTER = 120.0  # never sleep longer than this on a server's say-so
+MAX_BACKOFF = 30.0  # the longest delay between retries of our own accord
 
 
 class InvalidOutput(Exception):
@@ -40,10 +43,6 @@ class InvalidOutput(Exception):
 
 class Unsupported(Exception):
     """The server does not offer a feature a role needs (an endpoint, log-probabilities)."""
-
-
-class BudgetExhausted(Exception):
-    """The request budget is spent; items not yet answered fail without being sent."""
 
 
 @dataclass(frozen=True)
@@ -72,30 +71,37 @@ class RunResult:
     cached: int = 0  # items answered from the cache
 
 
-@dataclass(frozen=True)
-class HostedConfig:
-    """How to reach the server and how hard to try; every field has a CLI flag (`add_hosted_arguments`)."""
+class HostedOptions(BaseModel):
+    """How to reach an OpenAI-compatible server and how hard to try: the options of every hosted role
+    (each a flag, but `cache`: the command's --no-cache) and the client's configuration. The API key
+    is read from the environment variable `api_key_env` and never printed. The server, the model and
+    how answers are asked for (structured output, temperature) are in the roles' `identity`; how hard
+    to try is not."""
 
-    base_url: str | None = None  # None: OpenAI's API (https://api.openai.com/v1)
-    model: str = "gpt-4o-mini"
-    api_key_env: str = "OPENAI_API_KEY"
-    concurrency: int = 8
-    timeout: float = 60.0  # seconds per request
-    max_retries: int = 4  # per item, after the first attempt
-    request_budget: int | None = None  # most HTTP requests this adapter may send in all
-    backoff: float = 1.0  # first retry delay in seconds; doubles each retry (with jitter)
-    max_backoff: float = 30.0
-    cache: bool = True  # False: never read or write cached answers (promptmine.core.cache.open_cache)
-
-    def __post_init__(self):
-        if self.concurrency < 1:
-            raise PromptmineError("--concurrency must be at least 1")
-        if self.timeout <= 0:
-            raise PromptmineError("--timeout must be positive")
-        if self.max_retries < 0:
-            raise PromptmineError("--max-retries must be 0 or more")
-        if self.request_budget is not None and self.request_budget < 0:
-            raise PromptmineError("--request-budget must be 0 or more")
+    base_url: str | None = Field(None, description="server URL, e.g. http://127.0.0.1:8000/v1 for vLLM or "
+                                                   "llama.cpp (default: OpenAI's API)")
+    model: str = Field("gpt-4o-mini", description="the model name the server knows",
+                       json_schema_extra={"alias": "--hosted-model"})
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key "
+                                                           "(not needed for a local --base-url)",
+                             json_schema_extra={"identity": False})
+    concurrency: int = Field(8, ge=1, description="requests in flight at once", json_schema_extra={"identity": False})
+    timeout: float = Field(60.0, gt=0, description="per-request timeout in seconds",
+                           json_schema_extra={"identity": False})
+    max_retries: int = Field(4, ge=0, description="retries per item on 429/5xx/timeouts/invalid output, with "
+                                                  "exponential backoff honouring Retry-After",
+                             json_schema_extra={"identity": False})
+    request_budget: int | None = Field(None, ge=0, description="stop after N requests in all (retries count); "
+                                                               "unanswered items are reported, answered ones cached",
+                                       json_schema_extra={"identity": False})
+    backoff: float = Field(1.0, ge=0, description="first retry delay in seconds, doubling",
+                           json_schema_extra={"identity": False})
+    cache: bool = Field(True, description="keep answers in the on-disk cache (the command's --no-cache)",
+                        json_schema_extra={"cli": False, "identity": False})
+    structured_output: Literal["json_schema", "json_object", "none"] = Field(
+        "json_schema", description="how to ask for JSON: json_schema (OpenAI, vLLM, llama.cpp), json_object "
+                                   "(older servers), none (prompt only); answers are validated either way")
+    temperature: float = Field(0.8, ge=0, description="sampling temperature when asking for several answers")
 
     @property
     def server(self) -> str:
@@ -177,7 +183,7 @@ def run_sync(make_coro: Callable[[], Awaitable[Any]]) -> Any:
 class HostedClient:
     """Sends jobs to an OpenAI-compatible server; one instance per adapter, counting its requests."""
 
-    def __init__(self, config: HostedConfig, cache_namespace: str = "hosted"):
+    def __init__(self, config: HostedOptions, cache_namespace: str = "hosted"):
         self.config = config
         self._key = self._read_key(config)
         # cache=False (or PROMPTMINE_NO_CACHE=1): answers are neither read from nor written to any cache
@@ -189,7 +195,7 @@ class HostedClient:
         return f"HostedClient(server={self.config.server!r}, model={self.config.model!r})"
 
     @staticmethod
-    def _read_key(config: HostedConfig) -> str:
+    def _read_key(config: HostedOptions) -> str:
         key = os.environ.get(config.api_key_env, "").strip()
         if key:
             return key
@@ -274,7 +280,7 @@ class HostedClient:
                     return None, ItemFailure(job.label, reason, attempt + 1, permanent=not retryable)
                 if isinstance(exc, InvalidOutput):
                     continue  # ask again at once: the server is fine, the answer was not
-                delay = min(cfg.max_backoff, cfg.backoff * 2 ** attempt) * random.uniform(0.5, 1.0)
+                delay = min(MAX_BACKOFF, cfg.backoff * 2 ** attempt) * random.uniform(0.5, 1.0)
                 if server_delay is not None:
                     delay = max(delay, server_delay)
                 await asyncio.sleep(delay)  # outside the gate: waiting does not hold a slot

@@ -84,9 +84,10 @@ def test_identity_names_precision_device_and_engine():
     facts), so they never share cached scores; nor do precisions, float32 included."""
     ids = {scorer(trie=trie, dtype=dtype).identity for trie in (True, False) for dtype in ("float32", "bfloat16")}
     assert len(ids) == 4
-    assert scorer().identity == "causal:tiny-llama:suffix=1:float32:cpu:trie"
-    assert scorer(trie=False, dtype="bfloat16").identity == "causal:tiny-llama:suffix=1:bfloat16:cpu:kv"
-    assert scorer(attn="flash_attention_2").identity.endswith(":kv")  # the engine that actually runs
+    assert scorer().identity == "causal:model=tiny-llama:device=cpu:dtype=float32:score_suffix=1:trie=1"
+    assert scorer(trie=False, dtype="bfloat16").identity == \
+        "causal:model=tiny-llama:device=cpu:dtype=bfloat16:score_suffix=1:trie=0"
+    assert scorer(attn="flash_attention_2").identity.endswith(":trie=0")  # the engine that actually runs
 
 
 def test_attention_without_custom_masks_falls_back_to_the_kv_path():

@@ -10,10 +10,10 @@ from pydantic import BaseModel, Field
 from promptmine.cli import build_parser, main
 from promptmine.cli.backends import BackendFlags, parse_option_items
 from promptmine.core.errors import PromptmineError
-from promptmine.models.registry import Registry
+from promptmine.models.registry import Backend, Registry
 
 
-class Small:
+class Small(Backend):
     name = "small"
 
     class Options(BaseModel):
@@ -21,11 +21,8 @@ class Small:
         device: str = Field("auto", description="where to run")
         fast: bool = Field(False, description="go fast")
 
-    def __init__(self, model="s-1", device="auto", fast=False):
-        self.model, self.device, self.fast = model, device, fast
 
-
-class Remote:
+class Remote(Backend):
     name = "remote"
 
     class Options(BaseModel):
@@ -33,9 +30,6 @@ class Remote:
         mode: Literal["a", "b"] = Field("a", description="how to ask")
         suffix: bool = Field(True, description="score the suffix", json_schema_extra={"flag": "--no-suffix"})
         cache: bool = Field(True, description="cache answers", json_schema_extra={"cli": False})
-
-    def __init__(self, model="r-1", mode="a", suffix=True, cache=True):
-        self.model, self.mode, self.suffix, self.cache = model, mode, suffix, cache
 
 
 def registry() -> Registry:
@@ -79,7 +73,7 @@ def test_a_flag_no_chosen_backend_takes_is_an_error():
 def test_registry_checks_options_against_the_model():
     reg = registry()
     small = reg.create("small", {"fast": "true", "device": "cpu"})
-    assert small.fast is True and small.device == "cpu" and small.model == "s-1"
+    assert small.options.fast is True and small.options.device == "cpu" and small.options.model == "s-1"
     with pytest.raises(PromptmineError, match="does not take threads"):
         reg.create("small", {"threads": 2})
     with pytest.raises(PromptmineError, match="mode"):

@@ -28,7 +28,7 @@ def test_auto_dtype_is_bfloat16_only_with_native_support(flags):
     flags({"amx_bf16", "amx_tile"})
     assert dev.resolve_dtype("auto", "cpu") == torch.bfloat16
     assert dev.resolve_dtype("auto", "cuda") == torch.float16
-    assert dev.pick_device("cpu", half=False).dtype == torch.float32
+    assert dev.pick_device("cpu", "float32").dtype == torch.float32
     assert dev.resolve_dtype("float32") == torch.float32
     with pytest.raises(ValueError, match="unknown dtype"):
         dev.resolve_dtype("int8")
@@ -37,8 +37,8 @@ def test_auto_dtype_is_bfloat16_only_with_native_support(flags):
 def test_a_model_built_by_the_caller_keeps_its_dtype(flags):
     flags({"avx512_bf16"})
     model = torch.nn.Linear(2, 2)
-    assert dev.pick_device("cpu", model=model).dtype == torch.float32
-    assert dev.pick_device("cpu").dtype == torch.bfloat16
+    assert dev.pick_device("cpu", "auto", model=model).dtype == torch.float32
+    assert dev.pick_device("cpu", "auto").dtype == torch.bfloat16
     assert dev.pick_device("cpu", dtype="bfloat16", model=model).dtype == torch.bfloat16  # told: honoured
 
 

@@ -339,7 +339,7 @@ def test_hosted_cli_options_build_every_role(rule_server):
         opts = flags.options(args, "openai", registry)
         assert opts["model"] == "m"  # --hosted-model wins over --model for the hosted backend
         role = registry.create("openai", opts)
-        assert isinstance(role, cls) and role.config.concurrency == 2 and role.config.request_budget == 10
+        assert isinstance(role, cls) and role.options.concurrency == 2 and role.options.request_budget == 10
     opts = flags.options(args, "openai", TRANSLATORS)
     rule_server.set_faults([])
     # json_object mode: no schema sent, the answer is still validated against the response model

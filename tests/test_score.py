@@ -175,4 +175,4 @@ def test_masked_rows_do_not_depend_on_the_subjects_batched_with_them(precision):
     subjects = ["Ada", "Marie Curie", "Albert Einstein", "Rome"]
     together = s.score("[X] was born in [Y] .", subjects, ["Paris", "London"])
     assert together == [s.score("[X] was born in [Y] .", [x], ["Paris", "London"])[0] for x in subjects]
-    assert s.identity == f"masked:tiny-bert:vocab=None:{precision}:cpu"
+    assert s.identity == f"masked:model=tiny-bert:device=cpu:dtype={precision}:vocab=none"

@@ -50,15 +50,16 @@ def ct2(model_dir, models_store):
 
 def test_registered_with_options_its_constructor_takes():
     from promptmine.models.translate import TRANSLATORS, Translator
+    from promptmine.models.translate.marian import OpusMTOptions
 
     assert TRANSLATORS.resolve("ctranslate2") is CTranslate2Translator
     assert issubclass(CTranslate2Translator, Translator)
     fields = CTranslate2Translator.Options.model_fields
-    params = [p for p in inspect.signature(CTranslate2Translator).parameters]
-    assert params == list(fields)
-    for name, f in fields.items():
-        assert f.description, name
-        assert inspect.signature(CTranslate2Translator).parameters[name].default == f.default
+    assert list(inspect.signature(CTranslate2Translator).parameters) == ["options", "fields"]  # no default copied
+    assert all(f.description for f in fields.values())
+    shared = set(fields) & set(MarianTranslator.Options.model_fields)  # declared once, for both
+    assert shared == {"model", "model_dir", "device", "batch_size", "max_new_tokens", "min_new_tokens"}
+    assert all(issubclass(cls.Options, OpusMTOptions) for cls in (CTranslate2Translator, MarianTranslator))
     assert CTranslate2Translator.placeholder_styles == MarianTranslator.placeholder_styles
 
 

@@ -5,7 +5,8 @@ sharing a field name share the flag, and its help says which backends take it. A
 a switch (`--fast`; `--no-NAME` when it defaults to True). A field may set
 `json_schema_extra={"flag": "--no-suffix"}` (another flag name), `{"alias": "--hosted-model"}` (a
 second flag only that backend reads, winning over the shared one) or `{"cli": False}` (no flag).
-Every flag defaults to None, meaning "not given": the backend's own default applies.
+Every flag defaults to None, meaning "not given": the default written once in the backend's `Options`
+applies (and `--help` shows it from there).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from promptmine.core.errors import PromptmineError
+from promptmine.models.registry import field_extra
 
 
 @dataclass
@@ -30,11 +32,6 @@ class _Flag:
     bounds: tuple = ()  # the field's `ge`/`gt`/`le`/`lt` constraints, checked by argparse (exit 2)
     takers: dict[str, tuple[str, object]] = field(default_factory=dict)  # backend -> (description, default)
     alias_of: str | None = None  # alias flags: the field's shared flag
-
-
-def _extra(info) -> dict:
-    extra = info.json_schema_extra
-    return extra if isinstance(extra, dict) else {}
 
 
 def _bounds(info) -> tuple:
@@ -98,7 +95,7 @@ class BackendFlags:
                 except ImportError:  # an optional backend whose module cannot load here has no flags
                     continue
                 for key, info in options.model_fields.items():
-                    extra = _extra(info)
+                    extra = field_extra(info)
                     if extra.get("cli") is False or key in skip:
                         continue
                     self._add(name, key, info, extra)

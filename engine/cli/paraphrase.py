@@ -149,9 +149,9 @@ def default_backend(args) -> str:
 
     if args.direct:
         return PARAPHRASERS.names()[0]
-    marian = TRANSLATORS.resolve("marian").availability()
-    given = getattr(args, "model", None) or getattr(args, "model_dir", None)
-    choice = "marian" if given or any(fix is None for fix in marian.pivots.values()) else "bergamot"
+    given = TRANSLATORS.validate("marian", _flags().options(args, "marian", TRANSLATORS))
+    pivots = TRANSLATORS.resolve("marian").offered_pivots(given)  # empty: it was given models of its own
+    choice = "marian" if not pivots or any(fix is None for fix in pivots.values()) else "bergamot"
     log(f"backend: {choice}" + ("" if choice == "marian" else " (shipped EN<->PT; no Marian models in the store)"))
     return choice
 

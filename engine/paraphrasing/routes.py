@@ -100,19 +100,16 @@ def installed_routes(backends: Sequence[str] = AUTO_BACKENDS) -> list[tuple[str,
     return routes
 
 
-def offered_pivots(backend: str) -> tuple[bool, dict[str, str | None]]:
-    """(whether the backend works here, its pivots: language -> None when usable, else how to add
-    it); no pivots means any language (a hosted model). Asks the class, loading no model."""
+def offered_pivots(backend: str, options: dict | None = None) -> tuple[bool, dict[str, str | None]]:
+    """(whether the backend works here, its pivots with these options: language -> None when usable,
+    else how to add it); no pivots means any language. Asks the class, loading no model."""
     from promptmine.models.translate import TRANSLATORS
 
     try:
         cls = TRANSLATORS.resolve(backend)
     except ImportError:
         return False, {}
-    info = cls.availability() if hasattr(cls, "availability") else None
-    if info is None:
-        return True, {p: None for p in getattr(cls, "default_pivots", ())}
-    return info.ok, dict(info.pivots)
+    return cls.availability().ok, cls.offered_pivots(TRANSLATORS.validate(backend, options) if options else None)
 
 
 def check_routes(routes: Sequence[tuple[str, Sequence[str]]], options: dict[str, dict] | None = None, *,
@@ -130,9 +127,9 @@ def check_routes(routes: Sequence[tuple[str, Sequence[str]]], options: dict[str,
         if backend not in offers:
             problems.append(f"unknown backend {backend!r}")
             continue
-        _, known = offers[backend]
-        own = (options or {}).get(backend) or {}
-        if not known or own.get("model") or own.get("model_dir"):  # its own models may pivot anywhere
+        own = (options or {}).get(backend)
+        _, known = offered_pivots(backend, own) if own else offers[backend]
+        if not known:  # any language
             continue
         bad = [p for p in pivots if p not in known]
         if bad:

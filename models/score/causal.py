@@ -35,7 +35,7 @@ from pydantic import BaseModel, Field
 from promptmine.core.errors import ModelNotAvailable
 from promptmine.core.progress import log
 from promptmine.core.records import Template
-from promptmine.models.device import DTYPE_HELP, THREADS_HELP
+from promptmine.models.device import Device, Dtype, Threads
 from promptmine.models.manifest import SMOLLM2_GGUF, _smollm2_gguf
 from promptmine.models.registry import Availability
 from promptmine.models.score import Scorer
@@ -164,9 +164,8 @@ class CausalScorer(Scorer):
     """log P(object and the rest of the statement | prefix) under a causal LM.
 
     `model`: `smollm2-135m` (default, shipped), a .gguf file, a local folder or a hub id present
-    locally; or pass `hf_model`/`tokenizer` objects directly (tests build tiny ones).
-    `dtype`: auto (the device's default: float32 on CPU), fast (bfloat16 on CPUs that support it
-    natively), or a torch dtype name.
+    locally; or pass `hf_model`/`tokenizer` objects directly (tests build tiny ones). The other
+    settings are the `Options` fields, given as `options=` or as keyword arguments.
     `batch_size`: tokens per forward pass with the trie (every fed token's logits are kept), continuations
     per pass without it (default: from the device and the model, see `auto_batch_size`). `score_suffix=False` scores only the object's
     tokens (ignoring text after [Y]).
@@ -177,13 +176,14 @@ class CausalScorer(Scorer):
 
     class Options(BaseModel):
         model: str = Field(DEFAULT_MODEL, description="model folder, .gguf file or hub id in the local store "
-                                                      "(causal default: smollm2-135m, shipped)")
-        device: str = Field("auto", description="cpu, cuda, cuda:1, mps or auto (a GPU when there is one)")
-        dtype: str = Field("auto", description=DTYPE_HELP)
+                                                      "(smollm2-135m: the shipped SmolLM2-135M-Instruct)")
+        device: Device = "auto"
+        dtype: Dtype = "auto"
         batch_size: int | None = Field(None, ge=1, description="tokens per forward pass (continuations with --no-trie; default: from the "
                                                                 "device and the model's vocabulary, 1365 for "
-                                                                "SmolLM2 in bfloat16 on CPU)")
-        threads: int | None = Field(None, ge=1, description=THREADS_HELP)
+                                                                "SmolLM2 in bfloat16 on CPU)",
+                                       json_schema_extra={"identity": False})
+        threads: Threads = None
         score_suffix: bool = Field(True, description="score the object and the text after [Y] (--no-suffix: "
                                                      "the object's tokens only)",
                                    json_schema_extra={"flag": "--no-suffix"})
@@ -194,24 +194,25 @@ class CausalScorer(Scorer):
                                              "attention takes no custom 4D mask",
                            json_schema_extra={"flag": "--no-trie"})
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "auto", dtype: str = "auto",
-                 batch_size: int | None = None, threads: int | None = None, score_suffix: bool = True,
-                 trie: bool = True, hf_model=None, tokenizer=None):
+    def __init__(self, model: str | None = None, /, *, options: Options | None = None, hf_model=None,
+                 tokenizer=None, **fields):
         import torch
 
         from promptmine.models.device import pick_device, use_threads
 
-        use_threads(threads)  # all available cores unless told
-        self.model_name = model
+        super().__init__(options=options, **({"model": model} if model is not None else {}), **fields)
+        o = self.options
+        use_threads(o.threads)  # all available cores unless told
+        self.model_name = o.model
         self.pack = True  # score_many packs rows of several jobs into shared passes (off: one job at a time)
-        self.score_suffix = score_suffix
-        self.trie = trie
-        self.choice = pick_device(device, dtype=dtype, model=hf_model)
+        self.score_suffix = o.score_suffix
+        self.trie = o.trie
+        self.choice = pick_device(o.device, o.dtype, model=hf_model)
         self.dtype = self.choice.dtype
         if hf_model is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
-            folder = resolve_causal_model(model)
+            folder = resolve_causal_model(o.model)
             tokenizer = AutoTokenizer.from_pretrained(folder, **tokenizer_kwargs())
             hf_model = AutoModelForCausalLM.from_pretrained(folder, dtype=self.dtype, **load_kwargs())
         elif tokenizer is None:
@@ -219,7 +220,7 @@ class CausalScorer(Scorer):
         self.tokenizer = tokenizer
         self.model = hf_model.to(self.choice.device, dtype=self.dtype).eval()
         self._torch = torch
-        self.batch_size = max(1, int(batch_size)) if batch_size else self.auto_batch_size()
+        self.batch_size = o.batch_size or self.auto_batch_size()
         self.start_id = self._start_token()
         # transformers renamed `past_key_values` to `cache` (5.x) and `num_logits_to_keep` to
         # `logits_to_keep` (4.50); use whichever this version has.
@@ -247,17 +248,13 @@ class CausalScorer(Scorer):
             n = (128 << 20) // (vocab * item)
         return int(min(16_384, max(16, n)))
 
-    @property
-    def identity(self) -> str:
-        """Everything a score depends on: model, suffix, precision, device kind and engine (the trie
-        and the KV-cache path round differently: up to 0.85 nats apart in bfloat16, 1e-4 in float32).
-        Not the batch size or the thread count: in bfloat16 a subject's row is bit for bit the same
-        whatever shares its pass and however many threads run it; in float32 it moves by at most
-        ~1e-5 (measured on SmolLM2; tests/test_score.py)."""
-        dtype = str(self.dtype).removeprefix("torch.")
-        device = str(self.choice.device).split(":")[0]
-        engine = "trie" if self.trie else "kv"
-        return f"causal:{self.model_name}:suffix={int(self.score_suffix)}:{dtype}:{device}:{engine}"
+    def identity_values(self) -> dict:
+        """What the options resolved to. The identity is everything a score depends on: model, device
+        kind, precision, suffix and engine (the trie and the KV-cache path round differently: up to
+        0.85 nats apart in bfloat16, 1e-4 in float32). Not the batch size or the thread count: in
+        bfloat16 a subject's row is bit for bit the same whatever shares its pass and however many
+        threads run it; in float32 it moves by at most ~1e-5 (measured on SmolLM2; tests/test_score.py)."""
+        return {"device": str(self.choice.device), "dtype": str(self.dtype).removeprefix("torch."), "trie": self.trie}
 
     @property
     def description(self) -> str:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from promptmine.core.records import Template
-from promptmine.models.device import DTYPE_HELP, THREADS_HELP
+from promptmine.models.device import Device, Dtype, Threads
 from promptmine.models.registry import Availability
 from promptmine.models.score import Scorer
 from promptmine.models.store import load_kwargs, require_model_dir, tokenizer_kwargs
@@ -32,21 +32,21 @@ def read_vocab(path: str | Path) -> list[str]:
 
 
 class MaskedScorer(Scorer):
-    """`model`: a local folder or a hub id present locally (`bert-base-cased` by default).
-    `vocab`: a file or a list of words restricting the candidate tokens; `batch_size`: sentences
-    per forward pass. Tests pass tiny `hf_model`/`tokenizer` objects directly."""
+    """`model`: a local folder or a hub id present locally. `vocab`: a file or a list of words
+    restricting the candidate tokens. The settings are the `Options` fields, given as `options=` or as
+    keyword arguments; tests pass tiny `hf_model`/`tokenizer` objects directly."""
 
     name = "masked"
 
     class Options(BaseModel):
-        model: str = Field(DEFAULT_MODEL, description="model folder or hub id in the local store "
-                                                      "(masked default: bert-base-cased)")
-        device: str = Field("auto", description="cpu, cuda, cuda:1, mps or auto (a GPU when there is one)")
-        dtype: str = Field("auto", description=DTYPE_HELP)
-        batch_size: int = Field(64, ge=1, description="sentences per forward pass (masked default 64)")
-        threads: int | None = Field(None, ge=1, description=THREADS_HELP)
-        vocab: str | list[str] | None = Field(None, description="restrict to these tokens: a file, one a line "
-                                                                "(e.g. LAMA's common_vocab_cased.txt)")
+        model: str = Field(DEFAULT_MODEL, description="model folder or hub id in the local store")
+        device: Device = "auto"
+        dtype: Dtype = "auto"
+        batch_size: int = Field(64, ge=1, description="sentences per forward pass",
+                                json_schema_extra={"identity": False})
+        threads: Threads = None
+        vocab: str | Path | list[str] | None = Field(None, description="restrict to these tokens: a file, one a "
+                                                                       "line (e.g. LAMA's common_vocab_cased.txt)")
 
     @classmethod
     def availability(cls) -> Availability:
@@ -67,18 +67,19 @@ class MaskedScorer(Scorer):
                                 "`models pack`/`unpack`), or --model FOLDER")
         return Availability(True, f"masked LM(s): {', '.join(found)}")
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "auto", dtype: str = "auto",
-                 batch_size: int = 64, threads: int | None = None,
-                 vocab: str | Path | Iterable[str] | None = None, hf_model=None, tokenizer=None):
+    def __init__(self, model: str | None = None, /, *, options: Options | None = None, hf_model=None,
+                 tokenizer=None, **fields):
         import torch
 
         from promptmine.models.device import pick_device, use_threads
 
-        use_threads(threads)  # all available cores unless told
-
+        super().__init__(options=options, **({"model": model} if model is not None else {}), **fields)
+        o = self.options
+        use_threads(o.threads)  # all available cores unless told
+        model, vocab = o.model, o.vocab
         self.model_name = model
-        self.batch_size = max(1, int(batch_size))
-        self.choice = pick_device(device, dtype=dtype, model=hf_model)
+        self.batch_size = o.batch_size
+        self.choice = pick_device(o.device, o.dtype, model=hf_model)
         self.dtype = self.choice.dtype
         if hf_model is None:
             from transformers import AutoModelForMaskedLM, AutoTokenizer
@@ -103,13 +104,12 @@ class MaskedScorer(Scorer):
                 raise ValueError("none of the vocabulary's words is a single token of this model")
             self.allowed = torch.tensor(ids)
 
-    @property
-    def identity(self) -> str:
-        """Everything a score depends on: model, vocabulary, precision and device kind. Not the batch
-        size: sentences are batched with others of their own length, never padded (see `score`)."""
-        dtype = str(self.dtype).removeprefix("torch.")
-        device = str(self.choice.device).split(":")[0]
-        return f"masked:{self.model_name}:vocab={self.vocab_name}:{dtype}:{device}"
+    def identity_values(self) -> dict:
+        """What the options resolved to. The identity is everything a score depends on: model, device
+        kind, precision and vocabulary. Not the batch size: sentences are batched with others of their
+        own length, never padded (see `score`)."""
+        return {"device": str(self.choice.device), "dtype": str(self.dtype).removeprefix("torch."),
+                "vocab": self.vocab_name}
 
     @property
     def description(self) -> str:

@@ -1,8 +1,9 @@
 """Translators and paraphrasers behind one small interface, chosen by name (`--backend`).
 
 A new backend subclasses `Translator` (or `Paraphraser`), declares its settings in a nested pydantic
-`Options` model whose fields its constructor takes as keyword arguments, implements `translate` (or
-`paraphrase`) and adds one line to the registry below; the CLI makes its flags from `Options`.
+`Options` model (read back as `self.options`; see `promptmine.models.registry.Backend`), implements
+`translate` (or `paraphrase`) and adds one line to the registry below; the CLI makes its flags from
+`Options`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from promptmine.core.errors import ModelNotAvailable
-from promptmine.models.registry import Availability, Registry
+from promptmine.models.registry import Backend, Registry
 
 
 @dataclass(frozen=True)
@@ -24,35 +25,30 @@ class Hypothesis:
     logprob: float | None = None
 
 
-class Translator:
+class Translator(Backend):
     """Base class of translators: override `translate`; the rest has defaults.
 
     - `name`: the registry name, written into candidates' `backend` field.
-    - `identity`: stable id of backend + model + settings that change outputs; the translation
-      cache key starts with it, so two backends (or two models) never share cached results.
-    - `default_pivots`: languages used when the caller names none.
+    - `identity`: starts the translation cache key, so two backends (or two models) never share
+      cached results.
+    - `default_pivots`: languages used when the caller names none; `offered_pivots(options)`: those
+      it can use at all.
     - `placeholder_styles`: how `[X]`/`[Y]` travel through this translator (see
       `promptmine.paraphrasing.PLACEHOLDER_STYLES`): names for NMT models, brackets for LLMs.
     - `supports(src, tgt)` / `require(src, tgt)`: whether a direction is available; `require`
       raises `ModelNotAvailable` saying how to add it, checked before any work starts.
     """
 
-    name: str = "translator"
+    name = "translator"
     default_pivots: tuple[str, ...] = ()
     placeholder_styles: tuple[str, ...] = ("brackets",)
 
-    class Options(BaseModel):
-        """No settings."""
-
     @classmethod
-    def availability(cls) -> Availability:
-        """Whether this backend can work here (default: its module imported, so yes); backends that
-        need a package, a program or model files override it. Cheap: loads no model."""
-        return Availability(True, "installed")
-
-    @property
-    def identity(self) -> str:
-        return self.name
+    def offered_pivots(cls, options: BaseModel | None = None) -> dict[str, str | None]:
+        """The languages it can pivot through from English with these (validated) options: language ->
+        None when usable here, else how to add it. Empty: any language (a general model, or models the
+        options name). Asks `availability()`, loading no model."""
+        return dict(cls.availability().pivots)
 
     def supports(self, src: str, tgt: str) -> bool:
         return src != tgt
@@ -66,23 +62,10 @@ class Translator:
         raise NotImplementedError
 
 
-class Paraphraser:
+class Paraphraser(Backend):
     """Base class of direct paraphrasers (no pivot), e.g. a hosted chat model asked for N rewrites."""
 
-    name: str = "paraphraser"
-
-    class Options(BaseModel):
-        """No settings."""
-
-    @property
-    def identity(self) -> str:
-        return self.name
-
-    @classmethod
-    def availability(cls) -> Availability:
-        """Whether this backend can work here (default: its module imported, so yes); backends that
-        need a package, a program or model files override it. Cheap: loads no model."""
-        return Availability(True, "installed")
+    name = "paraphraser"
 
     def paraphrase(self, texts: Sequence[str], n: int) -> list[list[Hypothesis]]:
         """Up to `n` paraphrases per input text (placeholders kept), best first."""

@@ -38,8 +38,10 @@ def both_ways(modes: set[str]) -> list[str]:
     return [lang for lang in CODES if lang != "en" and mode_name("en", lang, modes) and mode_name(lang, "en", modes)]
 
 
-def installed_modes(binary: str = "apertium") -> set[str]:
-    """Modes such as `eng-spa` that `apertium -l` lists; empty when Apertium is missing."""
+def installed_modes(binary: str | None = None) -> set[str]:
+    """Modes such as `eng-spa` that `apertium -l` lists; empty when Apertium is missing. `binary`:
+    the program (None: the backend's `binary` option's default)."""
+    binary = binary or ApertiumTranslator.Options().binary
     if shutil.which(binary) is None:
         return set()
     out = subprocess.run([binary, "-l"], capture_output=True, text=True, timeout=60)
@@ -71,13 +73,15 @@ class ApertiumTranslator(Translator):
     placeholder_styles = ("names",)
 
     class Options(BaseModel):
-        binary: str = Field("apertium", description="the apertium program to run")
-        timeout: float = Field(600, gt=0, description="seconds one call may take (apertium default 600)")
+        binary: str = Field("apertium", description="the apertium program to run",
+                            json_schema_extra={"identity": False})  # the modes it finds are
+        timeout: float = Field(600, gt=0, description="seconds one call may take",
+                               json_schema_extra={"identity": False})
 
     @classmethod
     def availability(cls) -> Availability:
         """The apertium program and its installed modes: a pivot needs both eng-X and X-eng."""
-        if shutil.which("apertium") is None:
+        if shutil.which(cls.Options().binary) is None:
             return Availability(False, "the apertium program is not installed",
                                 "apt-get install apertium apertium-eng-spa (Debian/Ubuntu)",
                                 {"es": "apt-get install apertium apertium-eng-spa"})
@@ -94,16 +98,16 @@ class ApertiumTranslator(Translator):
                                 "apt-get install apertium-eng-spa", pivots)
         return Availability(True, f"apertium with pivots {', '.join(usable)}", "", pivots)
 
-    def __init__(self, binary: str = "apertium", timeout: float = 600):
-        if shutil.which(binary) is None:
-            raise ModelNotAvailable(f"the apertium backend needs the `{binary}` program; {INSTALL_HINT}")
-        self.binary = binary
-        self.timeout = timeout
-        self._modes = installed_modes(binary)
+    def __init__(self, *, options: Options | None = None, **fields):
+        super().__init__(options=options, **fields)
+        self.binary, self.timeout = self.options.binary, self.options.timeout
+        if shutil.which(self.binary) is None:
+            raise ModelNotAvailable(f"the apertium backend needs the `{self.binary}` program; {INSTALL_HINT}")
+        self._modes = installed_modes(self.binary)
 
-    @property
-    def identity(self) -> str:
-        return f"apertium|{','.join(sorted(self._modes))}"
+    def identity_values(self) -> dict:
+        """The language pairs installed: what translates."""
+        return {"modes": sorted(self._modes)}
 
     def _mode(self, src: str, tgt: str) -> str | None:
         return mode_name(src, tgt, self._modes)

