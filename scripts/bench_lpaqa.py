@@ -175,7 +175,8 @@ def relations_with_data(data: Path, manual: dict[str, str], first: int = 0) -> l
 def candidate_pools(args, prepared: list[dict], manual_all: dict[str, str]) -> dict:
     """Per relation: the manual template, its top --mined mined templates (mined once, kept in --out)
     and its top --paraphrased back-translations."""
-    from promptmine.pipeline import Pool, paraphrase_pools, parse_routes
+    from promptmine.pipeline import paraphrase_pools, parse_routes
+    from promptmine.selection import Pool
 
     rels = [p["relation"] for p in prepared]
     mined = mine_cached(args.out, prepared, args.mined, args.seed)
@@ -289,8 +290,8 @@ def main() -> int:
     from promptmine.core.cache import DiskCache
     from promptmine.core.io import write_jsonl
     from promptmine.models.score.causal import CausalScorer
-    from promptmine.pipeline import compare, comparison_tables, write_report, row_label
-    from promptmine.report import markdown_table
+    from promptmine.report import comparison_tables, markdown_table, write_report
+    from promptmine.selection import OptimizedEnsemble, RankEnsemble, compare, row_label, strategy_named
     from promptmine.scoring import CachedScorer, calibrated
 
     from promptmine.core.progress import configure_logging
@@ -320,9 +321,9 @@ def main() -> int:
     for name, sc in variants.items():
         t = time.perf_counter()
         before = scorer.computed
-        comps[name] = compare(sc, pools, train, test, k=args.k, seed=args.seed, method=args.selection,
-                              budget=args.budget if args.selection == "race" else None,
-                              max_templates=args.max_templates)
+        comps[name] = compare(sc, pools, train, test, strategy=strategy_named(args.selection, budget=args.budget),
+                              rank=RankEnsemble(k=args.k),
+                              optimized=OptimizedEnsemble(k=args.k, max_templates=args.max_templates), seed=args.seed)
         costs[name] = {"seconds": time.perf_counter() - t, "selection_pairs": comps[name].cost,
                        "scores_computed": scorer.computed - before}
         print(f"{name or 'raw'}: {costs[name]['seconds']:.0f} s, {comps[name].cost} (fact, template) pairs "

@@ -4,7 +4,8 @@
 import json
 
 from promptmine.core.records import Candidate, Selection
-from promptmine.pipeline import ROWS, Pool, parse_routes, split_pairs
+from promptmine.pipeline import parse_routes, split_pairs
+from promptmine.selection import ROWS, Pool
 from promptmine.core.records import Pair
 
 
@@ -64,7 +65,7 @@ def test_run_on_the_bundled_sample_writes_report_and_chart(tmp_path, capsys, tin
 def _comparison(ranks_by_row: dict[str, dict[str, list[int]]], templates: dict[str, dict[str, str]],
                 fallbacks=None):
     from promptmine.core.records import Score, Selection, WeightedTemplate
-    from promptmine.pipeline import Comparison
+    from promptmine.selection import Comparison
 
     scores, sels = {}, {}
     for row in ROWS:
@@ -78,7 +79,7 @@ def _comparison(ranks_by_row: dict[str, dict[str, list[int]]], templates: dict[s
 
 
 def test_the_report_recommends_only_gains_beyond_noise_and_names_a_dominant_relation(tmp_path):
-    from promptmine.pipeline import gain_share, recommend, write_report
+    from promptmine.report import gain_share, recommend, write_report
 
     manual = {"A": "[X] a [Y] .", "B": "[X] b [Y] .", "C": "[X] c [Y] ."}
     chosen = {"A": "[X] is a [Y].", "B": "[X] is b [Y].", "C": "[X] c [Y] ."}
@@ -100,7 +101,7 @@ def test_the_report_recommends_only_gains_beyond_noise_and_names_a_dominant_rela
 
 
 def test_why_a_row_fell_back_is_said_once():
-    from promptmine.pipeline import _reasons
+    from promptmine.report.relations import _reasons
 
     why = "rank ensemble instead of optimised: {} training facts; learning weights needs 100 (40 held out)"
     assert _reasons({"P19": why.format(15), "P36": why.format(15), "P463": why.format(22)}) == why.format("15-22")

@@ -1,16 +1,11 @@
-"""Choose prompts by how well they make a model answer training facts, as LPAQA does.
+"""Which prompts get scored on how many training examples: the strategies `Race` and `Exhaustive`.
 
-- top1: the template with the best training P@1 (MRR breaks ties).
-- rank: the K best templates, their log-probabilities averaged (weights 1/K).
-- optimized: one weight per template, softmax(theta), learnt on the training facts to maximise the
-  gold object's probability under the log-linear combination sum_t w_t log P_t(y|x) (softmax over
-  the candidates), with early stopping on a held-out split of the training facts (at least a few
-  dozen facts; with fewer, the rank ensemble, and the Selection's `note` says so).
-
-Which templates get scored on how many facts: `race` (default) scores all of them on a first block
-of facts and gives more facts only to those not clearly worse than the leader, within a budget of
-(fact, template) pairs, so the winner and the ensembles' top-K are judged on hundreds of facts
-without scoring every candidate on all of them; exhaustive selection scores everything.
+`Race(budget, block_size, z, metric)` scores every template on a first block of facts and gives more
+blocks only to those not clearly worse than the leader, within a budget of (fact, template) pairs, so
+the winner and the ensembles' top-K are judged on hundreds of facts without scoring every candidate on
+all of them; `Exhaustive()` scores everything. Both are settings written once (their fields' defaults);
+`run` on a scorer, templates and facts gives a `RaceResult` that the choosers (`promptmine.selection.
+choosers`) pick from. The same objects serve relations (`select`, `compare`, `run`) and the task search.
 """
 
 from __future__ import annotations
@@ -18,18 +13,10 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from promptmine.core.errors import InputError, PromptmineError
-from promptmine.scoring import (
-    FLOOR, CachedScorer, RelationFacts, Scored, calibrated, load_facts, load_scorer, mrr, p_at_1,
-    score_template, score_templates,
-)
-from promptmine.core.io import read_templates
-from promptmine.core.progress import log, plural, progress
-from promptmine.core.records import Selection, WeightedTemplate
-
-METHODS = ("top1", "rank", "optimized")
+from promptmine.core.errors import PromptmineError
+from promptmine.core.progress import log, plural
+from promptmine.scoring import FLOOR, RelationFacts, Scored, mrr, p_at_1, score_templates
 
 
 def by_training_accuracy(scored: Sequence[Scored]) -> list[Scored]:
@@ -37,99 +24,8 @@ def by_training_accuracy(scored: Sequence[Scored]) -> list[Scored]:
     return sorted(scored, key=lambda s: (-p_at_1(s.ranks), -mrr(s.ranks)))
 
 
-def select_top1(scored: Sequence[Scored], relation: str | None, model: str) -> Selection:
-    best = by_training_accuracy(scored)[0]
-    return Selection(relation=relation, method="top1", model=model, templates=[WeightedTemplate(template=best.template)])
-
-
-def select_rank(scored: Sequence[Scored], relation: str | None, model: str, k: int = 3) -> Selection:
-    best = by_training_accuracy(scored)[:max(1, k)]
-    return Selection(relation=relation, method="rank", model=model,
-                     templates=[WeightedTemplate(template=s.template, weight=1.0 / len(best)) for s in best])
-
-
-def learn_weights(matrices: Sequence, gold: Sequence[int], *, dev_fraction: float = 0.2, seed: int = 0,
-                  lr: float = 0.1, max_steps: int = 300, patience: int = 20) -> list[float]:
-    """Softmax weights over templates maximising the mean log-probability of the gold objects.
-
-    `matrices`: per template a [facts, candidates] array of log P(candidate | fact, template).
-    With at least 5 facts, a `dev_fraction` of them (chosen with `seed`) is held out and training
-    stops once the dev loss has not improved for `patience` full-batch Adam steps; the weights of
-    the best dev loss are returned. With fewer facts, training loss decides."""
-    import numpy as np
-    import torch
-
-    t = len(matrices)
-    if t == 1:
-        return [1.0]
-    s = torch.tensor(np.maximum(np.stack([np.asarray(m, dtype=np.float64) for m in matrices]), FLOOR),
-                     dtype=torch.float64)  # [T, N, C]
-    y = torch.tensor(list(gold), dtype=torch.long)
-    n = len(y)
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    n_dev = int(round(n * dev_fraction)) if n >= 5 else 0
-    dev, fit = order[:n_dev], order[n_dev:]
-
-    def loss(theta, idx):
-        combined = torch.einsum("t,tnc->nc", torch.softmax(theta, 0), s[:, idx])
-        return torch.nn.functional.cross_entropy(combined, y[idx])
-
-    theta = torch.zeros(t, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.Adam([theta], lr=lr)
-    watch = dev if n_dev else fit
-    with torch.no_grad():
-        best, best_theta = float(loss(theta, watch)), theta.detach().clone()
-    since = 0
-    for _ in range(max_steps):
-        opt.zero_grad()
-        loss(theta, fit).backward()
-        opt.step()
-        with torch.no_grad():
-            current = float(loss(theta, watch))
-        if current < best - 1e-9:
-            best, best_theta, since = current, theta.detach().clone(), 0
-        else:
-            since += 1
-            if since >= patience:
-                break
-    return torch.softmax(best_theta, 0).tolist()
-
-
-def select_optimized(scored: Sequence[Scored], gold: Sequence[int], relation: str | None, model: str, *,
-                     min_weight: float = 1e-3, **train) -> Selection:
-    """Learnt weights; templates under `min_weight` are dropped (and the rest renormalised), which
-    changes the combined scores by well under 0.1% and saves scoring them at test time."""
-    weights = learn_weights([s.matrix for s in scored], gold, **train)
-    kept = [(s.template, w) for s, w in zip(scored, weights) if w >= min_weight] or \
-        [(scored[max(range(len(weights)), key=weights.__getitem__)].template, 1.0)]
-    total = sum(w for _, w in kept)
-    kept.sort(key=lambda tw: -tw[1])
-    return Selection(relation=relation, method="optimized", model=model,
-                     templates=[WeightedTemplate(template=t, weight=w / total) for t, w in kept])
-
-
-def select_by(method: str, scored: Sequence[Scored], facts: RelationFacts, model: str, *, k: int = 3,
-              **train) -> Selection:
-    """One relation's selection by `method` (top1, rank, optimized) from its scored templates."""
-    if not scored:
-        raise PromptmineError(f"{facts.relation}: no templates to select from")
-    if method == "top1":
-        return select_top1(scored, facts.relation, model)
-    if method == "rank":
-        return select_rank(scored, facts.relation, model, k)
-    if method == "optimized":
-        return select_optimized(scored, facts.gold, facts.relation, model, **train)
-    raise PromptmineError(f"unknown selection method {method!r}; choose from {', '.join(METHODS)}")
-
-
-def score_all(scorer: CachedScorer, templates: Sequence[str], facts: RelationFacts, desc: str = "score") -> list[Scored]:
-    return [score_template(scorer, t, facts) for t in progress(templates, desc=desc, unit="template")]
-
-
-# -- adaptive selection: racing over blocks of training facts -----------------------------------
-
 @dataclass
-class Race:
+class RaceResult:
     """What racing templates over training facts found.
 
     Every survivor was scored on the same first `facts` facts (in the seeded block order); the
@@ -140,14 +36,14 @@ class Race:
     seen: dict[str, int]  # facts each template was scored on
     cost: int  # (fact, template) pairs scored (whether or not the cache already had them)
     rounds: list[tuple[int, int]] = field(default_factory=list)  # (facts so far, templates scored) per round
-    method: str = "race"
+    strategy: str = "race"  # "race", or "exhaustive" when nothing was dropped
 
     @property
     def facts(self) -> int:
         return len(self.gold)
 
 
-def split_blocks(facts: RelationFacts, size: int = 32, seed: int = 0) -> list[RelationFacts]:
+def split_blocks(facts: RelationFacts, size: int, seed: int = 0) -> list[RelationFacts]:
     """The facts shuffled (by `seed`) and cut into blocks of `size` sharing the candidate set."""
     order = list(range(facts.n))
     random.Random(f"{seed}:{facts.relation}:blocks").shuffle(order)
@@ -172,10 +68,9 @@ def _stack(parts: Sequence[Scored], blocks: Sequence[RelationFacts], width: int)
     return np.concatenate(rows, axis=0) if rows else np.zeros((0, width))
 
 
-def race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[RelationFacts], *,
-         budget: int | None = None, seed: int = 0, block_size: int = 32, first: int = 1, growth: float = 2.0,
-         z: float = 1.645, metric: str = "rr", keep: int = 3, groups: Sequence[Sequence[str]] = (),
-         eliminate: bool = True, desc: str = "race") -> Race:
+def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[RelationFacts], *,
+          budget: int | None, block_size: int, z: float, metric: str, eliminate: bool, seed: int, keep: int,
+          groups: Sequence[Sequence[str]], desc: str, first: int = 1, growth: float = 2.0) -> RaceResult:
     """Racing (successive halving with a confidence bound) over blocks of training facts.
 
     All templates are scored on the first `first` block(s). After each round a template is dropped
@@ -276,139 +171,56 @@ def race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[Rela
     log(f"{desc}: {plural(len(templates), 'template')}, {len(alive)} left on {plural(len(gold), 'fact')} after "
         f"{plural(len(rounds), 'round')} ({plural(cost, '(fact, template) pair')}"
         + (f" of a budget of {budget}" if budget is not None else "") + ")")
-    return Race(by_training_accuracy(survivors), gold, seen, cost, rounds,
+    return RaceResult(by_training_accuracy(survivors), gold, seen, cost, rounds,
                 "race" if eliminate or budget is not None else "exhaustive")
 
 
-def race_top1(result: Race, among: Sequence[str], relation: str | None, model: str) -> Selection | None:
-    """The best survivor among `among` (None when none of them survived)."""
-    pool = set(among)
-    best = next((s for s in result.survivors if s.template in pool), None)
-    if best is None:
-        return None
-    return Selection(relation=relation, method="top1", model=model, templates=[WeightedTemplate(template=best.template)],
-                     facts=result.facts)
-
-
-def race_rank(result: Race, relation: str | None, model: str, k: int = 3) -> Selection:
-    best = result.survivors[:max(1, k)]
-    return Selection(relation=relation, method="rank", model=model, facts=result.facts,
-                     templates=[WeightedTemplate(template=s.template, weight=1.0 / len(best)) for s in best])
-
-
-def ensemble(scored: Sequence[Scored], gold: Sequence[int], relation: str | None, model: str, *, k: int = 3,
-             dev_fraction: float = 0.3, min_dev: int = 40, min_fit: int = 60, max_templates: int = 6,
-             seed: int = 0, **train) -> Selection:
-    """The optimised ensemble of the best `max_templates` templates (best first in `scored`), its
-    weights fit on part of the facts and early-stopped on a held-out part of at least `min_dev`
-    facts. Too few facts for that (or one template): the top-`k` rank ensemble, with a note."""
-    n = len(gold)
-    cands = list(scored)[:max(1, max_templates)]
-    n_dev = max(min_dev, int(round(n * dev_fraction)))
-    if len(cands) < 2 or n - n_dev < min_fit:
-        sel = select_rank(cands, relation, model, k)
-        why = ("one template left" if len(cands) < 2 else
-               f"{n} training facts; learning weights needs {min_dev + min_fit} ({min_dev} held out)")
-        return sel.model_copy(update={"facts": n, "note": f"rank ensemble instead of optimised: {why}"})
-    sel = select_optimized(cands, gold, relation, model, dev_fraction=n_dev / n, seed=seed, **train)
-    return sel.model_copy(update={"facts": n, "note": f"weights fit on {plural(n - n_dev, 'fact')}, early-stopped on {n_dev} held out"})
-
-
-# -- the library function -------------------------------------------------------------------------
-
-def select(templates, pairs, *, method: str = "top1", k: int = 3, dev_fraction: float = 0.3, seed: int = 0,
-           selection: str = "race", budget: int | None = None, block_size: int = 32, z: float = 1.645,
-           metric: str = "rr", max_templates: int = 6, min_dev: int = 40, min_fit: int = 60,
-           calibrate: bool = False, fillers: Sequence[str] = ("N/A",),
-           scorer="causal", options: dict | None = None, relation: str | None = None,
-           max_candidates: int | None = None, limit: int | None = None, cache: bool = True,
-           strict: bool = False) -> list[Selection]:
-    """Per relation, the prompts that make the model answer the training facts `pairs` best.
-
-    `templates`: a file or a list of template strings, Candidates or (relation, template) tuples (a
-    template without a relation competes in every relation). `method`: top1, rank (the `k` best
-    averaged) or optimized (learnt weights, early-stopped on a `dev_fraction` of the facts split
-    with `seed`; at least `min_dev` held out and `min_fit` to fit, else the rank ensemble with a note).
-    `selection`: race (adaptive: see `race`; `budget` in (fact, template) pairs per relation, None =
-    until the facts run out; `block_size`, `z`, `metric`) or exhaustive (every template on every fact).
-    `calibrate`: rank by calibrated scores (CalibratedScorer, content-free `fillers`).
-    `pairs`, `relation`, `max_candidates`, `limit`, `strict`: as for `evaluate`; `scorer`/`options`/`cache`: as for
-    `load_scorer`. Each Selection's `facts` says how many training facts its templates were scored on."""
-    if method not in METHODS:
-        raise PromptmineError(f"unknown selection method {method!r}; choose from {', '.join(METHODS)}")
-    if isinstance(templates, (str, Path)):
-        pool = read_templates(str(templates))
-    else:
-        pool = [t if isinstance(t, tuple) else (getattr(t, "relation", None), getattr(t, "template", t))
-                for t in templates]
-    pool = list(dict.fromkeys(pool))
-    if not pool:
-        raise InputError("no templates", templates if isinstance(templates, (str, Path)) else None)
-    facts_by_rel = load_facts(pairs, {r for r, _ in pool}, relation=relation, max_candidates=max_candidates,
-                              limit=limit, strict=strict)
-    if selection not in ("race", "exhaustive"):
-        raise PromptmineError(f"unknown selection {selection!r}; choose race or exhaustive")
-    scorer = load_scorer(scorer, options, cache=cache)
-    if calibrate:
-        scorer = calibrated(scorer, fillers)
-    out: list[Selection] = []
-    for rel, facts in facts_by_rel.items():
-        mine = [t for r, t in pool if r in (rel, None)]
-        if not mine:
-            log(f"{rel}: no templates for this relation; skipped")
-            continue
-        if facts.n == 0:
-            log(f"{rel}: no training facts; skipped")
-            continue
-        result = race(scorer, mine, facts, budget=budget if selection == "race" else None, seed=seed,
-                      block_size=block_size, z=z, metric=metric, keep=max(k, 2) if method != "top1" else 1,
-                      eliminate=selection == "race", desc=f"select {rel}")
-        if method == "top1":
-            sel = race_top1(result, mine, rel, scorer.identity)
-        elif method == "rank":
-            sel = race_rank(result, rel, scorer.identity, k)
-        else:
-            sel = ensemble(result.survivors, result.gold, rel, scorer.identity, k=k, dev_fraction=dev_fraction,
-                           min_dev=min_dev, min_fit=min_fit, max_templates=max_templates, seed=seed)
-        out.append(sel)
-        best = result.survivors[0]
-        log(f"{rel}: {plural(len(mine), 'template')}, best of {len(result.survivors)} left on {result.facts} of "
-            f"{facts.n} "
-            f"facts ({plural(len(facts.objects), 'candidate')}): P@1 {100 * p_at_1(best.ranks):.1f}: {best.template}"
-            + (f"; {sel.note}" if sel.note else ""))
-    if not out:
-        raise PromptmineError("nothing selected: no relation had both templates and training facts")
-    log(f"selected prompts for {plural(len(out), 'relation')} ({plural(scorer.computed, 'score')} computed, "
-        f"{scorer.reused:,} cached)")
-    return out
-
-
-# -- selection strategies as objects (DSPy-style: settings once, then `run` on the data) -------------
-
 @dataclass(frozen=True)
-class Racing:
-    """Racing over blocks of training examples (see `race`): `budget` in (example, prompt) scorings
-    (None: until the examples run out), a paired bound with `z` on the per-example `metric`."""
+class Race:
+    """Racing over blocks of training facts or examples (successive halving with a paired confidence
+    bound, see `_race`): `budget` in (fact, template) scorings per relation (None: until the facts run
+    out), blocks of `block_size`, a template dropped when its paired difference to the leader on the
+    per-fact `metric` (reciprocal rank `rr`, or `hit1`) is below zero by `z` standard errors."""
 
     budget: int | None = None
     block_size: int = 32
     z: float = 1.645
     metric: str = "rr"
 
+    name = "race"
+
     def run(self, scorer, templates: Sequence[str], facts, *, seed: int = 0, keep: int = 3,
-            groups: Sequence[Sequence[str]] = (), desc: str = "race") -> Race:
-        return race(scorer, templates, facts, budget=self.budget, seed=seed, block_size=self.block_size, z=self.z,
-                    metric=self.metric, keep=keep, groups=groups, eliminate=True, desc=desc)
+            groups: Sequence[Sequence[str]] = (), desc: str = "race") -> RaceResult:
+        """Race `templates` on `facts` (one RelationFacts, cut into seeded blocks, or a list of blocks);
+        never dropped: each group's leader and the `keep` best overall."""
+        return _race(scorer, templates, facts, budget=self.budget, block_size=self.block_size, z=self.z,
+                     metric=self.metric, eliminate=True, seed=seed, keep=keep, groups=groups, desc=desc)
 
 
 @dataclass(frozen=True)
 class Exhaustive:
-    """Every prompt on every training example."""
+    """Every template on every training fact, in blocks of `block_size` (how the scorer gets them;
+    the task search also cuts its examples by it). `metric` is Race's, so that a strategy can stand
+    in for the other; with nothing dropped it changes no result."""
 
     block_size: int = 32
     metric: str = "rr"
 
+    name = "exhaustive"
+
     def run(self, scorer, templates: Sequence[str], facts, *, seed: int = 0, keep: int = 3,
-            groups: Sequence[Sequence[str]] = (), desc: str = "score") -> Race:
-        return race(scorer, templates, facts, budget=None, seed=seed, block_size=self.block_size, metric=self.metric,
-                    keep=keep, groups=groups, eliminate=False, desc=desc)
+            groups: Sequence[Sequence[str]] = (), desc: str = "score") -> RaceResult:
+        return _race(scorer, templates, facts, budget=None, block_size=self.block_size, z=0.0, metric=self.metric,
+                     eliminate=False, seed=seed, keep=keep, groups=groups, desc=desc)
+
+
+Strategy = Race | Exhaustive
+STRATEGIES: dict[str, type[Race] | type[Exhaustive]] = {"race": Race, "exhaustive": Exhaustive}  # --selection
+
+
+def strategy_named(name: str, *, budget: int | None = None, **settings) -> Strategy:
+    """The strategy a `--selection` flag names, with `settings` (block_size, metric, ...); `budget` is
+    racing's alone (an exhaustive run scores everything, whatever the budget)."""
+    if name not in STRATEGIES:
+        raise PromptmineError(f"unknown selection {name!r}; choose from {', '.join(STRATEGIES)}")
+    return Race(budget=budget, **settings) if name == "race" else Exhaustive(**settings)
