@@ -9,7 +9,6 @@ Paraphrased top-1 (best of the manual template and its back-translations), Mined
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from promptmine.core.progress import log, plural

@@ -203,8 +203,8 @@ class Exhaustive:
     the task search also cuts its examples by it). `metric` is Race's, so that a strategy can stand
     in for the other; with nothing dropped it changes no result."""
 
-    block_size: int = 32
-    metric: str = "rr"
+    block_size: int = Race.block_size
+    metric: str = Race.metric
 
     name = "exhaustive"
 
@@ -218,7 +218,7 @@ Strategy = Race | Exhaustive
 STRATEGIES: dict[str, type[Race] | type[Exhaustive]] = {"race": Race, "exhaustive": Exhaustive}  # --selection
 
 
-def strategy_named(name: str, *, budget: int | None = None, **settings) -> Strategy:
+def strategy_named(name: str, *, budget: int | None = Race.budget, **settings) -> Strategy:
     """The strategy a `--selection` flag names, with `settings` (block_size, metric, ...); `budget` is
     racing's alone (an exhaustive run scores everything, whatever the budget)."""
     if name not in STRATEGIES:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, plural
+from promptmine.selection import OptimizedEnsemble, Race, RankEnsemble
 from promptmine.stats import paired_bootstrap
 from promptmine.tasks.data import (
     Example, held_out_size, label_index, majority, parse_verbalisers, read_task, split_indices,
@@ -121,7 +122,7 @@ def _examples(source, slots: Sequence[str]) -> list[Example]:
 
 def optimize_task(prompt: str, examples, scorer="causal", *, verbalisers=None, heldout=None,
                   held_out: int | float | None = None, pool=None, selection_size: int | None = 512,
-                  dimensions: Sequence[str] = DIMENSIONS, strategy=None, seed: int = 0, k: int = 3,
+                  dimensions: Sequence[str] = DIMENSIONS, strategy=None, seed: int = 0, k: int = RankEnsemble.k,
                   fixed_labels: Sequence[str] = (), routes: Sequence | None = None,
                   translator_options: Mapping | None = None, keep: Sequence[str] = (), keep_regex: Sequence[str] = (),
                   max_per_label: int = 2, formats: int = 12, permutations: int = 6, out_dir: str | Path | None = None, cache="default",
@@ -201,8 +202,6 @@ def default_strategy(strategy, n_sel: int, dimensions: Sequence[str]):
     """Racing on blocks of 64 examples when none is given; a Race without a budget gets one: the
     readout stage's scorings plus four times the selection split per racing stage (enough for two or
     three rounds of halving; an unbounded race of 13 formats would score each on every example)."""
-    from promptmine.selection import Race
-
     strategy = strategy or Race(block_size=64, metric="hit1")
     if isinstance(strategy, Race) and strategy.budget is None:
         stages = sum(d in dimensions for d in ("labels", "format", "demos", "wording"))
@@ -218,11 +217,10 @@ def _spec_demos(prompt: str, verb) -> tuple:
 
 
 def evaluate_heldout(vs: VariantScorer, result: SearchResult, sel: Sequence[Example], held_ids: Sequence[int],
-                     labels: Sequence[str], *, seed: int = 0, k: int = 3) -> TaskResult:
+                     labels: Sequence[str], *, seed: int = 0, k: int = RankEnsemble.k) -> TaskResult:
     """The held-out rows: always answering the selection split's majority label, the original, the
     selected prompt, the rank ensemble of the race's best `k`, and the optimised ensemble where it ran."""
     from promptmine.scoring import combine
-    from promptmine.selection import OptimizedEnsemble
 
     gold = label_index([vs.examples[i] for i in held_ids], labels)
     n_labels = len(labels)
