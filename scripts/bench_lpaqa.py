@@ -7,7 +7,7 @@ For each T-REx relation in ../shared/data/trex/test (28):
 - the manual LAMA template (../shared/data/lama/relations.jsonl) is paraphrased by back-translation
   (Bergamot via pt; Apertium via es when installed);
 - prompts are selected, and ensemble weights learnt, on ../shared/data/trex/train pairs (~1000 per
-  relation) by racing (promptmine.selection.race) within --budget (fact, template) pairs per relation,
+  relation) by racing (promptmine.selection.Race) within --budget (fact, template) pairs per relation,
   or exhaustively on --train-facts of them; the training facts come in blocks of --block-size, each
   ranked over its own distinct objects, so selection solves the same kind of ranking problem as the
   evaluation and never sees a test fact or the test candidate list;
