@@ -7,7 +7,7 @@ The Python API, the same functions the `promptmine` command calls:
     mined = promptmine.mine(["corpus.txt"], pairs, top=10)          # MineResult
     paras = promptmine.paraphrase(["[X] was born in [Y] ."], backend="bergamot")
     scores = promptmine.evaluate(["[X] was born in [Y] ."], pairs)   # [Score]
-    chosen = promptmine.select(candidates, pairs, method="rank")     # [Selection]
+    chosen = promptmine.select(candidates, pairs, choose=promptmine.RankEnsemble(k=3))  # [Selection]
     result = promptmine.run(out="report/")                           # RunResult
     best = promptmine.optimize_task(prompt, "reviews.jsonl")         # TaskResult (a task prompt's search)
 
@@ -26,10 +26,12 @@ _EXPORTS = {
     "mine": "promptmine.mining", "MineResult": "promptmine.mining",
     "paraphrase": "promptmine.paraphrasing", "ParaphraseResult": "promptmine.paraphrasing",
     "evaluate": "promptmine.scoring", "load_scorer": "promptmine.scoring",
-    "select": "promptmine.selection", "Racing": "promptmine.selection", "Exhaustive": "promptmine.selection",
+    "select": "promptmine.selection", "Race": "promptmine.selection", "Exhaustive": "promptmine.selection",
+    "Racing": "promptmine.selection", "Top1": "promptmine.selection", "RankEnsemble": "promptmine.selection",
+    "OptimizedEnsemble": "promptmine.selection", "Comparison": "promptmine.selection",
     "optimize_task": "promptmine.tasks", "TaskResult": "promptmine.tasks",
     "run": "promptmine.pipeline", "split": "promptmine.pipeline", "doctor": "promptmine.doctor",
-    "RunResult": "promptmine.pipeline", "Comparison": "promptmine.pipeline",
+    "RunResult": "promptmine.pipeline",
     "Candidate": "promptmine.core.records", "Pair": "promptmine.core.records", "Score": "promptmine.core.records",
     "Selection": "promptmine.core.records", "WeightedTemplate": "promptmine.core.records",
     "Template": "promptmine.core.records",
@@ -61,7 +63,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
     from promptmine.doctor import doctor
     from promptmine.mining import MineResult, mine
     from promptmine.paraphrasing import ParaphraseResult, paraphrase
-    from promptmine.pipeline import Comparison, RunResult, run, split
+    from promptmine.pipeline import RunResult, run, split
     from promptmine.scoring import evaluate, load_scorer
-    from promptmine.selection import Exhaustive, Racing, select
+    from promptmine.selection import (
+        Comparison, Exhaustive, OptimizedEnsemble, Race, Racing, RankEnsemble, Top1, select,
+    )
     from promptmine.tasks import TaskResult, optimize_task

@@ -7,7 +7,7 @@ For each T-REx relation in ../shared/data/trex/test (28):
 - the manual LAMA template (../shared/data/lama/relations.jsonl) is paraphrased by back-translation
   (Bergamot via pt; Apertium via es when installed);
 - prompts are selected, and ensemble weights learnt, on ../shared/data/trex/train pairs (~1000 per
-  relation) by racing (promptmine.selection.race) within --budget (fact, template) pairs per relation,
+  relation) by racing (promptmine.selection.Race) within --budget (fact, template) pairs per relation,
   or exhaustively on --train-facts of them; the training facts come in blocks of --block-size, each
   ranked over its own distinct objects, so selection solves the same kind of ranking problem as the
   evaluation and never sees a test fact or the test candidate list;
@@ -176,7 +176,8 @@ def candidate_pools(args, prepared: list[dict], manual_all: dict[str, str]) -> d
     """Per relation: the manual template, its top --mined mined templates (mined once, kept in --out)
     and its top --paraphrased back-translations."""
     from promptmine.paraphrasing import parse_routes
-    from promptmine.pipeline import Pool, paraphrase_pools
+    from promptmine.pipeline import paraphrase_pools
+    from promptmine.selection import Pool
 
     rels = [p["relation"] for p in prepared]
     mined = mine_cached(args.out, prepared, args.mined, args.seed)
@@ -290,8 +291,8 @@ def main() -> int:
     from promptmine.core.cache import DiskCache
     from promptmine.core.io import write_jsonl
     from promptmine.models.score.causal import CausalScorer
-    from promptmine.pipeline import compare, comparison_tables, write_report, row_label
-    from promptmine.report import markdown_table
+    from promptmine.report import comparison_tables, markdown_table, write_report
+    from promptmine.selection import OptimizedEnsemble, RankEnsemble, compare, row_label, strategy_named
     from promptmine.scoring import CachedScorer, calibrated
 
     from promptmine.core.progress import configure_logging
@@ -321,9 +322,9 @@ def main() -> int:
     for name, sc in variants.items():
         t = time.perf_counter()
         before = scorer.computed
-        comps[name] = compare(sc, pools, train, test, k=args.k, seed=args.seed, method=args.selection,
-                              budget=args.budget if args.selection == "race" else None,
-                              max_templates=args.max_templates)
+        comps[name] = compare(sc, pools, train, test, strategy=strategy_named(args.selection, budget=args.budget),
+                              rank=RankEnsemble(k=args.k),
+                              optimized=OptimizedEnsemble(k=args.k, max_templates=args.max_templates), seed=args.seed)
         costs[name] = {"seconds": time.perf_counter() - t, "selection_pairs": comps[name].cost,
                        "scores_computed": scorer.computed - before}
         print(f"{name or 'raw'}: {costs[name]['seconds']:.0f} s, {comps[name].cost} (fact, template) pairs "

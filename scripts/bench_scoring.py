@@ -375,7 +375,7 @@ def speed_main(args) -> int:
     # end to end: bench_lpaqa's raw rows (selection by racing + evaluation) on the first relations,
     # before and after, relation by relation in turn
     if args.e2e_relations:
-        from promptmine.pipeline import compare
+        from promptmine.selection import OptimizedEnsemble, Race, compare
 
         ns = argparse.Namespace(seed=args.seed, mine_sentences=1500, train_facts=0, test_skip=0,
                                 test_facts=args.e2e_test_facts, out=args.out, mined=args.e2e_mined, paraphrased=10, pivots="bergamot:pt,apertium:es")
@@ -395,8 +395,9 @@ def speed_main(args) -> int:
                 inner = cached.scorer.score_many
                 cached.scorer.score_many = lambda jobs, inner=inner, name=name: calls[name].append(list(jobs)) or inner(jobs)
                 t = time.perf_counter()
-                comp = compare(cached, {rel: pools[rel]}, {rel: train[rel]}, {rel: test[rel]}, k=3, seed=args.seed,
-                               budget=args.e2e_budget, max_templates=8)
+                comp = compare(cached, {rel: pools[rel]}, {rel: train[rel]}, {rel: test[rel]},
+                               strategy=Race(budget=args.e2e_budget), optimized=OptimizedEnsemble(max_templates=8),
+                               seed=args.seed)
                 dt = time.perf_counter() - t
                 cached.scorer.__dict__.pop("score_many")
                 old_path(scorer, name == "before")

@@ -149,7 +149,7 @@ def run_one(run: tuple[str, str], options: dict) -> tuple[str, dict]:
     from promptmine.selection import Racing
     from promptmine.tasks import DIMENSIONS, optimize_task
     from promptmine.tasks.prompt import check_prompt
-    from promptmine.tasks.report import spread
+    from promptmine.report import spread
 
     configure_logging(0)
     tname, pname = run

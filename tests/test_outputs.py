@@ -15,7 +15,8 @@ class _Built(Exception):
 def _captured_scorer(monkeypatch, argv: list[str]):
     """(scorer name, options, cache) that a command passes to load_scorer, stopping it there."""
     import promptmine.scoring as scoring
-    import promptmine.selection as selection
+    import promptmine.scoring.evaluation as evaluation
+    import promptmine.selection.relations as relations
     from promptmine.cli import main
 
     seen = {}
@@ -24,8 +25,8 @@ def _captured_scorer(monkeypatch, argv: list[str]):
         seen.update(scorer=scorer, options=dict(options or {}), cache=cache)
         raise _Built
 
-    monkeypatch.setattr(scoring, "load_scorer", fake)
-    monkeypatch.setattr(selection, "load_scorer", fake)
+    for module in (scoring, evaluation, relations):  # run's, evaluate's and select's
+        monkeypatch.setattr(module, "load_scorer", fake)
     with pytest.raises(_Built):
         main(argv)
     return seen
@@ -90,7 +91,8 @@ def test_run_logs_its_stages_in_order(monkeypatch, tmp_path, capsys, tiny_causal
                for s in scores)
 
     # evaluating run's selections keeps each row apart
-    from promptmine.scoring import evaluate, format_scores
+    from promptmine.report import format_scores
+    from promptmine.scoring import evaluate
 
     again = evaluate(str(tmp_path / "out" / "selections.jsonl"), pairs,
                      options={"model": str(tiny_causal_dir), "device": "cpu"}, cache=False)
@@ -111,7 +113,8 @@ class _ByLength:
 def test_evaluate_lists_each_fact_and_keeps_each_selections_method(tmp_path):
     from promptmine.core.io import write_jsonl
     from promptmine.core.records import Score, Selection, WeightedTemplate
-    from promptmine.scoring import evaluate, format_scores
+    from promptmine.report import format_scores
+    from promptmine.scoring import evaluate
 
     pairs = [Pair(subject="Ada", object="Rome", relation="P19"), Pair(subject="Marie Curie", object="Paris", relation="P19"),
              Pair(subject="Al", object="New York City", relation="P19")]

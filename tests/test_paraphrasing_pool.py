@@ -6,7 +6,9 @@ import pytest
 from promptmine.core.records import template_key
 from promptmine.models.translate.apertium import installed_modes
 from promptmine.paraphrasing import RoundTripStats, grow_paraphrases, paraphrase_templates
-from promptmine.pipeline import Pool, paraphrase_pools, pool_sizes
+from promptmine.pipeline import paraphrase_pools
+from promptmine.report import pool_sizes
+from promptmine.selection import Pool
 
 needs_apertium = pytest.mark.skipif(not {"eng-spa", "spa-eng"} <= installed_modes(),
                                     reason="apertium with apertium-eng-spa is not installed")

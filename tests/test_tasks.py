@@ -10,7 +10,7 @@ import pytest
 
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.scoring import CachedScorer
-from promptmine.selection import Exhaustive, Racing
+from promptmine.selection import Exhaustive, Race
 from promptmine.tasks import (
     Example, metrics, optimize_task, paired_bootstrap, parse_prompt, parse_verbalisers, read_task, render,
     scoring_form,
@@ -185,7 +185,7 @@ def test_optimize_task_end_to_end_keeps_protected_parts_and_reports(tmp_path):
     res = optimize_task(prompt, _task(tmp_path), CachedScorer(tiny_scorer()), verbalisers="a=London,b=Rome",
                         fixed_labels=["b"], keep=["Decide.", "Sentence:"], held_out=20, selection_size=20,
                         dimensions=["calibration", "labels", "format", "demos"],
-                        strategy=Racing(budget=400, block_size=8, metric="hit1"), out_dir=out, cache=None)
+                        strategy=Race(budget=400, block_size=8, metric="hit1"), out_dir=out, cache=None)
     assert (res.n_selection, res.n_heldout) == (20, 20) and res.n_pool == 20
     assert list(res.heldout_metrics)[:3] == ["majority label (a)", "original", "selected"]
     from promptmine.tasks.data import split_indices
@@ -216,7 +216,7 @@ def test_optimize_task_end_to_end_keeps_protected_parts_and_reports(tmp_path):
     again = optimize_task(prompt, _task(tmp_path), CachedScorer(tiny_scorer()), verbalisers="a=London,b=Rome",
                           fixed_labels=["b"], keep=["Decide.", "Sentence:"], held_out=20, selection_size=20,
                           dimensions=["calibration", "labels", "format", "demos"],
-                          strategy=Racing(budget=400, block_size=8, metric="hit1"), cache=None)
+                          strategy=Race(budget=400, block_size=8, metric="hit1"), cache=None)
     assert again.chosen.prompt == res.chosen.prompt and again.chosen.readout == res.chosen.readout
 
 

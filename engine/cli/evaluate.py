@@ -63,7 +63,8 @@ def facts_from_args(args: argparse.Namespace, pairs: str, templates: str) -> tup
 def run(args: argparse.Namespace) -> int:
     from promptmine.core.io import write_jsonl
     from promptmine.core.progress import log, plural
-    from promptmine.scoring import evaluate, format_scores
+    from promptmine.report import format_scores
+    from promptmine.scoring import evaluate
 
     check_output(args.out)
     options = scorer_options(args)

@@ -13,8 +13,10 @@ import argparse
 from promptmine.cli.backends import BackendFlags
 from promptmine.cli.checks import check_output, fraction, non_negative_int, positive_int, stdin_path
 from promptmine.cli.evaluate import add_scorer_arguments, scorer_flags
+from promptmine.cli.select import add_strategy_arguments, strategy_from_args
 from promptmine.core.errors import PromptmineError
 from promptmine.corpora import CORPORA_DIR as CORPORA
+from promptmine.selection import OptimizedEnsemble, RankEnsemble
 
 PREFIX = "translator-"
 
@@ -88,7 +90,6 @@ def run_task(args: argparse.Namespace) -> int:
     """`run --task`: search the prompt's calibration, label words, format, demonstrations and wording."""
     from promptmine.models.score import SCORERS
     from promptmine.paraphrasing.routes import check_routes, parse_routes
-    from promptmine.selection import Exhaustive, Racing
     from promptmine.tasks import optimize_task
 
     if (args.prompt is None) == (args.prompt_file is None):
@@ -105,8 +106,7 @@ def run_task(args: argparse.Namespace) -> int:
     routes = parse_routes(args.routes or TASK_ROUTES) if "wording" in args.dimensions else []
     per_backend = translator_options(args, routes)
     check_routes(routes, per_backend)
-    strategy = Exhaustive(block_size=64, metric="hit1") if args.selection == "exhaustive" else \
-        Racing(budget=args.budget, block_size=64, metric="hit1")
+    strategy = strategy_from_args(args, block_size=64, metric="hit1")
     result = optimize_task(prompt, args.task, args.scorer, scorer_options=scorer_flags().options(args, args.scorer, SCORERS),
                            verbalisers=args.verbalisers, heldout=args.heldout_file, held_out=args.held_out,
                            pool=args.pool, selection_size=args.selection_size, dimensions=args.dimensions,
@@ -175,9 +175,10 @@ def run(args: argparse.Namespace) -> int:
     options = scorer_flags().options(args, args.scorer, SCORERS)
     result = run_pipeline(args.relations, args.pairs, args.corpus, out=args.out, mined=args.mined,
                           paraphrased=args.paraphrased, routes=routes, translator_options=per_backend,
-                          test_fraction=args.test_fraction, seed=args.seed, k=args.k,
-                          max_candidates=args.max_candidates, selection=args.selection, budget=args.budget,
-                          scorer=args.scorer, options=options, cache=not args.no_cache, strict=args.strict)
+                          test_fraction=args.test_fraction, seed=args.seed, max_candidates=args.max_candidates,
+                          strategy=strategy_from_args(args), rank=RankEnsemble(k=args.k),
+                          optimized=OptimizedEnsemble(k=args.k), scorer=args.scorer, options=options,
+                          cache=not args.no_cache, strict=args.strict)
     print(result.table)
     return 0
 
@@ -214,14 +215,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         f"with --task: {TASK_ROUTES})")
     p.add_argument("--test-fraction", type=fraction, default=0.5, help="share of each relation's pairs for testing (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split and the dev split (default: %(default)s)")
-    p.add_argument("--k", type=positive_int, default=3, help="templates in the rank ensemble (default: %(default)s)")
+    p.add_argument("--k", type=positive_int, default=RankEnsemble.k,
+                   help="templates in the rank ensemble (default: %(default)s)")
     p.add_argument("--max-candidates", type=positive_int, default=None, metavar="N",
                    help="candidate objects per relation: the N most frequent (default: all distinct objects)")
-    p.add_argument("--selection", choices=("race", "exhaustive"), default="race",
-                   help="race: candidates race over blocks of training facts and the weak ones stop early; "
-                        "exhaustive: every candidate on every training fact (default: %(default)s)")
-    p.add_argument("--budget", type=positive_int, default=None, metavar="N",
-                   help="race: (fact, template) pairs scored per relation at most (default: no limit)")
+    add_strategy_arguments(p, "candidates")
     p.add_argument("--strict", action="store_true",
                    help="a malformed line of the pairs file is an error (default: skipped and reported)")
     t = p.add_argument_group(

@@ -5,10 +5,36 @@ from __future__ import annotations
 import argparse
 
 from promptmine.cli.checks import check_output, fraction, positive_int
-from promptmine.core.errors import PromptmineError
 from promptmine.cli.evaluate import add_facts_arguments, add_scorer_arguments, facts_from_args, scorer_options
+from promptmine.core.errors import PromptmineError
+from promptmine.selection import (
+    CHOOSERS, STRATEGIES, Chooser, OptimizedEnsemble, Race, RankEnsemble, Strategy, Top1, strategy_named,
+)
 
-METHODS = ("top1", "rank", "optimized")  # promptmine.selection.METHODS
+
+def add_strategy_arguments(p: argparse.ArgumentParser, what: str) -> None:
+    """--selection and --budget, the strategy that scores `what` (templates, candidates) on training
+    facts; their defaults are Race's (`select`'s and `run`'s, relation and task runs alike)."""
+    p.add_argument("--selection", choices=tuple(STRATEGIES), default=Race.name,
+                   help=f"race: {what} race over blocks of training facts and the weak ones stop early; "
+                        f"exhaustive: every {what[:-1]} on every training fact (default: %(default)s)")
+    p.add_argument("--budget", type=positive_int, default=Race.budget, metavar="N",
+                   help="race: (fact, template) pairs scored per relation at most (default: no limit)")
+
+
+def strategy_from_args(args: argparse.Namespace, **settings) -> Strategy:
+    """The strategy --selection and --budget name, with `settings` (block_size, metric) where a
+    command's data differ from relations'."""
+    return strategy_named(args.selection, budget=args.budget, **settings)
+
+
+def chooser_from_args(args: argparse.Namespace) -> Chooser:
+    """The chooser --method names, with --k and --dev-fraction where it takes them."""
+    if args.method == RankEnsemble.name:
+        return RankEnsemble(k=args.k)
+    if args.method == OptimizedEnsemble.name:
+        return OptimizedEnsemble(k=args.k, dev_fraction=args.dev_fraction)
+    return Top1()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,9 +47,8 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out)
     options = scorer_options(args)
     templates, facts = facts_from_args(args, args.pairs, args.templates)
-    selections = select(templates, facts, method=args.method, k=args.k, dev_fraction=args.dev_fraction,
-                        seed=args.seed, selection=args.selection, budget=args.budget, calibrate=args.calibrate,
-                        scorer=args.scorer, options=options, max_candidates=args.max_candidates, limit=args.limit,
+    selections = select(templates, facts, strategy=strategy_from_args(args), choose=chooser_from_args(args),
+                        seed=args.seed, calibrate=args.calibrate, scorer=args.scorer, options=options, max_candidates=args.max_candidates, limit=args.limit,
                         cache=not args.no_cache, strict=args.strict)
     if args.out in (None, "-"):  # the records on stdout, like mine and paraphrase
         write_jsonl(None, selections)
@@ -53,16 +78,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                                     "`-`: stdin); required")
     p.add_argument("--train", dest="pairs", help=argparse.SUPPRESS)  # its old name
     add_facts_arguments(p, "training facts")
-    p.add_argument("--method", choices=METHODS, default="top1", help="selection method (default: %(default)s)")
-    p.add_argument("--k", type=positive_int, default=3, help="templates in the rank ensemble (default: %(default)s)")
-    p.add_argument("--dev-fraction", type=fraction, default=0.3,
+    p.add_argument("--method", choices=tuple(CHOOSERS), default=Top1.name,
+                   help="selection method (default: %(default)s)")
+    p.add_argument("--k", type=positive_int, default=RankEnsemble.k,
+                   help="templates in the rank ensemble (default: %(default)s)")
+    p.add_argument("--dev-fraction", type=fraction, default=OptimizedEnsemble.dev_fraction,
                    help="optimized: share of training facts held out for early stopping (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="optimized: seed of the dev split (default: %(default)s)")
-    p.add_argument("--selection", choices=("race", "exhaustive"), default="race",
-                   help="race: templates race over blocks of training facts and the weak ones stop early; "
-                        "exhaustive: every template on every training fact (default: %(default)s)")
-    p.add_argument("--budget", type=positive_int, default=None, metavar="N",
-                   help="race: (fact, template) pairs scored per relation at most (default: no limit)")
+    add_strategy_arguments(p, "templates")
     p.add_argument("--calibrate", action="store_true",
                    help="rank by calibrated scores: log P(object | prompt) minus log P(object | the prompt with "
                         "a content-free subject), so objects the template favours whatever the subject stop winning")

@@ -73,10 +73,6 @@ class Template(BaseModel):
         return check_template(normalize_lines(v))
 
     @property
-    def normalized(self) -> str:
-        return normalize_text(self.text)
-
-    @property
     def y_first(self) -> bool:
         return self.text.index(Y) < self.text.index(X)
 

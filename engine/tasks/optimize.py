@@ -16,6 +16,7 @@ from pathlib import Path
 
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, plural
+from promptmine.selection import OptimizedEnsemble, Race, RankEnsemble
 from promptmine.stats import paired_bootstrap
 from promptmine.tasks.data import (
     Example, held_out_size, label_index, majority, parse_verbalisers, read_task, split_indices,
@@ -121,7 +122,7 @@ def _examples(source, slots: Sequence[str]) -> list[Example]:
 
 def optimize_task(prompt: str, examples, scorer="causal", *, verbalisers=None, heldout=None,
                   held_out: int | float | None = None, pool=None, selection_size: int | None = 512,
-                  dimensions: Sequence[str] = DIMENSIONS, strategy=None, seed: int = 0, k: int = 3,
+                  dimensions: Sequence[str] = DIMENSIONS, strategy=None, seed: int = 0, k: int = RankEnsemble.k,
                   fixed_labels: Sequence[str] = (), routes: Sequence | None = None,
                   translator_options: Mapping | None = None, keep: Sequence[str] = (), keep_regex: Sequence[str] = (),
                   max_per_label: int = 2, formats: int = 12, permutations: int = 6, out_dir: str | Path | None = None, cache="default",
@@ -133,7 +134,7 @@ def optimize_task(prompt: str, examples, scorer="causal", *, verbalisers=None, h
     `heldout`: the held-out examples; else `held_out` of `examples` (a count or share; default a third).
     `pool`: labelled examples for demonstrations; else what is left of the selection split beyond
     `selection_size`, else a carved share of it. `verbalisers`: label -> words (`positive=Positive,...`;
-    default: each label capitalised); `fixed_labels` keep their words. `formats`: format variants raced. `strategy`: Racing (budget in
+    default: each label capitalised); `fixed_labels` keep their words. `formats`: format variants raced. `strategy`: Race (budget in
     (example, prompt) scorings) or Exhaustive. `routes`: [(translator or backend name, pivots)] for the
     wording dimension. `dry_run`: return the Plan (scorings, time estimate) without model work."""
     t0 = time.time()
@@ -191,20 +192,18 @@ def optimize_task(prompt: str, examples, scorer="causal", *, verbalisers=None, h
     out = evaluate_heldout(vs, result, sel, held_ids, labels, seed=seed, k=k)
     out.n_pool, out.seconds = len(demo_pool), time.time() - t0
     if out_dir is not None:
-        from promptmine.tasks.report import write_task_report
+        from promptmine.report import write_task_report
 
         out.report = write_task_report(out_dir, out, scorer_name=getattr(scorer, "description", vs.identity))
     return out
 
 
 def default_strategy(strategy, n_sel: int, dimensions: Sequence[str]):
-    """Racing on blocks of 64 examples when none is given; a Racing without a budget gets one: the
+    """Racing on blocks of 64 examples when none is given; a Race without a budget gets one: the
     readout stage's scorings plus four times the selection split per racing stage (enough for two or
     three rounds of halving; an unbounded race of 13 formats would score each on every example)."""
-    from promptmine.selection import Racing
-
-    strategy = strategy or Racing(block_size=64, metric="hit1")
-    if isinstance(strategy, Racing) and strategy.budget is None:
+    strategy = strategy or Race(block_size=64, metric="hit1")
+    if isinstance(strategy, Race) and strategy.budget is None:
         stages = sum(d in dimensions for d in ("labels", "format", "demos", "wording"))
         strategy = replace(strategy, budget=n_sel * (1 + 4 * stages))
     return strategy
@@ -218,11 +217,10 @@ def _spec_demos(prompt: str, verb) -> tuple:
 
 
 def evaluate_heldout(vs: VariantScorer, result: SearchResult, sel: Sequence[Example], held_ids: Sequence[int],
-                     labels: Sequence[str], *, seed: int = 0, k: int = 3) -> TaskResult:
+                     labels: Sequence[str], *, seed: int = 0, k: int = RankEnsemble.k) -> TaskResult:
     """The held-out rows: always answering the selection split's majority label, the original, the
     selected prompt, the rank ensemble of the race's best `k`, and the optimised ensemble where it ran."""
     from promptmine.scoring import combine
-    from promptmine.selection import ensemble
 
     gold = label_index([vs.examples[i] for i in held_ids], labels)
     n_labels = len(labels)
@@ -246,7 +244,7 @@ def evaluate_heldout(vs: VariantScorer, result: SearchResult, sel: Sequence[Exam
     optimized: list[tuple[Variant, float]] = []
     if len(result.finalists) > 1:
         # weights over the same top k as the rank ensemble: the held-out rows score no extra prompt
-        sel_opt = ensemble(result.finalists, result.gold, None, vs.identity, k=k, max_templates=k, seed=seed)
+        sel_opt = OptimizedEnsemble(k=k, max_templates=k).fit(result.finalists, result.gold, None, vs.identity, seed=seed)
         if sel_opt.method == "optimized":
             optimized = [(vs.variants[w.template], w.weight) for w in sel_opt.templates]
             rows["optimized ensemble"] = metrics(combine([logp(v) for v, _ in optimized],

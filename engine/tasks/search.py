@@ -15,7 +15,7 @@ best prompt so far, which stays a candidate:
    user's own stay a candidate; never drawn from the held-out split.
 4. `wording`: the instruction back-translated with its protected spans kept.
 
-Stages 2-4 race their candidates over blocks of the selection split (promptmine.selection.Racing:
+Stages 2-4 race their candidates over blocks of the selection split (promptmine.selection.Race:
 successive halving with a paired bound), within a budget counted in (example, prompt) scorings.
 Everything is deterministic for a given seed.
 """
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, plural
+from promptmine.selection import Race, Strategy
 from promptmine.tasks.data import Example, balanced_sample, label_index
 from promptmine.tasks.prompt import Format, PromptSpec, parse_prompt, render, scoring_form, slots_of
 from promptmine.tasks.readout import (
@@ -259,14 +260,13 @@ class SearchResult:
 
 
 def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[str]], sel_ids: Sequence[int],
-           pool: Sequence[Example], *, dimensions: Sequence[str] = DIMENSIONS, strategy=None, seed: int = 0, k: int = 3, fixed_labels: Sequence[str] = (), routes=(),
+           pool: Sequence[Example], *, strategy: Strategy, k: int, dimensions: Sequence[str] = DIMENSIONS, seed: int = 0, fixed_labels: Sequence[str] = (), routes=(),
            keep: Sequence[str] = (), keep_regex: Sequence[str] = (), max_per_label: int = 2,
            format_variants_n: int = 12, wording_n: int = 6, cache="default") -> SearchResult:
     """Search the `dimensions` in order on the selection examples `sel_ids` of `vs`; see the module doc.
-    `strategy`: promptmine.selection.Racing (default; its `budget` is the whole search's, in (example,
-    prompt) scorings, shared equally by the racing stages) or Exhaustive."""
+    `strategy`: promptmine.selection.Race (its `budget` is the whole search's, in (example, prompt)
+    scorings, shared equally by the racing stages) or Exhaustive; `k`: the finalists the ensembles use."""
     from promptmine.scoring import RelationFacts
-    from promptmine.selection import Racing
 
     unknown = [d for d in dimensions if d not in DIMENSIONS]
     if unknown:
@@ -276,7 +276,6 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
     rng = random.Random(seed)
     order = list(sel_ids)
     random.Random(f"{seed}:task-blocks").shuffle(order)
-    strategy = strategy or Racing(block_size=64, metric="hit1")
     budget = getattr(strategy, "budget", None)
     size = strategy.block_size
     blocks = [RelationFacts(None, [str(i) for i in order[a:a + size]], [gold_all[i] for i in order[a:a + size]], labels)
@@ -333,7 +332,7 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
         if len(candidates) < 2:
             return incumbent
         before = vs.scorings
-        staged = replace(strategy, budget=per_stage) if isinstance(strategy, Racing) else strategy
+        staged = replace(strategy, budget=per_stage) if isinstance(strategy, Race) else strategy
         result = staged.run(vs, [c.key for c in candidates], blocks, seed=seed, keep=k, desc=f"task {name}")
         finalists, finalists_gold = result.survivors, result.gold
         best = vs.variants[result.survivors[0].template]

@@ -15,6 +15,7 @@ import json
 import statistics
 from pathlib import Path
 
+from promptmine.report.render import bar_chart, markdown_table
 
 
 def _pct(x: float) -> str:
@@ -42,7 +43,6 @@ def spread(result) -> tuple[float, float, float, int]:
 def write_task_report(out_dir: str | Path, result, *, scorer_name: str = "",
                       title: str = "Task prompt search") -> Path:
     from promptmine.core.io import atomic_write
-    from promptmine.report import bar_chart, markdown_table
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

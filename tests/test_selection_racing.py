@@ -8,7 +8,7 @@ import pytest
 
 from promptmine.core.cache import DiskCache
 from promptmine.scoring import CachedScorer, RelationFacts, Scored, calibrated, ranks
-from promptmine.selection import ensemble, race, split_blocks
+from promptmine.selection import Exhaustive, OptimizedEnsemble, Race, split_blocks
 
 OBJECTS = [f"o{j}" for j in range(8)]
 
@@ -51,7 +51,7 @@ def memory_scorer(inner=None):
 
 def test_race_drops_a_clearly_worse_template_early_and_keeps_the_budget():
     scorer = memory_scorer()
-    result = race(scorer, TEMPLATES, facts(400), budget=600, block_size=20, keep=1, seed=3)
+    result = Race(budget=600, block_size=20).run(scorer, TEMPLATES, facts(400), keep=1, seed=3)
     assert result.survivors[0].template == "good [X] [Y]"
     assert result.seen["bad [X] [Y]"] == 20  # dropped after the first block
     assert result.cost <= 600 and scorer.scorer.pairs == result.cost  # every pair counted, none twice
@@ -62,16 +62,16 @@ def test_race_drops_a_clearly_worse_template_early_and_keeps_the_budget():
 
 
 def test_race_is_deterministic_in_its_seed():
-    a = race(memory_scorer(), TEMPLATES, facts(300), budget=500, block_size=20, seed=1)
-    b = race(memory_scorer(), TEMPLATES, facts(300), budget=500, block_size=20, seed=1)
+    a = Race(budget=500, block_size=20).run(memory_scorer(), TEMPLATES, facts(300), seed=1)
+    b = Race(budget=500, block_size=20).run(memory_scorer(), TEMPLATES, facts(300), seed=1)
     assert a.seen == b.seen and a.rounds == b.rounds and a.gold == b.gold
     assert [s.template for s in a.survivors] == [s.template for s in b.survivors]
     assert split_blocks(facts(300), 20, 1)[0].subjects != split_blocks(facts(300), 20, 2)[0].subjects
 
 
 def test_race_keeps_the_top_k_and_a_winner_per_group():
-    result = race(memory_scorer(), TEMPLATES, facts(200), block_size=20, keep=2,
-                  groups=[["bad [X] [Y]"], ["ok [X] [Y]", "good [X] [Y]", "ok2 [X] [Y]"]])
+    result = Race(block_size=20).run(memory_scorer(), TEMPLATES, facts(200), keep=2,
+                                     groups=[["bad [X] [Y]"], ["ok [X] [Y]", "good [X] [Y]", "ok2 [X] [Y]"]])
     names = [s.template for s in result.survivors]
     assert "bad [X] [Y]" in names  # the only member of its group: that group's winner
     assert names[0] == "good [X] [Y]" and len(names) >= 3
@@ -80,8 +80,8 @@ def test_race_keeps_the_top_k_and_a_winner_per_group():
 
 def test_exhaustive_selection_scores_everything():
     scorer = memory_scorer()
-    result = race(scorer, TEMPLATES, facts(100), block_size=30, eliminate=False)
-    assert result.method == "exhaustive" and set(result.seen.values()) == {100}
+    result = Exhaustive(block_size=30).run(scorer, TEMPLATES, facts(100))
+    assert result.strategy == "exhaustive" and set(result.seen.values()) == {100}
     assert len(result.survivors) == 4 and result.cost == 400
 
 
@@ -90,7 +90,7 @@ def test_blocks_with_their_own_candidate_sets_are_padded_for_ensembles():
     small = RelationFacts("R", f.subjects[:10], [0] * 10, [f.subjects[i].split("|")[1] for i in range(10)])
     small = RelationFacts("R", small.subjects, [list(dict.fromkeys(small.objects)).index(o) for o in small.objects],
                           list(dict.fromkeys(small.objects)))
-    result = race(memory_scorer(), TEMPLATES, [small, f], eliminate=False)
+    result = Exhaustive().run(memory_scorer(), TEMPLATES, [small, f])
     assert result.facts == 50 and all(s.matrix.shape == (50, len(OBJECTS)) for s in result.survivors)
     assert all(s.ranks == ranks(s.matrix, result.gold) for s in result.survivors)  # padding never outranks gold
 
@@ -107,16 +107,16 @@ def test_ensemble_learns_weights_on_enough_facts_and_falls_back_to_rank_otherwis
     gold = rng.integers(0, c, n).tolist()
     good, weak, noise = (noisy("good", n, c, gold, 3.0, rng), noisy("weak", n, c, gold, 0.5, rng),
                          noisy("noise", n, c, gold, 0.0, rng))
-    sel = ensemble([good, weak, noise], gold, "R", "m", k=2, min_dev=40, min_fit=60)
+    sel = OptimizedEnsemble(k=2, min_dev=40, min_fit=60).fit([good, weak, noise], gold, "R", "m")
     assert sel.method == "optimized" and sel.facts == 200
     assert "60 held out" in sel.note and "140" in sel.note
     assert sel.templates[0].template == "good" and sel.templates[0].weight > 0.6
     # 80 facts cannot give 40 held out and 60 to fit: the rank ensemble, and the record says why
     few = [Scored(s.template, s.matrix[:80], s.ranks[:80]) for s in (good, weak, noise)]
-    sel = ensemble(few, gold[:80], "R", "m", k=2, min_dev=40, min_fit=60)
+    sel = OptimizedEnsemble(k=2, min_dev=40, min_fit=60).fit(few, gold[:80], "R", "m")
     assert sel.method == "rank" and [t.template for t in sel.templates] == ["good", "weak"]
     assert "instead of optimised" in sel.note and "80 training facts" in sel.note
-    assert ensemble([good], gold, "R", "m").note.endswith("one template left")
+    assert OptimizedEnsemble().fit([good], gold, "R", "m").note.endswith("one template left")
 
 
 def test_held_out_split_decides_the_weights():
@@ -167,8 +167,8 @@ def test_race_runs_on_a_tiny_causal_model_with_calibration(tiny_scorer):
     cal = calibrated(CachedScorer(raw, cache))
     f = RelationFacts("R", [f"Person {i}" for i in range(24)], [i % 3 for i in range(24)], ["Paris", "Rome", "Oslo"])
     templates = ["[X] lives in [Y].", "[X] was born in [Y].", "[X] [Y]"]
-    a = race(cal, templates, f, budget=40, block_size=6, keep=1, seed=0)
-    b = race(calibrated(CachedScorer(raw, cache)), templates, f, budget=40, block_size=6, keep=1, seed=0)
+    a = Race(budget=40, block_size=6).run(cal, templates, f, keep=1, seed=0)
+    b = Race(budget=40, block_size=6).run(calibrated(CachedScorer(raw, cache)), templates, f, keep=1, seed=0)
     assert a.cost <= 40 and a.seen == b.seen
     assert [s.template for s in a.survivors] == [s.template for s in b.survivors]
 
@@ -177,6 +177,6 @@ def test_the_race_log_line_agrees_in_number(caplog):
     import logging
 
     with caplog.at_level(logging.INFO, logger="promptmine"):
-        race(memory_scorer(), TEMPLATES[:1], facts(20), block_size=30, eliminate=False, desc="select P19")
+        Exhaustive(block_size=30).run(memory_scorer(), TEMPLATES[:1], facts(20), desc="select P19")
     line = [r.getMessage() for r in caplog.records if r.getMessage().startswith("select P19")][-1]
     assert line.startswith("select P19: 1 template, 1 left on 20 facts after 1 round (20 (fact, template) pairs")

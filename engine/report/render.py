@@ -1,4 +1,5 @@
-"""Tables and the accuracy chart: what `evaluate`, `run` and the benchmark show and write."""
+"""Tables and the accuracy chart, the pieces every report is drawn with (terminal and markdown tables,
+a bar chart written as PNG)."""
 
 from __future__ import annotations
 
