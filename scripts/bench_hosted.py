@@ -23,22 +23,13 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-# The 41 T-REx relations of LAMA that LPAQA evaluates (relations.jsonl lists 46 with Google-RE's).
-TREX_41 = {
-    "P1001", "P101", "P103", "P106", "P108", "P127", "P1303", "P131", "P136", "P1376", "P138", "P140", "P1412",
-    "P159", "P17", "P176", "P178", "P19", "P190", "P20", "P264", "P27", "P276", "P279", "P30", "P31", "P36",
-    "P361", "P364", "P37", "P39", "P407", "P413", "P449", "P463", "P47", "P495", "P527", "P530", "P740", "P937",
-}
+import benchdata as bd
 
 
 def load_templates(path: Path) -> list[str]:
-    from promptmine.core.io import read_templates
-
-    rows = read_templates(path)
-    templates = [t for rel, t in rows if rel in TREX_41]
-    if len(templates) != len(TREX_41):
+    """The manual templates of LAMA's 41 T-REx relations in `path` (a note when some are absent)."""
+    templates = [t for rel, t in bd.lama_templates(path) if rel in bd.TREX_41]
+    if len(templates) != len(bd.TREX_41):
         print(f"note: {path} has {len(templates)} of the 41 T-REx relations", file=sys.stderr)
     return templates
 
@@ -51,7 +42,7 @@ def timed(fn) -> tuple[float, object]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--relations", default=str(ROOT.parent / "shared/data/lama/relations.jsonl"),
+    ap.add_argument("--relations", default=str(bd.relations_file()),
                     help="LAMA relations.jsonl (default: ../shared/data/lama/relations.jsonl)")
     ap.add_argument("--latency", type=float, default=0.2, help="server latency per request, seconds (default 0.2)")
     ap.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
@@ -60,9 +51,8 @@ def main() -> int:
     args = ap.parse_args()
 
     relations = Path(args.relations)
-    if not relations.is_file():
-        print(f"bench_hosted: LAMA relations not found at {relations}; pass --relations FILE", file=sys.stderr)
-        return 2
+    if bd.missing("bench_hosted", relations, hint="pass --relations FILE"):
+        return bd.MISSING_EXIT
     templates = load_templates(relations)
     os.environ.setdefault("PROMPTMINE_PROGRESS", "0")
 

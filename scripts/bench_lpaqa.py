@@ -39,36 +39,22 @@ import argparse
 import json
 import os
 import platform
-import random
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+import benchdata as bd
+
+ROOT = bd.ROOT
 
 LPAQA_BERT_BASE = (31.1, 39.6)  # LPAQA (Jiang et al. 2020), BERT-base on T-REx: manual -> best ensemble P@1
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def sample(items: list, n: int, seed: str) -> list:
-    items = list(items)
-    random.Random(seed).shuffle(items)
-    return items[:n] if n else items
-
-
 def prepare_relation(rel: str, data: Path, args) -> dict:
-    """Split, sample and build the mining corpus of one relation (deterministic in --seed)."""
+    """Split, sample (benchdata's seeded halves and samples) and build the mining corpus of one relation."""
     from promptmine.core.records import Pair
 
-    facts = read_jsonl(data / "trex" / "test" / f"{rel}.jsonl")
-    facts = sample(facts, 0, f"{args.seed}:{rel}:split")  # shuffle all
-    half = len(facts) // 2
-    half_a, half_b = facts[:half], facts[half:]
+    half_a, half_b = bd.halves(data, rel, args.seed)
     sentences, mine_pairs = [], set()
     for f in half_a:
         mine_pairs.add((f["sub_label"], f["obj_label"]))
@@ -78,19 +64,17 @@ def prepare_relation(rel: str, data: Path, args) -> dict:
                 mine_pairs.add((ev.get("sub_surface") or f["sub_label"], ev["obj_surface"]))
     sentences = list(dict.fromkeys(s.replace("\n", " ") for s in sentences))
     if args.mine_sentences:
-        sentences = sample(sentences, args.mine_sentences, f"{args.seed}:{rel}:mine")
-    train_all = read_jsonl(data / "trex" / "train" / f"{rel}.jsonl")
-    train = sample(train_all, args.train_facts, f"{args.seed}:{rel}:train")
-    test = sample(half_b, 0, f"{args.seed}:{rel}:test")[args.test_skip:]  # the same order for every --test-facts
-    test = test[:args.test_facts] if args.test_facts else test
+        sentences = bd.sample(sentences, args.mine_sentences, f"{args.seed}:{rel}:mine")
+    train, train_available = bd.train_sample(data, rel, args.seed, args.train_facts)
+    test = bd.test_sample(half_b, rel, args.seed, args.test_facts, args.test_skip)
     return {
         "relation": rel,
         "half_sizes": (len(half_a), len(half_b)),
-        "train_available": len(train_all),
+        "train_available": train_available,
         "sentences": sentences,
         "mine_pairs": [Pair(subject=s, object=o, relation=rel) for s, o in sorted(mine_pairs)],
-        "train": [Pair(subject=f["sub_label"], object=f["obj_label"], relation=rel) for f in train],
-        "test": [Pair(subject=f["sub_label"], object=f["obj_label"], relation=rel) for f in test],
+        "train": bd.pairs(train, rel),
+        "test": bd.pairs(test, rel),
     }
 
 
@@ -157,19 +141,9 @@ def fact_blocks(rel: str, pairs: list, size: int, max_candidates: int | None) ->
     return [relation_facts(rel, pairs[a:a + size], max_candidates=max_candidates) for a in range(0, len(pairs), size)]
 
 
-def data_missing(data: Path) -> str | None:
-    """Why the shared data cannot be benchmarked on, or None when it is there."""
-    test_dir, rel_file = data / "trex" / "test", data / "lama" / "relations.jsonl"
-    if not test_dir.is_dir() or not rel_file.is_file():
-        return f"the shared data is missing ({test_dir}, {rel_file}); nothing to measure"
-    return None
-
-
-def relations_with_data(data: Path, manual: dict[str, str], first: int = 0) -> list[str]:
-    """The T-REx test relations (by id) that have a manual template and training pairs; the `first` N."""
-    rels = sorted((p.stem for p in (data / "trex" / "test").glob("P*.jsonl")), key=lambda r: int(r[1:]))
-    rels = [r for r in rels if r in manual and (data / "trex" / "train" / f"{r}.jsonl").exists()]
-    return rels[:first] if first else rels
+def data_missing(who: str, data: Path) -> bool:
+    """Whether the data bench_lpaqa and bench_lpaqa_oracle read is missing (said on stderr)."""
+    return bd.missing(who, bd.trex_dir(data, "test"), bd.trex_dir(data, "train"), bd.relations_file(data))
 
 
 def candidate_pools(args, prepared: list[dict], manual_all: dict[str, str]) -> dict:
@@ -191,19 +165,10 @@ def selected_path(out: Path, label: str) -> Path:
     return out / "selected" / ("".join(ch if ch.isalnum() or ch in "-+" else "_" for ch in label).strip("_") + ".jsonl")
 
 
-def bootstrap(row_hits, base_hits, n: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Paired bootstrap (facts resampled) 95% interval of the relative P@1 change of a row over the base."""
-    import numpy as np
-
-    a, b = np.asarray(row_hits, dtype=np.float64), np.asarray(base_hits, dtype=np.float64)
-    idx = np.random.default_rng(seed).integers(0, len(a), size=(n, len(a)))
-    ra, rb = a[idx].mean(1), b[idx].mean(1)
-    rel = (ra - rb) / np.where(rb > 0, rb, np.nan)
-    return float(np.nanpercentile(rel, 2.5)), float(np.nanpercentile(rel, 97.5))
-
-
 def table_rows(comps: dict, base_row: tuple[str, str]) -> list[dict]:
     """Per row: P@1, MRR, relative change over the base with its bootstrap interval, W/T/L per relation."""
+    from promptmine.stats import paired_bootstrap
+
     base = comps[base_row[0]].scores[base_row[1]]
     base_hits = [r == 1 for s in base for r in s.ranks]
     out = []
@@ -213,7 +178,7 @@ def table_rows(comps: dict, base_row: tuple[str, str]) -> list[dict]:
             hits = [r == 1 for s in scores for r in s.ranks]
             p1, m, n = comp.micro(row)
             b1 = sum(base_hits) / len(base_hits)
-            lo, hi = bootstrap(hits, base_hits)
+            _, lo, hi = paired_bootstrap(base_hits, hits, relative=True)
             w = sum(s.p_at_1 > t.p_at_1 + 1e-12 for s, t in zip(scores, base))
             l_ = sum(s.p_at_1 < t.p_at_1 - 1e-12 for s, t in zip(scores, base))
             facts = [sel.facts for sel in comp.selections[row] if sel.facts is not None]
@@ -231,7 +196,7 @@ def main() -> int:
     from promptmine.models.device import default_threads
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=DATA, help="shared data folder (default: %(default)s)")
+    ap.add_argument("--data", type=Path, default=bd.DATA, help="shared data folder (default: %(default)s)")
     ap.add_argument("--relations", type=int, default=0, help="first N relations (sorted by id); 0 = all 28")
     ap.add_argument("--train-facts", type=int, default=0,
                     help="training pairs per relation the racing may draw from, in a seeded order; 0 = all (default)")
@@ -281,10 +246,8 @@ def main() -> int:
                     help="report folder; selected prompts per row in selected/<row>.jsonl (default: %(default)s)")
     args = ap.parse_args()
 
-    rel_file = args.data / "lama" / "relations.jsonl"
-    if missing := data_missing(args.data):
-        print(f"bench_lpaqa: {missing}", file=sys.stderr)
-        return 2
+    if data_missing("bench_lpaqa", args.data):
+        return bd.MISSING_EXIT
 
     import torch
 
@@ -300,8 +263,8 @@ def main() -> int:
     configure_logging()  # racing and scoring status lines on stderr, so a long run shows where it is
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    manual_all = {r["relation"]: r["template"] for r in read_jsonl(rel_file)}
-    rels = relations_with_data(args.data, manual_all, args.relations)
+    manual_all = bd.manual_templates(args.data)
+    rels = bd.relations_with_data(args.data, manual_all, args.relations)
     prepared = [prepare_relation(r, args.data, args) for r in rels]
     pools = candidate_pools(args, prepared, manual_all)
     train = {p["relation"]: fact_blocks(p["relation"], p["train"], args.block_size, args.max_candidates)

@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_lpaqa as lp  # noqa: E402  (the same sampling, mining cache, pools and bootstrap)
+import bench_lpaqa as lp  # noqa: E402  (the same mining cache, pools and fact blocks)
+import benchdata as bd  # noqa: E402  (the same data and sampling)
 
 
 def hits_rr(score):
@@ -38,9 +39,11 @@ def hits_rr(score):
 
 
 def row(name: str, hits: list[bool], rr: list[float], base_hits: list[bool], per_rel_hits: dict, base_per_rel: dict):
+    from promptmine.stats import paired_bootstrap
+
     p1 = float(sum(hits)) / len(hits)
     b1 = float(sum(base_hits)) / len(base_hits)
-    lo, hi = lp.bootstrap(hits, base_hits)
+    _, lo, hi = paired_bootstrap(base_hits, hits, relative=True)
     w = int(sum(sum(per_rel_hits[r]) > sum(base_per_rel[r]) for r in base_per_rel))
     l_ = int(sum(sum(per_rel_hits[r]) < sum(base_per_rel[r]) for r in base_per_rel))
     return {"row": name, "p_at_1": p1, "mrr": float(sum(rr)) / len(rr), "facts": len(hits), "rel_change": (p1 - b1) / b1,
@@ -64,7 +67,7 @@ def main() -> int:
     from promptmine.models.device import default_threads
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=lp.DATA, help="shared data folder (default: %(default)s)")
+    ap.add_argument("--data", type=Path, default=bd.DATA, help="shared data folder (default: %(default)s)")
     ap.add_argument("--out", type=Path, required=True,
                     help="bench_lpaqa's --out folder: its mined.jsonl is reused and selected/*.jsonl re-evaluated; "
                          "oracle.md and oracle.json are written there")
@@ -83,9 +86,8 @@ def main() -> int:
     args = ap.parse_args()
     args.train_facts = 0
 
-    if missing := lp.data_missing(args.data):
-        print(f"bench_lpaqa_oracle: {missing}", file=sys.stderr)
-        return 2
+    if lp.data_missing("bench_lpaqa_oracle", args.data):
+        return bd.MISSING_EXIT
     if not (args.out / "mined.jsonl").is_file():
         print(f"bench_lpaqa_oracle: {args.out}/mined.jsonl is missing; run bench_lpaqa.py --out {args.out} first",
               file=sys.stderr)
@@ -102,8 +104,8 @@ def main() -> int:
 
     configure_logging()
     started = time.perf_counter()
-    manual_all = {r["relation"]: r["template"] for r in lp.read_jsonl(args.data / "lama" / "relations.jsonl")}
-    rels = lp.relations_with_data(args.data, manual_all, args.relations)
+    manual_all = bd.manual_templates(args.data)
+    rels = bd.relations_with_data(args.data, manual_all, args.relations)
     prepared = [lp.prepare_relation(r, args.data, args) for r in rels]
     pools = {r: pool.dedupe() for r, pool in lp.candidate_pools(args, prepared, manual_all).items()}
     test = {p["relation"]: lp.fact_blocks(p["relation"], p["test"], args.test_block_size, args.max_candidates)

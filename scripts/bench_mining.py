@@ -24,7 +24,6 @@ between miners, not a target of 28. Needs ../shared/data (T-REx test split and L
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import sys
@@ -32,11 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from promptmine.filters import FILTERS, MIN_PAIRS
+from promptmine.mining import PairIndex, mine
+from promptmine.core.records import Pair, normalize_text
 
-from promptmine.filters import FILTERS, MIN_PAIRS  # noqa: E402
-from promptmine.mining import PairIndex, mine  # noqa: E402
-from promptmine.core.records import Pair, normalize_text  # noqa: E402
+import benchdata as bd
 
 
 FILTER_LABELS = {"function_words": "without a content word", "fillers": "with a filler (date, number, name)",
@@ -49,26 +48,18 @@ def comparable(template: str) -> str:
 
 
 def build_corpus(data: Path, out) -> tuple[list[Pair], dict[str, str], int]:
+    """Write the distinct evidence sentences of every T-REx test fact to `out`; (the facts as pairs,
+    the manual templates of their relations, sentences written)."""
     pairs: list[Pair] = []
     seen: set[str] = set()
-    relations: set[str] = set()
-    for path in sorted(glob.glob(str(data / "trex" / "test" / "*.jsonl"))):
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                fact = json.loads(line)
-                relations.add(fact["predicate_id"])
-                pairs.append(Pair(subject=fact["sub_label"], object=fact["obj_label"], relation=fact["predicate_id"]))
-                for ev in fact.get("evidences", []):
-                    sentence = " ".join(ev["masked_sentence"].replace("[MASK]", ev["obj_surface"]).split())
-                    if sentence not in seen:
-                        seen.add(sentence)
-                        out.write(sentence + "\n")
-    manual = {}
-    with open(data / "lama" / "relations.jsonl", encoding="utf-8") as f:
-        for line in f:
-            r = json.loads(line)
-            if r["relation"] in relations:
-                manual[r["relation"]] = r["template"]
+    for fact in bd.iter_trex(data, "test"):
+        pairs.append(Pair(subject=fact["sub_label"], object=fact["obj_label"], relation=fact["predicate_id"]))
+        for sentence in bd.evidence_sentences(fact):
+            if sentence not in seen:
+                seen.add(sentence)
+                out.write(sentence + "\n")
+    relations = {p.relation for p in pairs}
+    manual = {rel: t for rel, t in bd.manual_templates(data).items() if rel in relations}
     return pairs, manual, len(seen)
 
 
@@ -82,7 +73,7 @@ def rank_of(manual: str, cands) -> int | None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"), help="folder with trex/ and lama/")
+    ap.add_argument("--data", default=str(bd.DATA), help="folder with trex/ and lama/")
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--show", type=int, default=3, help="top templates printed per relation")
     ap.add_argument("--json", help="also write the numbers to this JSON file")
@@ -90,10 +81,8 @@ def main() -> int:
                     help="also time spaCy on the matched sentences in a separate pass (adds minutes)")
     args = ap.parse_args()
     data = Path(args.data)
-    if not (data / "trex" / "test").is_dir() or not (data / "lama" / "relations.jsonl").is_file():
-        print(f"bench_mining: shared data not found under {data} (need trex/test/*.jsonl and "
-              f"lama/relations.jsonl); pass --data", file=sys.stderr)
-        return 2
+    if bd.missing("bench_mining", bd.trex_dir(data, "test"), bd.relations_file(data)):
+        return bd.MISSING_EXIT
 
     from promptmine.models.parser import load_parser, parse
 

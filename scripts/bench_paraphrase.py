@@ -37,10 +37,8 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "lama" / "relations.jsonl"
-# relations.jsonl also holds 5 templates of relations outside LAMA's 41 T-REx relations
-NOT_TREX = {"P166", "P69", "P54", "P1923", "P102"}
+import benchdata as bd
+
 SHOW = ["P138", "P47", "P27", "P264", "P159"]
 
 
@@ -85,34 +83,14 @@ class PeakRSS:
         self.peak = max(self.peak, rss_mb())
 
 
-def load_templates(path: Path) -> list[tuple[str, str]]:
-    if not path.is_file():
-        sys.exit(f"bench_paraphrase: LAMA relations not found at {path} (the shared data folder is missing); "
-                 f"pass --relations FILE")
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [(r["relation"], r["template"]) for r in rows if r["relation"] not in NOT_TREX]
-
-
-def distinct_templates(path: Path) -> list[str] | None:
-    """The distinct manual templates of every relation in LAMA's relations.jsonl (43 of 46 lines);
-    None when the file is missing."""
-    if not path.is_file():
-        return None
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return list(dict.fromkeys(r["template"] for r in rows))
-
-
-def default_coverage(path: Path, *, baseline: bool = True) -> dict | None:
+def default_coverage(path: Path, *, baseline: bool = True) -> dict:
     """How many distinct LAMA templates `promptmine paraphrase` with its defaults gives at least one new
     paraphrase (every installed route, growth where one round trip gives nothing), against the old
     default (Bergamot pt, one round trip) in the same run; no cache, so both translate."""
     from promptmine.paraphrasing import installed_routes, paraphrase
 
-    templates = distinct_templates(path)
-    if templates is None:
-        print(f"\ndefault coverage: skipped, LAMA relations not found at {path} (the shared data folder is "
-              "missing; pass --relations FILE)")
-        return None
+    # every relation of relations.jsonl, not only the 41 T-REx ones: 43 distinct templates of 46 lines
+    templates = list(dict.fromkeys(t for _, t in bd.lama_templates(path)))
     rows = ([("before: bergamot pt, 1 generation", dict(backend="bergamot", generations=1))] if baseline else [])
     rows.append(("now: defaults (" + ", ".join(f"{n}:{','.join(p)}" for n, p in installed_routes()) + ")", {}))
     out = {"templates": len(templates)}
@@ -196,7 +174,7 @@ def bench_ctranslate2(args, compute_type: str, mapping: str, templates: list[str
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--relations", type=Path, default=DATA)
+    ap.add_argument("--relations", type=Path, default=bd.relations_file())
     ap.add_argument("--beams", type=int, default=7)
     ap.add_argument("--pivots", default="de,fr")
     ap.add_argument("--tokens", type=int, default=12, help="forced output length in tokens")
@@ -214,11 +192,13 @@ def main() -> int:
                     help="only count the distinct LAMA templates that the default `paraphrase` gives a "
                          "paraphrase (every installed route) against the old default (bergamot pt, 1 generation)")
     args = ap.parse_args()
+    if bd.missing("bench_paraphrase", args.relations, hint="pass --relations FILE"):
+        return bd.MISSING_EXIT
     if args.coverage_only:
         numbers = default_coverage(args.relations)
-        if args.json and numbers:
+        if args.json:
             args.json.write_text(json.dumps(numbers, indent=2))
-        return 0 if numbers else 1
+        return 0
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     import torch
@@ -227,7 +207,7 @@ def main() -> int:
     from promptmine.models.translate.marian import MarianTranslator
     from promptmine.testing.tiny import make_random_marian
 
-    rel_templates = load_templates(args.relations)
+    rel_templates = [(r, t) for r, t in bd.lama_templates(args.relations) if r in bd.TREX_41]
     templates = [t for _, t in rel_templates]
     pivots = args.pivots.split(",")
     styles = ["names"]

@@ -22,7 +22,6 @@ workers included; RSS counts pages shared between workers once per process):
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import random
@@ -35,23 +34,19 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import benchdata as bd
 
 
 def load_trex(data: Path) -> tuple[list[dict], list[str]]:
-    """The facts (as pairs-file rows) and the distinct evidence sentences, in file order."""
+    """The T-REx test facts (as pairs-file rows) and the distinct evidence sentences, in file order."""
     facts, sentences, seen = [], [], set()
-    for path in sorted(glob.glob(str(data / "trex" / "test" / "*.jsonl"))):
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                fact = json.loads(line)
-                facts.append({"sub_label": fact["sub_label"], "obj_label": fact["obj_label"],
-                              "predicate_id": fact["predicate_id"]})
-                for ev in fact.get("evidences", []):
-                    s = " ".join(ev["masked_sentence"].replace("[MASK]", ev["obj_surface"]).split())
-                    if s not in seen:
-                        seen.add(s)
-                        sentences.append(s)
+    for fact in bd.iter_trex(data, "test"):
+        facts.append({"sub_label": fact["sub_label"], "obj_label": fact["obj_label"],
+                      "predicate_id": fact["predicate_id"]})
+        for s in bd.evidence_sentences(fact):
+            if s not in seen:
+                seen.add(s)
+                sentences.append(s)
     return facts, sentences
 
 
@@ -166,7 +161,7 @@ def matched_from_log(stderr: str) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"), help="folder with trex/test/*.jsonl")
+    ap.add_argument("--data", default=str(bd.DATA), help="folder with trex/test/*.jsonl")
     ap.add_argument("--lines", type=int, default=1_000_000, help="lines in the full corpus")
     ap.add_argument("--small", type=int, default=0, help="lines in the small corpus (default: a quarter)")
     ap.add_argument("--evidence", type=float, default=0.01, help="fraction of lines that are evidence sentences")
@@ -177,10 +172,8 @@ def main() -> int:
     args = ap.parse_args()
 
     data = Path(args.data)
-    if not list(data.glob("trex/test/*.jsonl")):
-        print(f"bench_scale: T-REx data not found under {data}/trex/test (pass --data); nothing measured",
-              file=sys.stderr)
-        return 2
+    if bd.missing("bench_scale", bd.trex_dir(data, "test")):
+        return bd.MISSING_EXIT
     small = args.small or args.lines // 4
 
     from promptmine.mining import PairIndex

@@ -75,8 +75,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+import benchdata as bd
+from benchdata import read_jsonl
+
+ROOT = bd.ROOT
 
 VARIANTS = {  # name: (CausalScorer options, int8 quantisation, attention)
     "current": ({"dtype": "fast", "trie": False, "batch_size": 128}, False, None),
@@ -88,27 +90,16 @@ VARIANTS = {  # name: (CausalScorer options, int8 quantisation, attention)
 }
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def workload(data: Path, n_facts: int, max_candidates: int, seed: int, n_relations: int):
-    """[(relation, template, RelationFacts)]: bench_lpaqa's half-B test sample of each relation."""
-    from promptmine.core.records import Pair
+    """[(relation, template, RelationFacts)]: bench_lpaqa's default half-B test sample (30 facts) of each
+    relation, ranked over its distinct objects, its first `n_facts` scored."""
     from promptmine.scoring import RelationFacts, relation_facts
 
-    manual = {r["relation"]: r["template"] for r in read_jsonl(data / "lama" / "relations.jsonl")}
-    rels = sorted((p.stem for p in (data / "trex" / "test").glob("P*.jsonl")), key=lambda r: int(r[1:]))
-    rels = [r for r in rels if r in manual][:n_relations or None]
+    manual = bd.manual_templates(data)
     out = []
-    for rel in rels:
-        facts = read_jsonl(data / "trex" / "test" / f"{rel}.jsonl")
-        random.Random(f"{seed}:{rel}:split").shuffle(facts)
-        half_b = facts[len(facts) // 2:]
-        random.Random(f"{seed}:{rel}:test").shuffle(half_b)
-        pairs = [Pair(subject=f["sub_label"], object=f["obj_label"], relation=rel) for f in half_b[:30]]
-        f = relation_facts(rel, pairs, max_candidates=max_candidates)
+    for rel in bd.relations_with_data(data, manual, n_relations):
+        test = bd.test_sample(bd.halves(data, rel, seed)[1], rel, seed, 30)
+        f = relation_facts(rel, bd.pairs(test, rel), max_candidates=max_candidates)
         out.append((rel, manual[rel], RelationFacts(rel, f.subjects[:n_facts], f.gold[:n_facts], f.objects)))
     return out
 
@@ -380,7 +371,7 @@ def speed_main(args) -> int:
         ns = argparse.Namespace(seed=args.seed, mine_sentences=1500, train_facts=0, test_skip=0,
                                 test_facts=args.e2e_test_facts, out=args.out, mined=args.e2e_mined, paraphrased=10, pivots="bergamot:pt,apertium:es")
         args.out.mkdir(parents=True, exist_ok=True)
-        rels = lp.relations_with_data(args.data, manual, args.e2e_relations)
+        rels = bd.relations_with_data(args.data, manual, args.e2e_relations)
         prepared = [lp.prepare_relation(r, args.data, ns) for r in rels]
         pools = lp.candidate_pools(ns, prepared, manual)
         train = {p["relation"]: lp.fact_blocks(p["relation"], p["train"], 15, 30) for p in prepared}
@@ -463,7 +454,7 @@ def speed_main(args) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=DATA, help="shared data folder (default: %(default)s)")
+    ap.add_argument("--data", type=Path, default=bd.DATA, help="shared data folder (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=2, help="timed passes per variant (interleaved); best kept")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
@@ -493,10 +484,9 @@ def main() -> int:
     va.add_argument("--thread-counts", dest="thread_counts", default="1,2",
                     help="torch thread counts to measure (default: %(default)s)")
     args = ap.parse_args()
-    if not (args.data / "trex" / "test").is_dir() or not (args.data / "lama" / "relations.jsonl").is_file():
-        print(f"bench_scoring: the shared data is missing ({args.data / 'trex' / 'test'}, "
-              f"{args.data / 'lama' / 'relations.jsonl'}); nothing to measure", file=sys.stderr)
-        return 2
+    if bd.missing("bench_scoring", bd.trex_dir(args.data, "test"), bd.trex_dir(args.data, "train"),
+                  bd.relations_file(args.data)):
+        return bd.MISSING_EXIT
     return variants_main(args) if args.variants else speed_main(args)
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import re
 import sys
 import time
@@ -26,8 +25,7 @@ from pathlib import Path
 
 from promptmine.corpora import CORPORA_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+import benchdata as bd
 
 SST2_FEW = (CORPORA_DIR / "sample_fewshot_prompt.txt").read_text(encoding="utf-8").rstrip("\n")
 SST2_ZERO = """You are an expert at judging movie reviews. Read the review below and decide whether the opinion it expresses is Positive or Negative. Answer with one word.
@@ -76,29 +74,6 @@ TASKS = {
     "rte": {"prompts": {"few-shot": RTE_FEW, "zero-shot": RTE_ZERO},
             "verbalisers": "entailment=True,not_entailment=False"},
 }
-
-
-def task_splits(name: str, slots, agnews_heldout: int, seed: int = 0):
-    """(selection and pool examples, held-out examples) of a task, or None when its data is missing."""
-    from promptmine.tasks import read_task
-
-    if name == "sst2":
-        files = DATA / "sst2" / "train.jsonl", DATA / "sst2" / "dev.jsonl"
-    elif name == "rte":
-        files = DATA / "rte" / "train.jsonl", DATA / "rte" / "val.jsonl"
-    else:
-        files = DATA / "agnews" / "test.jsonl", None
-    missing = [str(f) for f in files if f is not None and not f.is_file()]
-    if missing:
-        print(f"bench_task: {name} data missing ({', '.join(missing)}); skipped", file=sys.stderr)
-        return None
-    if files[1] is not None:
-        return read_task(files[0], slots), read_task(files[1], slots)
-    examples = read_task(files[0], slots)
-    order = list(range(len(examples)))
-    random.Random(seed).shuffle(order)
-    held = set(order[:agnews_heldout])
-    return [e for i, e in enumerate(examples) if i not in held], [e for i, e in enumerate(examples) if i in held]
 
 
 def routes():
@@ -156,10 +131,9 @@ def run_one(run: tuple[str, str], options: dict) -> tuple[str, dict]:
     spec = TASKS[tname]
     prompt = spec["prompts"][pname]
     dims = list(DIMENSIONS) if options["dimensions"] == "all" else options["dimensions"].split(",")
-    data = task_splits(tname, check_prompt(prompt), options["agnews_heldout"], options["seed"])
-    if data is None:
+    if not all(f.is_file() for f in bd.task_files(tname)):  # said once in main
         return f"## {tname} {pname}: data missing, skipped\n", {}
-    pool, held = data
+    pool, held = bd.task_splits(tname, check_prompt(prompt), options["agnews_heldout"], options["seed"])
     scorer = CachedScorer(CausalScorer(dtype=options["dtype"], threads=options["threads"]), cache=False)
     t1 = time.time()
     res = optimize_task(prompt, pool, scorer, heldout=held, verbalisers=spec["verbalisers"],
@@ -220,6 +194,10 @@ def main(argv=None) -> int:
     if args.drift:
         drift_table(6)
     runs = [(t, p) for t in args.tasks.split(",") for p in TASKS[t]["prompts"] if p in args.prompts.split(",")]
+    absent = [t for t in dict.fromkeys(t for t, _ in runs)
+              if bd.missing("bench_task", *bd.task_files(t), hint=None, then=f"{t} skipped")]
+    if runs and len(absent) == len({t for t, _ in runs}):
+        return bd.MISSING_EXIT
     options = {k: getattr(args, k) for k in ("selection", "budget", "agnews_heldout", "dimensions", "threads", "dtype",
                                              "seed", "formats", "k")}
     results: dict = {}
