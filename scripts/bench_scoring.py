@@ -132,7 +132,8 @@ def variants_main(args) -> int:
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in names if v not in VARIANTS]
     if unknown:
-        ap.error(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
+        print(f"bench_scoring: unknown variants {unknown}; choose from {list(VARIANTS)}", file=sys.stderr)
+        return 2
     threads = [int(t) for t in args.thread_counts.split(",")]
 
     import numpy as np

@@ -220,6 +220,16 @@ def test_optimize_task_end_to_end_keeps_protected_parts_and_reports(tmp_path):
     assert again.chosen.prompt == res.chosen.prompt and again.chosen.readout == res.chosen.readout
 
 
+def test_calibration_alone_runs_no_race_and_still_reports(tmp_path):
+    """Only the readout is searched: no stage races, the finalists are the original and the incumbent
+    (once each when the readout did not change them)."""
+    res = optimize_task("Sentence: {text}\nAnswer:", _task(tmp_path), CachedScorer(tiny_scorer()),
+                        verbalisers="a=London,b=Rome", held_out=20, selection_size=20, dimensions=["calibration"],
+                        strategy=Race(budget=400, block_size=8, metric="hit1"), cache=None)
+    assert [st.name for st in res.search.stages] == ["calibration/labels"] and 1 <= len(res.search.finalists) <= 2
+    assert "original" in res.heldout_metrics and res.chosen.prompt == "Sentence: {text}\nAnswer:"
+
+
 def test_demonstrations_come_from_the_pool_never_from_held_out(tmp_path):
     task = _task(tmp_path)
     held = tmp_path / "held.jsonl"

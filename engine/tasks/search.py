@@ -374,7 +374,7 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
 
         gold = [gold_all[i] for i in order]
         finalists = [Scored(v.key, vs.logp(v, order), ranks(vs.logp(v, order), gold))
-                     for v in dict.fromkeys([incumbent, original]).keys()]
+                     for v in {v.key: v for v in (incumbent, original)}.values()]
         finalists_gold = gold
     gold_first = [gold_all[i] for i in first_ids]
     first_block = {key: accuracy(vs.logp(v, first_ids), gold_first) for key, v in vs.variants.items()
