@@ -1,6 +1,7 @@
-"""The architecture contract of issue 9, checked with import-linter (pyproject.toml
-[tool.importlinter]): CLI > pipelines > adapters > kernel, no import of the test kit from the
-library, and no import cycle between sibling modules."""
+"""The architecture contract of issues 9 and 20, checked with import-linter (pyproject.toml
+[tool.importlinter]): CLI > pipelines > adapters > kernel, an order inside the pipelines floor, no
+model library in the kernel, no import of the test kit from the library, and no import cycle between
+sibling modules."""
 
 from __future__ import annotations
 
@@ -29,11 +30,11 @@ def test_the_architecture_contract_holds():
     _check_installed()
     result = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "0 broken" in result.stdout and "3 kept" in result.stdout
+    assert "0 broken" in result.stdout and "5 kept" in result.stdout
 
 
 def test_the_contract_catches_each_kind_of_violation(tmp_path):
-    """The same check on a staged copy with three violations: the staging covers promptmine.models
+    """The same check on a staged copy with five violations: the staging covers promptmine.models
     (from models/), and every contract is live."""
     _check_installed()
     lint = _lint_module()
@@ -43,10 +44,14 @@ def test_the_contract_catches_each_kind_of_violation(tmp_path):
     (package / "scoring_helper.py").write_text("import promptmine.testing.tiny\n")
     (package / "cycle_a.py").write_text("import promptmine.cycle_b\n")
     (package / "cycle_b.py").write_text("import promptmine.cycle_a\n")
+    (package / "scoring" / "_upward.py").write_text("from promptmine import selection\n")
+    (package / "core" / "_heavy.py").write_text("import torch\n")
     result = lint.lint(tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     out = result.stdout
-    assert "0 kept, 3 broken" in out
+    assert "0 kept, 5 broken" in out
+    assert "promptmine.scoring._upward -> promptmine.selection" in out
+    assert "promptmine.core._heavy -> torch" in out
     assert "promptmine.models._upward -> promptmine.mining" in out
     assert "promptmine.scoring_helper -> promptmine.testing.tiny" in out
     assert "cycle_a" in out and "cycle_b" in out

@@ -88,21 +88,15 @@ def _third_party(verbosity: int) -> None:
     for key, value in env.items():
         if key not in _USER_ENV:
             os.environ[key] = value
-    if "transformers" in sys.modules:  # already imported: the environment is read only at import
-        try:
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.set_verbosity(third_level)
-            hf_logging.enable_progress_bar() if bars else hf_logging.disable_progress_bar()
-        except ImportError:
-            pass
-    if "huggingface_hub" in sys.modules:
-        try:
-            from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
-
-            enable_progress_bars() if bars else disable_progress_bars()
-        except ImportError:
-            pass
+    # Libraries already imported read the environment no more: set theirs directly, through the
+    # modules they loaded (the kernel never imports a model library itself).
+    hf_logging = sys.modules.get("transformers.utils.logging")
+    if hf_logging is not None:
+        hf_logging.set_verbosity(third_level)
+        hf_logging.enable_progress_bar() if bars else hf_logging.disable_progress_bar()
+    hub_utils = sys.modules.get("huggingface_hub.utils")
+    if hub_utils is not None and hasattr(hub_utils, "disable_progress_bars"):
+        hub_utils.enable_progress_bars() if bars else hub_utils.disable_progress_bars()
     logging.getLogger("ray").setLevel(third_level)  # ray.init(configure_logging=False) keeps it
 
 
