@@ -20,20 +20,19 @@ timed --repeats times, before and after interleaved, best kept:
     .venv/bin/python scripts/bench_scoring.py                        # 40 x 30 pairs, 3 relations end to end
     .venv/bin/python scripts/bench_scoring.py --subjects 8 --objects 15 --e2e-relations 1 --e2e-mined 4
 
-Measured 2026-12-05 on the 2-core AMD EPYC (AVX512-BF16) shared with three other engineers' jobs (load
-average 4-14, nice 15: absolute rates are 20-100x below an idle machine's; only same-run ratios mean
-anything), bfloat16, 2 threads, best of 1:
-- scorer, 40 x 30 pairs: after / before 4.31x (load ~9) and 2.31x (load falling 8 -> 4); after = 90% and
-  61% of the plain forward (last logits only), 81% and 46% of it with every position's logits;
-- logsumexp of 1,024 kept rows: 2.3x, 4.8x, 4.6x faster (bit-identical);
-- end to end, P19 + P20 (--e2e-budget 60 --e2e-mined 4 --e2e-test-facts 10): P20, run after-first,
-  37.5 s -> 22.5 s (1.67x); P19, before-first while the load fell, 114.5 s -> 33.0 s; one relation under
-  steadier load (P19): 188.7 s -> 136.8 s (1.38x), identical ranks;
-- agreement with score_naive: 3.3e-5 in float32 (4 subjects x 10 objects), 0.21-0.24 in bfloat16 (as the
-  path before packing: max |after - before| 0 to 0.17, bfloat16 rounding of other batch shapes; P@1
-  unchanged end to end).
-The issue's targets (end to end >= 80% of the scorer's rate, scorer >= 90% of the ceiling, 28
-relations in <= 10 minutes) need an idle machine to check.
+Measured 2026-12-05 on the idle 2-core AMD EPYC (AVX512-BF16, no AMX), bfloat16, 2 threads, best of 1
+(`--repeats 1 --e2e-relations 2 --e2e-mined 10`):
+- scorer, 40 x 30 pairs: 579 -> 671 pairs/s (1.16x), 1,058 fed tokens/s = 88% of the plain forward with
+  every position's logits (1,196 tokens/s), 83% of it with the last only (1,282); before: 76% / 71%;
+- logsumexp of 1,024 kept rows: 151 -> 34 ms (4.4x, bit-identical);
+- end to end, P19 + P20 (budget 1500, 49,200 scores): 315.8 s -> 239.2 s (1.32x), P@1 unchanged (ranks
+  differ by bfloat16 rounding: rows are padded differently); the scorer alone on the same calls: 307.9 s
+  before, 240.2 s after, so whole runs go at 97% / 100% of the scorer's own rate on their workload;
+  950 fed tokens/s = 90% of the scorer's tokens/s on the 40 x 30 workload (pairs/s 31%: 4.6 fed tokens a
+  pair there against 1.6);
+- agreement with score_naive (4 subjects): 0.32 in bfloat16 before and after.
+Earlier, under load from three other jobs (load 4-14), the same comparison gave 2.3-4.3x for the scorer:
+packing matters most when passes are small and the machine is busy.
 
 Variants table (--variants a,b,...: the earlier comparison of ways of scoring, described below).
 
