@@ -1,5 +1,6 @@
 """Checks every command makes before any work starts: value ranges (argparse types), output paths,
-`-` for stdin, the relations asked for, devices (routes: `promptmine.paraphrasing.routes.check_routes`). A mistake ends in one line and a non-zero exit, never in a
+`-` for stdin, relation ids, devices (routes: `promptmine.paraphrasing.routes.check_routes`; the facts
+file: `promptmine.core.io.read_facts`). A mistake ends in one line and a non-zero exit, never in a
 traceback after minutes of work."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from promptmine.core.errors import InputError, PromptmineError
+from promptmine.core.errors import PromptmineError
 
 # -- argparse types -------------------------------------------------------------------------------
 
@@ -104,30 +105,6 @@ def split_ids(values: Sequence[str] | None) -> list[str] | None:
     """Repeated and comma-separated ids (`--relation P19,P36 --relation P37`) as one list, or None."""
     ids = [v.strip() for arg in (values or []) for v in arg.split(",") if v.strip()]
     return list(dict.fromkeys(ids)) or None
-
-
-def read_facts(path: str, *, relations: Sequence[str] | None = None, default_relation: str | None = None,
-               strict: bool = False) -> list:
-    """The pairs file's facts; pairs that name no relation take `default_relation`; only `relations`
-    when given, and a relation the file does not have is an error listing those it has."""
-    from promptmine.core.io import read_pairs
-
-    pairs = read_pairs(path, strict=strict)
-    if not pairs:
-        raise InputError("no pairs", path)
-    if default_relation is not None:
-        pairs = [p if p.relation else p.model_copy(update={"relation": default_relation}) for p in pairs]
-    if relations:
-        found = list(dict.fromkeys(p.relation for p in pairs))
-        unknown = [r for r in relations if r not in found]
-        if unknown:
-            named = [r for r in found if r]
-            have = (f"it has {', '.join(named)}" if named else "its pairs name no relation")
-            if None in found:
-                have += " (and pairs that name none: --default-relation ID names them)"
-            raise InputError(f"unknown relation {', '.join(unknown)}; {have}", path)
-        pairs = [p for p in pairs if p.relation in relations]
-    return pairs
 
 
 # -- devices ----------------------------------------------------------------------------------------

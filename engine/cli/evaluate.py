@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from promptmine.cli.backends import BackendFlags
-from promptmine.cli.checks import check_output, positive_int, read_facts, split_ids, stdin_path
+from promptmine.cli.checks import check_output, positive_int, split_ids, stdin_path
+from promptmine.core.io import read_facts
 from promptmine.core.errors import InputError
 
 

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -158,6 +158,29 @@ def read_pairs(path: str | Path, *, strict: bool = False, on_error: OnError = No
 # A TSV's first line naming its columns (`subject<TAB>object<TAB>relation`, `sub_label ...`) is no fact.
 TSV_HEADER = frozenset(("subject", "object", "relation", "sub_label", "obj_label", "predicate_id", "sub", "obj",
                         "head", "tail", "predicate", "property", "x", "y", "s", "o", "r"))
+
+
+def read_facts(path: str, *, relations: Sequence[str] | None = None, default_relation: str | None = None,
+               strict: bool = False) -> list:
+    """The pairs file's facts as `mine` and `evaluate` take them: pairs that name no relation take
+    `default_relation`; only `relations` when given, and a relation the file does not have is an error
+    listing those it has (before any model loads)."""
+    pairs = read_pairs(path, strict=strict)
+    if not pairs:
+        raise InputError("no pairs", path)
+    if default_relation is not None:
+        pairs = [p if p.relation else p.model_copy(update={"relation": default_relation}) for p in pairs]
+    if relations:
+        found = list(dict.fromkeys(p.relation for p in pairs))
+        unknown = [r for r in relations if r not in found]
+        if unknown:
+            named = [r for r in found if r]
+            have = (f"it has {', '.join(named)}" if named else "its pairs name no relation")
+            if None in found:
+                have += " (and pairs that name none: --default-relation ID names them)"
+            raise InputError(f"unknown relation {', '.join(unknown)}; {have}", path)
+        pairs = [p for p in pairs if p.relation in relations]
+    return pairs
 
 
 def _read_pairs(path: Path, on_error: OnError) -> list[Pair]:
