@@ -56,7 +56,7 @@ def random_marian():
 
 # The largest |fast - naive| log-prob difference the tiny models may show in each precision.
 # float32: float rounding (4.5e-6 seen). bfloat16 (`--dtype auto` on CPUs with native bfloat16):
-# 0.0025 seen on a CPU with AVX512-BF16 over every case of test_causal_trie.py (3 models x 2 paths
+# 0.0025 seen on a CPU with AVX512-BF16 over every case of test_score_causal.py (3 models x 2 paths
 # x 2 groupings x 8 templates x 28 pairs), x4 for other CPUs' kernels (AMX rounds differently) -> 0.01.
 # One subject's log-probs span ~7 nats, so a wrong mask or position (errors of 0.1+) still fails.
 TOLERANCE = {"float32": 1e-4, "bfloat16": 0.01}
