@@ -308,7 +308,7 @@ class CausalScorer(Scorer):
         subjects share a long head (see `_head`) runs its own passes from its KV cache, as do all
         jobs with `pack` off. Without the trie, subjects are grouped per job (`_score_group`)."""
         out: list = [None] * len(jobs)
-        items = []  # (job, subject index, prefix, continuations, width of its row)
+        items = []  # (job, subject index, prefix, continuations, width of its row, its token trie)
         memo: dict[str, list[int]] = {}  # continuation text -> ids: most recur across subjects
         with self._torch.inference_mode():
             for j, (template, subjects, objects) in enumerate(jobs):
@@ -322,7 +322,8 @@ class CausalScorer(Scorer):
                     continue
                 out[j] = [None] * len(subjects)
                 h = 0 if head is None else head[0]
-                rows = [(j, i, p, c, len(p) - h + len(token_trie(c)[0])) for i, (p, c) in enumerate(zip(prefixes, conts))]
+                tries = [token_trie(c) for c in conts]
+                rows = [(j, i, p, c, len(p) - h + len(t[0]), t) for i, (p, c, t) in enumerate(zip(prefixes, conts, tries))]
                 if head is not None or not self.pack:
                     self._run_passes(rows, out, head)
                 else:
@@ -331,9 +332,10 @@ class CausalScorer(Scorer):
         return out
 
     def _run_passes(self, items: list, out: list, head=None) -> None:
-        """Score `items` (job, subject index, prefix, continuations, width) in `_passes`, filling `out`."""
+        """Score `items` (job, subject index, prefix, continuations, width, trie) in `_passes`, filling `out`."""
         for width, chunk in self._passes(items):
-            rows = self._score_trie([it[2] for it in chunk], [it[3] for it in chunk], head=head, width=width)
+            rows = self._score_trie([it[2] for it in chunk], [it[3] for it in chunk], head=head, width=width,
+                                    tries=[it[5] for it in chunk])
             for (j, i, *_), row in zip(chunk, rows):
                 out[j][i] = row
 
@@ -411,16 +413,17 @@ class CausalScorer(Scorer):
         return n, out.cache if self._cache_kw == "cache" else out.past_key_values
 
     def _score_trie(self, prefixes: list[list[int]], conts: list[list[list[int]]], head=None,
-                    width: int | None = None) -> list[list[float]]:
+                    width: int | None = None, tries: list | None = None) -> list[list[float]]:
         """Score every continuation of every prefix in one forward pass: one row per prefix, holding
         the prefix then its continuations' trie (see `token_trie`), right-padded to `width` (default:
         the canonical width of the widest row). With a `head` (length, KV cache) from `_head`, the rows
-        hold the prefixes without it and attend to its cache."""
+        hold the prefixes without it and attend to its cache. `tries`: the continuations' tries when the
+        caller built them already."""
         torch = self._torch
         dev = self.choice.device
         h = 0 if head is None else head[0]
         prefixes = [p[h:] for p in prefixes]
-        tries = [token_trie(row) for row in conts]
+        tries = tries or [token_trie(row) for row in conts]
         widest = max(len(p) + len(nodes) for p, (nodes, _) in zip(prefixes, tries))
         width = max(widest, width or self.canonical_width(widest))
         ids = torch.full((len(prefixes), width), self.start_id, dtype=torch.long)
