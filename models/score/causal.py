@@ -167,8 +167,8 @@ class CausalScorer(Scorer):
     locally; or pass `hf_model`/`tokenizer` objects directly (tests build tiny ones). The other
     settings are the `Options` fields, given as `options=` or as keyword arguments.
     `batch_size`: tokens per forward pass with the trie (every fed token's logits are kept), continuations
-    per pass without it (default: from the device and the model, see `auto_batch_size`). `score_suffix=False` scores only the object's
-    tokens (ignoring text after [Y]).
+    per pass without it (default: from the device and the model, see `auto_batch_size`).
+    `score_suffix=False` scores only the object's tokens (ignoring text after [Y]).
     """
 
     name = "causal"
@@ -179,7 +179,8 @@ class CausalScorer(Scorer):
                                                       "(smollm2-135m: the shipped SmolLM2-135M-Instruct)")
         device: Device = "auto"
         dtype: Dtype = "auto"
-        batch_size: int | None = Field(None, ge=1, description="tokens per forward pass (continuations with --no-trie; default: from the "
+        batch_size: int | None = Field(None, ge=1, description="tokens per forward pass (continuations with "
+                                                                "--no-trie; default: from the "
                                                                 "device and the model's vocabulary, 1365 for "
                                                                 "SmolLM2 in bfloat16 on CPU)",
                                        json_schema_extra={"identity": False})
@@ -188,8 +189,8 @@ class CausalScorer(Scorer):
                                                      "the object's tokens only)",
                                    json_schema_extra={"flag": "--no-suffix"})
         trie: bool = Field(True, description="pack each subject's candidates as a token trie into one sequence "
-                                             "(one pass per group of subjects, no padding, shared first tokens run once; ~1.9x "
-                                             "faster on CPU); "
+                                             "(one pass per group of subjects, no padding between candidates, "
+                                             "shared first tokens run once; ~1.9x faster on CPU); "
                                              "--no-trie: prefix KV cache + padded batches, for models whose "
                                              "attention takes no custom 4D mask",
                            json_schema_extra={"flag": "--no-trie"})
@@ -235,9 +236,11 @@ class CausalScorer(Scorer):
 
     def auto_batch_size(self) -> int:
         """Tokens (continuations with `trie` off) per pass when none is given. A pass keeps one
-        vocabulary-wide row of logits per token read, which is what bounds it: on CPU 128 MiB of them (1,365 rows for SmolLM2's
-        49,152 tokens in bfloat16; bigger passes gain nothing there once the matrix products are
-        large), on a GPU a quarter of its free memory (logits plus their float32 chunk), at most 16,384."""
+        vocabulary-wide row of logits per token read, which is what bounds it: on CPU 128 MiB of them
+        (1,365 rows for SmolLM2's 49,152 tokens in bfloat16; bigger passes gain nothing there once the
+        matrix products are large: passes of 1,024-2,048 tokens were fastest on bench_lpaqa's P19,
+        4,096 10% slower), on a GPU a quarter of its free memory (logits plus their float32 chunk), at
+        most 16,384."""
         torch = self._torch
         vocab = int(getattr(self.model.config, "vocab_size", 0) or 50_000)
         item = torch.finfo(self.dtype).bits // 8
@@ -323,7 +326,8 @@ class CausalScorer(Scorer):
                 out[j] = [None] * len(subjects)
                 h = 0 if head is None else head[0]
                 tries = [token_trie(c) for c in conts]
-                rows = [(j, i, p, c, len(p) - h + len(t[0]), t) for i, (p, c, t) in enumerate(zip(prefixes, conts, tries))]
+                rows = [(j, i, p, c, len(p) - h + len(t[0]), t)
+                        for i, (p, c, t) in enumerate(zip(prefixes, conts, tries))]
                 if head is not None or not self.pack:
                     self._run_passes(rows, out, head)
                 else:
