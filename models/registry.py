@@ -134,23 +134,33 @@ class Backend:
 
 
 class Registry:
-    """Maps a backend name to `module:Class`, so `--backend marian` imports marian alone."""
+    """Maps a name to `module:Class` (imported on first use, so `--backend marian` imports marian alone)
+    or to a class registered at run time. The backends' registries list their names sorted; an
+    `ordered` one (the template extractors) in registration order, which is then meaningful (mining's
+    tie order)."""
 
-    def __init__(self, kind: str, entries: dict[str, str]):
+    def __init__(self, kind: str, entries: dict[str, str | type], *, ordered: bool = False):
         self.kind = kind
+        self.ordered = ordered
         self._entries = dict(entries)
 
     def names(self) -> list[str]:
-        return sorted(self._entries)
+        return list(self._entries) if self.ordered else sorted(self._entries)
 
-    def register(self, name: str, target: str) -> None:
+    def register(self, name: str, target: str | type) -> None:
+        """Add `name`: a `module:Class` string or the class itself (last in an ordered registry)."""
         self._entries[name] = target
+
+    def unregister(self, name: str) -> None:
+        self._entries.pop(name, None)
 
     def resolve(self, name: str) -> type:
         try:
             target = self._entries[name]
         except KeyError:
             raise PromptmineError(f"unknown {self.kind} {name!r}; choose from: {', '.join(self.names())}") from None
+        if isinstance(target, type):
+            return target
         module, _, attr = target.partition(":")
         return getattr(importlib.import_module(module), attr)
 

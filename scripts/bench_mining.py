@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from promptmine.filters import FILTERS, MIN_PAIRS
-from promptmine.mining import PairIndex, mine
+from promptmine.mining import MiningSettings, PairIndex, mine
 from promptmine.core.records import Pair, normalize_text
 
 import benchdata as bd
@@ -74,7 +74,7 @@ def rank_of(manual: str, cands) -> int | None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(bd.DATA), help="folder with trex/ and lama/")
-    ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--top", type=int, default=MiningSettings.default("top"))
     ap.add_argument("--show", type=int, default=3, help="top templates printed per relation")
     ap.add_argument("--json", help="also write the numbers to this JSON file")
     ap.add_argument("--separate-parse", action="store_true",
@@ -96,13 +96,14 @@ def main() -> int:
 
         tok = load_parser(parse=False)
         t0 = time.perf_counter()
-        base = mine([corpus], pairs, top=args.top, methods=("middle",), case_sensitive=True, loose=False, nlp=tok)
+        middle = MiningSettings(top=args.top, methods=("middle",))
+        base = mine([corpus], pairs, middle.model_copy(update={"case_sensitive": True, "fold": False}), nlp=tok)
         t_base = time.perf_counter() - t0
-        folded = mine([corpus], pairs, top=args.top, methods=("middle",), nlp=tok)
+        folded = mine([corpus], pairs, middle, nlp=tok)
 
         nlp = load_parser(parse=True)
         t0 = time.perf_counter()
-        full = mine([corpus], pairs, top=args.top)
+        full = mine([corpus], pairs, MiningSettings(top=args.top))
         t_full = time.perf_counter() - t0
 
         t_parse = full.stats["parse_seconds"]  # inside the run, around nlp.pipe only

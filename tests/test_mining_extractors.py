@@ -1,5 +1,5 @@
-"""Template extractors (`promptmine.mining.extractors`) as a registry: each declares whether it needs the dependency parse (so
-mining loads spaCy's parser only when one does), a new one plugs in by registering, and the shard
+"""Template extractors (`promptmine.mining.extractors`) on the backends' registry: each declares whether it needs the
+dependency parse (so mining loads spaCy's parser only when one does), a new one plugs in by registering, and the shard
 fingerprint hashes the chosen extractors' modules plus the mining core; and the templates the
 built-in extractors read off known parses."""
 
@@ -11,12 +11,15 @@ import pytest
 
 from promptmine.mining import extractors
 from promptmine.core.records import Pair
-from promptmine.mining.extractors import keep
-from promptmine.mining.extractors.base import Extractor, register, render
+from promptmine.mining.extractors import EXTRACTORS, keep
+from promptmine.mining.extractors.base import Extractor, render
+from promptmine.mining.settings import MiningSettings
+from promptmine.models.registry import Backend, Registry
 from promptmine.mining.extractors.dependency import dependency_path, dependency_template
 from promptmine.mining.extractors.middle import middle_template
 
 PAIRS = [Pair(subject="France", object="Paris", relation="P36"), Pair(subject="Japan", object="Tokyo", relation="P36")]
+MAX_WORDS = MiningSettings.default("max_words")
 
 
 def test_the_built_in_extractors_and_what_they_need():
@@ -24,8 +27,25 @@ def test_the_built_in_extractors_and_what_they_need():
     assert not extractors.needs_parse(["middle"]) and extractors.needs_parse(["middle", "dependency"])
     assert extractors.resolve(["dependency"]) == ("dependency",)
     for bad in (["middle", "magic"], []):
-        with pytest.raises(ValueError, match="unknown mining method"):
+        with pytest.raises(ValueError, match="unknown mining method .*; choose from middle, dependency"):
             extractors.resolve(bad)
+
+
+def test_extractors_are_found_on_the_backends_registry():
+    """The same `Registry` and `Backend` base as scorers and translators: built by `create`, with
+    `Options` and `availability()`; the registry keeps registration order (ranking's tie order)."""
+    assert isinstance(EXTRACTORS, Registry) and EXTRACTORS.ordered
+    assert EXTRACTORS.names() == ["middle", "dependency"]  # not sorted
+    for name in EXTRACTORS.names():
+        cls = EXTRACTORS.resolve(name)
+        assert issubclass(cls, Extractor) and issubclass(cls, Backend) and cls.name == name
+        made = EXTRACTORS.create(name)
+        assert isinstance(made, cls) and made.identity == name
+    assert EXTRACTORS.resolve("middle").availability().ok  # a tokenizer is enough
+    dependency = EXTRACTORS.resolve("dependency").availability()
+    assert dependency.ok == bool(__import__("promptmine.models.parser").models.parser.available_models())
+    with pytest.raises(Exception, match="unknown mining method 'magic'; choose from: middle, dependency"):
+        EXTRACTORS.resolve("magic")
 
 
 @pytest.mark.parametrize("methods, parse", [(("middle",), False), (("middle", "dependency"), True)])
@@ -46,7 +66,7 @@ def test_mining_loads_the_parser_only_when_an_extractor_needs_it(methods, parse,
     corpus.write_text("The capital of France is Paris.\nTokyo is the capital of Japan.\n", encoding="utf-8")
     result = mine(corpus, PAIRS, methods=methods)
     assert asked == [parse] and result.stats["sentences_parsed"] == 2
-    job = MiningJob(PAIRS, methods=methods)
+    job = MiningJob(PAIRS, MiningSettings(methods=methods))
     job.setup()  # what each shard worker loads
     assert asked == [parse, parse]
 
@@ -64,9 +84,9 @@ class Reversed(Extractor):
 
 @pytest.fixture
 def reversed_extractor():
-    register(Reversed)
+    EXTRACTORS.register(Reversed.name, Reversed)
     yield Reversed
-    extractors.REGISTRY.pop(Reversed.name)
+    EXTRACTORS.unregister(Reversed.name)
 
 
 def test_a_new_extractor_plugs_in_by_registering(reversed_extractor):
@@ -78,11 +98,13 @@ def test_a_new_extractor_plugs_in_by_registering(reversed_extractor):
     assert extractors.resolve(["test-reversed"]) == ("test-reversed",)
     assert not extractors.needs_parse(["test-reversed"])
     sentences = [Sentence(pos=(0, 1, 0), text="Paris is the capital of France.")]
-    counts = mine_batch(sentences, PairIndex(PAIRS), load_parser(parse=False), methods=["middle", "test-reversed"])
+    assert extractors.names()[-1] == "test-reversed"  # registered last, last on a tie
+    counts = mine_batch(sentences, PairIndex(PAIRS), load_parser(parse=False),
+                        MiningSettings(methods=["middle", "test-reversed"]))
     assert sorted((m, t) for _, m, t in counts.templates) == [
         ("middle", "[Y] is the capital of [X]."), ("test-reversed", "[X]. of capital the is [Y]")]
     # the fingerprint follows the registry: the new extractor's module is hashed, unchosen ones are not
-    files = MiningJob(PAIRS, methods=("test-reversed",)).code_files()
+    files = MiningJob(PAIRS, MiningSettings(methods=("test-reversed",))).code_files()
     assert Path(__file__) in files and Path(extractors.base.__file__) in files
     assert Path(extractors.middle.__file__) not in files and Path(extractors.dependency.__file__) not in files
     assert {"counting.py", "corpus.py", "match.py", "records.py"} <= {p.name for p in files}
@@ -91,10 +113,10 @@ def test_a_new_extractor_plugs_in_by_registering(reversed_extractor):
 def test_the_fingerprint_changes_with_the_chosen_extractors():
     from promptmine.mining.sharded import MiningJob
 
-    middle = MiningJob(PAIRS, methods=("middle",)).fingerprint()
-    both = MiningJob(PAIRS, methods=("middle", "dependency")).fingerprint()
+    middle = MiningJob(PAIRS, MiningSettings(methods=("middle",))).fingerprint()
+    both = MiningJob(PAIRS, MiningSettings(methods=("middle", "dependency"))).fingerprint()
     assert middle["code"] != both["code"] and middle["methods"] == ["middle"]
-    assert MiningJob(PAIRS, methods=("middle",)).fingerprint() == middle
+    assert MiningJob(PAIRS, MiningSettings(methods=("middle",))).fingerprint() == middle
 
 
 @pytest.fixture(scope="module")
@@ -121,10 +143,10 @@ def test_dependency_template_spans_the_path_beyond_the_middle_words(vocab):
     x, y = doc[3:4], doc[5:6]
     assert [t.text for t in dependency_path(x.root, y.root)] == ["France", "of", "capital", "is", "Paris"]
     dep = dependency_template(doc, x, y)
-    assert dep.template == "The capital of [X] is [Y]." and keep(dep)
+    assert dep.template == "The capital of [X] is [Y]." and keep(dep, MAX_WORDS)
     mid = middle_template(doc, x, y)
     assert mid.template == "[X] is [Y]."
-    assert not keep(mid)  # only stop words between the slots
+    assert not keep(mid, MAX_WORDS)  # only stop words between the slots
 
 
 def test_middle_and_dependency_templates_on_a_relative_clause(vocab):
@@ -191,7 +213,7 @@ def test_the_attached_to_a_mention_belongs_to_the_slot(vocab):
 def test_object_first_templates_are_kept_and_capitalised(vocab):
     doc = make_doc(vocab, ["Berlin", "is", "the", "capital", "of", "Germany", "."])
     mid = middle_template(doc, doc[5:6], doc[0:1])
-    assert mid.template == "[Y] is the capital of [X]." and keep(mid)
+    assert mid.template == "[Y] is the capital of [X]." and keep(mid, MAX_WORDS)
     doc = make_doc(vocab, ["in", "Ulm", "was", "born", "Einstein"])
     assert middle_template(doc, doc[4:5], doc[1:2]).template == "[Y] was born [X]."
 
@@ -214,5 +236,5 @@ def test_templates_over_ten_words_are_dropped(vocab):
     words = ["Ada"] + "then very slowly walked all the long way home to beautiful".split() + ["London"]
     doc = make_doc(vocab, words)
     ex = middle_template(doc, doc[0:1], doc[len(words) - 1:])
-    assert ex.words == 11 and not keep(ex)
+    assert ex.words == 11 and not keep(ex, MAX_WORDS)
     assert keep(ex, max_words=11)

@@ -2,7 +2,7 @@
 
 import pickle
 
-from promptmine.mining.match import Matcher
+from promptmine.mining.match import Matcher, MatchSettings
 
 
 def found(m: Matcher, text: str) -> list[str]:
@@ -20,8 +20,8 @@ def test_finds_all_strings_in_one_pass_whole_word_only():
 def test_case_insensitive_by_default_and_case_sensitive_on_request():
     text = "PARIS is big; paris is old."
     assert found(Matcher(["Paris"]), text) == ["PARIS", "paris"]
-    assert found(Matcher(["Paris"], case_sensitive=True), text) == []
-    assert found(Matcher(["paris"], case_sensitive=True), text) == ["paris"]
+    assert found(Matcher(["Paris"], MatchSettings(case_sensitive=True)), text) == []
+    assert found(Matcher(["paris"], MatchSettings(case_sensitive=True)), text) == ["paris"]
 
 
 def test_folds_accents_dashes_quotes_and_spaces_but_keeps_offsets():
@@ -32,8 +32,8 @@ def test_folds_accents_dashes_quotes_and_spaces_but_keeps_offsets():
     assert m.fold(text).__len__() == len(text)
 
 
-def test_no_folding_when_loose_is_off():
-    m = Matcher(["São Paulo"], case_sensitive=True, loose=False)
+def test_no_folding_when_fold_is_off():
+    m = Matcher(["São Paulo"], MatchSettings(case_sensitive=True, fold=False))
     assert found(m, "Sao Paulo and São Paulo") == ["São Paulo"]
 
 

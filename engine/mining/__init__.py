@@ -3,6 +3,7 @@
 One feature, one package, in the order a corpus goes through it:
 
 - `corpus`: stream sentences from text, .gz and JSONL files and folders, with global positions;
+- `settings`: `MiningSettings`, every mining setting and its default, once (with `match.MatchSettings`);
 - `match`: find every subject and object mention in one Aho-Corasick pass;
 - `extractors/`: turn one mention into templates (`middle` words, `dependency` path), by name;
 - `counting`: `mine_batch`, the pure per-batch work (match, parse, extract, count) and mergeable counts;
@@ -14,8 +15,11 @@ both packages. The spaCy parser (`promptmine.models.parser`) and the test kit
 (`promptmine.testing.mining`) stay with the adapters and the test kit.
 """
 
-from promptmine.mining.counting import DEFAULT_BATCH, MineCounts, PairIndex, TemplateCount, mine_batch
-from promptmine.mining.miner import METHODS, MineResult, mine, mine_result, rank
+from promptmine.mining.counting import MineCounts, PairIndex, TemplateCount, mine_batch
+from promptmine.mining.match import MatchSettings
+from promptmine.mining.miner import MineResult, mine, mine_result, rank
+from promptmine.mining.settings import MiningSettings
+from promptmine.sharding import ShardSettings
 
-__all__ = ["DEFAULT_BATCH", "METHODS", "MineCounts", "MineResult", "PairIndex", "TemplateCount", "mine",
-           "mine_batch", "mine_result", "rank"]
+__all__ = ["MatchSettings", "MineCounts", "MineResult", "MiningSettings", "PairIndex", "ShardSettings", "TemplateCount",
+           "mine", "mine_batch", "mine_result", "rank"]

@@ -15,18 +15,18 @@ from dataclasses import dataclass, field
 from promptmine.core.records import Pair
 from promptmine.mining import extractors
 from promptmine.mining.corpus import Sentence
-from promptmine.mining.match import Matcher
+from promptmine.mining.match import Matcher, MatchSettings
+from promptmine.mining.settings import MiningSettings
 
 EXAMPLES = 3
-DEFAULT_BATCH = 256
 
 
 class PairIndex:
     """All pairs of all relations behind one matcher: which subject key goes with which object key."""
 
-    def __init__(self, pairs: Sequence[Pair], *, case_sensitive: bool = False, loose: bool = True):
+    def __init__(self, pairs: Sequence[Pair], settings: MatchSettings | None = None):
         self.pairs = list(pairs)
-        self.matcher = Matcher((), case_sensitive=case_sensitive, loose=loose)
+        self.matcher = Matcher((), settings)
         # subject key -> [(object key, pair index)]
         self.by_subject: dict[int, list[tuple[int, int]]] = defaultdict(list)
         seen: set[tuple[str, int, int]] = set()
@@ -121,26 +121,28 @@ class MineCounts:
         return self
 
 
-def mine_batch(sentences: Sequence[Sentence], index: PairIndex, nlp, *, methods: Sequence[str] | None = None,
-               batch_size: int = DEFAULT_BATCH, max_words: int = extractors.MAX_WORDS) -> MineCounts:
-    """Match, parse and extract templates for one batch of sentences (`methods`: extractor names,
-    default all). Pure: depends only on its inputs."""
+def mine_batch(sentences: Sequence[Sentence], index: PairIndex, nlp,
+               settings: MiningSettings | None = None) -> MineCounts:
+    """Match, parse and extract templates for one batch of sentences (`settings.methods`: extractor
+    names; `batch_size`, `max_words`). Pure: depends only on its inputs."""
     from promptmine.models.parser import parse
 
-    methods = extractors.names() if methods is None else tuple(methods)
+    settings = settings or MiningSettings()
+    chosen = extractors.chosen(settings.methods)
+    max_words = settings.max_words
     counts = MineCounts(read=len(sentences))
     matched = [(s, h) for s in sentences if (h := index.hits(s.text))]
     counts.matched = len(matched)
     if not matched:
         return counts
     started = time.perf_counter()
-    docs = list(parse(nlp, (s.text for s, _ in matched), batch_size=batch_size))
+    docs = list(parse(nlp, (s.text for s, _ in matched), batch_size=settings.batch_size))
     counts.parse_seconds = time.perf_counter() - started
     for (sentence, hits), doc in zip(matched, docs):
         counts.parsed += 1
         seen_here: set[tuple[str, str]] = set()  # (relation, template): a sentence counts once per template
         for pair_index, xchars, ychars in hits:
-            found = extractors.templates(doc, xchars, ychars, methods)
+            found = extractors.templates(doc, xchars, ychars, chosen)
             if found is None:
                 continue
             counts.mentions += 1

@@ -16,6 +16,10 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pydantic import Field
+
+from promptmine.core.settings import Settings
+
 # Variants that mean the same character in running text.
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
 _QUOTES = "\u2018\u2019\u201a\u201b\u02bc\u00b4`"
@@ -23,18 +27,25 @@ _DQUOTES = "\u201c\u201d\u201e\u201f"
 _SPACES = "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 
 
+class MatchSettings(Settings):
+    """How subjects and objects are found in a sentence (`promptmine mine --case-sensitive/--no-fold`)."""
+
+    case_sensitive: bool = Field(False, description="match subjects and objects with their exact case")
+    fold: bool = Field(True, description="fold accents, dash/quote variants and odd spaces when matching")
+
+
 class _FoldTable(dict):
     """A `str.translate` table filled on demand: each character maps to exactly one character."""
 
-    def __init__(self, lower: bool, loose: bool):
+    def __init__(self, lower: bool, fold: bool):
         super().__init__()
         self.lower = lower
-        self.loose = loose
+        self.fold = fold
 
     def __missing__(self, code: int) -> int:
         ch = chr(code)
         out = ch
-        if self.loose:
+        if self.fold:
             if ch in _DASHES:
                 out = "-"
             elif ch in _QUOTES:
@@ -69,14 +80,15 @@ class Match:
 class Matcher:
     """All whole-word occurrences of many strings in a text, in one pass.
 
-    `case_sensitive=False` matches `Paris` in `PARIS`; `loose=True` also folds accents, dashes,
-    quotes and odd spaces. Strings that fold to the same form share a key.
+    `settings.case_sensitive=False` matches `Paris` in `PARIS`; `settings.fold=True` also folds accents,
+    dashes, quotes and odd spaces. Strings that fold to the same form share a key.
     """
 
-    def __init__(self, strings: Iterable[str], *, case_sensitive: bool = False, loose: bool = True):
+    def __init__(self, strings: Iterable[str], settings: MatchSettings | None = None):
         import ahocorasick
 
-        self._table = _FoldTable(lower=not case_sensitive, loose=loose)
+        settings = settings or MatchSettings()
+        self._table = _FoldTable(lower=not settings.case_sensitive, fold=settings.fold)
         self.keys: list[str] = []
         self._key_of: dict[str, int] = {}
         self._automaton = ahocorasick.Automaton()

@@ -26,13 +26,12 @@ from pathlib import Path
 from promptmine import filters
 from promptmine.core.errors import InputError
 from promptmine.core.records import Candidate, Pair, template_key
+from promptmine.core.settings import take
 from promptmine.mining import extractors
 from promptmine.mining.corpus import Sentence, iter_corpus
-from promptmine.mining.counting import DEFAULT_BATCH, MineCounts, PairIndex, TemplateCount, mine_batch
-from promptmine.mining.extractors import MAX_WORDS
-from promptmine.sharding import DEFAULT_SHARD_LINES, ShardReport
-
-METHODS = ("middle", "dependency")  # the built-in extractors, the default
+from promptmine.mining.counting import MineCounts, PairIndex, TemplateCount, mine_batch
+from promptmine.mining.settings import MiningSettings
+from promptmine.sharding import ShardReport, ShardSettings
 
 
 # ----------------------------------------------------------------------------------------- ranking
@@ -92,80 +91,73 @@ class MineResult:
 # ------------------------------------------------------------------------------------- pipeline
 
 
-def mine(corpus: str | Path | Sequence[str | Path], pairs: Sequence[Pair], *, top: int = 40,
-         methods: Sequence[str] = METHODS, case_sensitive: bool = False, loose: bool = True, strict: bool = False,
-         max_words: int = MAX_WORDS, batch_size: int = DEFAULT_BATCH, chunk: int | None = None, nlp=None,
-         spacy_model: str | None = None, workers: int = 1, engine: str = "local", resume: bool = False,
-         work_dir: str | Path | None = None, shard_lines: int = DEFAULT_SHARD_LINES,
-         address: str | None = None, min_pairs: int = filters.MIN_PAIRS, text_field: str = "text") -> MineResult:
+def mine(corpus: str | Path | Sequence[str | Path], pairs: Sequence[Pair], settings: MiningSettings | None = None,
+         shards: ShardSettings | None = None, *, nlp=None, chunk: int | None = None, **fields) -> MineResult:
     """Mine templates for every relation in `pairs` (each pair must have `.relation`) in one corpus pass.
 
-    `corpus`: files or folders (text, .gz, JSONL with the text under `text_field`). `methods`: template extractors by
-    name (`promptmine.mining.extractors`). `case_sensitive`/`loose` control matching (see
-    `promptmine.mining.match.Matcher`); `strict` turns skipped bad lines into an error; `nlp` is a spaCy
-    pipeline, else `spacy_model` (default: the best installed model) is loaded, with the parser only
-    when a chosen extractor needs it. Templates seen with fewer than `min_pairs` distinct pairs, or
-    that `promptmine.filters` rejects, are dropped (counted in `.stats`, `removed_*`).
+    `corpus`: files or folders (text, .gz, JSONL with the text under `settings.text_field`).
+    `settings`: `MiningSettings` (`methods`: template extractors by name, `promptmine.mining.extractors`;
+    `case_sensitive`/`fold` control matching, see `promptmine.mining.match.Matcher`; `strict` turns
+    skipped bad lines into an error; `top`, `min_pairs`, ...); its fields may also be given as
+    keywords (`mine(corpus, pairs, top=10)`), as may `shards`' fields. `nlp` is a spaCy pipeline,
+    else `settings.spacy_model` (default: the best installed model) is loaded, with the parser only
+    when a chosen extractor needs it; `chunk`: sentences held at a time (default 8 parse batches).
+    Templates seen with fewer than `min_pairs` distinct pairs, or that `promptmine.filters` rejects,
+    are dropped (counted in `.stats`, `removed_*`).
 
-    Serial in this process by default. With `workers > 1`, `engine="ray"`, `resume` or a `work_dir`
-    the corpus is mined in shards of `shard_lines` lines by `workers` processes (or Ray actors on the
-    cluster at `address`; None starts a local Ray), keeping shard results in `work_dir` (a temporary
-    folder when None) so `resume=True` continues an interrupted run. Both give the same result; a
-    sharded one carries its `ShardReport` in `.shards`. Bad arguments raise ValueError."""
+    Serial in this process by default. With `shards` (`ShardSettings`) asking for `workers > 1`,
+    `engine="ray"`, `resume` or a `work_dir`, the corpus is mined in shards of `shard_lines` lines by
+    `workers` processes (or Ray actors on the cluster at `address`; None starts a local Ray), keeping
+    shard results in `work_dir` (a temporary folder when None) so `resume=True` continues an
+    interrupted run. Both give the same result; a sharded one carries its `ShardReport` in `.shards`.
+    Bad arguments raise ValueError."""
+    settings, shards = take(fields, (MiningSettings, settings), (ShardSettings, shards), who="mine")
     paths = [corpus] if isinstance(corpus, (str, Path)) else list(corpus)
-    methods = extractors.resolve(methods)
-    if workers < 1 or shard_lines < 1:
-        raise ValueError("workers and shard_lines must be at least 1")
-    if workers > 1 or engine != "local" or resume or work_dir is not None:
+    extractors.resolve(settings.methods)
+    if shards.workers > 1 or shards.engine != "local" or shards.resume or shards.work_dir is not None:
         if nlp is not None:
             raise ValueError("a sharded run loads its own spaCy pipeline in each worker: pass spacy_model, not nlp")
-        return _mine_sharded(paths, pairs, top=top, methods=methods, case_sensitive=case_sensitive, loose=loose,
-                             strict=strict, max_words=max_words, batch_size=batch_size, spacy_model=spacy_model,
-                             workers=workers, engine=engine, resume=resume, work_dir=work_dir,
-                             shard_lines=shard_lines, address=address, min_pairs=min_pairs, text_field=text_field)
-    return _mine_serial(paths, pairs, top=top, min_pairs=min_pairs, methods=methods, case_sensitive=case_sensitive,
-                        loose=loose, strict=strict, max_words=max_words, batch_size=batch_size, chunk=chunk, nlp=nlp,
-                        spacy_model=spacy_model, text_field=text_field)
+        return _mine_sharded(paths, pairs, settings, shards)
+    return _mine_serial(paths, pairs, settings, nlp=nlp, chunk=chunk)
 
 
-def _mine_serial(paths: list, pairs: Sequence[Pair], *, top: int, min_pairs: int, methods: tuple[str, ...],
-                 case_sensitive: bool, loose: bool, strict: bool, max_words: int, batch_size: int,
-                 chunk: int | None, nlp, spacy_model: str | None, text_field: str = "text") -> MineResult:
+def _mine_serial(paths: list, pairs: Sequence[Pair], settings: MiningSettings, *, nlp,
+                 chunk: int | None) -> MineResult:
     """`mine_batch` over the corpus in chunks, in this process."""
     from promptmine.core.progress import log, progress
     from promptmine.models.parser import has_parser, load_parser
 
-    index = PairIndex(pairs, case_sensitive=case_sensitive, loose=loose)
-    parse = extractors.needs_parse(methods)
+    index = PairIndex(pairs, settings)
+    parse = extractors.needs_parse(settings.methods)
     if nlp is None:
-        nlp = load_parser(spacy_model, parse=parse)
+        nlp = load_parser(settings.spacy_model, parse=parse)
     if parse and not has_parser(nlp):
-        needing = [m for m in methods if extractors.REGISTRY[m].needs_parse]
+        needing = [m for m in settings.methods if extractors.EXTRACTORS.resolve(m).needs_parse]
         raise ValueError(f"{', '.join(needing)} templates need a spaCy pipeline with a parser")
 
     skipped = 0
 
     def on_error(err: InputError) -> None:
         nonlocal skipped
-        if strict:
+        if settings.strict:
             raise err
         skipped += 1
         if skipped <= 5:
             log(f"skipped: {err}")
 
     total = MineCounts()
-    chunk = chunk or batch_size * 8
+    chunk = chunk or settings.batch_size * 8
     batch: list[Sentence] = []
     bar = progress(desc="mining", unit="sent")
 
     def flush() -> None:
-        total.merge(mine_batch(batch, index, nlp, methods=methods, batch_size=batch_size, max_words=max_words))
+        total.merge(mine_batch(batch, index, nlp, settings))
         bar.update(len(batch))
         bar.set_postfix(matched=total.matched, refresh=False)
         batch.clear()
 
     try:
-        for sentence in iter_corpus(paths, None if strict else on_error, text_field=text_field):
+        for sentence in iter_corpus(paths, None if settings.strict else on_error, text_field=settings.text_field):
             batch.append(sentence)
             if len(batch) >= chunk:
                 flush()
@@ -175,11 +167,10 @@ def _mine_serial(paths: list, pairs: Sequence[Pair], *, top: int, min_pairs: int
         bar.close()
     if skipped > 5:
         log(f"skipped {skipped:,} bad corpus lines in all (use --strict to stop at the first)")
-    return mine_result(total, skipped, top, min_pairs=min_pairs)
+    return mine_result(total, skipped, settings)
 
 
-def _mine_sharded(paths: list, pairs: Sequence[Pair], *, top: int, min_pairs: int, work_dir: str | Path | None,
-                  workers: int, engine: str, address: str | None, **options) -> MineResult:
+def _mine_sharded(paths: list, pairs: Sequence[Pair], settings: MiningSettings, shards: ShardSettings) -> MineResult:
     """The corpus in shards (`promptmine.mining.sharded`), ranked as the serial run."""
     import shutil
     import tempfile
@@ -187,32 +178,32 @@ def _mine_sharded(paths: list, pairs: Sequence[Pair], *, top: int, min_pairs: in
     from promptmine.core.progress import log
     from promptmine.mining.sharded import mine_counts
 
-    if engine not in ("local", "ray"):
-        raise ValueError(f"unknown engine {engine!r} (local or ray)")
-    if work_dir is None and options["resume"]:
+    if shards.work_dir is None and shards.resume:
         raise ValueError("resume needs a work_dir, where the earlier run kept its shard results")
-    temporary = work_dir is None
-    work = Path(tempfile.mkdtemp(prefix="promptmine-shards-")) if temporary else Path(work_dir)
-    ray_init = {"num_cpus": workers} if engine == "ray" and address in (None, "", "local") else None
+    temporary = shards.work_dir is None
+    work = Path(tempfile.mkdtemp(prefix="promptmine-shards-")) if temporary else shards.work_dir
+    ray_init = {"num_cpus": shards.workers} if shards.engine == "ray" and shards.address in (None, "", "local") \
+        else None
     try:
-        total, skipped, report = mine_counts(paths, list(pairs), work_dir=work, workers=workers, engine=engine,
-                                             address=address, ray_init=ray_init, **options)
+        total, skipped, report = mine_counts(paths, list(pairs), settings, shards.model_copy(update={"work_dir": work}),
+                                             ray_init=ray_init)
     finally:
         if temporary:
             shutil.rmtree(work, ignore_errors=True)
     if skipped > 5:
         log(f"skipped {skipped:,} bad corpus lines in all (use --strict to stop at the first)")
     log(report.summary().split("; shard results in")[0] if temporary else report.summary())
-    result = mine_result(total, skipped, top, min_pairs=min_pairs)
+    result = mine_result(total, skipped, settings)
     result.shards = report
     return result
 
 
-def mine_result(total: MineCounts, skipped: int, top: int, *, min_pairs: int = filters.MIN_PAIRS) -> MineResult:
-    """Rank merged counts and summarise the run; the serial and sharded miners both end here.
-    `stats` has `merged_variants` and `removed_<filter>` for each of `filters.FILTERS`."""
+def mine_result(total: MineCounts, skipped: int, settings: MiningSettings) -> MineResult:
+    """Rank merged counts (`settings.top`, `settings.min_pairs`) and summarise the run; the serial and
+    sharded miners both end here. `stats` has `merged_variants` and `removed_<filter>` for each of
+    `filters.FILTERS`."""
     removed: dict[str, int] = {}
-    candidates = rank(total, top, min_pairs=min_pairs, removed=removed)
+    candidates = rank(total, settings.top, min_pairs=settings.min_pairs, removed=removed)
     stats = {"sentences_read": total.read, "sentences_matched": total.matched, "sentences_parsed": total.parsed,
              "mentions": total.mentions, "skipped_lines": skipped, "parse_seconds": round(total.parse_seconds, 3),
              "templates_found": len({(r, t) for r, _, t in total.templates}),

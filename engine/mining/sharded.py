@@ -1,7 +1,8 @@
 """The sharded mining job: `promptmine.mining.counting.mine_batch` over the shards of a corpus, resumable.
 
-`promptmine.mining.mine(..., workers=, engine=, resume=, work_dir=)` calls `mine_counts` here and
-ranks what it returns exactly as the serial miner does, so both give the same output.
+`promptmine.mining.mine(corpus, pairs, settings, ShardSettings(workers=, engine=, resume=, work_dir=))`
+calls `mine_counts` here and ranks what it returns exactly as the serial miner does, so both give the
+same output.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 from promptmine.core.errors import InputError
 from promptmine.core.progress import log
 from promptmine.mining import extractors
-from promptmine.mining.counting import DEFAULT_BATCH, MineCounts, PairIndex, mine_batch
-from promptmine.sharding.plan import DEFAULT_SHARD_LINES, Shard, ShardReport
+from promptmine.mining.counting import MineCounts, PairIndex, mine_batch
+from promptmine.mining.settings import MiningSettings
+from promptmine.sharding.plan import Shard, ShardReport, ShardSettings
 from promptmine.sharding.runner import run_files
 
 # The code besides the extractors that decides a shard's counts; with the chosen extractors' source
@@ -39,17 +41,14 @@ class MiningJob:
     MAX_LOGGED = 5
     preload = ("spacy", "promptmine.mining.counting", "promptmine.models.parser")  # imported once by the forkserver
 
-    def __init__(self, pairs: list, *, methods: tuple[str, ...], case_sensitive: bool = False, loose: bool = True,
-                 strict: bool = False, batch_size: int = DEFAULT_BATCH, max_words: int = extractors.MAX_WORDS,
-                 spacy_model: str | None = None, text_field: str = "text"):
+    def __init__(self, pairs: list, settings: MiningSettings | None = None):
         from promptmine.models.parser import default_model
 
+        settings = settings or MiningSettings()
         self.pairs = list(pairs)
-        self.methods = extractors.resolve(methods)
-        self.case_sensitive, self.loose, self.strict = case_sensitive, loose, strict
-        self.batch_size, self.max_words = batch_size, max_words
-        self.spacy_model = spacy_model or default_model()
-        self.text_field = text_field
+        extractors.resolve(settings.methods)
+        # the model each worker loads, named now so that the fingerprint says which
+        self.settings = settings.model_copy(update={"spacy_model": settings.spacy_model or default_model()})
         self._index = self._nlp = None
 
     def __getstate__(self) -> dict:  # workers build their own matcher and pipeline
@@ -60,7 +59,7 @@ class MiningJob:
         import importlib
 
         core = [Path(importlib.import_module(m).__file__) for m in CORE_MODULES]
-        return sorted(set(extractors.source_files(self.methods)) | set(core))
+        return sorted(set(extractors.source_files(self.settings.methods)) | set(core))
 
     def fingerprint(self) -> dict:
         """Pairs, settings, the spaCy model and its version, and the mining code itself: results of
@@ -74,22 +73,22 @@ class MiningJob:
         code = hashlib.sha256()
         for path in self.code_files():
             code.update(path.read_bytes())
+        s = self.settings
         try:
-            model_version = importlib.metadata.version(self.spacy_model)
+            model_version = importlib.metadata.version(s.spacy_model)
         except importlib.metadata.PackageNotFoundError:
             model_version = None
-        return {"job": "mine", "pairs": pairs, "methods": list(self.methods), "case_sensitive": self.case_sensitive,
-                "loose": self.loose, "max_words": self.max_words, "spacy_model": self.spacy_model,
-                "spacy_model_version": model_version, "long_line": LONG_LINE,
-                "text_field": self.text_field,
+        return {"job": "mine", "pairs": pairs, "methods": list(s.methods), "case_sensitive": s.case_sensitive,
+                "fold": s.fold, "max_words": s.max_words, "spacy_model": s.spacy_model,
+                "spacy_model_version": model_version, "long_line": LONG_LINE, "text_field": s.text_field,
                 "code": code.hexdigest()}
 
     def setup(self) -> None:
         from promptmine.models.parser import load_parser
 
         if self._index is None:
-            self._index = PairIndex(self.pairs, case_sensitive=self.case_sensitive, loose=self.loose)
-            self._nlp = load_parser(self.spacy_model, parse=extractors.needs_parse(self.methods))
+            self._index = PairIndex(self.pairs, self.settings)
+            self._nlp = load_parser(self.settings.spacy_model, parse=extractors.needs_parse(self.settings.methods))
 
     def sentences(self, shard: Shard, lines: list[bytes], on_error: Callable[[InputError], None]) -> list:
         """The shard's sentences with the positions `promptmine.mining.corpus.iter_corpus` gives them
@@ -102,7 +101,8 @@ class MiningJob:
         for i, raw in enumerate(lines):
             lineno = shard.start + i
             try:
-                text = line_text(decode_line(raw, shard.path, lineno), jsonl, shard.path, lineno, self.text_field)
+                text = line_text(decode_line(raw, shard.path, lineno), jsonl, shard.path, lineno,
+                                 self.settings.text_field)
             except InputError as err:
                 on_error(err)
                 continue
@@ -115,17 +115,16 @@ class MiningJob:
         result = ShardCounts(counts=MineCounts())
 
         def on_error(err: InputError) -> None:
-            if self.strict:
+            if self.settings.strict:
                 raise err
             result.skipped += 1
             if len(result.errors) < self.MAX_LOGGED:
                 result.errors.append(str(err))
 
         sentences = self.sentences(shard, lines, on_error)
-        chunk = self.batch_size * 8  # as the serial miner: parsed docs are held one chunk at a time
+        chunk = self.settings.batch_size * 8  # as the serial miner: parsed docs are held one chunk at a time
         for i in range(0, len(sentences), chunk):
-            result.counts.merge(mine_batch(sentences[i:i + chunk], self._index, self._nlp, methods=self.methods,
-                                           batch_size=self.batch_size, max_words=self.max_words))
+            result.counts.merge(mine_batch(sentences[i:i + chunk], self._index, self._nlp, self.settings))
         return result
 
     def merge(self, partials: Iterable[ShardCounts]) -> ShardCounts:
@@ -137,29 +136,23 @@ class MiningJob:
         return total
 
 
-def mine_counts(corpus: list[str | Path], pairs: list, *, work_dir: str | Path, methods: Iterable[str],
-                case_sensitive: bool = False, loose: bool = True, strict: bool = False,
-                batch_size: int = DEFAULT_BATCH, max_words: int = extractors.MAX_WORDS,
-                spacy_model: str | None = None, workers: int = 1, resume: bool = False,
-                shard_lines: int = DEFAULT_SHARD_LINES, engine: str = "local", address: str | None = None,
-                ray_init: dict | None = None, text_field: str = "text") -> tuple[MineCounts, int, ShardReport]:
+def mine_counts(corpus: list[str | Path], pairs: list, settings: MiningSettings, shards: ShardSettings, *,
+                ray_init: dict | None = None) -> tuple[MineCounts, int, ShardReport]:
     """The merged counts of the corpus mined in shards, the number of bad lines skipped, and what the
-    run did; shard results are kept in `work_dir` for `resume`."""
+    run did; shard results are kept in `shards.work_dir` for `shards.resume`."""
     from promptmine.mining.corpus import corpus_files
 
     PairIndex(pairs)  # fail fast on pairs without a relation, before starting workers
-    job = MiningJob(pairs, methods=tuple(methods), case_sensitive=case_sensitive, loose=loose, strict=strict,
-                    batch_size=batch_size, max_words=max_words, spacy_model=spacy_model, text_field=text_field)
+    job = MiningJob(pairs, settings)
     read_errors: list[InputError] = []
 
     def on_read_error(err: InputError) -> None:  # a corrupt .gz file: the rest of it is skipped
-        if strict:
+        if settings.strict:
             raise err
         read_errors.append(err)
 
     files = corpus_files(list(corpus))
-    merged, report = run_files(job, files, work_dir, workers=workers, resume=resume, shard_lines=shard_lines,
-                               engine=engine, address=address, ray_init=ray_init, on_error=on_read_error)
+    merged, report = run_files(job, files, shards, ray_init=ray_init, on_error=on_read_error)
     skipped = merged.skipped + len(read_errors)
     for msg in [str(e) for e in read_errors] + merged.errors:
         log(f"skipped: {msg}")

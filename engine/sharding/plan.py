@@ -12,11 +12,30 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+from pydantic import Field
 
 from promptmine.core.errors import InputError, PromptmineError
+from promptmine.core.settings import Settings
 
-DEFAULT_SHARD_LINES = 20_000
+
+class ShardSettings(Settings):
+    """How a corpus is run in shards (`promptmine mine --workers/--resume/--engine/...`)."""
+
+    workers: int = Field(1, ge=1, description="processes (or Ray actors) processing shards in parallel")
+    engine: Literal["local", "ray"] = Field("local", description="local: a process pool on this machine; "
+                                                                 "ray: Ray Data actors on a Ray cluster")
+    resume: bool = Field(False, description="keep the shard results of an earlier run with the same inputs and "
+                                            "settings and process only the missing shards")
+    work_dir: Path | None = Field(None, description="where shard results are kept (None: a temporary folder)")
+    shard_lines: int = Field(20_000, ge=1, description="corpus lines per shard: the unit of parallel work and "
+                                                       "of resuming")
+    address: str | None = Field(None, description="the Ray cluster to join (as for ray.init); None: a local "
+                                                  "Ray instance")
+
+
+DEFAULT_SHARD_LINES = ShardSettings.default("shard_lines")
 
 
 class ShardJob(Protocol):

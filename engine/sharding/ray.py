@@ -17,7 +17,7 @@ from typing import Any
 
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import plural, progress
-from promptmine.sharding.plan import Shard, ShardFailed, ShardJob, ShardReport, iter_shards, read_shard
+from promptmine.sharding.plan import Shard, ShardFailed, ShardJob, ShardReport, ShardSettings, iter_shards, read_shard
 from promptmine.sharding.workdir import WorkDir, merge_results
 
 
@@ -80,26 +80,26 @@ def connect(address: str | None, ray_init: dict | None = None) -> bool:
     return True
 
 
-def run_ray(job: ShardJob, files: list[Path], work_dir: str | Path, *, workers: int = 2, resume: bool = False,
-            shard_lines: int, manifest: dict, address: str | None = None, ray_init: dict | None = None,
-            on_error=None) -> tuple[Any, ShardReport]:
-    """Run the job's shards on Ray with `workers` actors; same work directory and merge as local."""
-    workers = max(1, int(workers))
-    work = WorkDir(work_dir)
-    work.prepare(manifest, resume)
+def run_ray(job: ShardJob, files: list[Path], settings: ShardSettings, *, manifest: dict,
+            ray_init: dict | None = None, on_error=None) -> tuple[Any, ShardReport]:
+    """Run the job's shards on Ray with `settings.workers` actors (on the cluster at `settings.address`);
+    same work directory and merge as local."""
+    workers = settings.workers
+    work = WorkDir(settings.work_dir)
+    work.prepare(manifest, settings.resume)
     report = ShardReport(work_dir=str(work.path), workers=workers, engine="ray")
     # The plan is small (one row per shard, no text): workers read their lines themselves.
-    plan = [shard for shard, _ in iter_shards(files, shard_lines, with_lines=False, on_error=on_error)]
+    plan = [shard for shard, _ in iter_shards(files, settings.shard_lines, with_lines=False, on_error=on_error)]
     todo = []
     for shard in plan:
-        if resume and work.done(shard):
+        if settings.resume and work.done(shard):
             report.shards_skipped += 1
             report.lines_skipped += shard.n_lines
         else:
             todo.append(shard)
     report.shards_total = len(plan)
     if todo:
-        started = connect(address, ray_init)
+        started = connect(settings.address, ray_init)
         try:
             _run_on_ray(job, todo, work, workers, report)
         finally:

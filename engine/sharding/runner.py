@@ -19,7 +19,7 @@ from typing import Any
 
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.core.progress import progress
-from promptmine.sharding.plan import (DEFAULT_SHARD_LINES, Shard, ShardFailed, ShardJob, ShardReport, iter_shards,
+from promptmine.sharding.plan import (Shard, ShardFailed, ShardJob, ShardReport, ShardSettings, iter_shards,
                                       read_shard)
 from promptmine.sharding.workdir import WorkDir, make_manifest, merge_results
 
@@ -155,19 +155,19 @@ def run_local(job: ShardJob, shards: Iterable[tuple[Shard, list[bytes] | None]],
     return merge_results(job, work, seen), report
 
 
-def run_files(job: ShardJob, files: list[Path], work_dir: str | Path, *,
-              workers: int = 1, resume: bool = False, shard_lines: int = DEFAULT_SHARD_LINES,
-              engine: str = "local", address: str | None = None, ray_init: dict | None = None,
+def run_files(job: ShardJob, files: list[Path], settings: ShardSettings, *, ray_init: dict | None = None,
               on_error: Callable[[InputError], None] | None = None) -> tuple[Any, ShardReport]:
-    """Run a job over corpus files with the chosen engine ("local" process pool or "ray")."""
-    manifest = make_manifest(job, files, shard_lines)
-    if engine == "ray":
+    """Run a job over corpus files with the engine, workers and work directory of `settings` (whose
+    `work_dir` must be set)."""
+    if settings.work_dir is None:
+        raise ValueError("run_files needs settings.work_dir, where shard results are kept")
+    manifest = make_manifest(job, files, settings.shard_lines)
+    if settings.engine == "ray":
         from promptmine.sharding.ray import run_ray
 
-        return run_ray(job, files, work_dir, workers=workers, resume=resume, shard_lines=shard_lines,
-                       manifest=manifest, address=address, ray_init=ray_init, on_error=on_error)
-    if engine != "local":
-        raise ValueError(f"unknown engine {engine!r} (local or ray)")
-    result, report = run_local(job, iter_shards(files, shard_lines, on_error=on_error), work_dir, workers=workers,
-                               resume=resume, manifest=manifest)
+        return run_ray(job, files, settings, manifest=manifest, ray_init=ray_init, on_error=on_error)
+    if settings.engine != "local":
+        raise ValueError(f"unknown engine {settings.engine!r} (local or ray)")
+    result, report = run_local(job, iter_shards(files, settings.shard_lines, on_error=on_error), settings.work_dir,
+                               workers=settings.workers, resume=settings.resume, manifest=manifest)
     return result, report

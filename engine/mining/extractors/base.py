@@ -1,9 +1,11 @@
-"""What every template extractor shares: the result type, the registry, and rendering a set of
+"""What every template extractor shares: its base class, the result type, and rendering a set of
 sentence tokens with the mentions replaced by [X] and [Y].
 
 An extractor turns one mention of a pair in a sentence (a spaCy `Doc` and the x/y `Span`s) into a
-template. It declares whether it reads the dependency parse (`needs_parse`), so mining loads
-spaCy's parser only when a chosen extractor needs it.
+template. It is a `promptmine.models.registry.Backend` found by name in `EXTRACTORS` (the registry
+the scorers and translators use): it declares whether it reads the dependency parse
+(`needs_parse`), so mining loads spaCy's parser only when a chosen extractor needs it, and may
+declare `Options` and its `availability()` as any backend does.
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from promptmine.core.records import check_template, normalize_text
-
-MAX_WORDS = 10
+from promptmine.models.registry import Backend
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,12 @@ class Extracted:
     content: int  # of which not stop words
 
 
-class Extractor:
+class Extractor(Backend):
     """A template source. Subclasses set `name` (the --methods value and the candidates' `method`),
-    `needs_parse`, and implement `extract`; `@register` makes them available by name."""
+    `needs_parse`, and implement `extract`; a line in `EXTRACTORS` (or `EXTRACTORS.register`) makes
+    them available by name."""
 
-    name: ClassVar[str]
+    name: ClassVar[str] = "extractor"
     needs_parse: ClassVar[bool] = False
 
     def extract(self, doc, xspan, yspan) -> Extracted | None:
@@ -36,16 +38,7 @@ class Extractor:
         raise NotImplementedError
 
 
-REGISTRY: dict[str, Extractor] = {}  # name -> extractor, in registration order (the tie order of ranking)
-
-
-def register(cls: type[Extractor]) -> type[Extractor]:
-    """Class decorator: add an extractor to the registry under its `name`."""
-    REGISTRY[cls.name] = cls()
-    return cls
-
-
-def keep(ex: Extracted | None, max_words: int = MAX_WORDS) -> bool:
+def keep(ex: Extracted | None, max_words: int) -> bool:
     """Drop templates with no words, over max_words words, or made only of stop words and punctuation."""
     return ex is not None and 0 < ex.words <= max_words and ex.content > 0
 

