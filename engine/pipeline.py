@@ -21,7 +21,9 @@ from pathlib import Path
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.core.progress import log, plural, stage
 from promptmine.core.records import Candidate, Pair
+from promptmine.paraphrasing.pool import GROWN
 from promptmine.paraphrasing.routes import parse_routes
+from promptmine.paraphrasing.settings import ParaphraseSettings
 from promptmine.corpora import CORPORA_DIR as CORPORA
 from promptmine.report import comparison_tables, hygiene_note, write_report
 from promptmine.scoring import RelationFacts, relation_facts
@@ -91,16 +93,16 @@ def mine_pools(corpus: Sequence[str], train_pairs: Sequence[Pair], top: int) -> 
     return result.candidates
 
 
-def paraphrase_pools(manual: dict[str, str], routes: Sequence[tuple[str, list[str]]], top: int,
-                     options: dict[str, dict] | None = None, *, generations: int = 2,
-                     breadth: int = 10, dropped: list[dict] | None = None) -> dict[str, list[Candidate]]:
+def paraphrase_pools(manual: dict[str, str], routes: Sequence[tuple[str, list[str]]], settings: ParaphraseSettings,
+                     options: dict[str, dict] | None = None, *, dropped: list[dict] | None = None
+                     ) -> dict[str, list[Candidate]]:
     """Paraphrases of each manual template from all (backend, pivots) routes available here together,
-    grown over `generations` (`promptmine.paraphrasing.grow_paraphrases`: chained pivots, round trips
-    of the best `breadth` round trips), best first, at most `top` per relation; a missing backend or
-    pivot is skipped with a note. Every relation is a key: an empty list means no paraphrase.
-    `options`: per backend name, its options (e.g. `{"marian": {"model_dir": "~/models"}}`).
-    `dropped`, when given, receives the paraphrases `filters.hygiene` dropped ({relation, template,
-    method, reason})."""
+    grown over `settings.generations` (None: `GROWN`; `promptmine.paraphrasing.grow_paraphrases`:
+    chained pivots, round trips of the best round trips), best first, at most `settings.top` per
+    relation; a missing backend or pivot is skipped with a note. Every relation is a key: an empty
+    list means no paraphrase. `options`: per backend name, its options (e.g. `{"marian": {"model_dir":
+    "~/models"}}`). `dropped`, when given, receives the paraphrases `filters.hygiene` dropped
+    ({relation, template, method, reason})."""
     from promptmine.paraphrasing import RoundTripStats, grow_paraphrases, open_routes
 
     rels = list(manual)
@@ -108,15 +110,15 @@ def paraphrase_pools(manual: dict[str, str], routes: Sequence[tuple[str, list[st
     if not usable:
         return {rel: [] for rel in rels}
     stats = RoundTripStats()
-    found = grow_paraphrases([manual[r] for r in rels], usable, generations=generations, breadth=breadth,
-                             top=top, relations=rels, stats=stats)
+    found = grow_paraphrases([manual[r] for r in rels], usable, settings, relations=rels, stats=stats)
     if dropped is not None:
         dropped += [{"relation": rels[i], "template": text, "method": "paraphrase", "reason": why}
                     for i, text, why in stats.rejected]
     out = {rel: [c for c in cands if c.pivot] for rel, cands in zip(rels, found)}  # drop the original
     empty = [rel for rel in rels if not out[rel]]
     log(f"paraphrase: {plural(sum(map(len, out.values())), 'paraphrase')} via "
-        + ", ".join(f"{t.name}:{','.join(p)}" for t, p in usable) + f" ({plural(generations, 'generation')})"
+        + ", ".join(f"{t.name}:{','.join(p)}" for t, p in usable)
+        + f" ({plural(settings.generations or GROWN, 'generation')})"
         + (f"; none for {', '.join(empty)}" if empty else ""))
     return out
 
@@ -261,7 +263,7 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
     found_mined = mine_pools(corpus, train_pairs, mined)
     at("paraphrase")
     dropped: list[dict] = []
-    para = paraphrase_pools(manual, routes, paraphrased, translator_options, dropped=dropped)
+    para = paraphrase_pools(manual, routes, ParaphraseSettings(top=paraphrased), translator_options, dropped=dropped)
     found_mined = clean_mined(found_mined, manual, dropped)
     pools = {r: Pool(t, [c.template for c in found_mined.get(r, [])], [c.template for c in para.get(r, [])])
              for r, t in manual.items()}

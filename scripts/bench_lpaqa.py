@@ -149,14 +149,14 @@ def data_missing(who: str, data: Path) -> bool:
 def candidate_pools(args, prepared: list[dict], manual_all: dict[str, str]) -> dict:
     """Per relation: the manual template, its top --mined mined templates (mined once, kept in --out)
     and its top --paraphrased back-translations."""
-    from promptmine.paraphrasing import parse_routes
+    from promptmine.paraphrasing import ParaphraseSettings, parse_routes
     from promptmine.pipeline import paraphrase_pools
     from promptmine.selection import Pool
 
     rels = [p["relation"] for p in prepared]
     mined = mine_cached(args.out, prepared, args.mined, args.seed)
     manual = {r: manual_all[r] for r in rels}
-    para = paraphrase_pools(manual, parse_routes(args.pivots), args.paraphrased)
+    para = paraphrase_pools(manual, parse_routes(args.pivots), ParaphraseSettings(top=args.paraphrased))
     return {r: Pool(manual[r], mined.get(r, [])[:args.mined], [c.template for c in para.get(r, [])]) for r in rels}
 
 

@@ -159,7 +159,7 @@ def bench_ctranslate2(args, compute_type: str, mapping: str, templates: list[str
     load_avg = os.getloadavg()[0]
     with PeakRSS() as mem:
         t0 = time.perf_counter()
-        paraphrase_templates(templates, tr, pivots, beams=args.beams, top=40, styles=styles, cache=None, stats=stats)
+        paraphrase_templates(templates, tr, pivots, beams=args.beams, placeholders=styles, cache=None, stats=stats)
         seconds = time.perf_counter() - t0
     tr.translate = translate
     print(f"ctranslate2: {stats.round_trips} round trips in {seconds:.1f}s = {stats.round_trips / seconds:.1f}/s; "
@@ -173,9 +173,11 @@ def bench_ctranslate2(args, compute_type: str, mapping: str, templates: list[str
 
 
 def main() -> int:
+    from promptmine.paraphrasing import ParaphraseSettings
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--relations", type=Path, default=bd.relations_file())
-    ap.add_argument("--beams", type=int, default=7)
+    ap.add_argument("--beams", type=int, default=ParaphraseSettings.default("beams"))
     ap.add_argument("--pivots", default="de,fr")
     ap.add_argument("--tokens", type=int, default=12, help="forced output length in tokens")
     ap.add_argument("--batch-size", type=int, default=16)
@@ -247,7 +249,7 @@ def main() -> int:
         stats = RoundTripStats()
         with PeakRSS() as mem_engine:
             t0 = time.perf_counter()
-            paraphrase_templates(templates, tr, pivots, beams=args.beams, top=40, styles=styles, cache=None,
+            paraphrase_templates(templates, tr, pivots, beams=args.beams, placeholders=styles, cache=None,
                                  stats=stats)
             t_engine = time.perf_counter() - t0
         tr.translate = translate
@@ -317,7 +319,7 @@ def main() -> int:
         bt = BergamotTranslator()
         bstats = RoundTripStats()
         t0 = time.perf_counter()
-        out = paraphrase_templates(templates, bt, ["pt"], beams=args.beams, top=40, cache=None,
+        out = paraphrase_templates(templates, bt, ["pt"], beams=args.beams, cache=None,
                                    relations=[r for r, _ in rel_templates], stats=bstats)
         t_b = time.perf_counter() - t0
         with_para = sum(1 for c in out if len(c) > 1)

@@ -23,6 +23,6 @@ def test_direct_mode_dedupes_drops_and_ranks():
         Hypothesis("[X] lost his life in.", -0.2), Hypothesis("[X] passed away in [Y] .", -1.0),
         Hypothesis("In [Y], [X] died.", -0.5)]})
     stats = RoundTripStats()
-    (cands,) = paraphrase_direct(["[X] died in [Y] ."], para, n=10, stats=stats)
+    (cands,) = paraphrase_direct(["[X] died in [Y] ."], para, top=10, stats=stats)
     assert [c.template for c in cands] == ["[X] died in [Y].", "In [Y], [X] died.", "[X] passed away in [Y]."]
     assert stats.dropped == 1 and cands[1].score == -0.5 and cands[1].pivot is None

@@ -5,7 +5,7 @@ import pytest
 
 from promptmine.core.records import template_key
 from promptmine.models.translate.apertium import installed_modes
-from promptmine.paraphrasing import RoundTripStats, grow_paraphrases, paraphrase_templates
+from promptmine.paraphrasing import ParaphraseSettings, RoundTripStats, grow_paraphrases, paraphrase_templates
 from promptmine.pipeline import paraphrase_pools
 from promptmine.report import pool_sizes
 from promptmine.selection import Pool
@@ -50,7 +50,7 @@ def test_a_second_generation_round_trips_the_first_one_with_apertium():
 @needs_apertium
 def test_pools_of_the_run_say_which_relations_got_no_paraphrase():
     manual = {"P19": "[X] was born in [Y] .", "P108": "[X] works for [Y] ."}
-    pools = paraphrase_pools(manual, [("apertium", ["es"]), ("apertium", ["xx"])], 10)  # xx: skipped
+    pools = paraphrase_pools(manual, [("apertium", ["es"]), ("apertium", ["xx"])], ParaphraseSettings(top=10))  # xx: skipped
     assert pools["P19"] == [] and 0 < len(pools["P108"]) <= 10
     line = pool_sizes({r: Pool(t, [], [c.template for c in pools[r]]) for r, t in manual.items()})
     assert "No paraphrase for P19:" in line and f"P108 0/{len(pools['P108'])}" in line

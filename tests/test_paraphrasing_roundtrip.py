@@ -3,7 +3,7 @@ and a tiny random MarianMT; the translation cache."""
 
 import pytest
 
-from promptmine.paraphrasing import RoundTripStats, paraphrase_templates, paraphrase_text, round_trip
+from promptmine.paraphrasing import ParaphraseSettings, RoundTripStats, paraphrase_templates, paraphrase_text, round_trip
 from promptmine.core.records import normalize_text
 
 
@@ -66,7 +66,7 @@ def test_templates_with_bergamot(bergamot):
 
 
 def test_scoreless_ranking_prefers_agreement_and_keeps_order(bergamot):
-    ranked = round_trip(TEMPLATES + ["[X] shares border with [Y] ."], bergamot, ["pt"], beams=1)
+    ranked = round_trip(TEMPLATES + ["[X] shares border with [Y] ."], bergamot, ["pt"], ParaphraseSettings(beams=1))
     for items in ranked:
         keys = [(-len(f.routes), -f.paths, f.first) for f in items]
         assert keys == sorted(keys)

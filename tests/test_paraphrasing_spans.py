@@ -205,7 +205,7 @@ def test_paraphrase_direct_takes_free_text(rule_server):
 
 
 # -- labels found without --labels (issue 18) -----------------------------------------------------
-from promptmine.paraphrasing.spans import ProtectOptions, example_labels  # noqa: E402
+from promptmine.paraphrasing.spans import SpanSettings, example_labels  # noqa: E402
 
 
 def test_example_labels_are_found_without_being_told():
@@ -217,8 +217,8 @@ def test_example_labels_are_found_without_being_told():
         ["Italy", "Norway"]
     # a long value after a cue is an example's text, not a label
     assert example_labels("Review: it was long and dull\nReview: {text}") == []
-    assert "Positive" in ProtectOptions().texts("1. Lovely film // Positive\nReview: {text}")
-    assert "Positive" not in ProtectOptions(auto_labels=False).texts("1. Lovely film // Positive\nReview: {text}")
+    assert "Positive" in SpanSettings().texts("1. Lovely film // Positive\nReview: {text}")
+    assert "Positive" not in SpanSettings(auto_labels=False).texts("1. Lovely film // Positive\nReview: {text}")
 
 
 class LabelMovingTranslator:

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from promptmine.cli.backends import BackendFlags, parse_option_items
 from promptmine.cli.checks import check_output, positive_int, stdin_path
+from promptmine.cli.settings import add_setting, settings_from_args
 from promptmine.core.errors import InputError, PromptmineError
-
-PLACEHOLDER_STYLES = ("names", "rare", "brackets")  # promptmine.paraphrasing.PLACEHOLDER_STYLES
+from promptmine.paraphrasing.settings import ParaphraseSettings
+from promptmine.paraphrasing.slots import PLACEHOLDER_STYLES
+from promptmine.paraphrasing.spans import SpanSettings
 
 # A slot written almost right: `[x]`, `[ X ]`, `[X` or `Y]`; a one-line prompt with one is a template
 # with a typo, not free text.
@@ -63,27 +65,31 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="back-translation routes BACKEND:LANG, comma-separated (bergamot:pt,apertium:es); a bare "
                         "LANG is a pivot of --backend (--pivots de,fr); `auto` for every route installed here "
                         "(default: the backend's pivots, e.g. de,fr for marian, pt for bergamot, es for apertium)")
-    p.add_argument("--src", default="en", help="language of the prompts (default en)")
-    p.add_argument("--beams", "-B", type=positive_int, default=7, help="candidates per translation step, B (default 7)")
-    p.add_argument("--top", "-T", type=positive_int, default=40, help="paraphrases kept per template, T (default 40)")
-    p.add_argument("--generations", type=positive_int, default=None, metavar="G",
-                   help="rounds of back-translation for templates: 2 or more round-trips the best paraphrases "
-                        "again (chained pivots) and tries more input variants, which greedy translators such "
-                        "as the shipped bergamot need for more than a few paraphrases; 1 is LPAQA's single "
-                        "round trip (default: 1, and 2 for the templates one round trip left unchanged)")
-    p.add_argument("--permutations", type=positive_int, default=None, metavar="N",
-                   help="number of distinct variants of a free-text prompt (default 5)")
-    p.add_argument("--placeholders", metavar="STYLES",
-                   help=f"how [X]/[Y] travel, comma-separated from {', '.join(PLACEHOLDER_STYLES)} "
-                        "(default: the backend's choice)")
+    add_setting(p, ParaphraseSettings, "src", help="language of the prompts (default %(default)s)")
+    add_setting(p, ParaphraseSettings, "beams", "--beams", "-B", type=positive_int,
+                help="candidates per translation step, B (default %(default)s)")
+    add_setting(p, ParaphraseSettings, "top", "--top", "-T", type=positive_int,
+                help="paraphrases kept per template, T (default %(default)s)")
+    add_setting(p, ParaphraseSettings, "generations", type=positive_int, metavar="G",
+                help="rounds of back-translation for templates: 2 or more round-trips the best paraphrases "
+                     "again (chained pivots) and tries more input variants, which greedy translators such "
+                     "as the shipped bergamot need for more than a few paraphrases; 1 is LPAQA's single "
+                     "round trip (default: 1, and 2 for the templates one round trip left unchanged)")
+    add_setting(p, ParaphraseSettings, "permutations", type=positive_int, metavar="N",
+                help="number of distinct variants of a free-text prompt (default %(default)s)")
+    add_setting(p, ParaphraseSettings, "placeholders", type=comma_list, metavar="STYLES",
+                help=f"how [X]/[Y] travel, comma-separated from {', '.join(PLACEHOLDER_STYLES)} "
+                     "(default: the backend's choice)")
     g = p.add_argument_group("free-text prompts", "Spans that come back byte-for-byte: {placeholders}, [X]/[Y], "
                                                   "cues opening a line (`Sentence:`), and the ones named here.")
-    g.add_argument("--labels", metavar="WORDS", help="comma-separated label words to keep (e.g. positive,negative)")
-    g.add_argument("--keep", action="append", metavar="TEXT", help="a string to keep as it is (repeatable)")
-    g.add_argument("--keep-regex", action="append", metavar="REGEX", help="keep every match (repeatable)")
-    g.add_argument("--examples-verbatim", action="store_true",
-                   help="keep the few-shot example lines as they are; paraphrase only the instruction")
-    g.add_argument("--no-protect", action="store_true", help="translate the whole text, protecting nothing")
+    add_setting(g, SpanSettings, "labels", type=comma_list, metavar="WORDS",
+                help="comma-separated label words to keep (e.g. positive,negative)")
+    add_setting(g, SpanSettings, "keep", action="append", metavar="TEXT", help="a string to keep as it is (repeatable)")
+    add_setting(g, SpanSettings, "keep_regex", action="append", metavar="REGEX", help="keep every match (repeatable)")
+    add_setting(g, SpanSettings, "examples_verbatim", action="store_true",
+                help="keep the few-shot example lines as they are; paraphrase only the instruction")
+    add_setting(g, SpanSettings, "protect", "--no-protect", action="store_false",
+                help="translate the whole text, protecting nothing")
     p.add_argument("-o", "--out", metavar="FILE", help="write JSONL here (atomically); default stdout")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
     _flags().add_to(p, "backend options", "Each backend's own settings (the backends that take a flag in [...]).")
@@ -93,8 +99,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _split_list(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+def comma_list(value: str) -> tuple[str, ...]:
+    """A comma-separated list (`positive,negative`), blank items left out."""
+    return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
 def _gather_inputs(args) -> tuple[list[tuple[str | None, str]], list[str]]:
@@ -212,16 +219,13 @@ def run(args: argparse.Namespace) -> int:
         options.update(parse_option_items(args.option))
         if pivots:
             check_routes([(args.backend, pivots)], {args.backend: options})
-    if texts and args.permutations is None and not args.direct:
+    settings = settings_from_args(args, ParaphraseSettings, placeholders=args.placeholders or None)
+    if texts and args.permutations == ParaphraseSettings.default("permutations") and not args.direct:
         log("paraphrase: free-text prompt (not a one-line template with [X] and [Y]); "
-            "writing 5 variants (--permutations N)")
+            f"writing {settings.permutations} variants (--permutations N)")
     result = paraphrase([t for _, t in templates], texts=texts, backend=args.backend, options=options,
-                        direct=args.direct, pivots=pivots, routes=routes, src=args.src, beams=args.beams,
-                        top=args.top, permutations=args.permutations or 5,
-                        placeholders=_split_list(args.placeholders), relations=[r for r, _ in templates],
-                        cache=not args.no_cache, protect=not args.no_protect,
-                        labels=_split_list(args.labels) or (), keep=args.keep or (), keep_regex=args.keep_regex or (),
-                        examples_verbatim=args.examples_verbatim, generations=args.generations)
+                        direct=args.direct, pivots=pivots, routes=routes, relations=[r for r, _ in templates],
+                        cache=not args.no_cache, settings=settings, spans=settings_from_args(args, SpanSettings))
     stats = result.stats
     groups = result.candidates + result.texts
     summary = (f"{plural(stats.kept, 'paraphrase')} of {plural(stats.inputs, 'input')}; "

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log
 from promptmine.core.records import Candidate, check_template
+from promptmine.core.settings import take
 from promptmine.paraphrasing.direct import paraphrase_direct
 from promptmine.paraphrasing.freetext import paraphrase_text
 from promptmine.paraphrasing.pool import paraphrase_routes
 from promptmine.paraphrasing.roundtrip import RoundTripStats, _open_cache
 from promptmine.paraphrasing.routes import format_routes, installed_routes, open_routes, parse_routes
+from promptmine.paraphrasing.settings import ParaphraseSettings
+from promptmine.paraphrasing.spans import SpanSettings
 
 
 @dataclass
@@ -29,11 +32,10 @@ class ParaphraseResult:
 
 def paraphrase(templates: str | Sequence[str] = (), *, texts: Sequence[str] = (), backend="auto",
                options: dict | None = None, direct: bool = False, pivots: Sequence[str] | None = None,
-               routes: str | Sequence[tuple[object, Sequence[str]]] | None = None, src: str = "en", beams: int = 7, top: int = 40, permutations: int = 5,
-               placeholders: Sequence[str] | None = None, relations: Sequence[str | None] | None = None,
-               cache: bool = True, protect: bool = True, labels: Sequence[str] = (), keep: Sequence[str] = (),
-               keep_regex: Sequence[str] = (), examples_verbatim: bool = False,
-               generations: int | None = None) -> ParaphraseResult:
+               routes: str | Sequence[tuple[object, Sequence[str]]] | None = None,
+               relations: Sequence[str | None] | None = None, cache: bool = True,
+               settings: ParaphraseSettings | None = None, spans: SpanSettings | None = None,
+               **fields) -> ParaphraseResult:
     """Paraphrase templates (one `[X]` and one `[Y]` each) and free-text prompts.
 
     `backend` is "auto" (default: every route installed here, `installed_routes`: Marian where its
@@ -44,31 +46,30 @@ def paraphrase(templates: str | Sequence[str] = (), *, texts: Sequence[str] = ()
     backend's. `routes` instead of `backend` and `pivots`: several translators together, as
     `"bergamot:pt,apertium:es"` (`routes.parse_routes`; a bare `LANG` is a pivot of `backend`) or
     [(backend name or translator, pivots)], `options` then per backend name; one unavailable here is
-    skipped with a note (`open_routes`). `placeholders` default to the backend's slot renderings;
-    `relations` label the templates' candidates; `cache=False` neither reads nor writes the
-    translation cache. `protect`, `labels`, `keep`, `keep_regex` and `examples_verbatim` apply to
-    free-text prompts (see `paraphrase_text`; the labels of few-shot examples are found without
-    `labels` too). `generations`: None (default)
-    is one round trip, grown further only for templates it left without a paraphrase
-    (`paraphrase_routes`); a number is that many generations for every template (1: LPAQA's)."""
+    skipped with a note (`open_routes`). `relations` label the templates' candidates; `cache=False`
+    neither reads nor writes the translation cache.
+
+    `settings` (`ParaphraseSettings`: `src`, `beams`, `top`, `permutations`, `placeholders` (default:
+    the backend's slot renderings) and `generations`: None (default) is one round trip, grown further
+    only for templates it left without a paraphrase (`paraphrase_routes`); a number is that many
+    generations for every template (1: LPAQA's)) and `spans` (`SpanSettings`: `protect`, `labels`,
+    `keep`, `keep_regex`, `examples_verbatim`, for free-text prompts, see `paraphrase_text`; the labels
+    of few-shot examples are found without `labels` too); their fields may also be given as keywords
+    (`paraphrase(templates, beams=3, labels=["positive"])`)."""
+    settings, spans = take(fields, (ParaphraseSettings, settings), (SpanSettings, spans), who="paraphrase")
     templates = [templates] if isinstance(templates, str) else list(templates)
     texts = list(texts)
     for t in templates:
         check_template(t)
     if not templates and not texts:
         raise PromptmineError("nothing to paraphrase: give templates or texts")
-    if beams < 1 or top < 0 or permutations < 1 or (generations is not None and generations < 1):
-        raise PromptmineError("beams, permutations and generations must be at least 1, top at least 0")
     stats = RoundTripStats()
     options = dict(options or {})
     if direct:  # free-text prompts: each sentence rewritten by the paraphraser, spans protected alike
         paraphraser = _backend("PARAPHRASERS", "openai" if backend == "auto" else backend, options, cache)
-        found = paraphrase_direct(templates, paraphraser, n=max(beams, top), top=top, relations=relations,
-                                  stats=stats) if templates else []
-        variants = [paraphrase_text(text, paraphraser, [], beams=beams, permutations=permutations, src=src,
-                                    stats=stats, protect=protect, labels=labels, keep=keep, keep_regex=keep_regex,
-                                    examples_verbatim=examples_verbatim, cache=None)
-                    for text in texts]
+        found = paraphrase_direct(templates, paraphraser, settings, relations=relations, stats=stats) \
+            if templates else []
+        variants = [paraphrase_text(text, paraphraser, [], settings, spans, stats=stats, cache=None) for text in texts]
         return ParaphraseResult(found, variants, stats)
     if routes is not None:
         named = parse_routes(routes, backend=backend if isinstance(backend, str) and backend != "auto" else None) \
@@ -92,12 +93,10 @@ def paraphrase(templates: str | Sequence[str] = (), *, texts: Sequence[str] = ()
         translator = _backend("TRANSLATORS", backend, options, cache)
         routes = [(translator, list(pivots or getattr(translator, "default_pivots", ())))]
     disk = _open_cache("default") if cache else None  # one connection for every input
-    found = paraphrase_routes(templates, routes, generations=generations, beams=beams, top=top, src=src,
-                              styles=placeholders, cache=disk, relations=relations, stats=stats) if templates else []
+    found = paraphrase_routes(templates, routes, settings, cache=disk, relations=relations, stats=stats) \
+        if templates else []
     translator, text_pivots = routes[0]
-    variants = [paraphrase_text(text, translator, list(text_pivots), beams=beams, permutations=permutations, src=src,
-                                styles=placeholders, cache=disk, stats=stats, protect=protect, labels=labels,
-                                keep=keep, keep_regex=keep_regex, examples_verbatim=examples_verbatim)
+    variants = [paraphrase_text(text, translator, list(text_pivots), settings, spans, cache=disk, stats=stats)
                 for text in texts]
     return ParaphraseResult(found, variants, stats)
 

@@ -7,14 +7,19 @@ from collections.abc import Sequence
 
 from promptmine.core.progress import log, plural
 from promptmine.core.records import Candidate, check_template, normalize_text, template_key
+from promptmine.core.settings import take
 from promptmine.paraphrasing.roundtrip import RoundTripStats
+from promptmine.paraphrasing.settings import ParaphraseSettings
 from promptmine.paraphrasing.slots import slot_counts
 
 
-def paraphrase_direct(templates: list[str], paraphraser, *, n: int = 40, top: int = 40,
-                      relations: Sequence[str | None] | None = None,
-                      stats: RoundTripStats | None = None) -> list[list[Candidate]]:
-    """Paraphrase with a models.translate.Paraphraser (no pivot): original first, then up to `top`."""
+def paraphrase_direct(templates: list[str], paraphraser, settings: ParaphraseSettings | None = None, *,
+                      relations: Sequence[str | None] | None = None, stats: RoundTripStats | None = None,
+                      **fields) -> list[list[Candidate]]:
+    """Paraphrase with a models.translate.Paraphraser (no pivot): original first, then up to
+    `settings.top`, from max(`beams`, `top`) rewrites asked for each (fields also as keywords)."""
+    [settings] = take(fields, (ParaphraseSettings, settings), who="paraphrase_direct")
+    n, top = max(settings.beams, settings.top), settings.top
     for t in templates:
         check_template(t)
     stats = stats if stats is not None else RoundTripStats()

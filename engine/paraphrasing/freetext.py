@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, plural
 from promptmine.core.records import normalize_text
+from promptmine.core.settings import take
 from promptmine.paraphrasing.roundtrip import Found, RoundTripStats, _open_cache, round_trip
-from promptmine.paraphrasing.spans import ProtectOptions, mask, protected_pieces, repair
+from promptmine.paraphrasing.settings import ParaphraseSettings
+from promptmine.paraphrasing.spans import SpanSettings, mask, protected_pieces, repair
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
@@ -66,26 +68,27 @@ def _rewrite_units(units: Sequence[str], paraphraser, n: int, stats: RoundTripSt
     return ranked
 
 
-def paraphrase_text(text: str, translator, pivots: list[str], *, beams: int = 7, permutations: int = 5,
-                    src: str = "en", styles: Sequence[str] | None = None, cache="default",
-                    stats: RoundTripStats | None = None, protect: bool = True, labels: Sequence[str] = (),
-                    keep: Sequence[str] = (), keep_regex: Sequence[str] = (),
-                    examples_verbatim: bool = False) -> list[dict]:
-    """The original prompt (pivot None), then up to `permutations` distinct paraphrases, best first, as
-    output records {"source", "template", "pivot", "backend", "score"} (score: mean round-trip log-prob
-    per sentence). `translator` may also be a paraphraser (e.g. the hosted one): each sentence is then
-    rewritten directly, `beams` rewrites each, and `pivots` is ignored.
+def paraphrase_text(text: str, translator, pivots: list[str], settings: ParaphraseSettings | None = None,
+                    spans: SpanSettings | None = None, *, cache="default", stats: RoundTripStats | None = None,
+                    **fields) -> list[dict]:
+    """The original prompt (pivot None), then up to `settings.permutations` distinct paraphrases, best
+    first, as output records {"source", "template", "pivot", "backend", "score"} (score: mean round-trip
+    log-prob per sentence). `translator` may also be a paraphraser (e.g. the hosted one): each sentence
+    is then rewritten directly, `settings.beams` rewrites each, and `pivots` is ignored. The fields of
+    `settings` and `spans` may also be given as keywords (`permutations=3, labels=[...]`).
 
-    With `protect` (default), the spans of `promptmine.paraphrasing.spans` come back byte-for-byte: `{placeholders}`,
-    `[X]`/`[Y]`, cues opening a line (`Sentence:`), the `labels` words, the `keep` strings and
-    `keep_regex` matches; sentence candidates that damage one are repaired or dropped (counted in
-    `stats.span_repaired`/`span_dropped`). `examples_verbatim` keeps the few-shot example lines (a line
-    opening with a cue, or ending in a label after a separator like `//`) as they are and paraphrases only the instruction."""
+    With `spans.protect` (default), the spans of `promptmine.paraphrasing.spans` come back byte-for-byte:
+    `{placeholders}`, `[X]`/`[Y]`, cues opening a line (`Sentence:`), the `labels` words, the `keep`
+    strings and `keep_regex` matches; sentence candidates that damage one are repaired or dropped
+    (counted in `stats.span_repaired`/`span_dropped`). `examples_verbatim` keeps the few-shot example
+    lines (a line opening with a cue, or ending in a label after a separator like `//`) as they are and
+    paraphrases only the instruction."""
+    settings, opts = take(fields, (ParaphraseSettings, settings), (SpanSettings, spans), who="paraphrase_text")
     stats = stats if stats is not None else RoundTripStats()
-    opts = ProtectOptions(labels=labels, keep=keep, keep_regex=keep_regex, examples_verbatim=examples_verbatim)
-    if protect:
+    beams, permutations = settings.beams, settings.permutations
+    if opts.protect:
         masked = mask(text, opts.spans(text))
-        pieces = protected_pieces(masked, split_units, examples_verbatim=examples_verbatim)
+        pieces = protected_pieces(masked, split_units, examples_verbatim=opts.examples_verbatim)
         unmask = masked.unmask
         must_have = opts.texts(text)
     else:
@@ -96,9 +99,9 @@ def paraphrase_text(text: str, translator, pivots: list[str], *, beams: int = 7,
     if hasattr(translator, "paraphrase") and not hasattr(translator, "translate"):
         ranked = _rewrite_units(units, translator, beams, stats)  # a paraphraser (e.g. hosted), no pivot
     else:
-        ranked = round_trip(units, translator, list(pivots), beams=beams, src=src, styles=styles,
-                            cache=_open_cache(cache), stats=stats, desc="sentences")
-    if protect:  # each sentence candidate keeps its tokens, or is repaired, or dropped
+        ranked = round_trip(units, translator, list(pivots), settings, cache=_open_cache(cache), stats=stats,
+                            desc="sentences")
+    if opts.protect:  # each sentence candidate keeps its tokens, or is repaired, or dropped
         for unit, items in zip(units, ranked):
             kept, seen = [], {normalize_text(unit)}
             for f in items:

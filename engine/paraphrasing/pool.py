@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, plural
 from promptmine.core.records import Candidate, check_template, normalize_text, template_key
+from promptmine.core.settings import take
 from promptmine.filters import hygiene, is_content_word, is_filler, words
 from promptmine.paraphrasing.roundtrip import FRAMES, RoundTripStats, _open_cache, round_trip
+from promptmine.paraphrasing.settings import ParaphraseSettings
 from promptmine.paraphrasing.slots import DEFAULT_STYLES
 
 # Renderings `grow_paraphrases` adds to a translator's own: names NMT and rule-based systems keep.
 EXTRA_STYLES = ("names", "names2", "names3", "surnames")
+GROWN = 2  # generations of a grown pool (`grow_paraphrases` when none is set; `promptmine run`'s)
 
 
 def _junk(text: str, source: str) -> bool:
@@ -35,19 +38,21 @@ def _junk(text: str, source: str) -> bool:
     return any(is_filler(w, initial) and w not in own for w, initial in ws)
 
 
-def paraphrase_templates(templates: list[str], translator, pivots: list[str], *, beams: int = 7, top: int = 40,
-                         src: str = "en", styles: Sequence[str] | None = None, cache="default",
-                         relations: Sequence[str | None] | None = None,
-                         stats: RoundTripStats | None = None) -> list[list[Candidate]]:
-    """For each template: the original (pivot None) first, then up to `top` paraphrases, best first:
-    one generation of `grow_paraphrases` with one translator, its pivots and its own slot renderings
-    (LPAQA's round trip; `grow_paraphrases` itself grows a pool further).
+def paraphrase_templates(templates: list[str], translator, pivots: list[str],
+                         settings: ParaphraseSettings | None = None, *, cache="default",
+                         relations: Sequence[str | None] | None = None, stats: RoundTripStats | None = None,
+                         **fields) -> list[list[Candidate]]:
+    """For each template: the original (pivot None) first, then up to `settings.top` paraphrases, best
+    first: one generation of `grow_paraphrases` with one translator, its pivots and its own slot
+    renderings (LPAQA's round trip; `grow_paraphrases` itself grows a pool further). `settings`' fields
+    may also be given as keywords (`beams=3`).
 
     `cache` is "default" (the on-disk cache), a promptmine.core.cache.DiskCache, or None. `stats`, if given,
     is filled with the counts (round trips, dropped for a lost slot, kept)."""
-    return grow_paraphrases(templates, [(translator, pivots)], generations=1, beams=beams, top=top, src=src,
-                            styles=styles, extra_styles=(), stop_variants=False, frames=(), cache=cache,
-                            relations=relations, stats=stats)
+    [settings] = take(fields, (ParaphraseSettings, settings), who="paraphrase_templates")
+    return grow_paraphrases(templates, [(translator, pivots)], settings.model_copy(update={"generations": 1}),
+                            extra_styles=(), stop_variants=False, frames=(), cache=cache, relations=relations,
+                            stats=stats)
 
 
 @dataclass
@@ -63,14 +68,14 @@ class PoolEntry:
     score: float | None
 
 
-def grow_paraphrases(templates: Sequence[str], routes: Sequence[tuple[object, Sequence[str]]], *,
-                     generations: int = 2, breadth: int = 10, beams: int = 7, top: int = 40, src: str = "en",
-                     styles: Sequence[str] | None = None, extra_styles: Sequence[str] = EXTRA_STYLES,
-                     stop_variants: bool = True, frames: Sequence[str] = FRAMES, cache="default",
-                     relations: Sequence[str | None] | None = None,
-                     stats: RoundTripStats | None = None) -> list[list[Candidate]]:
+def grow_paraphrases(templates: Sequence[str], routes: Sequence[tuple[object, Sequence[str]]],
+                     settings: ParaphraseSettings | None = None, *, breadth: int = 10,
+                     extra_styles: Sequence[str] = EXTRA_STYLES, stop_variants: bool = True,
+                     frames: Sequence[str] = FRAMES, cache="default", relations: Sequence[str | None] | None = None,
+                     stats: RoundTripStats | None = None, **fields) -> list[list[Candidate]]:
     """A pool of paraphrases per template from every route (a translator and its pivots), grown by
-    generations: generation 1 round-trips each template through every route; generation g+1
+    `settings.generations` generations (None: `GROWN`; `settings`' fields may also be given as
+    keywords): generation 1 round-trips each template through every route; generation g+1
     round-trips the best `breadth` paraphrases of generation g through every route again, which
     chains pivots (en>pt>en>es>en, en>es>en>pt>en) and lets a greedy translator move further from
     the original than one round trip does.
@@ -78,12 +83,14 @@ def grow_paraphrases(templates: Sequence[str], routes: Sequence[tuple[object, Se
     Each generation is ranked on its own (by round-trip score when every candidate has one, else by
     agreement: how many routes, pivots, slot renderings and parents produced it; then first seen)
     and de-duplicated against the original and all earlier generations under
-    `records.template_key`. Slots travel in `styles` (default: the translator's own) plus
-    `extra_styles`; with `stop_variants` each input also goes with its final full stop toggled, and
+    `records.template_key`. Slots travel in `settings.placeholders` (default: the translator's own)
+    plus `extra_styles`; with `stop_variants` each input also goes with its final full stop toggled, and
     inside each of `frames` (`round_trip`): different input sentences are what give a greedy
     translator more than one candidate.
-    Returns, per template, the original first (pivot None), then up to `top` paraphrases,
+    Returns, per template, the original first (pivot None), then up to `settings.top` paraphrases,
     generation 1 first; `pivot` names the pivot chains (`pt>es`), `backend` the translators."""
+    [settings] = take(fields, (ParaphraseSettings, settings), who="grow_paraphrases")
+    generations, top = settings.generations or GROWN, settings.top
     for t in templates:
         check_template(t)
     if generations < 1 or breadth < 1:
@@ -101,8 +108,8 @@ def grow_paraphrases(templates: Sequence[str], routes: Sequence[tuple[object, Se
             break
         results = []
         for translator, pivots in routes:
-            own = list(styles or getattr(translator, "placeholder_styles", DEFAULT_STYLES))
-            ranked = round_trip(inputs, translator, list(pivots), beams=beams, src=src,
+            own = list(settings.placeholders or getattr(translator, "placeholder_styles", DEFAULT_STYLES))
+            ranked = round_trip(inputs, translator, list(pivots), settings,
                                 styles=list(dict.fromkeys(own + list(extra_styles))), cache=cache, stats=stats,
                                 key=template_key, stop_variants=stop_variants, frames=frames,
                                 desc=f"round trips (generation {gen})")
@@ -170,29 +177,28 @@ def hygiene_counts(reasons: Sequence[str]) -> str:
     return ", ".join(plural(reasons.count(r), *names[r]) for r in HYGIENE if r in reasons)
 
 
-def paraphrase_routes(templates: Sequence[str], routes: Sequence[tuple[object, Sequence[str]]], *,
-                      generations: int | None = None, beams: int = 7, top: int = 40, src: str = "en",
-                      styles: Sequence[str] | None = None, cache="default",
-                      relations: Sequence[str | None] | None = None,
-                      stats: RoundTripStats | None = None) -> list[list[Candidate]]:
-    """Paraphrases of each template from every route (translator, pivots). `generations` None (the
-    default): one round trip per route (LPAQA's), then, for each template that got none from it, a
-    grown pool (`grow_paraphrases`, 2 generations with more slot renderings and input variants): short
-    templates (`[X] is a subclass of [Y] .`) often come back unchanged from one round trip. A number:
-    that many generations of `grow_paraphrases` for every template (1: LPAQA's round trip)."""
+def paraphrase_routes(templates: Sequence[str], routes: Sequence[tuple[object, Sequence[str]]],
+                      settings: ParaphraseSettings | None = None, *, cache="default",
+                      relations: Sequence[str | None] | None = None, stats: RoundTripStats | None = None,
+                      **fields) -> list[list[Candidate]]:
+    """Paraphrases of each template from every route (translator, pivots). `settings.generations` None
+    (the default): one round trip per route (LPAQA's), then, for each template that got none from it, a
+    grown pool (`grow_paraphrases`, `GROWN` generations with more slot renderings and input variants):
+    short templates (`[X] is a subclass of [Y] .`) often come back unchanged from one round trip. A
+    number: that many generations of `grow_paraphrases` for every template (1: LPAQA's round trip)."""
+    [settings] = take(fields, (ParaphraseSettings, settings), who="paraphrase_routes")
     stats = stats if stats is not None else RoundTripStats()
+    generations = settings.generations
     if generations is not None and generations > 1:
-        return grow_paraphrases(templates, routes, generations=generations, beams=beams, top=top, src=src,
-                                styles=styles, cache=cache, relations=relations, stats=stats)
-    found = grow_paraphrases(templates, routes, generations=1, beams=beams, top=top, src=src, styles=styles,
-                             extra_styles=(), stop_variants=False, frames=(), cache=cache, relations=relations,
-                             stats=stats)
+        return grow_paraphrases(templates, routes, settings, cache=cache, relations=relations, stats=stats)
+    found = grow_paraphrases(templates, routes, settings.model_copy(update={"generations": 1}), extra_styles=(),
+                             stop_variants=False, frames=(), cache=cache, relations=relations, stats=stats)
     empty = [i for i, cands in enumerate(found) if len(cands) < 2]
     if generations is None and empty:
         log(f"paraphrase: one round trip gave nothing for {plural(len(empty), 'template')}; growing their pools")
-        grown = grow_paraphrases([templates[i] for i in empty], routes, generations=2, beams=beams, top=top,
-                                 src=src, styles=styles, cache=cache,
-                                 relations=[relations[i] for i in empty] if relations else None, stats=stats)
+        grown = grow_paraphrases([templates[i] for i in empty], routes, settings.model_copy(update={"generations": GROWN}),
+                                 cache=cache, relations=[relations[i] for i in empty] if relations else None,
+                                 stats=stats)
         for i, cands in zip(empty, grown):
             found[i] = cands
     return found

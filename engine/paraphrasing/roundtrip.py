@@ -17,6 +17,7 @@ from promptmine.core.progress import progress
 from promptmine.core.records import normalize_text
 from promptmine.filters import FUNCTION_WORDS
 from promptmine.paraphrasing.routes import check_pivots
+from promptmine.paraphrasing.settings import ParaphraseSettings
 from promptmine.paraphrasing.slots import (BARE_POSSESSIVE, DEFAULT_STYLES, LEFTOVER, PLACEHOLDER_STYLES, render_slots,
                                           restore_slots, slot_counts)
 
@@ -121,11 +122,13 @@ class RoundTripStats:
     span_dropped: int = 0  # ... and candidates or variants dropped for a damaged protected span
 
 
-def round_trip(units: Sequence[str], translator, pivots: Sequence[str], *, beams: int = 7, src: str = "en",
+def round_trip(units: Sequence[str], translator, pivots: Sequence[str], settings: ParaphraseSettings | None = None, *,
                styles: Sequence[str] | None = None, cache=None, stats: RoundTripStats | None = None,
                desc: str = "round trips", key=normalize_text, stop_variants: bool = False,
                frames: Sequence[str] = ()) -> list[list[Found]]:
-    """Ranked distinct round-trip candidates for each unit (the unit itself left out).
+    """Ranked distinct round-trip candidates for each unit (the unit itself left out), through `pivots`
+    from and back to `settings.src` with `settings.beams` candidates a step; slots travel in `styles`
+    (default: `settings.placeholders`, else the translator's own renderings).
 
     Candidates are the same when `key` says so (templates: `records.template_key`). With
     `stop_variants`, each unit also travels with its final full stop toggled (a greedy translator
@@ -133,7 +136,9 @@ def round_trip(units: Sequence[str], translator, pivots: Sequence[str], *, beams
     Each of `frames` (e.g. `We know that `) is another form: the unit inside that sentence, whose
     translation is kept when the frame comes back and is cut off (`[X]'s capital is [Y].` from `We
     know that the capital of [X] is [Y].`); when it does not, the result is dropped (`stats.unframed`)."""
-    styles = list(styles or getattr(translator, "placeholder_styles", DEFAULT_STYLES))
+    settings = settings or ParaphraseSettings()
+    src, beams = settings.src, settings.beams
+    styles = list(styles or settings.placeholders or getattr(translator, "placeholder_styles", DEFAULT_STYLES))
     for s in styles:
         if s not in PLACEHOLDER_STYLES:
             raise PromptmineError(f"unknown placeholder style {s!r}; choose from {', '.join(PLACEHOLDER_STYLES)}")

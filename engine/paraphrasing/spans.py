@@ -1,5 +1,5 @@
 """Protected spans: the parts of a free-text prompt a paraphrase must give back byte-for-byte (what
-`protect=True`, the default, and `--no-protect` switch on and off).
+`SpanSettings.protect`, on by default, and `--no-protect` switch on and off).
 
 A few-shot prompt works because of a few exact strings: the `{text}` slot, `[X]`/`[Y]`, the field
 cues at the start of a line (`Sentence:`, `Sentiment:`, `Q:`, `A:`), the label words of the
@@ -23,7 +23,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pydantic import Field
+
 from promptmine.core.errors import PromptmineError
+from promptmine.core.settings import Settings
 
 # A short capitalised label (at most 3 words) ending in a colon, at the start of a line.
 CUE = re.compile(r"(?m)^[ \t]*([A-Z][\w'/-]*(?: [A-Za-z][\w'/-]*){0,2}:)(?=[ \t]|$)")
@@ -243,17 +246,21 @@ def protected_pieces(masked: Masked, split_units, *, examples_verbatim: bool = F
     return out
 
 
-@dataclass
-class ProtectOptions:
-    """What to keep besides the defaults (placeholders, [X]/[Y], cues): label words, literal
-    strings, regular expressions; whether few-shot example lines stay verbatim."""
+class SpanSettings(Settings):
+    """Whether spans are protected, and what to keep besides the defaults (placeholders, [X]/[Y],
+    cues): label words, literal strings, regular expressions; whether few-shot example lines stay
+    verbatim."""
 
-    labels: Sequence[str] = ()
-    keep: Sequence[str] = ()
-    keep_regex: Sequence[str] = ()
-    cues: bool = True
-    examples_verbatim: bool = False
-    auto_labels: bool = True  # also the labels `example_labels` finds (`// Positive`, `Label: Positive`)
+    protect: bool = Field(True, description="give the protected spans back byte-for-byte (False: translate the "
+                                            "whole text, protecting nothing)")
+    labels: tuple[str, ...] = Field((), description="label words to keep (e.g. positive, negative)")
+    keep: tuple[str, ...] = Field((), description="strings to keep as they are")
+    keep_regex: tuple[str, ...] = Field((), description="regular expressions whose every match is kept")
+    cues: bool = Field(True, description="keep the cues opening a line (`Sentence:`)")
+    examples_verbatim: bool = Field(False, description="keep the few-shot example lines as they are; paraphrase "
+                                                       "only the instruction")
+    auto_labels: bool = Field(True, description="also keep the labels `example_labels` finds (`// Positive`, "
+                                                "`Label: Positive`)")
 
     def spans(self, text: str) -> list[Span]:
         labels = list(self.labels) + (example_labels(text) if self.auto_labels else [])
