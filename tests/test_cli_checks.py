@@ -102,7 +102,7 @@ def test_relation_picks_the_facts_of_evaluate_and_select(monkeypatch, capsys):
     seen = {}
 
     def fake_evaluate(templates, pairs, **kw):
-        seen.update(pairs=pairs, strict=kw["strict"])
+        seen.update(pairs=pairs, strict=kw["facts"].strict)
         return []
 
     monkeypatch.setattr(promptmine.scoring, "evaluate", fake_evaluate)
@@ -141,13 +141,13 @@ def test_malformed_pair_lines_are_skipped_or_fatal_with_strict(tmp_path, capsys,
 
 def test_library_functions_take_strict(tmp_path):
     from promptmine.core.errors import InputError
-    from promptmine.scoring import load_facts
+    from promptmine.scoring import FactSettings, load_facts
 
     pairs = tmp_path / "p.jsonl"
     pairs.write_text('{"sub_label": "France", "obj_label": "Paris", "predicate_id": "P36"}\nnot json\n')
     assert load_facts(str(pairs), {None})["P36"].n == 1
     with pytest.raises(InputError, match="p.jsonl:2"):
-        load_facts(str(pairs), {None}, strict=True)
+        load_facts(str(pairs), {None}, FactSettings(strict=True))
 
 
 # -- nothing produced ----------------------------------------------------------------------------------

@@ -6,8 +6,10 @@ import argparse
 
 from promptmine.cli.backends import BackendFlags
 from promptmine.cli.checks import check_output, positive_int, split_ids, stdin_path
+from promptmine.cli.settings import add_setting, settings_from_args
 from promptmine.core.io import read_facts
 from promptmine.core.errors import InputError
+from promptmine.scoring.facts import FactSettings
 
 
 def scorer_flags() -> BackendFlags:
@@ -41,14 +43,14 @@ def scorer_options(args: argparse.Namespace, flags: BackendFlags | None = None) 
 
 def add_facts_arguments(p: argparse.ArgumentParser, what: str = "facts") -> None:
     """--relation, --default-relation and --strict: which facts of the pairs file to use, the same on
-    mine, evaluate and select."""
+    evaluate and select (`FactSettings`; mine has its own --default-relation)."""
     p.add_argument("--relation", action="append", metavar="ID",
                    help=f"use only this relation's {what} (repeat or comma-separate for several); default: "
                         "every relation in the pairs file")
-    p.add_argument("--default-relation", metavar="ID",
-                   help="relation of pairs that name none (default: none; templates without a relation apply)")
-    p.add_argument("--strict", action="store_true",
-                   help="a malformed line of the pairs file is an error (default: skipped and reported)")
+    add_setting(p, FactSettings, "default_relation", metavar="ID",
+                help="relation of pairs that name none (default: none; templates without a relation apply)")
+    add_setting(p, FactSettings, "strict", action="store_true",
+                help="a malformed line of the pairs file is an error (default: skipped and reported)")
 
 
 def facts_from_args(args: argparse.Namespace, pairs: str, templates: str) -> tuple:
@@ -71,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     options = scorer_options(args)
     templates, facts = facts_from_args(args, args.pairs, args.templates)
     scores = evaluate(templates, facts, scorer=args.scorer, options=options,
-                      candidates=stdin_path(args.candidates, "candidates"), max_candidates=args.max_candidates,
-                      limit=args.limit, cache=not args.no_cache, strict=args.strict)
+                      candidates=stdin_path(args.candidates, "candidates"), cache=not args.no_cache,
+                      facts=settings_from_args(args, FactSettings))
     print(format_scores(scores))
     if args.out:
         write_jsonl(args.out, scores)
@@ -101,10 +103,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_facts_arguments(p)
     p.add_argument("--candidates", default=None, metavar="FILE",
                    help="candidate objects, one a line (default: the distinct objects of each relation's pairs)")
-    p.add_argument("--max-candidates", type=positive_int, default=None, metavar="N",
-                   help="keep the N most frequent objects as candidates; facts with other objects are dropped")
-    p.add_argument("--limit", type=positive_int, default=None, metavar="N",
-                   help="evaluate the first N facts per relation")
+    add_setting(p, FactSettings, "max_candidates", type=positive_int, metavar="N",
+                help="keep the N most frequent objects as candidates; facts with other objects are dropped")
+    add_setting(p, FactSettings, "limit", type=positive_int, metavar="N", help="evaluate the first N facts per relation")
     p.add_argument("-o", "--out", default=None, metavar="FILE",
                    help="write Score records as JSONL (per fact: subject, gold object, prediction, rank)")
     add_scorer_arguments(p)

@@ -6,7 +6,9 @@ import argparse
 
 from promptmine.cli.checks import check_output, fraction, positive_int
 from promptmine.cli.evaluate import add_facts_arguments, add_scorer_arguments, facts_from_args, scorer_options
+from promptmine.cli.settings import add_setting, settings_from_args
 from promptmine.core.errors import PromptmineError
+from promptmine.scoring.facts import FactSettings
 from promptmine.selection import (
     CHOOSERS, STRATEGIES, Chooser, OptimizedEnsemble, Race, RankEnsemble, Strategy, Top1, strategy_named,
 )
@@ -48,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
     options = scorer_options(args)
     templates, facts = facts_from_args(args, args.pairs, args.templates)
     selections = select(templates, facts, strategy=strategy_from_args(args), choose=chooser_from_args(args),
-                        seed=args.seed, calibrate=args.calibrate, scorer=args.scorer, options=options, max_candidates=args.max_candidates, limit=args.limit,
-                        cache=not args.no_cache, strict=args.strict)
+                        seed=args.seed, calibrate=args.calibrate, scorer=args.scorer, options=options,
+                        cache=not args.no_cache, facts=settings_from_args(args, FactSettings))
     if args.out in (None, "-"):  # the records on stdout, like mine and paraphrase
         write_jsonl(None, selections)
         return 0
@@ -89,10 +91,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--calibrate", action="store_true",
                    help="rank by calibrated scores: log P(object | prompt) minus log P(object | the prompt with "
                         "a content-free subject), so objects the template favours whatever the subject stop winning")
-    p.add_argument("--max-candidates", type=positive_int, default=None, metavar="N",
-                   help="keep the N most frequent objects as candidates (default: all distinct objects)")
-    p.add_argument("--limit", type=positive_int, default=None, metavar="N",
-                   help="use the first N training facts per relation")
+    add_setting(p, FactSettings, "max_candidates", type=positive_int, metavar="N",
+                help="keep the N most frequent objects as candidates (default: all distinct objects)")
+    add_setting(p, FactSettings, "limit", type=positive_int, metavar="N", help="use the first N training facts per relation")
     p.add_argument("-o", "--out", metavar="FILE",
                    help="write the selections (JSONL, atomically) and print a summary; default: the JSONL on stdout")
     add_scorer_arguments(p)

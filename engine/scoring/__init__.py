@@ -1,7 +1,7 @@
 """Score prompts with a language model: rank candidate objects, report P@1 and MRR.
 
 - `scorers`: `load_scorer`, the score cache (`CachedScorer`) and calibration (`CalibratedScorer`);
-- `facts`: a relation's facts over a shared candidate set (`RelationFacts`, `load_facts`);
+- `facts`: a relation's facts over a shared candidate set (`RelationFacts`, `load_facts`, `FactSettings`);
 - `metrics`: ranks, P@1, MRR, the micro average and the ensembles' log-linear `combine`;
 - `evaluation`: scores of templates and selections, and the library function `evaluate`.
 """
@@ -11,12 +11,12 @@ from promptmine.scoring.evaluation import (
     score_template, score_templates, selection_name, to_score,
 )
 from promptmine.scoring.facts import (
-    RelationFacts, group_by_relation, load_facts, read_candidate_objects, relation_facts, templates_for,
+    FactSettings, RelationFacts, group_by_relation, load_facts, read_candidate_objects, relation_facts, templates_for,
 )
 from promptmine.scoring.metrics import FLOOR, combine, micro_average, mrr, p_at_1, ranks, top_predictions
 from promptmine.scoring.scorers import CachedScorer, CalibratedScorer, calibrated, load_scorer
 
-__all__ = ["FLOOR", "CachedScorer", "CalibratedScorer", "RelationFacts", "Scored", "as_selections", "calibrated",
+__all__ = ["FLOOR", "CachedScorer", "CalibratedScorer", "FactSettings", "RelationFacts", "Scored", "as_selections", "calibrated",
            "combine", "evaluate", "evaluate_blocks", "evaluate_selection", "group_by_relation", "load_facts",
            "load_scorer", "micro_average", "mrr", "p_at_1", "ranks", "read_candidate_objects",
            "read_selections_or_templates", "relation_facts", "score_template", "score_templates", "selection_name",

@@ -16,7 +16,8 @@ from promptmine.core.errors import InputError, PromptmineError
 from promptmine.core.io import iter_jsonl, read_templates
 from promptmine.core.progress import log, plural, progress
 from promptmine.core.records import FactResult, Score, Selection, WeightedTemplate
-from promptmine.scoring.facts import RelationFacts, load_facts, templates_for
+from promptmine.core.settings import take
+from promptmine.scoring.facts import FactSettings, RelationFacts, load_facts, templates_for
 from promptmine.scoring.metrics import combine, mrr, p_at_1, ranks, top_predictions
 from promptmine.scoring.scorers import CachedScorer, load_scorer
 
@@ -106,23 +107,23 @@ def read_selections_or_templates(path: str) -> list[Selection]:
 
 # -- the library function -------------------------------------------------------------------------
 
-def evaluate(templates, pairs, *, scorer="causal", options: dict | None = None, relation: str | None = None,
-             candidates=None, max_candidates: int | None = None, limit: int | None = None,
-             cache: bool = True, strict: bool = False) -> list[Score]:
+def evaluate(templates, pairs, *, scorer="causal", options: dict | None = None, candidates=None,
+             cache: bool = True, facts: FactSettings | None = None, **fields) -> list[Score]:
     """P@1 and MRR of each template (or selection) on the facts of its relation.
 
     `templates`: a file (templates, candidates or `promptmine select` output), or a list of template
     strings, Candidates, Selections or (relation, template) tuples; a template without a relation is
-    evaluated on every relation. `pairs`: a facts file or a list of Pairs (`relation` names the
-    relation of pairs without one). `candidates`: the objects to rank (a file or a list; default: the
-    distinct objects of each relation's pairs, the `max_candidates` most frequent). `limit`: the first
-    N facts per relation. `strict`: a malformed line of the pairs file is an error (default: skipped
+    evaluated on every relation. `pairs`: a facts file or a list of Pairs. `candidates`: the objects
+    to rank (a file or a list; default: the distinct objects of each relation's pairs, the
+    `max_candidates` most frequent). `facts` (`FactSettings`, its fields also as keywords):
+    `default_relation` names the relation of pairs without one, `max_candidates`, `limit` the first N
+    facts per relation, `strict` makes a malformed line of the pairs file an error (default: skipped
     and reported). `scorer`/`options`/`cache`: as for `load_scorer`."""
+    [facts] = take(fields, (FactSettings, facts), who="evaluate")
     selections = as_selections(templates)
     if not selections:
         raise InputError("no templates", templates if isinstance(templates, (str, Path)) else None)
-    facts_by_rel = load_facts(pairs, {s.relation for s in selections}, relation=relation,
-                              max_candidates=max_candidates, candidates=candidates, limit=limit, strict=strict)
+    facts_by_rel = load_facts(pairs, {s.relation for s in selections}, facts, candidates=candidates)
     jobs = [(rel, s) for rel, facts in facts_by_rel.items() for s in templates_for(selections, rel)]
     if not jobs:
         raise PromptmineError(f"no template matches the pairs' relations ({', '.join(map(str, facts_by_rel))}); "

@@ -8,10 +8,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import Field
+
 from promptmine.core.errors import InputError
 from promptmine.core.io import read_pairs
 from promptmine.core.progress import log, plural
 from promptmine.core.records import Pair, Selection
+from promptmine.core.settings import Settings
+
+
+class FactSettings(Settings):
+    """Which facts of a pairs file are scored and over which candidates (`evaluate`, `select`)."""
+
+    default_relation: str | None = Field(None, description="relation of pairs that name none (None: the "
+                                                           "templates' only relation, if they have one)")
+    max_candidates: int | None = Field(None, ge=1, description="candidate objects per relation: the N most "
+                                                               "frequent (None: all distinct objects)")
+    limit: int | None = Field(None, ge=1, description="the first N facts per relation (None: all)")
+    strict: bool = Field(False, description="a malformed line of the pairs file is an error (else skipped and "
+                                            "reported)")
 
 
 @dataclass
@@ -68,16 +83,17 @@ def read_candidate_objects(path: str) -> list[str]:
     return [line.strip() for _, line in iter_lines(path) if line.strip() and not line.startswith("#")]
 
 
-def load_facts(pairs, relations: set[str | None], *, relation: str | None = None,
-               max_candidates: int | None = None, candidates=None,
-               limit: int | None = None, strict: bool = False) -> dict[str | None, RelationFacts]:
-    """Facts per relation from a pairs file (malformed lines skipped and reported, or with `strict` an
-    error) or a list of Pairs; `candidates`: a file or a list of objects."""
+def load_facts(pairs, relations: set[str | None], settings: FactSettings | None = None, *,
+               candidates=None) -> dict[str | None, RelationFacts]:
+    """Facts per relation from a pairs file (malformed lines skipped and reported, or with
+    `settings.strict` an error) or a list of Pairs; `candidates`: a file or a list of objects."""
+    settings = settings or FactSettings()
+    max_candidates, limit = settings.max_candidates, settings.limit
     path = pairs if isinstance(pairs, (str, Path)) else None
-    pairs = read_pairs(path, strict=strict) if path is not None else list(pairs)
+    pairs = read_pairs(path, strict=settings.strict) if path is not None else list(pairs)
     if not pairs:
         raise InputError("no pairs", path)
-    grouped = group_by_relation(pairs, relations, default=relation)
+    grouped = group_by_relation(pairs, relations, default=settings.default_relation)
     cands = read_candidate_objects(str(candidates)) if isinstance(candidates, (str, Path)) else candidates
     out = {}
     for rel, ps in grouped.items():

@@ -68,16 +68,16 @@ def _stack(parts: Sequence[Scored], blocks: Sequence[RelationFacts], width: int)
     return np.concatenate(rows, axis=0) if rows else np.zeros((0, width))
 
 
-def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[RelationFacts], *,
-          budget: int | None, block_size: int, z: float, metric: str, eliminate: bool, seed: int, keep: int,
-          groups: Sequence[Sequence[str]], desc: str, first: int = 1, growth: float = 2.0) -> RaceResult:
+def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[RelationFacts], race: Race, *,
+          eliminate: bool, seed: int, keep: int, groups: Sequence[Sequence[str]], desc: str, first: int = 1,
+          growth: float = 2.0) -> RaceResult:
     """Racing (successive halving with a confidence bound) over blocks of training facts.
 
-    All templates are scored on the first `first` block(s). After each round a template is dropped
-    when its paired per-fact difference to its group's leader (reciprocal rank, or hit@1 with
-    metric="hit1"; same facts) is clearly negative: mean + z * standard error < 0. Survivors are
-    scored on more blocks (the facts seen grow by `growth` per round) until the training facts or
-    the `budget` in (fact, template) pairs run out; when the next round does not fit the budget the
+    The settings are `race`'s (`budget`, `block_size`, `z`, `metric`). All templates are scored on the
+    first `first` block(s). After each round a template is dropped when its paired per-fact difference
+    to its group's leader (reciprocal rank, or hit@1 with metric="hit1"; same facts) is clearly
+    negative: mean + z * standard error < 0. Survivors are scored on more blocks (the facts seen grow
+    by `growth` per round) until the training facts or the `budget` in (fact, template) pairs run out; when the next round does not fit the budget the
     weakest survivors (by mean) are dropped first, as in successive halving, and then fewer blocks
     are added. Never dropped: each group's leader and the `keep` best overall (the top-K that
     ensembles use), so they end on the most facts. `groups` are template subsets that each need a
@@ -86,8 +86,9 @@ def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[Rel
     (which only orders the facts when `blocks` is one RelationFacts)."""
     import numpy as np
 
+    budget, z, metric = race.budget, race.z, race.metric
     if isinstance(blocks, RelationFacts):
-        blocks = split_blocks(blocks, block_size, seed)
+        blocks = split_blocks(blocks, race.block_size, seed)
     blocks = [b for b in blocks if b.n]
     templates = list(dict.fromkeys(templates))
     if not templates:
@@ -193,8 +194,7 @@ class Race:
             groups: Sequence[Sequence[str]] = (), desc: str = "race") -> RaceResult:
         """Race `templates` on `facts` (one RelationFacts, cut into seeded blocks, or a list of blocks);
         never dropped: each group's leader and the `keep` best overall."""
-        return _race(scorer, templates, facts, budget=self.budget, block_size=self.block_size, z=self.z,
-                     metric=self.metric, eliminate=True, seed=seed, keep=keep, groups=groups, desc=desc)
+        return _race(scorer, templates, facts, self, eliminate=True, seed=seed, keep=keep, groups=groups, desc=desc)
 
 
 @dataclass(frozen=True)
@@ -210,8 +210,9 @@ class Exhaustive:
 
     def run(self, scorer, templates: Sequence[str], facts, *, seed: int = 0, keep: int = 3,
             groups: Sequence[Sequence[str]] = (), desc: str = "score") -> RaceResult:
-        return _race(scorer, templates, facts, budget=None, block_size=self.block_size, z=0.0, metric=self.metric,
-                     eliminate=False, seed=seed, keep=keep, groups=groups, desc=desc)
+        everything = Race(budget=None, block_size=self.block_size, z=0.0, metric=self.metric)
+        return _race(scorer, templates, facts, everything, eliminate=False, seed=seed, keep=keep, groups=groups,
+                     desc=desc)
 
 
 Strategy = Race | Exhaustive

@@ -11,15 +11,15 @@ from promptmine.core.errors import InputError, PromptmineError
 from promptmine.core.io import read_templates
 from promptmine.core.progress import log, plural
 from promptmine.core.records import Selection
-from promptmine.scoring import calibrated, load_facts, load_scorer, p_at_1
+from promptmine.core.settings import take
+from promptmine.scoring import FactSettings, calibrated, load_facts, load_scorer, p_at_1
 from promptmine.selection.choosers import Chooser, Top1
 from promptmine.selection.racing import Race, Strategy
 
 
 def select(templates, pairs, *, strategy: Strategy = Race(), choose: Chooser = Top1(), seed: int = 0,
            calibrate: bool = False, fillers: Sequence[str] = ("N/A",), scorer="causal", options: dict | None = None,
-           relation: str | None = None, max_candidates: int | None = None, limit: int | None = None,
-           cache: bool = True, strict: bool = False) -> list[Selection]:
+           cache: bool = True, facts: FactSettings | None = None, **fields) -> list[Selection]:
     """Per relation, the prompts that make the model answer the training facts `pairs` best.
 
     `templates`: a file or a list of template strings, Candidates or (relation, template) tuples (a
@@ -27,9 +27,11 @@ def select(templates, pairs, *, strategy: Strategy = Race(), choose: Chooser = T
     how many facts (`Race(budget=...)`, per relation, or `Exhaustive()`); `choose`: what is kept of
     them (`Top1()`, `RankEnsemble(k)`, `OptimizedEnsemble(...)`, its held-out split drawn with `seed`,
     which also orders the facts). `calibrate`: rank by calibrated scores (CalibratedScorer,
-    content-free `fillers`). `pairs`, `relation`, `max_candidates`, `limit`, `strict`: as for `evaluate`;
-    `scorer`/`options`/`cache`: as for `load_scorer`. Each Selection's `facts` says how many training
-    facts its templates were scored on."""
+    content-free `fillers`). `pairs` and `facts` (`FactSettings`: `default_relation`, `max_candidates`,
+    `limit`, `strict`; its fields also as keywords): as for `evaluate`; `scorer`/`options`/`cache`: as
+    for `load_scorer`. Each Selection's `facts` says how many training facts its templates were
+    scored on."""
+    [facts] = take(fields, (FactSettings, facts), who="select")
     if isinstance(templates, (str, Path)):
         pool = read_templates(str(templates))
     else:
@@ -38,27 +40,26 @@ def select(templates, pairs, *, strategy: Strategy = Race(), choose: Chooser = T
     pool = list(dict.fromkeys(pool))
     if not pool:
         raise InputError("no templates", templates if isinstance(templates, (str, Path)) else None)
-    facts_by_rel = load_facts(pairs, {r for r, _ in pool}, relation=relation, max_candidates=max_candidates,
-                              limit=limit, strict=strict)
+    facts_by_rel = load_facts(pairs, {r for r, _ in pool}, facts)
     scorer = load_scorer(scorer, options, cache=cache)
     if calibrate:
         scorer = calibrated(scorer, fillers)
     out: list[Selection] = []
-    for rel, facts in facts_by_rel.items():
+    for rel, known in facts_by_rel.items():
         mine = [t for r, t in pool if r in (rel, None)]
         if not mine:
             log(f"{rel}: no templates for this relation; skipped")
             continue
-        if facts.n == 0:
+        if known.n == 0:
             log(f"{rel}: no training facts; skipped")
             continue
-        result = strategy.run(scorer, mine, facts, seed=seed, keep=choose.keep, desc=f"select {rel}")
+        result = strategy.run(scorer, mine, known, seed=seed, keep=choose.keep, desc=f"select {rel}")
         sel = choose.choose(result, rel, scorer.identity, seed=seed)
         out.append(sel)
         best = result.survivors[0]
         log(f"{rel}: {plural(len(mine), 'template')}, best of {len(result.survivors)} left on {result.facts} of "
-            f"{facts.n} "
-            f"facts ({plural(len(facts.objects), 'candidate')}): P@1 {100 * p_at_1(best.ranks):.1f}: {best.template}"
+            f"{known.n} "
+            f"facts ({plural(len(known.objects), 'candidate')}): P@1 {100 * p_at_1(best.ranks):.1f}: {best.template}"
             + (f"; {sel.note}" if sel.note else ""))
     if not out:
         raise PromptmineError("nothing selected: no relation had both templates and training facts")
