@@ -18,16 +18,40 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import Field
+
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.core.progress import log, plural, stage
 from promptmine.core.records import Candidate, Pair
+from promptmine.core.settings import Seeded, take
 from promptmine.paraphrasing.pool import GROWN
 from promptmine.paraphrasing.routes import parse_routes
 from promptmine.paraphrasing.settings import ParaphraseSettings
 from promptmine.corpora import CORPORA_DIR as CORPORA
 from promptmine.report import comparison_tables, hygiene_note, write_report
 from promptmine.scoring import RelationFacts, relation_facts
-from promptmine.selection import Comparison, OptimizedEnsemble, Pool, Race, RankEnsemble, Strategy, compare
+from promptmine.selection import Comparison, Exhaustive, OptimizedEnsemble, Pool, Race, RankEnsemble, compare
+
+
+class SplitSettings(Seeded):
+    """How each relation's pairs are split into training and test facts (`split`, `run`)."""
+
+    test_fraction: float = Field(0.5, description="share of each relation's pairs for testing (between 0 and 1)")
+
+
+class RunSettings(SplitSettings):
+    """`run`'s settings besides its inputs, outputs and backends (`promptmine run`)."""
+
+    mined: int = Field(10, ge=0, description="mined templates kept per relation")
+    paraphrased: int = Field(10, ge=0, description="paraphrases kept per relation")
+    max_candidates: int | None = Field(None, ge=1, description="candidate objects per relation: the N most frequent "
+                                                               "(None: all distinct objects)")
+    strict: bool = Field(False, description="a malformed line of the pairs file is an error (else skipped and "
+                                            "reported)")
+    strategy: Race | Exhaustive = Field(Race(), description="how candidates are scored on training facts "
+                                                            "(`promptmine.selection`)")
+    rank: RankEnsemble = Field(RankEnsemble(), description="the top-K rank ensemble")
+    optimized: OptimizedEnsemble = Field(OptimizedEnsemble(), description="the optimised ensemble")
 
 
 def split_pairs(pairs: Sequence[Pair], test_fraction: float, seed: int) -> tuple[list[Pair], list[Pair]]:
@@ -46,14 +70,18 @@ def split_pairs(pairs: Sequence[Pair], test_fraction: float, seed: int) -> tuple
     return train, test
 
 
-def split(pairs, *, test_fraction: float = 0.5, seed: int = 0, train_out: str | Path | None = None,
-          test_out: str | Path | None = None, strict: bool = False) -> tuple[list[Pair], list[Pair]]:
-    """(train, test) facts, split per relation as `run` splits them (`split_pairs`), so one can
-    `select` on the first and `evaluate` on the second. `pairs`: a pairs file or a list of Pairs
-    (`strict`: a malformed line is an error, not skipped). With `train_out`/`test_out`, each set is
-    written as JSONL of `subject`, `object`, `relation`."""
+def split(pairs, settings: SplitSettings | None = None, *, train_out: str | Path | None = None,
+          test_out: str | Path | None = None, strict: bool = False, **fields) -> tuple[list[Pair], list[Pair]]:
+    """(train, test) facts, split per relation as `run` splits them (`split_pairs`, `settings`:
+    `test_fraction` and `seed`, also as keywords), so one can `select` on the first and `evaluate` on
+    the second. `pairs`: a pairs file or a list of Pairs (`strict`: a malformed line is an error, not
+    skipped). With `train_out`/`test_out`, each set is written as JSONL of `subject`, `object`,
+    `relation`."""
     from promptmine.core.io import read_pairs, write_jsonl
     from promptmine.core.progress import plural, warn
+
+    [settings] = take(fields, (SplitSettings, settings), who="split")
+    test_fraction, seed = settings.test_fraction, settings.seed
 
     if not 0 < test_fraction < 1:
         raise PromptmineError(f"test_fraction must be between 0 and 1, got {test_fraction:g}")
@@ -85,9 +113,9 @@ def relation_labels(path: str | Path) -> dict[str, str]:
 # -- candidates: mining and paraphrasing ---------------------------------------------------------
 
 def mine_pools(corpus: Sequence[str], train_pairs: Sequence[Pair], top: int) -> dict[str, list[Candidate]]:
-    from promptmine.mining import mine
+    from promptmine.mining import MiningSettings, mine
 
-    result = mine(list(corpus), list(train_pairs), top=top)
+    result = mine(list(corpus), list(train_pairs), MiningSettings(top=top))
     log(f"mine: {result.stats.get('sentences_matched', '?')} sentences matched, "
         f"{plural(result.stats.get('templates_kept', 0), 'template')} kept")
     return result.candidates
@@ -206,12 +234,10 @@ class RunResult:
 
 
 def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str | Path = CORPORA / "sample_pairs.jsonl",
-        corpus: Sequence[str | Path] | None = None, *, out: str | Path = "promptmine-run", mined: int = 10,
-        paraphrased: int = 10, routes: str | Sequence[tuple[str, list[str]]] = "auto",
-        translator_options: dict[str, dict] | None = None, test_fraction: float = 0.5, seed: int = 0,
-        max_candidates: int | None = None, strategy: Strategy = Race(), rank: RankEnsemble = RankEnsemble(),
-        optimized: OptimizedEnsemble = OptimizedEnsemble(), scorer="causal", options: dict | None = None,
-        cache: bool = True, strict: bool = False) -> RunResult:
+        corpus: Sequence[str | Path] | None = None, *, out: str | Path = "promptmine-run",
+        routes: str | Sequence[tuple[str, list[str]]] = "auto", translator_options: dict[str, dict] | None = None,
+        scorer="causal", options: dict | None = None, cache: bool = True, settings: RunSettings | None = None,
+        **fields) -> RunResult:
     """Mine, paraphrase, select on a training half of each relation's pairs and compare the ways of
     prompting (ROWS) on the test half; writes report.md, accuracy.png, candidates.jsonl,
     selections.jsonl and scores.jsonl into `out`.
@@ -220,11 +246,16 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
     mine (default: the bundled sample). `routes`: back-translation routes, `"auto"` (every route
     installed here), `"bergamot:pt,apertium:es"` or [(backend, [pivots])], unavailable ones skipped;
     `translator_options` per backend name.
-    `strategy`, `rank`, `optimized`: how candidates are selected and ensembled (`promptmine.selection`:
-    `Race(budget=...)` in (fact, template) pairs per relation, or `Exhaustive()`; `RankEnsemble(k)`).
     `scorer`/`options`/`cache`: as for `promptmine.scoring.load_scorer`, with the scorer's own
-    defaults (the same as evaluate's and select's, so their score caches are shared). `strict`: a
-    malformed line of the pairs file is an error (default: skipped and reported)."""
+    defaults (the same as evaluate's and select's, so their score caches are shared).
+    `settings` (`RunSettings`, its fields also as keywords): `mined`/`paraphrased` candidates kept per
+    relation, the split (`test_fraction`, `seed`), `max_candidates`, `strict` (a malformed line of the
+    pairs file is an error; default: skipped and reported), and how candidates are selected and
+    ensembled (`promptmine.selection`): `strategy` (`Race(budget=...)` in (fact, template) pairs per
+    relation, or `Exhaustive()`), `rank` (`RankEnsemble(k)`) and `optimized`."""
+    [settings] = take(fields, (RunSettings, settings), who="run")
+    seed, max_candidates, rank = settings.seed, settings.max_candidates, settings.rank
+    mined, paraphrased = settings.mined, settings.paraphrased
     from promptmine.core.io import read_pairs, read_templates, write_jsonl
     from promptmine.scoring import load_scorer
 
@@ -237,13 +268,13 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
         if rel is None:
             raise InputError("every line needs a `relation`", relations)
         manual.setdefault(rel, t)
-    read = read_pairs(pairs, strict=strict)
+    read = read_pairs(pairs, strict=settings.strict)
     facts_all = [p for p in read if p.relation in manual]
     if not facts_all:
         raise InputError(f"no pairs of the relations in {relations} (pairs need a predicate_id/relation)", pairs)
     warn_unmatched(read, manual, relations, pairs)
     manual = {r: t for r, t in manual.items() if any(p.relation == r for p in facts_all)}
-    train_pairs, test_pairs = split_pairs(facts_all, test_fraction, seed)
+    train_pairs, test_pairs = split_pairs(facts_all, settings.test_fraction, seed)
     log(f"run: {plural(len(manual), 'relation')}, {len(train_pairs)} training and {plural(len(test_pairs), 'test pair')} "
         f"(split per relation, seed {seed}); corpus: {', '.join(map(str, corpus))}")
 
@@ -277,8 +308,8 @@ def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str |
             return {r: relation_facts(r, [p for p in ps if p.relation == r], max_candidates=max_candidates)
                     for r in manual}
 
-        comp = compare(scorer, pools, facts(train_pairs), facts(test_pairs), strategy=strategy, rank=rank,
-                       optimized=optimized, seed=seed, on_stage=at)
+        comp = compare(scorer, pools, facts(train_pairs), facts(test_pairs), strategy=settings.strategy, rank=rank,
+                       optimized=settings.optimized, seed=seed, on_stage=at)
         at("report")
         table, _ = comparison_tables(comp, rank.k)
         notes = [f"Model: {scorer.description}; score cache id `{scorer.identity}`. "

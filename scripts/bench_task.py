@@ -118,11 +118,12 @@ COST = {"sst2": 1.0, "agnews": 3.0, "rte": 2.0}
 
 def run_one(run: tuple[str, str], options: dict) -> tuple[str, dict]:
     """One (task, prompt) search: its Markdown table and its numbers."""
+    from dataclasses import replace
+
     from promptmine.core.progress import configure_logging
     from promptmine.models.score.causal import CausalScorer
     from promptmine.scoring import CachedScorer
-    from promptmine.selection import Racing
-    from promptmine.tasks import DIMENSIONS, optimize_task
+    from promptmine.tasks import DIMENSIONS, TaskSettings, optimize_task
     from promptmine.tasks.prompt import check_prompt
     from promptmine.report import spread
 
@@ -136,11 +137,11 @@ def run_one(run: tuple[str, str], options: dict) -> tuple[str, dict]:
     pool, held = bd.task_splits(tname, check_prompt(prompt), options["agnews_heldout"], options["seed"])
     scorer = CachedScorer(CausalScorer(dtype=options["dtype"], threads=options["threads"]), cache=False)
     t1 = time.time()
-    res = optimize_task(prompt, pool, scorer, heldout=held, verbalisers=spec["verbalisers"],
-                        selection_size=options["selection"], dimensions=dims, seed=options["seed"], k=options["k"],
-                        formats=options["formats"],
-                        routes=routes() if "wording" in dims else [],
-                        strategy=Racing(budget=options["budget"], block_size=64, metric="hit1"), cache=None)
+    settings = TaskSettings(verbalisers=spec["verbalisers"], selection_size=options["selection"], dimensions=dims,
+                            seed=options["seed"], k=options["k"], formats=options["formats"],
+                            strategy=replace(TaskSettings.default("strategy"), budget=options["budget"]))
+    res = optimize_task(prompt, pool, scorer, settings, heldout=held, routes=routes() if "wording" in dims else [],
+                        cache=None)
     secs = time.time() - t1
     lo, med, hi, n = spread(res)
     lines = [f"## {tname} {pname}: selected on {res.n_selection} (pool {res.n_pool}), held-out {res.n_heldout}; "

@@ -117,7 +117,7 @@ def test_format_and_demo_variants_keep_slots_labels_and_the_held_out_split_out()
         assert text.count("{text}") == 1 and what
         assert text.count("Positive") == 1 and text.count("Negative") == 2  # labels never change
     pool = [Example.of("positive" if i % 2 else "negative", text=f"pool text {i}") for i in range(20)]
-    demos = demo_variants(spec, pool, random.Random(0), max_per_label=2)
+    demos = demo_variants(spec, pool, random.Random(0), max_demos=2)
     drawn = [s for s, what in demos if "from the pool" in what]
     assert drawn and all(sum(d.label == lab for d in s.demos) in (1, 2) for s in drawn for lab in SENTIMENT)
     assert all(dict(d.values)["text"].startswith("pool text") for s in drawn for d in s.demos)
@@ -185,7 +185,7 @@ def test_optimize_task_end_to_end_keeps_protected_parts_and_reports(tmp_path):
     res = optimize_task(prompt, _task(tmp_path), CachedScorer(tiny_scorer()), verbalisers="a=London,b=Rome",
                         fixed_labels=["b"], keep=["Decide.", "Sentence:"], held_out=20, selection_size=20,
                         dimensions=["calibration", "labels", "format", "demos"],
-                        strategy=Race(budget=400, block_size=8, metric="hit1"), out_dir=out, cache=None)
+                        strategy=Race(budget=400, block_size=8, metric="hit1"), out=out, cache=None)
     assert (res.n_selection, res.n_heldout) == (20, 20) and res.n_pool == 20
     assert list(res.heldout_metrics)[:3] == ["majority label (a)", "original", "selected"]
     from promptmine.tasks.data import split_indices

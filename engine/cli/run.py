@@ -14,9 +14,12 @@ from promptmine.cli.backends import BackendFlags
 from promptmine.cli.checks import check_output, fraction, non_negative_int, positive_int, stdin_path
 from promptmine.cli.evaluate import add_scorer_arguments, scorer_flags
 from promptmine.cli.select import add_strategy_arguments, strategy_from_args
+from promptmine.cli.settings import add_setting, settings_from_args
 from promptmine.core.errors import PromptmineError
 from promptmine.corpora import CORPORA_DIR as CORPORA
+from promptmine.pipeline import RunSettings
 from promptmine.selection import OptimizedEnsemble, RankEnsemble
+from promptmine.tasks.settings import DIMENSIONS, TaskSettings
 
 PREFIX = "translator-"
 
@@ -74,8 +77,6 @@ def held_out(text: str) -> int | float:
 
 def dimensions(text: str) -> list[str]:
     """--dimensions: a comma-separated subset of the task search's dimensions (`all` for every one)."""
-    from promptmine.tasks import DIMENSIONS
-
     if text.strip() == "all":
         return list(DIMENSIONS)
     out = [d.strip() for d in text.split(",") if d.strip()]
@@ -106,14 +107,12 @@ def run_task(args: argparse.Namespace) -> int:
     routes = parse_routes(args.routes or TASK_ROUTES) if "wording" in args.dimensions else []
     per_backend = translator_options(args, routes)
     check_routes(routes, per_backend)
-    strategy = strategy_from_args(args, block_size=64, metric="hit1")
-    result = optimize_task(prompt, args.task, args.scorer, scorer_options=scorer_flags().options(args, args.scorer, SCORERS),
-                           verbalisers=args.verbalisers, heldout=args.heldout_file, held_out=args.held_out,
-                           pool=args.pool, selection_size=args.selection_size, dimensions=args.dimensions,
-                           strategy=strategy, seed=args.seed, k=args.k, fixed_labels=args.fix_label or (),
-                           routes=routes, translator_options=per_backend, keep=args.keep or (),
-                           keep_regex=args.keep_regex or (), max_per_label=args.max_demos, permutations=args.permutations,
-                           out_dir=None if args.dry_run else args.out, cache=None if args.no_cache else "default",
+    settings = settings_from_args(args, TaskSettings,
+                                  strategy=strategy_from_args(args, like=TaskSettings.default("strategy")))
+    result = optimize_task(prompt, args.task, args.scorer, settings, heldout=args.heldout_file, pool=args.pool,
+                           routes=routes, translator_options=per_backend,
+                           options=scorer_flags().options(args, args.scorer, SCORERS),
+                           out=None if args.dry_run else args.out, cache=None if args.no_cache else "default",
                            dry_run=args.dry_run)
     if args.dry_run:
         print(result.describe())
@@ -132,7 +131,7 @@ RELATION_FLAGS = {"relations": "--relations", "pairs": "--pairs", "corpus": "--c
                   "paraphrased": "--paraphrased", "test_fraction": "--test-fraction",
                   "max_candidates": "--max-candidates", "strict": "--strict"}
 TASK_FLAGS = {"prompt": "--prompt", "prompt_file": "--prompt-file", "verbalisers": "--verbalisers",
-              "fix_label": "--fix-label", "heldout_file": "--heldout-file", "held_out": "--held-out", "pool": "--pool",
+              "fixed_labels": "--fix-label", "heldout_file": "--heldout-file", "held_out": "--held-out", "pool": "--pool",
               "selection_size": "--selection-size", "dimensions": "--dimensions", "max_demos": "--max-demos",
               "permutations": "--permutations", "keep": "--keep", "keep_regex": "--keep-regex",
               "dry_run": "--dry-run"}
@@ -149,9 +148,6 @@ def run(args: argparse.Namespace) -> int:
     from promptmine.core.progress import warn
 
     if args.task:
-        from promptmine.tasks import DIMENSIONS
-
-        args.dimensions = args.dimensions or list(DIMENSIONS)
         ignored = _set(args, RELATION_FLAGS)
         if ignored:
             warn(f"run --task: {', '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} for relation runs; ignored")
@@ -172,13 +168,12 @@ def run(args: argparse.Namespace) -> int:
         raise PromptmineError("only one of --relations, --pairs and --corpus can be `-` (stdin)")
     args.relations, args.pairs = stdin_path(args.relations, "templates"), stdin_path(args.pairs, "pairs")
     args.corpus = [stdin_path(c, "corpus") for c in args.corpus] if args.corpus else args.corpus
-    options = scorer_flags().options(args, args.scorer, SCORERS)
-    result = run_pipeline(args.relations, args.pairs, args.corpus, out=args.out, mined=args.mined,
-                          paraphrased=args.paraphrased, routes=routes, translator_options=per_backend,
-                          test_fraction=args.test_fraction, seed=args.seed, max_candidates=args.max_candidates,
-                          strategy=strategy_from_args(args), rank=RankEnsemble(k=args.k),
-                          optimized=OptimizedEnsemble(k=args.k), scorer=args.scorer, options=options,
-                          cache=not args.no_cache, strict=args.strict)
+    settings = settings_from_args(args, RunSettings, strategy=strategy_from_args(args), rank=RankEnsemble(k=args.k),
+                                  optimized=OptimizedEnsemble(k=args.k))
+    result = run_pipeline(args.relations, args.pairs, args.corpus, out=args.out, routes=routes,
+                          translator_options=per_backend, scorer=args.scorer,
+                          options=scorer_flags().options(args, args.scorer, SCORERS), cache=not args.no_cache,
+                          settings=settings)
     print(result.table)
     return 0
 
@@ -206,22 +201,24 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--corpus", nargs="+", default=None, metavar="FILE",
                    help="text to mine, one sentence or paragraph a line (default: corpora/sample_corpus*.txt)")
     p.add_argument("-o", "--out", default="promptmine-run", metavar="DIR", help="report folder (default: %(default)s)")
-    p.add_argument("--mined", type=non_negative_int, default=10, metavar="N", help="mined templates kept per relation (default: %(default)s)")
-    p.add_argument("--paraphrased", type=non_negative_int, default=10, metavar="N",
-                   help="paraphrases kept per relation (default: %(default)s)")
+    add_setting(p, RunSettings, "mined", type=non_negative_int, metavar="N",
+                help="mined templates kept per relation (default: %(default)s)")
+    add_setting(p, RunSettings, "paraphrased", type=non_negative_int, metavar="N",
+                help="paraphrases kept per relation (default: %(default)s)")
     p.add_argument("--routes", "--pivots", dest="routes", default=None, metavar="ROUTES",
                    help="back-translation routes BACKEND:LANG, comma-separated; unavailable ones are skipped, "
                         "`auto` for every route installed here, `none` for no paraphrasing (default: auto; "
                         f"with --task: {TASK_ROUTES})")
-    p.add_argument("--test-fraction", type=fraction, default=0.5, help="share of each relation's pairs for testing (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split and the dev split (default: %(default)s)")
+    add_setting(p, RunSettings, "test_fraction", type=fraction,
+                help="share of each relation's pairs for testing (default: %(default)s)")
+    add_setting(p, RunSettings, "seed", type=int, help="seed of the split and the dev split (default: %(default)s)")
     p.add_argument("--k", type=positive_int, default=RankEnsemble.k,
                    help="templates in the rank ensemble (default: %(default)s)")
-    p.add_argument("--max-candidates", type=positive_int, default=None, metavar="N",
-                   help="candidate objects per relation: the N most frequent (default: all distinct objects)")
+    add_setting(p, RunSettings, "max_candidates", type=positive_int, metavar="N",
+                help="candidate objects per relation: the N most frequent (default: all distinct objects)")
     add_strategy_arguments(p, "candidates")
-    p.add_argument("--strict", action="store_true",
-                   help="a malformed line of the pairs file is an error (default: skipped and reported)")
+    add_setting(p, RunSettings, "strict", action="store_true",
+                help="a malformed line of the pairs file is an error (default: skipped and reported)")
     t = p.add_argument_group(
         "task prompts (--task)",
         "A classification prompt with slots ({text}, or {premise} and {hypothesis}: the examples' fields) and "
@@ -234,25 +231,27 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--task", metavar="FILE", help="labelled examples, JSONL with the prompt's slot fields and `label`")
     t.add_argument("--prompt", metavar="TEXT", help="the prompt, with {text} (or other {field} slots) where an example goes")
     t.add_argument("--prompt-file", metavar="FILE", help="read the prompt from FILE")
-    t.add_argument("--verbalisers", metavar="SPEC", help="label=Word[|Word...],... e.g. positive=Positive,negative=Negative "
-                                                        "(default: each label capitalised)")
-    t.add_argument("--fix-label", action="append", metavar="LABEL",
-                   help="keep this label's words as given (repeatable; default: the search may change them)")
+    add_setting(t, TaskSettings, "verbalisers", metavar="SPEC",
+                help="label=Word[|Word...],... e.g. positive=Positive,negative=Negative "
+                     "(default: each label capitalised)")
+    add_setting(t, TaskSettings, "fixed_labels", "--fix-label", action="append", metavar="LABEL",
+                help="keep this label's words as given (repeatable; default: the search may change them)")
     t.add_argument("--heldout-file", metavar="FILE", help="held-out examples (default: --held-out of --task)")
-    t.add_argument("--held-out", type=held_out, default=None, metavar="N|F",
-                   help="without --heldout-file: examples of --task held out, a count or a share (default: a third)")
+    add_setting(t, TaskSettings, "held_out", type=held_out, metavar="N|F",
+                help="without --heldout-file: examples of --task held out, a count or a share (default: a third)")
     t.add_argument("--pool", metavar="FILE", help="labelled examples to draw demonstrations from (default: what "
                                                   "--selection-size leaves of the selection data, else a tenth of it)")
-    t.add_argument("--selection-size", type=positive_int, default=512, metavar="N",
-                   help="selection examples the search judges on (default: %(default)s)")
-    t.add_argument("--dimensions", type=dimensions, default=None, metavar="LIST",
-                   help="what to search: calibration,labels,format,demos,wording or all (default: all)")
-    t.add_argument("--max-demos", type=positive_int, default=2, metavar="K",
-                   help="demonstrations per label at most (default: %(default)s)")
-    t.add_argument("--permutations", type=positive_int, default=6, metavar="N",
-                   help="wording: variants per --routes route (default: %(default)s)")
-    t.add_argument("--keep", action="append", metavar="TEXT", help="a string no variant may change (repeatable)")
-    t.add_argument("--keep-regex", action="append", metavar="REGEX", help="keep every match (repeatable)")
+    add_setting(t, TaskSettings, "selection_size", type=positive_int, metavar="N",
+                help="selection examples the search judges on (default: %(default)s)")
+    add_setting(t, TaskSettings, "dimensions", type=dimensions, metavar="LIST",
+                help=f"what to search: {','.join(DIMENSIONS)} or all (default: all)")
+    add_setting(t, TaskSettings, "max_demos", type=positive_int, metavar="K",
+                help="demonstrations per label at most (default: %(default)s)")
+    add_setting(t, TaskSettings, "permutations", type=positive_int, metavar="N",
+                help="wording: variants per --routes route (default: %(default)s)")
+    add_setting(t, TaskSettings, "keep", action="append", metavar="TEXT",
+                help="a string no variant may change (repeatable)")
+    add_setting(t, TaskSettings, "keep_regex", action="append", metavar="REGEX", help="keep every match (repeatable)")
     t.add_argument("--dry-run", action="store_true",
                    help="print the planned scorings per stage and a time estimate, then stop (no model work)")
     scorer = add_scorer_arguments(p)

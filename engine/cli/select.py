@@ -24,10 +24,10 @@ def add_strategy_arguments(p: argparse.ArgumentParser, what: str) -> None:
                    help="race: (fact, template) pairs scored per relation at most (default: no limit)")
 
 
-def strategy_from_args(args: argparse.Namespace, **settings) -> Strategy:
-    """The strategy --selection and --budget name, with `settings` (block_size, metric) where a
-    command's data differ from relations'."""
-    return strategy_named(args.selection, budget=args.budget, **settings)
+def strategy_from_args(args: argparse.Namespace, like: Strategy = Race()) -> Strategy:
+    """The strategy --selection and --budget name, with the block size and metric of `like` (the
+    default strategy of the command's settings: the task search races blocks of 64 examples on hit@1)."""
+    return strategy_named(args.selection, budget=args.budget, block_size=like.block_size, metric=like.metric)
 
 
 def chooser_from_args(args: argparse.Namespace) -> Chooser:

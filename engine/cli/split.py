@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from promptmine.cli.checks import check_output, fraction, stdin_path
+from promptmine.cli.settings import add_setting, settings_from_args
 from promptmine.core.errors import PromptmineError
+from promptmine.pipeline import SplitSettings
 
 
 def outputs(args: argparse.Namespace) -> tuple[str, str]:
@@ -32,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from promptmine.pipeline import split
 
     train, test = outputs(args)
-    split(stdin_path(args.pairs, "pairs"), test_fraction=args.test_fraction, seed=args.seed,
-          train_out=train, test_out=test, strict=args.strict)
+    split(stdin_path(args.pairs, "pairs"), settings_from_args(args, SplitSettings), train_out=train, test_out=test,
+          strict=args.strict)
     return 0
 
 
@@ -54,9 +56,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="write PREFIX.train.jsonl and PREFIX.test.jsonl")
     p.add_argument("--train", default=None, metavar="FILE", help="where to write the training pairs")
     p.add_argument("--test", default=None, metavar="FILE", help="where to write the test pairs")
-    p.add_argument("--test-fraction", type=fraction, default=0.5,
-                   help="share of each relation's pairs for testing (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the shuffle (default: %(default)s; run's --seed)")
+    add_setting(p, SplitSettings, "test_fraction", type=fraction,
+                help="share of each relation's pairs for testing (default: %(default)s)")
+    add_setting(p, SplitSettings, "seed", type=int, help="seed of the shuffle (default: %(default)s; run's --seed)")
     p.add_argument("--strict", action="store_true", help="stop at a malformed pair line instead of skipping it")
     p.set_defaults(func=run)
     return p

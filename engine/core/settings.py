@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 S = TypeVar("S", bound="Settings")
 
@@ -36,6 +36,13 @@ class Settings(BaseModel):
         if not fields:
             return given if given is not None else cls()
         return cls.model_validate({**(dict(given) if given is not None else {}), **fields})
+
+
+class Seeded(Settings):
+    """Settings with a seed (`promptmine run`'s `--seed` serves relation and task runs alike)."""
+
+    seed: int = Field(0, description="seed of every random choice: the splits, the order of the facts or "
+                                     "examples, the dev split")
 
 
 def take(fields: dict[str, Any], *given: tuple[type[Settings], Settings | None], who: str = "") -> list:

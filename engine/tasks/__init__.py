@@ -6,7 +6,8 @@ wording (promptmine.tasks.search), judged on a held-out split.
 from promptmine.tasks.data import Example, parse_verbalisers, read_task
 from promptmine.tasks.optimize import Metrics, TaskResult, metrics, optimize_task, paired_bootstrap
 from promptmine.tasks.prompt import PromptSpec, parse_prompt, render, scoring_form
-from promptmine.tasks.search import DIMENSIONS, Plan
+from promptmine.tasks.search import Plan
+from promptmine.tasks.settings import DIMENSIONS, TaskSettings
 
-__all__ = ["DIMENSIONS", "Example", "Metrics", "Plan", "PromptSpec", "TaskResult", "metrics", "optimize_task",
-           "paired_bootstrap", "parse_prompt", "parse_verbalisers", "read_task", "render", "scoring_form"]
+__all__ = ["DIMENSIONS", "Example", "Metrics", "Plan", "PromptSpec", "TaskResult", "TaskSettings", "metrics",
+           "optimize_task", "paired_bootstrap", "parse_prompt", "parse_verbalisers", "read_task", "render", "scoring_form"]

@@ -16,13 +16,15 @@ from pathlib import Path
 
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, plural
-from promptmine.selection import OptimizedEnsemble, Race, RankEnsemble
+from promptmine.core.settings import take
+from promptmine.selection import OptimizedEnsemble, Race
 from promptmine.stats import paired_bootstrap
 from promptmine.tasks.data import (
     Example, held_out_size, label_index, majority, parse_verbalisers, read_task, split_indices,
 )
 from promptmine.tasks.prompt import check_prompt, slots_of
-from promptmine.tasks.search import DIMENSIONS, Plan, SearchResult, Variant, VariantScorer, plan, search
+from promptmine.tasks.search import Plan, SearchResult, Variant, VariantScorer, plan, search
+from promptmine.tasks.settings import TaskSettings
 
 
 def macro_f1(pred: Sequence[int], gold: Sequence[int], n_labels: int) -> float:
@@ -120,43 +122,45 @@ def _examples(source, slots: Sequence[str]) -> list[Example]:
     return out
 
 
-def optimize_task(prompt: str, examples, scorer="causal", *, verbalisers=None, heldout=None,
-                  held_out: int | float | None = None, pool=None, selection_size: int | None = 512,
-                  dimensions: Sequence[str] = DIMENSIONS, strategy=None, seed: int = 0, k: int = RankEnsemble.k,
-                  fixed_labels: Sequence[str] = (), routes: Sequence | None = None,
-                  translator_options: Mapping | None = None, keep: Sequence[str] = (), keep_regex: Sequence[str] = (),
-                  max_per_label: int = 2, formats: int = 12, permutations: int = 6, out_dir: str | Path | None = None, cache="default",
-                  scorer_options: dict | None = None, dry_run: bool = False) -> TaskResult | Plan:
-    """Search the prompt's `dimensions` (calibration, labels, format, demos, wording) on a selection
-    split and report the original, the selected prompt and the ensembles on the held-out split.
+def optimize_task(prompt: str, examples, scorer="causal", settings: TaskSettings | None = None, *, heldout=None,
+                  pool=None, routes: Sequence | None = None, translator_options: Mapping | None = None,
+                  options: dict | None = None, out: str | Path | None = None, cache="default", dry_run: bool = False,
+                  **fields) -> TaskResult | Plan:
+    """Search the prompt's `settings.dimensions` (calibration, labels, format, demos, wording) on a
+    selection split and report the original, the selected prompt and the ensembles on the held-out split.
 
     `examples`: labelled examples (JSONL path or Examples) with the prompt's slots as fields.
-    `heldout`: the held-out examples; else `held_out` of `examples` (a count or share; default a third).
-    `pool`: labelled examples for demonstrations; else what is left of the selection split beyond
-    `selection_size`, else a carved share of it. `verbalisers`: label -> words (`positive=Positive,...`;
-    default: each label capitalised); `fixed_labels` keep their words. `formats`: format variants raced. `strategy`: Race (budget in
-    (example, prompt) scorings) or Exhaustive. `routes`: [(translator or backend name, pivots)] for the
-    wording dimension. `dry_run`: return the Plan (scorings, time estimate) without model work."""
+    `heldout`: the held-out examples; else `settings.held_out` of `examples` (a count or share; default a
+    third). `pool`: labelled examples for demonstrations; else what is left of the selection split beyond
+    `settings.selection_size`, else a carved share of it. `scorer`/`options`: the scorer (a name with its
+    options, or a scorer). `routes`: [(translator or backend name, pivots)] for the wording dimension,
+    `translator_options` per backend name. `settings` (`TaskSettings`; its fields also as keywords):
+    `verbalisers` (label -> words, `positive=Positive,...`; default: each label capitalised),
+    `fixed_labels` that keep their words, `formats` raced, `strategy` (Race, its budget in (example,
+    prompt) scorings, or Exhaustive), ... `out`: the report folder. `dry_run`: return the Plan
+    (scorings, time estimate) without model work."""
+    [settings] = take(fields, (TaskSettings, settings), who="optimize_task")
     t0 = time.time()
+    seed, dimensions = settings.seed, settings.dimensions
     slots = check_prompt(prompt)
     exs = _examples(examples, slots)
     held = _examples(heldout, slots)
     if not held:
-        sel_idx, held_idx = split_indices(len(exs), held_out_size(held_out, len(exs)), seed)
+        sel_idx, held_idx = split_indices(len(exs), held_out_size(settings.held_out, len(exs)), seed)
         rest, held = [exs[i] for i in sel_idx], [exs[i] for i in held_idx]
     else:
         rest = exs
     labels = list(dict.fromkeys(e.label for e in exs + held))
-    verb = parse_verbalisers(verbalisers, labels)
+    verb = parse_verbalisers(settings.verbalisers, labels)
     labels = list(verb)
     label_index(rest + held, labels)  # every label has words: fail before any model work
-    bad = [lab for lab in fixed_labels if lab not in verb]
+    bad = [lab for lab in settings.fixed_labels if lab not in verb]
     if bad:
         raise PromptmineError(f"fixed label(s) {', '.join(bad)} not among the labels ({', '.join(labels)})")
     order = list(range(len(rest)))
     random.Random(f"{seed}:task-split").shuffle(order)
     demo_pool = _examples(pool, slots)
-    size = selection_size or len(rest)
+    size = settings.selection_size or len(rest)
     if demo_pool:
         sel = [rest[i] for i in order[:size]]
     elif len(rest) > size + 8 * len(labels):
@@ -170,39 +174,34 @@ def optimize_task(prompt: str, examples, scorer="causal", *, verbalisers=None, h
     if len(sel) < 8:
         raise PromptmineError(f"{plural(len(sel), 'selection example')}: too few to choose a prompt on (need 8)")
     routes_ = list(routes or [])
-    strategy = default_strategy(strategy, len(sel), dimensions)
+    strategy = default_strategy(settings.strategy, len(sel), dimensions)
     if dry_run:
-        return plan(prompt, sel, len(sel), len(held), len(demo_pool), dimensions=dimensions,
-                    budget=getattr(strategy, "budget", None), block=getattr(strategy, "block_size", 64), k=k,
-                    routes=len(routes_), max_per_label=max_per_label, wording_n=permutations, format_variants_n=formats,
-                    demos_in_prompt=bool(_spec_demos(prompt, verb)))
+        return plan(prompt, sel, len(sel), len(held), len(demo_pool), settings, strategy=strategy,
+                    routes=len(routes_), demos_in_prompt=bool(_spec_demos(prompt, verb)))
     if isinstance(scorer, str):
         from promptmine.scoring import load_scorer
 
-        scorer = load_scorer(scorer, scorer_options, cache=cache is not None)
+        scorer = load_scorer(scorer, options, cache=cache is not None)
     if routes_ and "wording" in dimensions:
         from promptmine.paraphrasing import open_routes
 
         routes_ = open_routes(routes_, translator_options, who="task")
     vs = VariantScorer(scorer, sel + held, labels)
     sel_ids, held_ids = list(range(len(sel))), list(range(len(sel), len(sel) + len(held)))
-    result = search(vs, prompt, verb, sel_ids, demo_pool, dimensions=dimensions, strategy=strategy, seed=seed, k=k,
-                    fixed_labels=fixed_labels, routes=routes_, keep=keep, keep_regex=keep_regex,
-                    max_per_label=max_per_label, wording_n=permutations, format_variants_n=formats, cache=cache)
-    out = evaluate_heldout(vs, result, sel, held_ids, labels, seed=seed, k=k)
-    out.n_pool, out.seconds = len(demo_pool), time.time() - t0
-    if out_dir is not None:
+    result = search(vs, prompt, verb, sel_ids, demo_pool, settings, strategy=strategy, routes=routes_, cache=cache)
+    out_ = evaluate_heldout(vs, result, sel, held_ids, labels, seed=seed, k=settings.k)
+    out_.n_pool, out_.seconds = len(demo_pool), time.time() - t0
+    if out is not None:
         from promptmine.report import write_task_report
 
-        out.report = write_task_report(out_dir, out, scorer_name=getattr(scorer, "description", vs.identity))
-    return out
+        out_.report = write_task_report(out, out_, scorer_name=getattr(scorer, "description", vs.identity))
+    return out_
 
 
 def default_strategy(strategy, n_sel: int, dimensions: Sequence[str]):
-    """Racing on blocks of 64 examples when none is given; a Race without a budget gets one: the
-    readout stage's scorings plus four times the selection split per racing stage (enough for two or
-    three rounds of halving; an unbounded race of 13 formats would score each on every example)."""
-    strategy = strategy or Race(block_size=64, metric="hit1")
+    """A Race without a budget gets one: the readout stage's scorings plus four times the selection
+    split per racing stage (enough for two or three rounds of halving; an unbounded race of 13
+    formats would score each on every example)."""
     if isinstance(strategy, Race) and strategy.budget is None:
         stages = sum(d in dimensions for d in ("labels", "format", "demos", "wording"))
         strategy = replace(strategy, budget=n_sel * (1 + 4 * stages))
@@ -217,7 +216,7 @@ def _spec_demos(prompt: str, verb) -> tuple:
 
 
 def evaluate_heldout(vs: VariantScorer, result: SearchResult, sel: Sequence[Example], held_ids: Sequence[int],
-                     labels: Sequence[str], *, seed: int = 0, k: int = RankEnsemble.k) -> TaskResult:
+                     labels: Sequence[str], *, seed: int, k: int) -> TaskResult:
     """The held-out rows: always answering the selection split's majority label, the original, the
     selected prompt, the rank ensemble of the race's best `k`, and the optimised ensemble where it ran."""
     from promptmine.scoring import combine

@@ -36,8 +36,7 @@ from promptmine.tasks.prompt import Format, PromptSpec, parse_prompt, render, sc
 from promptmine.tasks.readout import (
     CALIBRATIONS, CONTENT_FREE, Readout, accuracy, bias, calibrate, label_logprobs, propose_words, word_forms,
 )
-
-DIMENSIONS = ("calibration", "labels", "format", "demos", "wording")
+from promptmine.tasks.settings import DIMENSIONS, TaskSettings
 # field names a format variant may give a slot, by slot name (the user's own name is always kept)
 FIELD_NAMES = {"text": ("Text", "Input", "Sentence", "Review", "Article"),
                "premise": ("Premise", "Text", "Passage"), "hypothesis": ("Hypothesis", "Claim", "Question")}
@@ -204,9 +203,9 @@ def _show(v) -> str:
     return repr(v) if isinstance(v, str) and (not v.strip() or v != v.strip()) else str(v)
 
 
-def demo_variants(spec: PromptSpec, pool: Sequence[Example], rng: random.Random, *, max_per_label: int = 2,
+def demo_variants(spec: PromptSpec, pool: Sequence[Example], rng: random.Random, *, max_demos: int,
                   draws: int = 3, orders: int = 2) -> list[tuple[PromptSpec, str]]:
-    """Demonstrations from the labelled `pool`: `draws` label-balanced samples of 1..`max_per_label`
+    """Demonstrations from the labelled `pool`: `draws` label-balanced samples of 1..`max_demos`
     per label (drawn from the shorter half of the pool, so prompts stay short), `orders` reorderings
     of the incumbent's own, and none at all when the incumbent has some."""
     from promptmine.tasks.prompt import Demo
@@ -217,7 +216,7 @@ def demo_variants(spec: PromptSpec, pool: Sequence[Example], rng: random.Random,
     if usable:
         length = sorted(sum(len(dict(e.fields)[s]) for s in slots) for e in usable)[len(usable) // 2]
         short = [e for e in usable if sum(len(dict(e.fields)[s]) for s in slots) <= length]
-        for k in range(1, max_per_label + 1):
+        for k in range(1, max_demos + 1):
             for d in range(draws):
                 sample = balanced_sample(short, spec.labels, k, rng)
                 demos = tuple(Demo(tuple((s, dict(e.fields)[s]) for s in slots), e.label) for e in sample)
@@ -260,13 +259,17 @@ class SearchResult:
 
 
 def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[str]], sel_ids: Sequence[int],
-           pool: Sequence[Example], *, strategy: Strategy, k: int, dimensions: Sequence[str] = DIMENSIONS, seed: int = 0, fixed_labels: Sequence[str] = (), routes=(),
-           keep: Sequence[str] = (), keep_regex: Sequence[str] = (), max_per_label: int = 2,
-           format_variants_n: int = 12, wording_n: int = 6, cache="default") -> SearchResult:
-    """Search the `dimensions` in order on the selection examples `sel_ids` of `vs`; see the module doc.
-    `strategy`: promptmine.selection.Race (its `budget` is the whole search's, in (example, prompt)
-    scorings, shared equally by the racing stages) or Exhaustive; `k`: the finalists the ensembles use."""
+           pool: Sequence[Example], settings: TaskSettings, *, strategy: Strategy, routes=(),
+           cache="default") -> SearchResult:
+    """Search `settings.dimensions` in order on the selection examples `sel_ids` of `vs` (the labels'
+    words parsed: `verbalisers`); see the module doc. `strategy`: `settings.strategy` with its budget
+    (`optimize_task.default_strategy`): promptmine.selection.Race (its `budget` is the whole search's,
+    in (example, prompt) scorings, shared equally by the racing stages) or Exhaustive; `settings.k`: the
+    finalists the ensembles use."""
     from promptmine.scoring import RelationFacts
+
+    dimensions, seed, k = settings.dimensions, settings.seed, settings.k
+    keep, keep_regex = settings.keep, settings.keep_regex
 
     unknown = [d for d in dimensions if d not in DIMENSIONS]
     if unknown:
@@ -297,8 +300,8 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
     incumbent = original
     if "calibration" in dimensions or "labels" in dimensions:
         before = vs.scorings
-        options = _label_options(vs, original, verbalisers, order, fixed_labels) if "labels" in dimensions else \
-            [[tuple(verbalisers[lab])] for lab in labels]
+        options = _label_options(vs, original, verbalisers, order, settings.fixed_labels) \
+            if "labels" in dimensions else [[tuple(verbalisers[lab])] for lab in labels]
         modes = CALIBRATIONS if "calibration" in dimensions else ("raw",)
         vs.columns = list(dict.fromkeys(w for opts in options for ws in opts for w in ws))
         gold = [gold_all[i] for i in order]
@@ -360,15 +363,14 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
     # 3. format
     if "format" in dimensions and incumbent.spec is not None:
         race_stage("format", [_variant(vs, render(s), s, incumbent.readout, "format", incumbent.changes + (what,))
-                              for s, what in format_variants(incumbent.spec, rng, format_variants_n)])
+                              for s, what in format_variants(incumbent.spec, rng, settings.formats)])
     # 4. demonstrations
     if "demos" in dimensions and incumbent.spec is not None and pool:
         race_stage("demos", [_variant(vs, render(s), s, incumbent.readout, "demos", incumbent.changes + (what,))
-                             for s, what in demo_variants(incumbent.spec, pool, rng, max_per_label=max_per_label)])
+                             for s, what in demo_variants(incumbent.spec, pool, rng, max_demos=settings.max_demos)])
     # 5. the instruction's wording
     if "wording" in dimensions and routes:
-        race_stage("wording", wording_variants(vs, incumbent, verbalisers, routes, n=wording_n, keep=keep,
-                                               keep_regex=keep_regex, cache=cache))
+        race_stage("wording", wording_variants(vs, incumbent, verbalisers, routes, settings, cache=cache))
     if not finalists:  # no race ran: the finalists are the incumbent (and the original) on every example
         from promptmine.scoring import Scored, ranks
 
@@ -465,10 +467,11 @@ def _label_options(vs: VariantScorer, original: Variant, verbalisers: Mapping[st
     return [list(dict.fromkeys(o)) for o in options]
 
 
-def wording_variants(vs: VariantScorer, incumbent: Variant, verbalisers, routes, *, n: int, keep=(), keep_regex=(),
+def wording_variants(vs: VariantScorer, incumbent: Variant, verbalisers, routes, settings: TaskSettings, *,
                      cache="default") -> list[Variant]:
-    """The incumbent's instruction back-translated through each route (its protected spans kept); a
-    prompt without recognised parts is back-translated whole, as before."""
+    """The incumbent's instruction back-translated through each route into `settings.permutations`
+    variants (its protected spans kept: the label words, `settings.keep` and `keep_regex`); a prompt
+    without recognised parts is back-translated whole, as before."""
     from promptmine.paraphrasing import paraphrase_text
 
     words = [w for ws in verbalisers.values() for w in ws]
@@ -479,8 +482,8 @@ def wording_variants(vs: VariantScorer, incumbent: Variant, verbalisers, routes,
     out = []
     for translator, pivots in routes:
         try:
-            records = paraphrase_text(text, translator, list(pivots), permutations=n, labels=words, keep=keep,
-                                      keep_regex=keep_regex, cache=cache)
+            records = paraphrase_text(text, translator, list(pivots), permutations=settings.permutations,
+                                      labels=words, keep=settings.keep, keep_regex=settings.keep_regex, cache=cache)
         except PromptmineError as e:
             log(f"task search: wording through {translator.name} skipped: {e}")
             continue
@@ -520,10 +523,12 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
-def plan(prompt: str, examples: Sequence[Example], n_sel: int, n_held: int, pool_size: int, *,
-         dimensions: Sequence[str], budget: int | None, block: int, k: int, routes: int,
-         format_variants_n: int = 12, wording_n: int = 6, max_per_label: int = 2, demos_in_prompt: bool = False) -> Plan:
-    """The planned scorings of a search (an upper bound: racing stops most candidates early)."""
+def plan(prompt: str, examples: Sequence[Example], n_sel: int, n_held: int, pool_size: int, settings: TaskSettings, *,
+         strategy: Strategy, routes: int, demos_in_prompt: bool = False) -> Plan:
+    """The planned scorings of a search with `settings` and `strategy` (with its budget) through
+    `routes` routes (an upper bound: racing stops most candidates early)."""
+    dimensions, k = settings.dimensions, settings.k
+    budget, block = getattr(strategy, "budget", None), strategy.block_size
     p = Plan()
     racing = [d for d in ("labels", "format", "demos", "wording") if d in dimensions]
     per_stage = None if budget is None else max(2 * block, (budget - n_sel) // max(1, len(racing)))
@@ -537,9 +542,9 @@ def plan(prompt: str, examples: Sequence[Example], n_sel: int, n_held: int, pool
         # the first round always runs whole; the budget caps the rest
         return min(full, halving if per_stage is None else max(c * block, min(halving, per_stage)))
 
-    counts = {"labels": 3 if demos_in_prompt else 0, "format": format_variants_n,
-              "demos": (max_per_label * 3 + (3 if demos_in_prompt else 0)) if pool_size else 0,
-              "wording": wording_n * routes}
+    counts = {"labels": 3 if demos_in_prompt else 0, "format": settings.formats,
+              "demos": (settings.max_demos * 3 + (3 if demos_in_prompt else 0)) if pool_size else 0,
+              "wording": settings.permutations * routes}
     for d in racing:
         if counts[d]:
             p.rows.append((d, counts[d] + 1, race_cost(counts[d] + 1)))
