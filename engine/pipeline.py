@@ -24,10 +24,11 @@ from promptmine.core.errors import InputError, PromptmineError
 from promptmine.core.progress import log, plural, stage
 from promptmine.core.records import Candidate, Pair
 from promptmine.core.settings import Seeded, take
+from promptmine.models.score import DEFAULT_SCORER
 from promptmine.paraphrasing.pool import GROWN
 from promptmine.paraphrasing.routes import parse_routes
 from promptmine.paraphrasing.settings import ParaphraseSettings
-from promptmine.corpora import CORPORA_DIR as CORPORA
+from promptmine.corpora import CORPORA_DIR as CORPORA, SAMPLE_PAIRS, SAMPLE_RELATIONS
 from promptmine.report import comparison_tables, hygiene_note, write_report
 from promptmine.scoring import RelationFacts, relation_facts
 from promptmine.selection import Comparison, Exhaustive, OptimizedEnsemble, Pool, Race, RankEnsemble, compare
@@ -233,10 +234,13 @@ class RunResult:
     report: Path
 
 
-def run(relations: str | Path = CORPORA / "sample_relations.jsonl", pairs: str | Path = CORPORA / "sample_pairs.jsonl",
-        corpus: Sequence[str | Path] | None = None, *, out: str | Path = "promptmine-run",
+RUN_OUT = "promptmine-run"  # run's report folder unless told otherwise
+
+
+def run(relations: str | Path = SAMPLE_RELATIONS, pairs: str | Path = SAMPLE_PAIRS,
+        corpus: Sequence[str | Path] | None = None, *, out: str | Path = RUN_OUT,
         routes: str | Sequence[tuple[str, list[str]]] = "auto", translator_options: dict[str, dict] | None = None,
-        scorer="causal", options: dict | None = None, cache: bool = True, settings: RunSettings | None = None,
+        scorer=DEFAULT_SCORER, options: dict | None = None, cache: bool = True, settings: RunSettings | None = None,
         **fields) -> RunResult:
     """Mine, paraphrase, select on a training half of each relation's pairs and compare the ways of
     prompting (ROWS) on the test half; writes report.md, accuracy.png, candidates.jsonl,

@@ -63,8 +63,9 @@ def has_parser(nlp) -> bool:
     return "parser" in nlp.pipe_names
 
 
-def parse(nlp, texts: Iterable[str], batch_size: int = 256) -> Iterator:
-    """Docs for texts in order; runs the pipeline batched (`nlp.pipe`) when it has components."""
+def parse(nlp, texts: Iterable[str], *, batch_size: int) -> Iterator:
+    """Docs for texts in order; runs the pipeline batched (`nlp.pipe`, `batch_size` texts a batch,
+    mining's `MiningSettings.batch_size`) when it has components."""
     if not nlp.pipe_names:
         return (nlp.make_doc(t) for t in texts)
     return nlp.pipe(texts, batch_size=batch_size)

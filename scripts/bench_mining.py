@@ -113,7 +113,7 @@ def main() -> int:
             with open(corpus, encoding="utf-8") as f:
                 matched = [s for s in (line.rstrip("\n") for line in f) if index.hits(s)]
             t0 = time.perf_counter()
-            for _ in parse(nlp, matched):
+            for _ in parse(nlp, matched, batch_size=MiningSettings.default("batch_size")):
                 pass
             t_separate = time.perf_counter() - t0
 

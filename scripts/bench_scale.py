@@ -215,12 +215,14 @@ def main() -> int:
     evidence_set = set(evidence[: n_ev])
     filler_matched = sum(1 for s in matched_lines if s not in evidence_set)
 
+    from promptmine.mining import MiningSettings
     from promptmine.models.parser import load_parser, parse
 
+    batch_size = MiningSettings.default("batch_size")  # the miner's
     nlp = load_parser(parse=True)
-    list(parse(nlp, matched_lines[:64]))  # warm-up
+    list(parse(nlp, matched_lines[:64], batch_size=batch_size))  # warm-up
     t = time.perf_counter()
-    for _ in parse(nlp, matched_lines, batch_size=256):
+    for _ in parse(nlp, matched_lines, batch_size=batch_size):
         pass
     t_parse = time.perf_counter() - t
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from promptmine.mining.corpus import iter_corpus
-from promptmine.mining import MineCounts, PairIndex, mine, mine_batch, rank
+from promptmine.mining import MineCounts, MiningSettings, PairIndex, mine, mine_batch, rank
 from promptmine.core.records import Pair
 
 
@@ -45,10 +45,11 @@ def test_batches_merge_to_the_same_result_in_any_order(nlp):
     whole = mine(corpus, pairs, nlp=nlp)
     small = mine(corpus, pairs, nlp=nlp, chunk=7)
     assert whole.candidates == small.candidates
-    sentences = list(iter_corpus(corpus))
+    settings = MiningSettings()
+    sentences = list(iter_corpus(corpus, text_field=settings.text_field))
     index = PairIndex(pairs)
     parts = [mine_batch(sentences[i:i + 50], index, nlp) for i in range(0, len(sentences), 50)]
     backwards = MineCounts()
     for part in reversed(parts):
         backwards.merge(part)
-    assert rank(backwards, 40) == whole.candidates
+    assert rank(backwards, settings.top) == whole.candidates

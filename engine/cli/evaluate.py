@@ -9,6 +9,7 @@ from promptmine.cli.checks import check_output, positive_int, split_ids, stdin_p
 from promptmine.cli.settings import add_setting, settings_from_args
 from promptmine.core.io import read_facts
 from promptmine.core.errors import InputError
+from promptmine.models.score import DEFAULT_SCORER
 from promptmine.scoring.facts import FactSettings
 
 
@@ -22,7 +23,7 @@ def add_scorer_arguments(p: argparse.ArgumentParser) -> BackendFlags:
     """--scorer, its options (from each scorer's Options) and --no-cache; shared by evaluate, select, run."""
     from promptmine.models.score import SCORERS
 
-    p.add_argument("--scorer", default="causal", choices=SCORERS.names(),
+    p.add_argument("--scorer", default=DEFAULT_SCORER, choices=SCORERS.names(),
                    help="causal: any transformers causal LM (default, SmolLM2-135M shipped); masked: a "
                         "BERT-like masked LM ([Y] becomes the mask, single-token objects); openai: an "
                         "OpenAI-compatible server's log-probs")

@@ -10,7 +10,7 @@ from promptmine.cli.checks import check_output, positive_int, split_ids, stdin_p
 from promptmine.cli.settings import add_setting, settings_from_args
 from promptmine.core.io import read_facts
 from promptmine.core.errors import InputError, PromptmineError
-from promptmine.corpora import CORPORA_DIR as BUNDLED
+from promptmine.corpora import SAMPLE_CORPUS, SAMPLE_PAIRS
 from promptmine.mining.settings import MiningSettings
 from promptmine.sharding.plan import ShardSettings
 
@@ -76,12 +76,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "(the phrase along the shortest dependency path). Templates are ranked by how many "
                     "distinct pairs they were seen with. With no arguments, mines the bundled sample corpus.",
         formatter_class=_HelpFormatter)
-    p.add_argument("--corpus", nargs="+", default=[str(BUNDLED / "sample_corpus.txt")], metavar="PATH",
+    p.add_argument("--corpus", nargs="+", default=[str(SAMPLE_CORPUS)], metavar="PATH",
                    help="corpus files or folders: plain text (.txt, .gz; one sentence or paragraph a line, long "
                         "lines are split into sentences) or JSONL with a `text` field (.jsonl, .jsonl.gz; see "
                         "--text-field); `-` reads stdin. "
                         "Default: the bundled corpora/sample_corpus.txt")
-    p.add_argument("--pairs", default=str(BUNDLED / "sample_pairs.jsonl"), metavar="PATH",
+    p.add_argument("--pairs", default=str(SAMPLE_PAIRS), metavar="PATH",
                    help="the relation's facts: JSONL with sub_label/obj_label (LAMA, T-REx) or subject/object, "
                         "optionally predicate_id/relation per line; or TSV `subject<TAB>object[<TAB>relation]`; "
                         "`-`: stdin. "

@@ -16,8 +16,8 @@ from promptmine.cli.evaluate import add_scorer_arguments, scorer_flags
 from promptmine.cli.select import add_strategy_arguments, strategy_from_args
 from promptmine.cli.settings import add_setting, settings_from_args
 from promptmine.core.errors import PromptmineError
-from promptmine.corpora import CORPORA_DIR as CORPORA
-from promptmine.pipeline import RunSettings
+from promptmine.corpora import SAMPLE_PAIRS, SAMPLE_RELATIONS
+from promptmine.pipeline import RUN_OUT, RunSettings
 from promptmine.selection import OptimizedEnsemble, RankEnsemble
 from promptmine.tasks.settings import DIMENSIONS, TaskSettings
 
@@ -194,13 +194,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                "  promptmine run --routes marian:de,bergamot:pt --model-dir ~/opus-mt --translator-device cpu\n"
                "  promptmine run --task reviews.jsonl --prompt-file prompt.txt "
                "--verbalisers positive=Positive,negative=Negative -o task-report/")
-    p.add_argument("--relations", default=str(CORPORA / "sample_relations.jsonl"), metavar="FILE",
+    p.add_argument("--relations", default=str(SAMPLE_RELATIONS), metavar="FILE",
                    help="JSONL with `relation` and its manual `template` (default: the bundled sample)")
-    p.add_argument("--pairs", default=str(CORPORA / "sample_pairs.jsonl"), metavar="FILE",
+    p.add_argument("--pairs", default=str(SAMPLE_PAIRS), metavar="FILE",
                    help="facts with a relation (LAMA/T-REx JSONL with predicate_id; default: the bundled sample)")
     p.add_argument("--corpus", nargs="+", default=None, metavar="FILE",
                    help="text to mine, one sentence or paragraph a line (default: corpora/sample_corpus*.txt)")
-    p.add_argument("-o", "--out", default="promptmine-run", metavar="DIR", help="report folder (default: %(default)s)")
+    p.add_argument("-o", "--out", default=RUN_OUT, metavar="DIR", help="report folder (default: %(default)s)")
     add_setting(p, RunSettings, "mined", type=non_negative_int, metavar="N",
                 help="mined templates kept per relation (default: %(default)s)")
     add_setting(p, RunSettings, "paraphrased", type=non_negative_int, metavar="N",

@@ -8,6 +8,7 @@ from promptmine.cli.checks import check_output, fraction, positive_int
 from promptmine.cli.evaluate import add_facts_arguments, add_scorer_arguments, facts_from_args, scorer_options
 from promptmine.cli.settings import add_setting, settings_from_args
 from promptmine.core.errors import PromptmineError
+from promptmine.core.settings import Seeded
 from promptmine.scoring.facts import FactSettings
 from promptmine.selection import (
     CHOOSERS, STRATEGIES, Chooser, OptimizedEnsemble, Race, RankEnsemble, Strategy, Top1, strategy_named,
@@ -86,7 +87,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="templates in the rank ensemble (default: %(default)s)")
     p.add_argument("--dev-fraction", type=fraction, default=OptimizedEnsemble.dev_fraction,
                    help="optimized: share of training facts held out for early stopping (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="optimized: seed of the dev split (default: %(default)s)")
+    add_setting(p, Seeded, "seed", type=int, help="optimized: seed of the dev split (default: %(default)s)")
     add_strategy_arguments(p, "templates")
     p.add_argument("--calibrate", action="store_true",
                    help="rank by calibrated scores: log P(object | prompt) minus log P(object | the prompt with "

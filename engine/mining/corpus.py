@@ -80,19 +80,19 @@ def is_jsonl(path: Path) -> bool:
     return path.name.endswith((".jsonl", ".jsonl.gz", ".json"))
 
 
-def line_text(line: str, jsonl: bool, path: str | Path, lineno: int, field: str = "text") -> str | None:
-    """The text a corpus line carries: the line itself, or a JSONL line's `field` (`text` unless
-    the corpus keeps it under another key; None for a blank JSONL line); InputError names the line
-    when it is unusable."""
+def line_text(line: str, jsonl: bool, path: str | Path, lineno: int, text_field: str) -> str | None:
+    """The text a corpus line carries: the line itself, or a JSONL line's `text_field`
+    (`MiningSettings.text_field`; None for a blank JSONL line); InputError names the line when it is
+    unusable."""
     if not jsonl:
         return line
     obj = parse_json_line(line, path, lineno)
     if obj is None:
         return None
-    text = obj.get(field)
+    text = obj.get(text_field)
     if not isinstance(text, str):
-        raise InputError(f"missing string field `{field}`" if text is None else
-                         f"field `{field}` must be a string, got {type(text).__name__}", path, lineno)
+        raise InputError(f"missing string field `{text_field}`" if text is None else
+                         f"field `{text_field}` must be a string, got {type(text).__name__}", path, lineno)
     return text
 
 
@@ -127,11 +127,11 @@ def line_sentences(file_index: int, lineno: int, text: str, long_line: int = LON
     return out
 
 
-def _iter_texts(path: Path, on_error: OnError, field: str = "text") -> Iterator[tuple[int, str]]:
+def _iter_texts(path: Path, on_error: OnError, text_field: str) -> Iterator[tuple[int, str]]:
     jsonl = is_jsonl(path)
     for lineno, line in iter_lines(path, on_error):
         try:
-            text = line_text(line, jsonl, path, lineno, field)
+            text = line_text(line, jsonl, path, lineno, text_field)
         except InputError as err:
             if on_error is None:
                 raise
@@ -141,10 +141,10 @@ def _iter_texts(path: Path, on_error: OnError, field: str = "text") -> Iterator[
             yield lineno, text
 
 
-def iter_corpus(paths: list[str | Path], on_error: OnError = None, *,
-                long_line: int = LONG_LINE, text_field: str = "text") -> Iterator[Sentence]:
+def iter_corpus(paths: list[str | Path], on_error: OnError = None, *, text_field: str,
+                long_line: int = LONG_LINE) -> Iterator[Sentence]:
     """Yield the corpus's sentences in order; bad lines go to on_error (or raise when None);
-    JSONL files carry their text in `text_field`."""
+    JSONL files carry their text in `text_field` (`MiningSettings.text_field`)."""
     for file_index, path in enumerate(corpus_files(paths)):
         try:
             for lineno, text in _iter_texts(path, on_error, text_field):

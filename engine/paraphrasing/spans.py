@@ -256,7 +256,6 @@ class SpanSettings(Settings):
     labels: tuple[str, ...] = Field((), description="label words to keep (e.g. positive, negative)")
     keep: tuple[str, ...] = Field((), description="strings to keep as they are")
     keep_regex: tuple[str, ...] = Field((), description="regular expressions whose every match is kept")
-    cues: bool = Field(True, description="keep the cues opening a line (`Sentence:`)")
     examples_verbatim: bool = Field(False, description="keep the few-shot example lines as they are; paraphrase "
                                                        "only the instruction")
     auto_labels: bool = Field(True, description="also keep the labels `example_labels` finds (`// Positive`, "
@@ -264,7 +263,7 @@ class SpanSettings(Settings):
 
     def spans(self, text: str) -> list[Span]:
         labels = list(self.labels) + (example_labels(text) if self.auto_labels else [])
-        return find_spans(text, labels=labels, keep=self.keep, keep_regex=self.keep_regex, cues=self.cues)
+        return find_spans(text, labels=labels, keep=self.keep, keep_regex=self.keep_regex)
 
     def texts(self, text: str) -> list[str]:
         return [s.text for s in self.spans(text)]

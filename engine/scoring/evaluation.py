@@ -17,6 +17,7 @@ from promptmine.core.io import iter_jsonl, read_templates
 from promptmine.core.progress import log, plural, progress
 from promptmine.core.records import FactResult, Score, Selection, WeightedTemplate
 from promptmine.core.settings import take
+from promptmine.models.score import DEFAULT_SCORER
 from promptmine.scoring.facts import FactSettings, RelationFacts, load_facts, templates_for
 from promptmine.scoring.metrics import combine, mrr, p_at_1, ranks, top_predictions
 from promptmine.scoring.scorers import CachedScorer, load_scorer
@@ -107,7 +108,7 @@ def read_selections_or_templates(path: str) -> list[Selection]:
 
 # -- the library function -------------------------------------------------------------------------
 
-def evaluate(templates, pairs, *, scorer="causal", options: dict | None = None, candidates=None,
+def evaluate(templates, pairs, *, scorer=DEFAULT_SCORER, options: dict | None = None, candidates=None,
              cache: bool = True, facts: FactSettings | None = None, **fields) -> list[Score]:
     """P@1 and MRR of each template (or selection) on the facts of its relation.
 

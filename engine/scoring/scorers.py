@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from promptmine.core.errors import PromptmineError
+from promptmine.models.score import DEFAULT_SCORER
 from promptmine.scoring.metrics import FLOOR
 
 
@@ -142,7 +143,7 @@ def calibrated(scorer: CachedScorer, fillers: Sequence[str] = ("N/A",)) -> Calib
     return CalibratedScorer(scorer, fillers)
 
 
-def load_scorer(scorer="causal", options: dict | None = None, *, cache: bool = True) -> CachedScorer:
+def load_scorer(scorer=DEFAULT_SCORER, options: dict | None = None, *, cache: bool = True) -> CachedScorer:
     """A scorer behind the score cache: `scorer` is a registry name (`causal`, `masked`, `openai`, ...)
     built with `options` (its `Options` fields, e.g. `{"model": "bert-base-cased", "device": "cpu"}`),
     a scorer object, or a CachedScorer (used as it is). `cache=False` neither reads nor writes the

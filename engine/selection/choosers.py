@@ -139,7 +139,7 @@ class OptimizedEnsemble:
     a held-out `dev_fraction` of at least `min_dev` facts with at least `min_fit` left to fit; with
     fewer facts (or one template), the top-`k` rank ensemble, with a note."""
 
-    k: int = 3
+    k: int = RankEnsemble.k
     dev_fraction: float = 0.3
     min_dev: int = 40
     min_fit: int = 60

@@ -12,13 +12,14 @@ from promptmine.core.io import read_templates
 from promptmine.core.progress import log, plural
 from promptmine.core.records import Selection
 from promptmine.core.settings import take
+from promptmine.models.score import DEFAULT_SCORER
 from promptmine.scoring import FactSettings, calibrated, load_facts, load_scorer, p_at_1
 from promptmine.selection.choosers import Chooser, Top1
 from promptmine.selection.racing import Race, Strategy
 
 
 def select(templates, pairs, *, strategy: Strategy = Race(), choose: Chooser = Top1(), seed: int = 0,
-           calibrate: bool = False, fillers: Sequence[str] = ("N/A",), scorer="causal", options: dict | None = None,
+           calibrate: bool = False, fillers: Sequence[str] = ("N/A",), scorer=DEFAULT_SCORER, options: dict | None = None,
            cache: bool = True, facts: FactSettings | None = None, **fields) -> list[Selection]:
     """Per relation, the prompts that make the model answer the training facts `pairs` best.
 

@@ -83,13 +83,13 @@ class ShardReport:
     """Exactly what a run did, for the summary line and for tests."""
 
     work_dir: str
+    workers: int
+    engine: str
     shards_total: int = 0
     shards_processed: int = 0
     shards_skipped: int = 0
     lines_processed: int = 0
     lines_skipped: int = 0
-    workers: int = 1
-    engine: str = "local"
     processed_ids: list[str] = field(default_factory=list)
 
     @property

@@ -65,7 +65,7 @@ def _mp_context(preload: Iterable[str] = ()):
 
 
 def run_local(job: ShardJob, shards: Iterable[tuple[Shard, list[bytes] | None]], work_dir: str | Path, *,
-              workers: int = 1, resume: bool = False, manifest: dict | None = None,
+              workers: int, resume: bool = False, manifest: dict | None = None,
               max_in_flight: int | None = None, desc: str = "shards") -> tuple[Any, ShardReport]:
     """Process the shards (a lazy stream) with `workers` processes; return (merged result, report).
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, plural
 from promptmine.core.settings import take
+from promptmine.models.score import DEFAULT_SCORER
 from promptmine.selection import OptimizedEnsemble, Race
 from promptmine.stats import paired_bootstrap
 from promptmine.tasks.data import (
@@ -122,7 +123,7 @@ def _examples(source, slots: Sequence[str]) -> list[Example]:
     return out
 
 
-def optimize_task(prompt: str, examples, scorer="causal", settings: TaskSettings | None = None, *, heldout=None,
+def optimize_task(prompt: str, examples, scorer=DEFAULT_SCORER, settings: TaskSettings | None = None, *, heldout=None,
                   pool=None, routes: Sequence | None = None, translator_options: Mapping | None = None,
                   options: dict | None = None, out: str | Path | None = None, cache="default", dry_run: bool = False,
                   **fields) -> TaskResult | Plan:

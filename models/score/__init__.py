@@ -23,6 +23,8 @@ class Scorer(Backend):
         raise NotImplementedError
 
 
+DEFAULT_SCORER = "causal"  # the scorer of `evaluate`, `select`, `run` and the task search unless told otherwise
+
 SCORERS = Registry("scorer", {
     "causal": "promptmine.models.score.causal:CausalScorer",
     "masked": "promptmine.models.score.masked:MaskedScorer",
