@@ -1,4 +1,5 @@
-"""The base of every backend (scorer, translator, paraphraser) and the registries that find them by name.
+"""The base of every backend (scorer, translator, paraphraser, template extractor) and the registries that
+find them by name.
 
 Every backend declares its settings once, as a nested pydantic model `Options` (fields with defaults
 and a `description=`): the only place their defaults are written. `Registry.options(name)` hands it

@@ -50,7 +50,8 @@ def test_a_second_generation_round_trips_the_first_one_with_apertium():
 @needs_apertium
 def test_pools_of_the_run_say_which_relations_got_no_paraphrase():
     manual = {"P19": "[X] was born in [Y] .", "P108": "[X] works for [Y] ."}
-    pools = paraphrase_pools(manual, [("apertium", ["es"]), ("apertium", ["xx"])], ParaphraseSettings(top=10))  # xx: skipped
+    routes = [("apertium", ["es"]), ("apertium", ["xx"])]  # xx: skipped
+    pools = paraphrase_pools(manual, routes, ParaphraseSettings(top=10))
     assert pools["P19"] == [] and 0 < len(pools["P108"]) <= 10
     line = pool_sizes({r: Pool(t, [], [c.template for c in pools[r]]) for r, t in manual.items()})
     assert "No paraphrase for P19:" in line and f"P108 0/{len(pools['P108'])}" in line

@@ -3,7 +3,8 @@ and a tiny random MarianMT; the translation cache."""
 
 import pytest
 
-from promptmine.paraphrasing import ParaphraseSettings, RoundTripStats, paraphrase_templates, paraphrase_text, round_trip
+from promptmine.paraphrasing import (ParaphraseSettings, RoundTripStats, paraphrase_templates, paraphrase_text,
+                                     round_trip)
 from promptmine.core.records import normalize_text
 
 

@@ -106,7 +106,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="candidate objects, one a line (default: the distinct objects of each relation's pairs)")
     add_setting(p, FactSettings, "max_candidates", type=positive_int, metavar="N",
                 help="keep the N most frequent objects as candidates; facts with other objects are dropped")
-    add_setting(p, FactSettings, "limit", type=positive_int, metavar="N", help="evaluate the first N facts per relation")
+    add_setting(p, FactSettings, "limit", type=positive_int, metavar="N",
+                help="evaluate the first N facts per relation")
     p.add_argument("-o", "--out", default=None, metavar="FILE",
                    help="write Score records as JSONL (per fact: subject, gold object, prediction, rank)")
     add_scorer_arguments(p)

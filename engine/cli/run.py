@@ -131,7 +131,8 @@ RELATION_FLAGS = {"relations": "--relations", "pairs": "--pairs", "corpus": "--c
                   "paraphrased": "--paraphrased", "test_fraction": "--test-fraction",
                   "max_candidates": "--max-candidates", "strict": "--strict"}
 TASK_FLAGS = {"prompt": "--prompt", "prompt_file": "--prompt-file", "verbalisers": "--verbalisers",
-              "fixed_labels": "--fix-label", "heldout_file": "--heldout-file", "held_out": "--held-out", "pool": "--pool",
+              "fixed_labels": "--fix-label", "heldout_file": "--heldout-file", "held_out": "--held-out",
+              "pool": "--pool",
               "selection_size": "--selection-size", "dimensions": "--dimensions", "max_demos": "--max-demos",
               "permutations": "--permutations", "keep": "--keep", "keep_regex": "--keep-regex",
               "dry_run": "--dry-run"}

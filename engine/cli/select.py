@@ -94,7 +94,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "a content-free subject), so objects the template favours whatever the subject stop winning")
     add_setting(p, FactSettings, "max_candidates", type=positive_int, metavar="N",
                 help="keep the N most frequent objects as candidates (default: all distinct objects)")
-    add_setting(p, FactSettings, "limit", type=positive_int, metavar="N", help="use the first N training facts per relation")
+    add_setting(p, FactSettings, "limit", type=positive_int, metavar="N",
+                help="use the first N training facts per relation")
     p.add_argument("-o", "--out", metavar="FILE",
                    help="write the selections (JSONL, atomically) and print a summary; default: the JSONL on stdout")
     add_scorer_arguments(p)

@@ -196,9 +196,9 @@ def paraphrase_routes(templates: Sequence[str], routes: Sequence[tuple[object, S
     empty = [i for i, cands in enumerate(found) if len(cands) < 2]
     if generations is None and empty:
         log(f"paraphrase: one round trip gave nothing for {plural(len(empty), 'template')}; growing their pools")
-        grown = grow_paraphrases([templates[i] for i in empty], routes, settings.model_copy(update={"generations": GROWN}),
-                                 cache=cache, relations=[relations[i] for i in empty] if relations else None,
-                                 stats=stats)
+        grown = grow_paraphrases([templates[i] for i in empty], routes,
+                                 settings.model_copy(update={"generations": GROWN}), cache=cache,
+                                 relations=[relations[i] for i in empty] if relations else None, stats=stats)
         for i, cands in zip(empty, grown):
             found[i] = cands
     return found

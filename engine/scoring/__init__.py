@@ -16,8 +16,8 @@ from promptmine.scoring.facts import (
 from promptmine.scoring.metrics import FLOOR, combine, micro_average, mrr, p_at_1, ranks, top_predictions
 from promptmine.scoring.scorers import CachedScorer, CalibratedScorer, calibrated, load_scorer
 
-__all__ = ["FLOOR", "CachedScorer", "CalibratedScorer", "FactSettings", "RelationFacts", "Scored", "as_selections", "calibrated",
-           "combine", "evaluate", "evaluate_blocks", "evaluate_selection", "group_by_relation", "load_facts",
-           "load_scorer", "micro_average", "mrr", "p_at_1", "ranks", "read_candidate_objects",
+__all__ = ["FLOOR", "CachedScorer", "CalibratedScorer", "FactSettings", "RelationFacts", "Scored", "as_selections",
+           "calibrated", "combine", "evaluate", "evaluate_blocks", "evaluate_selection", "group_by_relation",
+           "load_facts", "load_scorer", "micro_average", "mrr", "p_at_1", "ranks", "read_candidate_objects",
            "read_selections_or_templates", "relation_facts", "score_template", "score_templates", "selection_name",
            "templates_for", "to_score", "top_predictions"]

@@ -77,11 +77,12 @@ def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[Rel
     first `first` block(s). After each round a template is dropped when its paired per-fact difference
     to its group's leader (reciprocal rank, or hit@1 with metric="hit1"; same facts) is clearly
     negative: mean + z * standard error < 0. Survivors are scored on more blocks (the facts seen grow
-    by `growth` per round) until the training facts or the `budget` in (fact, template) pairs run out; when the next round does not fit the budget the
-    weakest survivors (by mean) are dropped first, as in successive halving, and then fewer blocks
-    are added. Never dropped: each group's leader and the `keep` best overall (the top-K that
-    ensembles use), so they end on the most facts. `groups` are template subsets that each need a
-    winner (e.g. mined, and manual + paraphrased); templates in none form one group.
+    by `growth` per round) until the training facts or the `budget` in (fact, template) pairs run out;
+    when the next round does not fit the budget the weakest survivors (by mean) are dropped first, as
+    in successive halving, and then fewer blocks are added. Never dropped: each group's leader and the
+    `keep` best overall (the top-K that ensembles use), so they end on the most facts. `groups` are
+    template subsets that each need a winner (e.g. mined, and manual + paraphrased); templates in none
+    form one group.
     `eliminate=False` with no budget is exhaustive selection. Deterministic for a given `seed`
     (which only orders the facts when `blocks` is one RelationFacts)."""
     import numpy as np

@@ -19,8 +19,9 @@ from promptmine.selection.racing import Race, Strategy
 
 
 def select(templates, pairs, *, strategy: Strategy = Race(), choose: Chooser = Top1(), seed: int = 0,
-           calibrate: bool = False, fillers: Sequence[str] = ("N/A",), scorer=DEFAULT_SCORER, options: dict | None = None,
-           cache: bool = True, facts: FactSettings | None = None, **fields) -> list[Selection]:
+           calibrate: bool = False, fillers: Sequence[str] = ("N/A",), scorer=DEFAULT_SCORER,
+           options: dict | None = None, cache: bool = True, facts: FactSettings | None = None,
+           **fields) -> list[Selection]:
     """Per relation, the prompts that make the model answer the training facts `pairs` best.
 
     `templates`: a file or a list of template strings, Candidates or (relation, template) tuples (a

@@ -10,4 +10,5 @@ from promptmine.tasks.search import Plan
 from promptmine.tasks.settings import DIMENSIONS, TaskSettings
 
 __all__ = ["DIMENSIONS", "Example", "Metrics", "Plan", "PromptSpec", "TaskResult", "TaskSettings", "metrics",
-           "optimize_task", "paired_bootstrap", "parse_prompt", "parse_verbalisers", "read_task", "render", "scoring_form"]
+           "optimize_task", "paired_bootstrap", "parse_prompt", "parse_verbalisers", "read_task", "render",
+           "scoring_form"]
