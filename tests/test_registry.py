@@ -16,6 +16,7 @@ from promptmine.cli.backends import BackendFlags
 from promptmine.models.registry import Backend, field_extra
 from promptmine.models.score import SCORERS
 from promptmine.models.translate import PARAPHRASERS, TRANSLATORS
+from promptmine.testing.defaults import literal, written_defaults
 
 REGISTRIES = (SCORERS, TRANSLATORS, PARAPHRASERS)
 
@@ -96,13 +97,6 @@ def test_cli_flags_default_to_not_given_and_show_the_options_default():
                     assert f"{default}" in help_text, f"{f.flag}: --help does not say {backend}'s default"
 
 
-def _literal(node):
-    try:
-        return ast.literal_eval(node)
-    except ValueError:
-        return ...
-
-
 def test_no_other_place_in_the_models_writes_an_option_default():
     """No function parameter or dataclass field in promptmine.models (`pick_device(preference="auto")`,
     a config dataclass beside the Options) is named like an option with that option's default."""
@@ -111,22 +105,11 @@ def test_no_other_place_in_the_models_writes_an_option_default():
         for key, info in cls.Options.model_fields.items():
             if info.default is not None:
                 defaults.setdefault(key, []).append(info.default)
-    found = []
-    for path in sorted(Path(promptmine.models.__file__).parent.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            pairs = []
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                a = node.args
-                pos = a.posonlyargs + a.args
-                pairs = [(p.arg, d) for p, d in zip(pos[len(pos) - len(a.defaults):], a.defaults)]
-                pairs += [(p.arg, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
-            elif isinstance(node, ast.ClassDef) and any("dataclass" in ast.unparse(d) for d in node.decorator_list):
-                pairs = [(s.target.id, s.value) for s in node.body
-                         if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name) and s.value is not None]
-            for name, value in pairs:
-                if _literal(value) in defaults.get(name, []):
-                    found.append(f"{path.name}:{node.lineno} {name}={ast.unparse(value)}")
+    paths = sorted(Path(promptmine.models.__file__).parent.rglob("*.py"))
+    found = [f"{path.name}:{line} {name}={ast.unparse(value)}"
+             for path, line, name, value in written_defaults(
+                 paths, classes=lambda node: any("dataclass" in ast.unparse(d) for d in node.decorator_list))
+             if literal(value) in defaults.get(name, [])]
     assert not found, "defaults written outside the Options: " + ", ".join(found)
 
 

@@ -25,6 +25,7 @@ from promptmine.scoring import FactSettings
 from promptmine.selection import Exhaustive, OptimizedEnsemble, Race, RankEnsemble, Top1
 from promptmine.sharding import ShardSettings
 from promptmine.tasks import TaskSettings
+from promptmine.testing.defaults import literal, written_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = (MatchSettings, MiningSettings, ShardSettings, ParaphraseSettings, SpanSettings, FactSettings, Seeded,
@@ -121,15 +122,15 @@ def test_no_flag_types_a_default_of_its_own():
         key = (command, action.dest)
         assert key in DECLARED, f"{command} {action.option_strings[0]} has a default of its own: {action.default!r}"
         assert action.default == DECLARED[key], key
-    literal = []
+    typed = []
     for path in sorted((ROOT / "engine" / "cli").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument":
                 for kw in node.keywords:
-                    value = _literal(kw.value) if kw.arg == "default" else ...
+                    value = literal(kw.value) if kw.arg == "default" else ...
                     if value is not ... and value is not None and value is not False:
-                        literal.append(f"{path.name} default={ast.unparse(kw.value)}")
-    assert set(literal) <= {"paraphrase.py default='auto'"}, "literal flag defaults: " + ", ".join(literal)
+                        typed.append(f"{path.name} default={ast.unparse(kw.value)}")
+    assert set(typed) <= {"paraphrase.py default='auto'"}, "literal flag defaults: " + ", ".join(typed)
 
 
 def _declared_defaults() -> dict[str, set]:
@@ -144,35 +145,18 @@ def _declared_defaults() -> dict[str, set]:
     return out
 
 
-def _literal(node):
-    try:
-        return ast.literal_eval(node)
-    except ValueError:
-        return ...
-
-
 def test_no_function_of_the_library_writes_a_settings_default_again():
     """No parameter or dataclass field in promptmine (engine/, models/) is named like a setting with
     that setting's default (`mine(top=40)` beside `MiningSettings.top`, `parse(batch_size=256)`): it
     takes the settings object, the value, or refers to the declaration (`k: int = RankEnsemble.k`)."""
     defaults = _declared_defaults()
     own = {cls.__name__ for cls in SETTINGS + SELECTION}
+    paths = sorted((ROOT / "engine").rglob("*.py")) + sorted((ROOT / "models").rglob("*.py"))
     found = []
-    for path in sorted((ROOT / "engine").rglob("*.py")) + sorted((ROOT / "models").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            pairs = []
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                a = node.args
-                pos = a.posonlyargs + a.args
-                pairs = [(p.arg, d) for p, d in zip(pos[len(pos) - len(a.defaults):], a.defaults)]
-                pairs += [(p.arg, d) for p, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None]
-            elif isinstance(node, ast.ClassDef) and node.name not in own:
-                pairs = [(s.target.id, s.value) for s in node.body
-                         if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name) and s.value is not None]
-            for name, value in pairs:
-                v = _literal(value)
-                if v is not ... and not isinstance(v, (list, dict, set)) and v in defaults.get(name, ()):
-                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}={ast.unparse(value)}")
+    for path, line, name, value in written_defaults(paths, classes=lambda node: node.name not in own):
+        v = literal(value)
+        if v is not ... and not isinstance(v, (list, dict, set)) and v in defaults.get(name, ()):
+            found.append(f"{path.relative_to(ROOT)}:{line} {name}={ast.unparse(value)}")
     assert not found, "settings defaults written again: " + ", ".join(found)
 
 

@@ -115,21 +115,23 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "corpus scale", "With --workers > 1, --resume or --engine ray the corpus is mined in shards of "
         "--shard-lines lines whose results are kept in a work directory, so an interrupted run resumes "
         "where it stopped. The output is the same as a plain run.")
-    add_setting(g, ShardSettings, "workers", type=positive_int, metavar="N",
-                help="processes (or Ray actors) mining shards in parallel, each with its own spaCy pipeline")
-    add_setting(g, ShardSettings, "resume", action="store_true",
-                help="keep the shard results of an earlier run with the same inputs and settings and mine "
-                     "only the missing shards (needs --out or --work-dir)")
-    add_setting(g, ShardSettings, "engine", choices=typing.get_args(ShardSettings.model_fields["engine"].annotation),
-                help="local: a process pool on this machine; ray: Ray Data actors on a Ray cluster "
-                     "(pip install 'promptmine[ray]'; the corpus must be at the same path on every node)")
-    add_setting(g, ShardSettings, "address", metavar="HOST:PORT",
-                help="the Ray cluster to join (as for ray.init, e.g. `auto` or `ray://head:10001`); "
-                     "default: start a local Ray instance with --workers CPUs")
-    add_setting(g, ShardSettings, "shard_lines", type=positive_int, metavar="N",
-                help="corpus lines per shard: the unit of parallel work and of resuming")
-    add_setting(g, ShardSettings, "work_dir", metavar="DIR",
-                help="where shard results are kept (default: OUT.shards/ beside --out; a temporary "
-                     "folder when writing to stdout)")
+    engines = typing.get_args(ShardSettings.model_fields["engine"].annotation)
+    for name, flag, text in (
+            ("workers", dict(type=positive_int, metavar="N"),
+             "processes (or Ray actors) mining shards in parallel, each with its own spaCy pipeline"),
+            ("resume", dict(action="store_true"), "keep the shard results of an earlier run with the same inputs "
+                                                  "and settings and mine only the missing shards (needs --out or "
+                                                  "--work-dir)"),
+            ("engine", dict(choices=engines), "local: a process pool on this machine; ray: Ray Data actors on a Ray "
+                                              "cluster (pip install 'promptmine[ray]'; the corpus must be at the same "
+                                              "path on every node)"),
+            ("address", dict(metavar="HOST:PORT"), "the Ray cluster to join (as for ray.init, e.g. `auto` or "
+                                                   "`ray://head:10001`); default: start a local Ray instance with "
+                                                   "--workers CPUs"),
+            ("shard_lines", dict(type=positive_int, metavar="N"),
+             "corpus lines per shard: the unit of parallel work and of resuming"),
+            ("work_dir", dict(metavar="DIR"), "where shard results are kept (default: OUT.shards/ beside --out; a "
+                                              "temporary folder when writing to stdout)")):
+        add_setting(g, ShardSettings, name, help=text, **flag)
     p.set_defaults(func=run)
     return p
