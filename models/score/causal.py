@@ -346,9 +346,12 @@ class CausalScorer(Scorer):
     def _passes(self, items: list) -> list[tuple[int, list]]:
         """(padded width, rows) per forward pass. A row is right-padded to `canonical_width` of its own
         width and shares passes only with rows padded alike, so the shapes it runs in depend on the row
-        alone: CPU attention kernels split the keys in blocks that depend on the padded length, and in
+        alone: on CPU a row's bits change when its padded length reaches the next multiple of 16 above
+        its own (the kernels reduce 16 floats at a time and take a shorter tail differently; measured on
+        AVX-512: padding within [w, 16*ceil(w/16)) or anywhere beyond gives two fixed results), and in
         bfloat16 that moved a row's scores by up to 0.54 nats when it sat beside a wider row. (The
-        number of rows in a pass never changed a bit, measured up to 64 rows.) Each pass holds about
+        number of rows in a pass never changed a bit, measured up to 64 rows.) A padded length of the
+        row's own keeps it robust to whatever lane width another CPU has. Each pass holds about
         `batch_size` tokens (every fed token of a trie is read, so this bounds the kept logits), widest
         rows first; little padding: at most `PAD_STEP` - 1 tokens a row."""
         groups: dict[int, list] = {}
