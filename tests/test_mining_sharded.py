@@ -204,3 +204,23 @@ def test_a_killed_run_resumes_from_the_shards_it_finished(tmp_path):
     assert out.read_text(encoding="utf-8") == "".join(
         json.dumps(c.to_json(), ensure_ascii=False) + "\n"
         for cands in mine([corpus], PAIRS).candidates.values() for c in cands)
+
+
+def test_a_script_without_a_main_guard_is_told_why_its_workers_died(tmp_path):
+    """Worker processes import the calling script again; without `if __name__ == "__main__":` it mines
+    again in each of them and they die. The pool only says it broke: the error says what to change."""
+    import subprocess
+    import sys
+
+    corpus = tmp_path / "facts.txt"
+    corpus.write_text("".join(f"{FACTS[i % len(FACTS)]}\n" for i in range(40)), encoding="utf-8")
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from promptmine.mining import mine\n"
+        "from promptmine.testing.mining import PAIRS\n"
+        f"mine({str(corpus)!r}, PAIRS, methods=['middle'], workers=2, shard_lines=10,\n"
+        f"     work_dir={str(tmp_path / 'w')!r})\n",
+        encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode != 0
+    assert "BrokenProcessPool" in done.stderr and 'if __name__ == "__main__":' in done.stderr

@@ -52,6 +52,18 @@ def _worker_run(shard: Shard, lines: list[bytes] | None, work_dir: str) -> tuple
     return shard.id, len(lines)
 
 
+def worker_died_hint(err: BaseException) -> str:
+    """What to check when a worker process died without a Python error of its own (the pool only says
+    it broke): the usual causes, the first of which a script's author can fix in one line."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    if not isinstance(err, BrokenProcessPool):
+        return ""
+    return (" (a worker process died: workers start by importing the calling script, so a script that "
+            "mines with several workers must do so under `if __name__ == \"__main__\":`; otherwise it "
+            "ran out of memory or was killed)")
+
+
 def _mp_context(preload: Iterable[str] = ()):
     """forkserver on Linux (safe with threads, cheap start), spawn elsewhere. The forkserver
     imports `preload` once (spaCy takes seconds to import), and every worker forks from it."""
@@ -99,8 +111,8 @@ def run_local(job: ShardJob, shards: Iterable[tuple[Shard, list[bytes] | None]],
     def failure(shard: Shard, err: BaseException) -> ShardFailed:
         return ShardFailed(
             f"shard {shard.id} ({shard.path}:{shard.start}-{shard.stop - 1}) failed: "
-            f"{type(err).__name__}: {err}. {report.shards_processed} shards finished in this run are kept "
-            f"in {work.path}; rerun with --resume to continue")
+            f"{type(err).__name__}: {err}{worker_died_hint(err)}. {report.shards_processed} shards finished in "
+            f"this run are kept in {work.path}; rerun with --resume to continue")
 
     try:
         if workers == 1:  # in this process; the job sets itself up at its first shard
