@@ -88,7 +88,14 @@ def test_masked_vocabulary_restriction_renormalises_and_excludes(tmp_path):
     row = s.score("[X] was born in [Y] .", ["Ada"], ["Paris", "London", "Rome", "York"])[0]
     assert row[3] == -math.inf  # outside the vocabulary
     assert sum(math.exp(v) for v in row[:3]) == pytest.approx(1.0, abs=1e-5)  # softmax over the 3 words
-    assert "vocab.txt" in s.identity
+    # the cache key names what the softmax runs over, not the file: the same words as a list share it,
+    # the same file name with other words does not
+    same = MaskedScorer("tiny-bert", hf_model=model, tokenizer=tok, device="cpu", vocab=["Rome", "Paris", "London"])
+    assert same.identity == s.identity and "vocab=3@" in s.identity
+    vocab.write_text("Paris\nLondon\nYork\n")
+    edited = MaskedScorer("tiny-bert", hf_model=model, tokenizer=tok, device="cpu", vocab=vocab)
+    assert edited.identity != s.identity
+    assert "vocab.txt" in s.description
 
 
 # SmolLM2's fast paths against one full forward per candidate, per precision. float32: float rounding.

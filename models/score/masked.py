@@ -24,6 +24,14 @@ from promptmine.models.store import load_kwargs, require_model_dir, tokenizer_kw
 DEFAULT_MODEL = "bert-base-cased"
 
 
+def vocab_key(ids: list[int]) -> str:
+    """A restricted vocabulary as the cache key names it: how many token ids and a hash of them, not the
+    file's name (an edited file or another file of the same name must not reuse cached scores)."""
+    import hashlib
+
+    return f"{len(ids)}@{hashlib.sha256(','.join(map(str, ids)).encode()).hexdigest()[:12]}"
+
+
 def read_vocab(path: str | Path) -> list[str]:
     """One token a line (LAMA's common_vocab_cased.txt format); blank lines ignored."""
     from promptmine.core.io import iter_lines
@@ -95,6 +103,7 @@ class MaskedScorer(Scorer):
         self.model = hf_model.to(self.choice.device, dtype=self.dtype).eval()
         self._torch = torch
         self.vocab_name = None
+        self.vocab_key = None  # the vocabulary as the identity names it: what the softmax runs over
         self.allowed = None  # tensor of token ids the softmax runs over, or None for all
         if vocab is not None:
             words = read_vocab(vocab) if isinstance(vocab, (str, Path)) else list(vocab)
@@ -103,13 +112,14 @@ class MaskedScorer(Scorer):
             if not ids:
                 raise ValueError("none of the vocabulary's words is a single token of this model")
             self.allowed = torch.tensor(ids)
+            self.vocab_key = vocab_key(ids)
 
     def identity_values(self) -> dict:
         """What the options resolved to. The identity is everything a score depends on: model, device
         kind, precision and vocabulary. Not the batch size: sentences are batched with others of their
         own length, never padded (see `score`)."""
         return {"device": str(self.choice.device), "dtype": str(self.dtype).removeprefix("torch."),
-                "vocab": self.vocab_name}
+                "vocab": self.vocab_key}
 
     @property
     def description(self) -> str:
