@@ -116,6 +116,24 @@ def looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~", "\\")) or name.count("/") > 1 or (len(name) > 2 and name[1] == ":")
 
 
+def model_key(name_or_path: str) -> str:
+    """A model as a cache key names it: a store name or hub id as given (the store keeps checksums, the
+    HF cache a folder per revision), a local path with a fingerprint of its files (names, sizes and
+    modification times, cheap for any size), so a model saved over the same folder does not reuse the
+    scores cached for the old one."""
+    if not looks_like_path(name_or_path):
+        return name_or_path
+    path = Path(name_or_path).expanduser()
+    files = [path] if path.is_file() else sorted(f for f in path.iterdir() if f.is_file()) if path.is_dir() else []
+    if not files:
+        return name_or_path
+    digest = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        digest.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return f"{name_or_path}@{digest.hexdigest()[:12]}"
+
+
 def require_model_dir(name_or_path: str, role: str) -> Path:
     """Like local_model_dir, but a missing model raises an error that says how to provide it."""
     found = local_model_dir(name_or_path)

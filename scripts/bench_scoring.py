@@ -438,7 +438,8 @@ def speed_main(args) -> int:
     for name, r in ceil.items():
         sh = r["share_per_repeat"]
         print(f"  {name:<30} {'':>17} {r['tokens_per_s']:9.1f} tokens/s  scorer after = "
-              f"{sa['tokens_per_s'] / r['tokens_per_s']:.0%} of it (before {sb['tokens_per_s'] / r['tokens_per_s']:.0%}); "
+              f"{sa['tokens_per_s'] / r['tokens_per_s']:.0%} of it "
+              f"(before {sb['tokens_per_s'] / r['tokens_per_s']:.0%}); "
               f"repeat by repeat: median {sh['median']:.0%}, {sh['min']:.0%}-{sh['max']:.0%} over {sh['repeats']}")
     print(f"  scorer after / before: {sa['pairs_per_s'] / sb['pairs_per_s']:.2f}x; max |after - before| "
           f"{result['before_vs_after_max_abs_diff']:.2g}")

@@ -221,3 +221,23 @@ def test_cached_score_many_asks_only_what_is_missing_once():
     assert len(asked) == 1 and cached.computed == 54
     assert (again[0] == first[1]).all() and (again[1] == first[2]).all() and (first[3] == first[2][:2]).all()
     assert (cached.score(t0, SUBJECTS, OBJECTS[:3]) == first[0]).all()
+
+
+def test_a_model_saved_over_its_folder_gets_a_new_cache_key(tmp_path):
+    """A model given as a local path is keyed by the path and a fingerprint of its files: retrained and
+    saved over the same folder, its scores must not come from the cache of the old weights."""
+    import os
+
+    from promptmine.models.score.causal import CausalScorer
+    from promptmine.testing.tiny import save_tiny_causal
+
+    folder = save_tiny_causal(tmp_path / "model")
+    first = CausalScorer(str(folder), device="cpu", dtype="float32")
+    key = first.identity
+    assert key.startswith(f"causal:model={folder}@")
+    assert CausalScorer(str(folder), device="cpu", dtype="float32").identity == key  # stable
+    weights = next(folder.glob("*.safetensors"))
+    st = weights.stat()
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # saved again
+    assert CausalScorer(str(folder), device="cpu", dtype="float32").identity != first.identity
+    assert first.identity == key  # the scorer already loaded keeps the key of what it loaded

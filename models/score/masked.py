@@ -19,7 +19,7 @@ from promptmine.core.records import Template
 from promptmine.models.device import Device, Dtype, Threads
 from promptmine.models.registry import Availability
 from promptmine.models.score import Scorer
-from promptmine.models.store import load_kwargs, require_model_dir, tokenizer_kwargs
+from promptmine.models.store import load_kwargs, model_key, require_model_dir, tokenizer_kwargs
 
 DEFAULT_MODEL = "bert-base-cased"
 
@@ -86,6 +86,7 @@ class MaskedScorer(Scorer):
         use_threads(o.threads)  # all available cores unless told
         model, vocab = o.model, o.vocab
         self.model_name = model
+        self.model_key = model_key(model)  # the files as loaded now: saving over them later is another model
         self.batch_size = o.batch_size
         self.choice = pick_device(o.device, o.dtype, model=hf_model)
         self.dtype = self.choice.dtype
@@ -115,11 +116,12 @@ class MaskedScorer(Scorer):
             self.vocab_key = vocab_key(ids)
 
     def identity_values(self) -> dict:
-        """What the options resolved to. The identity is everything a score depends on: model, device
-        kind, precision and vocabulary. Not the batch size: sentences are batched with others of their
-        own length, never padded (see `score`)."""
-        return {"device": str(self.choice.device), "dtype": str(self.dtype).removeprefix("torch."),
-                "vocab": self.vocab_key}
+        """What the options resolved to. The identity is everything a score depends on: model (a local
+        path with a fingerprint of its files, `model_key`), device kind, precision and vocabulary (by its
+        token ids). Not the batch size: sentences are batched with others of their own length, never
+        padded (see `score`)."""
+        return {"model": self.model_key, "device": str(self.choice.device),
+                "dtype": str(self.dtype).removeprefix("torch."), "vocab": self.vocab_key}
 
     @property
     def description(self) -> str:
