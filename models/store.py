@@ -123,15 +123,27 @@ def model_key(name_or_path: str) -> str:
     scores cached for the old one."""
     if not looks_like_path(name_or_path):
         return name_or_path
-    path = Path(name_or_path).expanduser()
-    files = [path] if path.is_file() else sorted(f for f in path.iterdir() if f.is_file()) if path.is_dir() else []
+    found = files_fingerprint(Path(name_or_path).expanduser())
+    return f"{name_or_path}@{found}" if found else name_or_path
+
+
+def files_fingerprint(path: Path, depth: int = 1) -> str | None:
+    """A hash of the names, sizes and modification times of the files at `path` (a file, or a folder's
+    files up to `depth` levels down: 2 for a folder of model folders); None when there are none."""
+    if path.is_file():
+        files = [(path.name, path)]
+    elif path.is_dir():
+        files = sorted((f.relative_to(path).as_posix(), f) for f in path.rglob("*")
+                       if len(f.relative_to(path).parts) <= depth and f.is_file())
+    else:
+        files = []
     if not files:
-        return name_or_path
+        return None
     digest = hashlib.sha256()
-    for f in files:
+    for name, f in files:
         st = f.stat()
-        digest.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return f"{name_or_path}@{digest.hexdigest()[:12]}"
+        digest.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:12]
 
 
 def require_model_dir(name_or_path: str, role: str) -> Path:

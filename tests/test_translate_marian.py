@@ -73,6 +73,28 @@ def test_generation_settings_are_part_of_the_identity(model_dir):
     assert len(a.translate(["Bob ."], "en", "de", n=2)[0]) == 2
 
 
+def test_models_saved_over_their_folders_are_other_models_to_the_cache(tmp_path):
+    """Local Marian folders are keyed with a fingerprint of their files, taken when the translator is
+    made: a pair retrained and saved over its folder must not reuse the old model's cached translations."""
+    import os
+
+    from promptmine.models.translate.marian import MarianTranslator
+
+    root = tmp_path / "models"
+    build_tiny(root / "opus-mt-en-de")
+    by_dir = MarianTranslator(model_dir=root, device="cpu")
+    by_pair = MarianTranslator(model=f"en-de={root / 'opus-mt-en-de'}", device="cpu")
+    keys = (by_dir.identity, by_pair.identity)
+    assert keys == (MarianTranslator(model_dir=root, device="cpu").identity,
+                    MarianTranslator(model=f"en-de={root / 'opus-mt-en-de'}", device="cpu").identity)
+    weights = next((root / "opus-mt-en-de").glob("*.safetensors"))
+    st = weights.stat()
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # saved again
+    assert MarianTranslator(model_dir=root, device="cpu").identity != keys[0]
+    assert MarianTranslator(model=f"en-de={root / 'opus-mt-en-de'}", device="cpu").identity != keys[1]
+    assert (by_dir.identity, by_pair.identity) == keys  # made before: the key of what it had then
+
+
 def test_explicit_pair_mapping(model_dir):
     from promptmine.models.translate.marian import MarianTranslator
 
