@@ -4,9 +4,9 @@ Made for a GPU machine that has torch and transformers but no package registry a
 64 MiB of files: no real weights travel. Throughput uses SmolLM2-135M's and SmolLM2-1.7B's shapes
 (LlamaConfig from the hard-coded values of HuggingFaceTB/SmolLM2-135M and -1.7B) with random weights:
 speed does not depend on the weights. It reports (fact, object) pairs/s and fed tokens/s of
-`CausalScorer.score_many` at several batch sizes (continuations per pass) in --dtype, on the bundled
-sample facts (corpora/sample_pairs.jsonl, all objects of their relation as candidates, every relation's
-template: one packed workload), and a plain batched forward's tokens/s as the ceiling. Exactness: a
+`CausalScorer.score_many` at several batch sizes (tokens per forward pass, the trie's unit) in --dtype,
+on the bundled sample facts (corpora/sample_pairs.jsonl, all objects of their relation as candidates,
+every relation's template: one packed workload), and a plain batched forward's tokens/s as the ceiling. Exactness: a
 seeded tiny Llama (promptmine.testing.tiny) scored on --device in float32 and --dtype against the same
 model on CPU in float32 (`score_naive`, one full forward per candidate): max |log-prob difference|.
 
@@ -125,8 +125,9 @@ def main() -> int:
     ap.add_argument("--device", default="auto", help="cuda, cuda:1, cpu or auto (cuda when present) (default: %(default)s)")
     ap.add_argument("--dtype", default="bfloat16", help="throughput dtype (default: %(default)s)")
     ap.add_argument("--shapes", default="135m,1.7b", help=f"model shapes, from {', '.join(SHAPES)} (default: %(default)s)")
-    ap.add_argument("--batch-sizes", default="256,1024,4096,16384",
-                    help="continuations per pass to measure; 'auto' = the scorer's own choice (default: %(default)s)")
+    ap.add_argument("--batch-sizes", default="256,1024,4096,16384,auto",
+                    help="tokens per forward pass to measure; 'auto' = the scorer's own choice from the device's "
+                         "free memory (default: %(default)s)")
     ap.add_argument("--facts", type=int, default=0, help="sample facts per relation; 0 = all (default)")
     ap.add_argument("--objects", type=int, default=0, help="candidate objects per relation; 0 = all (default)")
     ap.add_argument("--repeat", type=int, default=3, help="copies of the workload per timed call (default: %(default)s)")
