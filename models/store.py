@@ -118,32 +118,33 @@ def looks_like_path(name: str) -> bool:
 
 def model_key(name_or_path: str) -> str:
     """A model as a cache key names it: a store name or hub id as given (the store keeps checksums, the
-    HF cache a folder per revision), a local path with a fingerprint of its files (names, sizes and
-    modification times, cheap for any size), so a model saved over the same folder does not reuse the
-    scores cached for the old one."""
-    if not looks_like_path(name_or_path):
-        return name_or_path
-    found = files_fingerprint(Path(name_or_path).expanduser())
-    return f"{name_or_path}@{found}" if found else name_or_path
+    HF cache a folder per revision), a local path with a fingerprint of its files (`path_key`), so a
+    model saved over the same folder does not reuse the scores cached for the old one."""
+    return path_key(name_or_path) if looks_like_path(name_or_path) else name_or_path
 
 
-def files_fingerprint(path: Path, depth: int = 1) -> str | None:
-    """A hash of the names, sizes and modification times of the files at `path` (a file, or a folder's
-    files up to `depth` levels down: 2 for a folder of model folders); None when there are none."""
-    if path.is_file():
-        files = [(path.name, path)]
-    elif path.is_dir():
-        files = sorted((f.relative_to(path).as_posix(), f) for f in path.rglob("*")
-                       if len(f.relative_to(path).parts) <= depth and f.is_file())
-    else:
-        files = []
+def path_key(path: str | Path, depth: int = 1) -> str:
+    """`path@hash` of the names, sizes and modification times of the files at `path` (a file, or a
+    folder's files up to `depth` levels down: 2 for a folder of model folders); cheap for any model
+    size. The path alone when there are no files."""
+    root = Path(path).expanduser()
+
+    def walk(folder: Path, left: int):
+        for f in sorted(folder.iterdir()):
+            if f.is_file():
+                yield f
+            elif f.is_dir() and left > 1:
+                yield from walk(f, left - 1)
+
+    files = [root] if root.is_file() else list(walk(root, depth)) if root.is_dir() else []
     if not files:
-        return None
+        return str(path)
     digest = hashlib.sha256()
-    for name, f in files:
+    for f in files:
         st = f.stat()
-        digest.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:12]
+        digest.update(f"{f.relative_to(root).as_posix() if f != root else f.name}\0{st.st_size}\0"
+                      f"{st.st_mtime_ns}\n".encode())
+    return f"{path}@{digest.hexdigest()[:12]}"
 
 
 def require_model_dir(name_or_path: str, role: str) -> Path:

@@ -111,14 +111,13 @@ class MarianTranslator(OpusMTTranslator):
         self._model_dir = o.model_dir.expanduser() if o.model_dir else None
         if self._model_dir is not None and not self._model_dir.is_dir():
             raise ModelNotAvailable(f"--model-dir {self._model_dir} is not a folder")
-        from promptmine.models.store import files_fingerprint, model_key
+        from promptmine.models.store import model_key, path_key
 
         # where the models come from, as the cache key names them: local folders with a fingerprint of
         # their files taken now, so models saved over them later are other models
         self._sources = {
             "model": {f"{s}-{t}": model_key(p) for (s, t), p in self._pairs.items()} or self._pattern,
-            "model_dir": None if self._model_dir is None else
-            f"{self._model_dir}@{files_fingerprint(self._model_dir, depth=2)}"}
+            "model_dir": None if self._model_dir is None else path_key(self._model_dir, depth=2)}
         from promptmine.models.device import pick_device
 
         try:  # dtype `auto`: bfloat16 on CPUs that multiply it natively (AMX/AVX512-BF16)
