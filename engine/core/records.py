@@ -172,6 +172,8 @@ class Selection(BaseModel):
     facts: int | None = None  # training facts each of its templates was scored on (None: not selected)
     note: str | None = None  # why the method differs from the one asked for (e.g. too few facts to learn weights)
     row: str | None = None  # the `promptmine run` report row it was chosen for (e.g. "Mined top-1")
+    # content-free subjects whose scores are subtracted (calibrated readout); None: raw log-probabilities
+    calibration: list[str] | None = None
 
     def to_json(self) -> dict:
         return self.model_dump(exclude_none=True)
