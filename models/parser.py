@@ -44,9 +44,10 @@ def default_model() -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def load_parser(name: str | None = None, *, parse: bool = True):
+def load_parser(name: str | None = None, *, parse: bool = True, tags: bool = False):
     """The spaCy pipeline `name` (default: best installed). `parse=False` gives a tokenizer-only
-    pipeline (enough for middle-word templates, ~100x faster)."""
+    pipeline (enough for middle-word templates, ~100x faster); `tags=True` keeps the tagger and
+    attribute ruler too (parts of speech, for the relation search's fluency check)."""
     import spacy
 
     name = name or default_model()
@@ -54,6 +55,8 @@ def load_parser(name: str | None = None, *, parse: bool = True):
     try:
         if not parse:
             return spacy.load(target, exclude=list(NOT_NEEDED) + ["parser", "tok2vec"])
+        if tags:
+            return spacy.load(target, exclude=[c for c in NOT_NEEDED if c not in ("tagger", "attribute_ruler")])
         return spacy.load(target, exclude=list(NOT_NEEDED))
     except OSError as e:
         raise ModelNotAvailable(f"cannot load spaCy model {name!r}: {e}") from None

@@ -41,9 +41,11 @@ import os
 import platform
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import benchdata as bd
+from promptmine.selection.stages import SearchSettings
 
 ROOT = bd.ROOT
 
@@ -230,6 +232,11 @@ def main() -> int:
                          "the subject replaced by a filler)), or both (default: %(default)s)")
     ap.add_argument("--fillers", default="N/A", help="content-free subjects for calibration, |-separated (default: %(default)s)")
     ap.add_argument("--k", type=int, default=3, help="rank ensemble size (default: %(default)s)")
+    ap.add_argument("--dimensions", default=",".join(SearchSettings.default("dimensions")),
+                    help="relation search stages for the Searched rows, comma-separated (default: %(default)s)")
+    ap.add_argument("--z", type=float, default=SearchSettings.default("z"),
+                    help="a choice replaces the manual prompt when its paired advantage on training facts is above "
+                         "zero by z standard errors (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dtype", default="fast", help="scorer dtype: fast (bfloat16 where native), float32 (default: %(default)s)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
@@ -281,13 +288,15 @@ def main() -> int:
     variants = {"": scorer} if args.calibration == "off" else \
         {" (calibrated)": calibrated(scorer, args.fillers.split("|"))} if args.calibration == "on" else \
         {"": scorer, " (calibrated)": calibrated(scorer, args.fillers.split("|"))}
+    search = SearchSettings(dimensions=tuple(d for d in args.dimensions.split(",") if d), z=args.z)
     comps, costs = {}, {}
     for name, sc in variants.items():
         t = time.perf_counter()
         before = scorer.computed
         comps[name] = compare(sc, pools, train, test, strategy=strategy_named(args.selection, budget=args.budget),
                               rank=RankEnsemble(k=args.k),
-                              optimized=OptimizedEnsemble(k=args.k, max_templates=args.max_templates), seed=args.seed)
+                              optimized=OptimizedEnsemble(k=args.k, max_templates=args.max_templates), seed=args.seed,
+                              search=search)
         costs[name] = {"seconds": time.perf_counter() - t, "selection_pairs": comps[name].cost,
                        "scores_computed": scorer.computed - before}
         print(f"{name or 'raw'}: {costs[name]['seconds']:.0f} s, {comps[name].cost} (fact, template) pairs "
@@ -358,6 +367,13 @@ def main() -> int:
                 f"{tp['speedup']:.1f}x; max |engine - naive| log-prob {tp['max_abs_diff']:.3g}.")
     tp_lines = ([tp_text(tp, str(raw.dtype).removeprefix("torch."))] if tp else []) + ([tp_text(tp32, "float32")] if tp32 else [])
     notes = sampling + ["## Table (relative change, interval and W/T/L against raw-score Manual)", "", table]
+    for name, comp in comps.items():
+        kept = {row_label(row, args.k): len(comp.kept_manual(row)) for row in comp.searches if comp.searches[row]}
+        notes.append(f"Kept the manual prompt{name} (no choice clearly better on the training facts, z = {args.z}): "
+                     + ", ".join(f"{row} {n} of {len(rels)}" for row, n in kept.items())
+                     + f". Dropped before selection as broken: {sum(map(len, comp.screened.values()))} candidates ("
+                     + ", ".join(f"{why.split(' ')[0]} {n}" for why, n in sorted(Counter(
+                         w.split(' ')[0] for d in comp.screened.values() for w in d.values()).items())) + ").")
     if fallbacks:
         notes.append(f"Optimised ensemble fell back to the rank ensemble for {len(fallbacks)} relation(s): "
                      + "; ".join(fallbacks))

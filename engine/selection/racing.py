@@ -59,6 +59,18 @@ def _per_fact(rank_list: Sequence[int], metric: str):
     return (r == 1).astype(np.float64) if metric == "hit1" else 1.0 / r
 
 
+def advantage(candidate: Sequence[int], incumbent: Sequence[int], *, z: float, metric: str) -> tuple[float, float]:
+    """(mean, lower bound) of a candidate's paired per-fact advantage over the incumbent (ranks on the
+    same facts, in the same order; `metric` as the race's): the lower bound is mean - z * standard
+    error. A candidate replaces the incumbent only when the bound is above zero."""
+    import numpy as np
+
+    d = _per_fact(candidate, metric) - _per_fact(incumbent, metric)
+    if len(d) < 2:
+        return float(d.mean()) if len(d) else 0.0, float("-inf")
+    return float(d.mean()), float(d.mean() - z * d.std(ddof=1) / np.sqrt(len(d)))
+
+
 def _stack(parts: Sequence[Scored], blocks: Sequence[RelationFacts], width: int):
     """One [facts, width] matrix from per-block matrices, narrower candidate sets padded with FLOOR."""
     import numpy as np
@@ -70,7 +82,7 @@ def _stack(parts: Sequence[Scored], blocks: Sequence[RelationFacts], width: int)
 
 def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[RelationFacts], race: Race, *,
           eliminate: bool, seed: int, keep: int, groups: Sequence[Sequence[str]], desc: str, first: int = 1,
-          growth: float = 2.0) -> RaceResult:
+          growth: float = 2.0, protect: Sequence[str] = ()) -> RaceResult:
     """Racing (successive halving with a confidence bound) over blocks of training facts.
 
     The settings are `race`'s (`budget`, `block_size`, `z`, `metric`). All templates are scored on the
@@ -79,8 +91,9 @@ def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[Rel
     negative: mean + z * standard error < 0. Survivors are scored on more blocks (the facts seen grow
     by `growth` per round) until the training facts or the `budget` in (fact, template) pairs run out;
     when the next round does not fit the budget the weakest survivors (by mean) are dropped first, as
-    in successive halving, and then fewer blocks are added. Never dropped: each group's leader and the
-    `keep` best overall (the top-K that ensembles use), so they end on the most facts. `groups` are
+    in successive halving, and then fewer blocks are added. Never dropped: each group's leader, the
+    `keep` best overall (the top-K that ensembles use) and the `protect`ed templates (the incumbent a
+    candidate must clearly beat), so they end on the most facts. `groups` are
     template subsets that each need a winner (e.g. mined, and manual + paraphrased); templates in none
     form one group.
     `eliminate=False` with no budget is exhaustive selection. Deterministic for a given `seed`
@@ -114,7 +127,7 @@ def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[Rel
                 for t in names}
 
     def protected(names, mean):
-        keep_set = set(sorted(names, key=lambda t: -mean[t])[:max(1, keep)])
+        keep_set = set(sorted(names, key=lambda t: -mean[t])[:max(1, keep)]) | (set(protect) & set(names))
         for t in names:
             members = [m for m in group_of[t] if m in names]
             keep_set.add(max(members, key=lambda m: mean[m]))
@@ -192,10 +205,11 @@ class Race:
     name = "race"
 
     def run(self, scorer, templates: Sequence[str], facts, *, seed: int = 0, keep: int = 3,
-            groups: Sequence[Sequence[str]] = (), desc: str = "race") -> RaceResult:
+            groups: Sequence[Sequence[str]] = (), desc: str = "race", protect: Sequence[str] = ()) -> RaceResult:
         """Race `templates` on `facts` (one RelationFacts, cut into seeded blocks, or a list of blocks);
-        never dropped: each group's leader and the `keep` best overall."""
-        return _race(scorer, templates, facts, self, eliminate=True, seed=seed, keep=keep, groups=groups, desc=desc)
+        never dropped: each group's leader, the `keep` best overall and the `protect`ed templates."""
+        return _race(scorer, templates, facts, self, eliminate=True, seed=seed, keep=keep, groups=groups, desc=desc,
+                     protect=protect)
 
 
 @dataclass(frozen=True)
@@ -210,10 +224,10 @@ class Exhaustive:
     name = "exhaustive"
 
     def run(self, scorer, templates: Sequence[str], facts, *, seed: int = 0, keep: int = 3,
-            groups: Sequence[Sequence[str]] = (), desc: str = "score") -> RaceResult:
+            groups: Sequence[Sequence[str]] = (), desc: str = "score", protect: Sequence[str] = ()) -> RaceResult:
         everything = Race(budget=None, block_size=self.block_size, z=0.0, metric=self.metric)
         return _race(scorer, templates, facts, everything, eliminate=False, seed=seed, keep=keep, groups=groups,
-                     desc=desc)
+                     desc=desc, protect=protect)
 
 
 Strategy = Race | Exhaustive
