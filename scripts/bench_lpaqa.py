@@ -194,6 +194,36 @@ def table_rows(comps: dict, base_row: tuple[str, str]) -> list[dict]:
     return out
 
 
+def reference_rows(comp, scorer, pools: dict, train: dict, test: dict, search, seed: int) -> None:
+    """Two rows without the relation search's judgement, for reading its rows against (added to `comp`):
+    the Mined+Paraphrased winner with no paired bound (today's top-1 before the bound), and the manual
+    prompt after 3 training facts one a line with no search (the issue's measurement)."""
+    from promptmine.core.records import Selection, WeightedTemplate
+    from promptmine.scoring import evaluate_blocks
+    from promptmine.selection import Top1, as_blocks
+    from promptmine.selection.comparison import DEMO_POOL
+    from promptmine.selection.stages import RelationPrompt, demo_variants, reserve_demos
+
+    rows = {"M+P top-1 (no bound)": {}, "Manual + 3 demonstrations (no search)": {}}
+    for rel, result in comp.races.items():
+        pool = pools[rel].dedupe()
+        rest = [t for t in pool.mined + pool.paraphrased if t not in comp.screened.get(rel, {})]
+        top = Top1().choose(result, rel, scorer.identity, among=rest)
+        rows["M+P top-1 (no bound)"][rel] = top or Selection(relation=rel, method="manual", model=scorer.identity,
+                                                             templates=[WeightedTemplate(template=pool.manual)])
+        blocks = as_blocks(train[rel])
+        n = sum(b.n for b in blocks)
+        demo_pool, _ = reserve_demos(blocks, min(DEMO_POOL, n // 4))
+        three = [p for p, what in demo_variants(RelationPrompt(pool.manual), demo_pool, search, seed, rel)
+                 if len(p.demos) == 3 and p.sep == "\n"][:1]
+        text = three[0].text if three else pool.manual
+        rows["Manual + 3 demonstrations (no search)"][rel] = Selection(
+            relation=rel, method="manual", model=scorer.identity, templates=[WeightedTemplate(template=text)])
+    for row, by_rel in rows.items():
+        comp.selections[row] = [s.model_copy(update={"row": row}) for s in by_rel.values()]
+        comp.scores[row] = [evaluate_blocks(scorer, s, as_blocks(test[s.relation])) for s in comp.selections[row]]
+
+
 def main() -> int:
     from promptmine.models.device import default_threads
 
@@ -297,6 +327,7 @@ def main() -> int:
                               rank=RankEnsemble(k=args.k),
                               optimized=OptimizedEnsemble(k=args.k, max_templates=args.max_templates), seed=args.seed,
                               search=search)
+        reference_rows(comps[name], sc, pools, train, test, search, args.seed)
         costs[name] = {"seconds": time.perf_counter() - t, "selection_pairs": comps[name].cost,
                        "scores_computed": scorer.computed - before}
         print(f"{name or 'raw'}: {costs[name]['seconds']:.0f} s, {comps[name].cost} (fact, template) pairs "
