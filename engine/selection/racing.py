@@ -70,7 +70,7 @@ def _stack(parts: Sequence[Scored], blocks: Sequence[RelationFacts], width: int)
 
 def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[RelationFacts], race: Race, *,
           eliminate: bool, seed: int, keep: int, groups: Sequence[Sequence[str]], desc: str, first: int = 1,
-          growth: float = 2.0) -> RaceResult:
+          growth: float = 2.0, nouns: tuple[str, str] = ("template", "fact")) -> RaceResult:
     """Racing (successive halving with a confidence bound) over blocks of training facts.
 
     The settings are `race`'s (`budget`, `block_size`, `z`, `metric`). All templates are scored on the
@@ -82,7 +82,8 @@ def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[Rel
     in successive halving, and then fewer blocks are added. Never dropped: each group's leader and the
     `keep` best overall (the top-K that ensembles use), so they end on the most facts. `groups` are
     template subsets that each need a winner (e.g. mined, and manual + paraphrased); templates in none
-    form one group.
+    form one group. `nouns`: what the note calls the candidates and the items (a task's prompts and
+    examples).
     `eliminate=False` with no budget is exhaustive selection. Deterministic for a given `seed`
     (which only orders the facts when `blocks` is one RelationFacts)."""
     import numpy as np
@@ -170,8 +171,9 @@ def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[Rel
         survivors.append(Scored(t, m, [r for p in parts[t] for r in p.ranks]))
     gold = [g for b in seen_blocks for g in b.gold]
     seen = {t: sum(len(p.ranks) for p in parts[t]) for t in templates}
-    log(f"{desc}: {plural(len(templates), 'template')}, {len(alive)} left on {plural(len(gold), 'fact')} after "
-        f"{plural(len(rounds), 'round')} ({plural(cost, '(fact, template) pair')}"
+    thing, item = nouns
+    log(f"{desc}: {plural(len(templates), thing)}, {len(alive)} left on {plural(len(gold), item)} after "
+        f"{plural(len(rounds), 'round')} ({plural(cost, f'({item}, {thing}) pair')}"
         + (f" of a budget of {budget}" if budget is not None else "") + ")")
     return RaceResult(by_training_accuracy(survivors), gold, seen, cost, rounds,
                 "race" if eliminate or budget is not None else "exhaustive")
@@ -192,10 +194,12 @@ class Race:
     name = "race"
 
     def run(self, scorer, templates: Sequence[str], facts, *, seed: int = 0, keep: int = 3,
-            groups: Sequence[Sequence[str]] = (), desc: str = "race") -> RaceResult:
+            groups: Sequence[Sequence[str]] = (), desc: str = "race",
+            nouns: tuple[str, str] = ("template", "fact")) -> RaceResult:
         """Race `templates` on `facts` (one RelationFacts, cut into seeded blocks, or a list of blocks);
-        never dropped: each group's leader and the `keep` best overall."""
-        return _race(scorer, templates, facts, self, eliminate=True, seed=seed, keep=keep, groups=groups, desc=desc)
+        never dropped: each group's leader and the `keep` best overall. `nouns`: the note's words for them."""
+        return _race(scorer, templates, facts, self, eliminate=True, seed=seed, keep=keep, groups=groups, desc=desc,
+                     nouns=nouns)
 
 
 @dataclass(frozen=True)
@@ -210,10 +214,11 @@ class Exhaustive:
     name = "exhaustive"
 
     def run(self, scorer, templates: Sequence[str], facts, *, seed: int = 0, keep: int = 3,
-            groups: Sequence[Sequence[str]] = (), desc: str = "score") -> RaceResult:
+            groups: Sequence[Sequence[str]] = (), desc: str = "score",
+            nouns: tuple[str, str] = ("template", "fact")) -> RaceResult:
         everything = Race(budget=None, block_size=self.block_size, z=0.0, metric=self.metric)
         return _race(scorer, templates, facts, everything, eliminate=False, seed=seed, keep=keep, groups=groups,
-                     desc=desc)
+                     desc=desc, nouns=nouns)
 
 
 Strategy = Race | Exhaustive
