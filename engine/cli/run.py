@@ -19,7 +19,7 @@ from promptmine.core.errors import PromptmineError
 from promptmine.corpora import SAMPLE_PAIRS, SAMPLE_RELATIONS
 from promptmine.pipeline import RUN_OUT, RunSettings
 from promptmine.selection import OptimizedEnsemble, RankEnsemble
-from promptmine.tasks.settings import DIMENSIONS, TaskSettings
+from promptmine.tasks.settings import DIMENSIONS, TASK_OUT, TASK_ROUTES, TaskSettings
 
 PREFIX = "translator-"
 
@@ -102,6 +102,7 @@ def run_task(args: argparse.Namespace) -> int:
             raise PromptmineError(f"cannot read --prompt-file {args.prompt_file}: {e.strerror}") from None
     else:
         prompt = args.prompt
+    args.out = args.out or TASK_OUT
     if not args.dry_run:
         check_output(args.out, folder=True)
     routes = parse_routes(args.routes or TASK_ROUTES) if "wording" in args.dimensions else []
@@ -131,12 +132,12 @@ RELATION_FLAGS = {"relations": "--relations", "pairs": "--pairs", "corpus": "--c
                   "paraphrased": "--paraphrased", "test_fraction": "--test-fraction",
                   "max_candidates": "--max-candidates", "strict": "--strict"}
 TASK_FLAGS = {"prompt": "--prompt", "prompt_file": "--prompt-file", "verbalisers": "--verbalisers",
+              "label_names": "--label-names",
               "fixed_labels": "--fix-label", "heldout_file": "--heldout-file", "held_out": "--held-out",
               "pool": "--pool",
               "selection_size": "--selection-size", "dimensions": "--dimensions", "max_demos": "--max-demos",
               "permutations": "--permutations", "keep": "--keep", "keep_regex": "--keep-regex",
               "dry_run": "--dry-run"}
-TASK_ROUTES = "bergamot:pt,apertium:es"  # run --task's default routes (each route costs --permutations variants)
 
 
 def _set(args: argparse.Namespace, flags: dict[str, str]) -> list[str]:
@@ -161,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
     from promptmine.paraphrasing.routes import check_routes, parse_routes
     from promptmine.pipeline import run as run_pipeline
 
+    args.out = args.out or RUN_OUT
     check_output(args.out, folder=True)
     routes = parse_routes(args.routes or "auto")
     per_backend = translator_options(args, routes)
@@ -201,7 +203,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="facts with a relation (LAMA/T-REx JSONL with predicate_id; default: the bundled sample)")
     p.add_argument("--corpus", nargs="+", default=None, metavar="FILE",
                    help="text to mine, one sentence or paragraph a line (default: corpora/sample_corpus*.txt)")
-    p.add_argument("-o", "--out", default=RUN_OUT, metavar="DIR", help="report folder (default: %(default)s)")
+    p.add_argument("-o", "--out", metavar="DIR", help=f"report folder (default: {RUN_OUT}; with --task: {TASK_OUT})")
     add_setting(p, RunSettings, "mined", type=non_negative_int, metavar="N",
                 help="mined templates kept per relation (default: %(default)s)")
     add_setting(p, RunSettings, "paraphrased", type=non_negative_int, metavar="N",
@@ -235,6 +237,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_setting(t, TaskSettings, "verbalisers", metavar="SPEC",
                 help="label=Word[|Word...],... e.g. positive=Positive,negative=Negative "
                      "(default: each label capitalised)")
+    add_setting(t, TaskSettings, "label_names", metavar="SPEC",
+                help="what labels stored as integers stand for: LABEL=NAME,... e.g. 0=negative,1=positive "
+                     "(--verbalisers and --fix-label then use the names; default: the labels as they are)")
     add_setting(t, TaskSettings, "fixed_labels", "--fix-label", action="append", metavar="LABEL",
                 help="keep this label's words as given (repeatable; default: the search may change them)")
     t.add_argument("--heldout-file", metavar="FILE", help="held-out examples (default: --held-out of --task)")
