@@ -100,7 +100,8 @@ def test_integer_labels_warn_without_names_and_take_them_with_label_names(tmp_pa
     # words given for the integers are the user's choice: no warning
     prepare(PROMPT, path, TaskSettings(verbalisers="0=Bad,1=Good"))
     assert "look like integers" not in capsys.readouterr().err
-    with pytest.raises(PromptmineError, match=r"task.jsonl: label\(s\) 1 have no name in the label names \(0=negative\)"):
+    with pytest.raises(PromptmineError, match=r"task.jsonl: label\(s\) 1 have no name in the label names "
+                                              r"\(0=negative\)"):
         prepare(PROMPT, path, TaskSettings(label_names="0=negative"))
     with pytest.raises(PromptmineError, match="label names: expected LABEL=NAME"):
         prepare(PROMPT, path, TaskSettings(label_names="0:negative"))

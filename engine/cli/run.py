@@ -225,13 +225,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     t = p.add_argument_group(
         "task prompts (--task)",
         "A classification prompt with slots ({text}, or {premise} and {hypothesis}: the examples' fields) and "
-        "labelled JSONL examples. The search varies, one after another, the calibration and label words, the "
-        "format (field names, separators, casing, enumerators), the demonstrations (from --pool or the "
-        "selection data) and the instruction's wording (back-translation through the --routes, protected "
-        "spans kept), racing candidates on a selection split within --budget (example, prompt) scorings; the "
+        "labelled examples (JSONL, or CSV/TSV with a header row). The search varies, one after another, the "
+        "calibration and label words, the format (field names, separators, casing, enumerators), the "
+        "demonstrations (from --pool or the selection data) and the instruction's wording (back-translation "
+        "through the --routes, protected spans kept), racing candidates on a selection split within --budget (example, prompt) scorings; the "
         "original, the selected prompt and the ensembles are reported on a held-out split. The relation flags "
         "above do not apply (except --routes, --selection, --budget, --seed, --k).")
-    t.add_argument("--task", metavar="FILE", help="labelled examples, JSONL with the prompt's slot fields and `label`")
+    t.add_argument("--task", metavar="FILE", help="labelled examples with the prompt's slot fields and `label`: "
+                                                  "JSONL (.jsonl), or CSV/TSV (.csv, .tsv) with a header row")
     t.add_argument("--prompt", metavar="TEXT", help="the prompt, with {text} (or other {field} slots) where an example goes")
     t.add_argument("--prompt-file", metavar="FILE", help="read the prompt from FILE")
     add_setting(t, TaskSettings, "verbalisers", metavar="SPEC",

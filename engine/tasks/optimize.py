@@ -269,7 +269,8 @@ def _optimize_task(prompt, examples, scorer, settings, *, heldout, pool, routes,
     t0 = time.time()
     seed, dimensions = settings.seed, settings.dimensions
     splits = prepare(prompt, examples, settings, heldout=heldout, pool=pool)
-    sel, held, demo_pool, verb, labels = splits.selection, splits.heldout, splits.pool, splits.verbalisers, splits.labels
+    sel, held, demo_pool, verb = splits.selection, splits.heldout, splits.pool, splits.verbalisers
+    labels = splits.labels
     if routes is None:
         routes = TASK_ROUTES
     if isinstance(routes, str):
