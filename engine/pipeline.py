@@ -8,19 +8,16 @@ test half (evaluation), and the ways of prompting of LPAQA's tables are compared
 from __future__ import annotations
 
 import glob
-import os
 import random
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field
 
 from promptmine.core.errors import InputError, PromptmineError
+from promptmine.core.io import staged_folder
 from promptmine.core.progress import log, plural, stage
 from promptmine.core.records import Candidate, Pair
 from promptmine.core.settings import Seeded, take
@@ -197,30 +194,6 @@ def warn_unmatched(pairs: Sequence[Pair], manual: dict[str, str], relations_path
 RUN_FILES = ("report.md", "accuracy.png", "candidates.jsonl", "dropped.jsonl", "selections.jsonl", "scores.jsonl")
 
 
-@contextmanager
-def staged_folder(final: Path):
-    """A fresh folder beside `final` to write a run's files into; on success they replace `final`'s
-    (a missing `final` is the folder renamed; an existing one gets each file replaced and the run
-    files this run did not write removed, other files left alone); on an error or an interrupt it is
-    deleted, so `final` never mixes files of two runs."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if not final.exists():
-        tmp.rename(final)
-        return
-    for name in RUN_FILES:
-        if not (tmp / name).exists() and (final / name).exists():
-            (final / name).unlink()
-    for f in tmp.iterdir():
-        os.replace(f, final / f.name)
-    tmp.rmdir()
-
-
 # -- the library function -------------------------------------------------------------------------
 
 @dataclass
@@ -303,7 +276,7 @@ def run(relations: str | Path = SAMPLE_RELATIONS, pairs: str | Path = SAMPLE_PAI
     pools = {r: Pool(t, [c.template for c in found_mined.get(r, [])], [c.template for c in para.get(r, [])])
              for r, t in manual.items()}
     final = Path(out)
-    with staged_folder(final) as out_dir:  # an interrupted run leaves the earlier report whole
+    with staged_folder(final, RUN_FILES) as out_dir:  # an interrupted run leaves the earlier report whole
         candidates = [c for r in manual for c in found_mined.get(r, []) + para.get(r, [])]
         write_jsonl(out_dir / "candidates.jsonl", candidates)
         write_jsonl(out_dir / "dropped.jsonl", dropped)

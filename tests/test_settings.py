@@ -20,7 +20,7 @@ from promptmine.corpora import SAMPLE_CORPUS, SAMPLE_PAIRS, SAMPLE_RELATIONS
 from promptmine.mining import MatchSettings, MiningSettings
 from promptmine.models.score import DEFAULT_SCORER
 from promptmine.paraphrasing import ParaphraseSettings, SpanSettings
-from promptmine.pipeline import RUN_OUT, RunSettings, SplitSettings
+from promptmine.pipeline import RunSettings, SplitSettings
 from promptmine.scoring import FactSettings
 from promptmine.selection import Exhaustive, OptimizedEnsemble, Race, RankEnsemble, Top1
 from promptmine.sharding import ShardSettings
@@ -44,15 +44,15 @@ FLAGS = {
     "evaluate": {d: FactSettings for d in ("default_relation", "strict", "max_candidates", "limit")},
     "select": {**{d: FactSettings for d in ("default_relation", "strict", "max_candidates", "limit")}, "seed": Seeded},
     "run": {**{d: RunSettings for d in ("mined", "paraphrased", "test_fraction", "seed", "max_candidates", "strict")},
-            **{d: TaskSettings for d in ("verbalisers", "fixed_labels", "held_out", "selection_size", "dimensions",
-                                         "max_demos", "permutations", "keep", "keep_regex")}},
+            **{d: TaskSettings for d in ("verbalisers", "label_names", "fixed_labels", "held_out", "selection_size",
+                                         "dimensions", "max_demos", "permutations", "keep", "keep_regex")}},
     "split": {d: SplitSettings for d in ("test_fraction", "seed")},
 }
 
 # Flags with a default that is not a settings field's: each names where its default is declared.
 DECLARED = {
     ("mine", "corpus"): [str(SAMPLE_CORPUS)], ("mine", "pairs"): str(SAMPLE_PAIRS),
-    ("run", "relations"): str(SAMPLE_RELATIONS), ("run", "pairs"): str(SAMPLE_PAIRS), ("run", "out"): RUN_OUT,
+    ("run", "relations"): str(SAMPLE_RELATIONS), ("run", "pairs"): str(SAMPLE_PAIRS),
     ("evaluate", "scorer"): DEFAULT_SCORER, ("select", "scorer"): DEFAULT_SCORER, ("run", "scorer"): DEFAULT_SCORER,
     ("select", "selection"): Race.name, ("run", "selection"): Race.name,
     ("select", "method"): Top1.name, ("select", "k"): RankEnsemble.k, ("run", "k"): RankEnsemble.k,

@@ -19,7 +19,7 @@ from promptmine.core.errors import PromptmineError
 from promptmine.corpora import SAMPLE_PAIRS, SAMPLE_RELATIONS
 from promptmine.pipeline import RUN_OUT, RunSettings
 from promptmine.selection import OptimizedEnsemble, RankEnsemble
-from promptmine.tasks.settings import DIMENSIONS, TaskSettings
+from promptmine.tasks.settings import DIMENSIONS, TASK_OUT, TASK_ROUTES, TaskSettings
 
 PREFIX = "translator-"
 
@@ -102,6 +102,7 @@ def run_task(args: argparse.Namespace) -> int:
             raise PromptmineError(f"cannot read --prompt-file {args.prompt_file}: {e.strerror}") from None
     else:
         prompt = args.prompt
+    args.out = args.out or TASK_OUT
     if not args.dry_run:
         check_output(args.out, folder=True)
     routes = parse_routes(args.routes or TASK_ROUTES) if "wording" in args.dimensions else []
@@ -131,12 +132,12 @@ RELATION_FLAGS = {"relations": "--relations", "pairs": "--pairs", "corpus": "--c
                   "paraphrased": "--paraphrased", "test_fraction": "--test-fraction",
                   "max_candidates": "--max-candidates", "strict": "--strict"}
 TASK_FLAGS = {"prompt": "--prompt", "prompt_file": "--prompt-file", "verbalisers": "--verbalisers",
+              "label_names": "--label-names",
               "fixed_labels": "--fix-label", "heldout_file": "--heldout-file", "held_out": "--held-out",
               "pool": "--pool",
               "selection_size": "--selection-size", "dimensions": "--dimensions", "max_demos": "--max-demos",
               "permutations": "--permutations", "keep": "--keep", "keep_regex": "--keep-regex",
               "dry_run": "--dry-run"}
-TASK_ROUTES = "bergamot:pt,apertium:es"  # run --task's default routes (each route costs --permutations variants)
 
 
 def _set(args: argparse.Namespace, flags: dict[str, str]) -> list[str]:
@@ -161,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
     from promptmine.paraphrasing.routes import check_routes, parse_routes
     from promptmine.pipeline import run as run_pipeline
 
+    args.out = args.out or RUN_OUT
     check_output(args.out, folder=True)
     routes = parse_routes(args.routes or "auto")
     per_backend = translator_options(args, routes)
@@ -201,7 +203,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="facts with a relation (LAMA/T-REx JSONL with predicate_id; default: the bundled sample)")
     p.add_argument("--corpus", nargs="+", default=None, metavar="FILE",
                    help="text to mine, one sentence or paragraph a line (default: corpora/sample_corpus*.txt)")
-    p.add_argument("-o", "--out", default=RUN_OUT, metavar="DIR", help="report folder (default: %(default)s)")
+    p.add_argument("-o", "--out", metavar="DIR", help=f"report folder (default: {RUN_OUT}; with --task: {TASK_OUT})")
     add_setting(p, RunSettings, "mined", type=non_negative_int, metavar="N",
                 help="mined templates kept per relation (default: %(default)s)")
     add_setting(p, RunSettings, "paraphrased", type=non_negative_int, metavar="N",
@@ -223,18 +225,22 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     t = p.add_argument_group(
         "task prompts (--task)",
         "A classification prompt with slots ({text}, or {premise} and {hypothesis}: the examples' fields) and "
-        "labelled JSONL examples. The search varies, one after another, the calibration and label words, the "
-        "format (field names, separators, casing, enumerators), the demonstrations (from --pool or the "
-        "selection data) and the instruction's wording (back-translation through the --routes, protected "
-        "spans kept), racing candidates on a selection split within --budget (example, prompt) scorings; the "
+        "labelled examples (JSONL, or CSV/TSV with a header row). The search varies, one after another, the "
+        "calibration and label words, the format (field names, separators, casing, enumerators), the "
+        "demonstrations (from --pool or the selection data) and the instruction's wording (back-translation "
+        "through the --routes, protected spans kept), racing candidates on a selection split within --budget (example, prompt) scorings; the "
         "original, the selected prompt and the ensembles are reported on a held-out split. The relation flags "
         "above do not apply (except --routes, --selection, --budget, --seed, --k).")
-    t.add_argument("--task", metavar="FILE", help="labelled examples, JSONL with the prompt's slot fields and `label`")
+    t.add_argument("--task", metavar="FILE", help="labelled examples with the prompt's slot fields and `label`: "
+                                                  "JSONL (.jsonl), or CSV/TSV (.csv, .tsv) with a header row")
     t.add_argument("--prompt", metavar="TEXT", help="the prompt, with {text} (or other {field} slots) where an example goes")
     t.add_argument("--prompt-file", metavar="FILE", help="read the prompt from FILE")
     add_setting(t, TaskSettings, "verbalisers", metavar="SPEC",
                 help="label=Word[|Word...],... e.g. positive=Positive,negative=Negative "
                      "(default: each label capitalised)")
+    add_setting(t, TaskSettings, "label_names", metavar="SPEC",
+                help="what labels stored as integers stand for: LABEL=NAME,... e.g. 0=negative,1=positive "
+                     "(--verbalisers and --fix-label then use the names; default: the labels as they are)")
     add_setting(t, TaskSettings, "fixed_labels", "--fix-label", action="append", metavar="LABEL",
                 help="keep this label's words as given (repeatable; default: the search may change them)")
     t.add_argument("--heldout-file", metavar="FILE", help="held-out examples (default: --held-out of --task)")

@@ -268,6 +268,34 @@ def _umask() -> int:
     return mask
 
 
+@contextlib.contextmanager
+def staged_folder(final: str | Path, files: Sequence[str] = ()) -> Iterator[Path]:
+    """A fresh folder beside `final` to write a command's files into; on success they replace `final`'s
+    (a missing `final` is the folder renamed; an existing one gets each file replaced and those of
+    `files` (the files the command writes, e.g. `promptmine.pipeline.RUN_FILES`) that this run did not
+    write removed, other files left alone); on an error or an interrupt it is deleted, so `final` never
+    mixes files of two runs."""
+    import shutil
+
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if not final.exists():
+        tmp.rename(final)
+        return
+    for name in files:
+        if not (tmp / name).exists() and (final / name).exists():
+            (final / name).unlink()
+    for f in tmp.iterdir():
+        os.replace(f, final / f.name)
+    tmp.rmdir()
+
+
 def to_jsonable(record) -> dict:
     if isinstance(record, BaseModel):
         fn = getattr(record, "to_json", None)

@@ -8,11 +8,12 @@ Ray and tqdm follow that verbosity, so their notices and bars do not outshout ou
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 LOGGER = logging.getLogger("promptmine")
 
@@ -98,6 +99,78 @@ def _third_party(verbosity: int) -> None:
     if hub_utils is not None and hasattr(hub_utils, "disable_progress_bars"):
         hub_utils.enable_progress_bars() if bars else hub_utils.disable_progress_bars()
     logging.getLogger("ray").setLevel(third_level)  # ray.init(configure_logging=False) keeps it
+
+
+@contextlib.contextmanager
+def as_the_command() -> Iterator[None]:
+    """For a library function that a command runs (`optimize_task` for `run --task`), called from
+    Python: the command's notes and progress on stderr where logging is not set up (no handler of
+    the user's or of `configure_logging`), and no model-loading bars (transformers, huggingface_hub)
+    unless the app (`configure_logging`) or the user's environment decided about them; both undone
+    afterwards. Under the command itself it changes nothing."""
+    app = any(isinstance(h, _StderrHandler) for h in LOGGER.handlers)
+    handler = None
+    if not LOGGER.hasHandlers():
+        handler = _StderrHandler()
+        handler.setFormatter(_Formatter())
+        LOGGER.addHandler(handler)
+    level = LOGGER.level
+    if handler is not None and LOGGER.getEffectiveLevel() > logging.INFO:
+        LOGGER.setLevel(logging.INFO)
+    restore = (lambda: None) if app or "HF_HUB_DISABLE_PROGRESS_BARS" in _USER_ENV else _loading_bars_off()
+    try:
+        yield
+    finally:
+        restore()
+        if handler is not None:
+            LOGGER.removeHandler(handler)
+            LOGGER.setLevel(level)
+
+
+_BARS_ENV = "HF_HUB_DISABLE_PROGRESS_BARS"  # huggingface_hub reads it at import; transformers follows hub
+
+
+def _loading_bars_off():
+    """Turn transformers' and huggingface_hub's bars off (the environment for a library imported
+    later, the module for one already imported); returns what restores them."""
+    before = os.environ.get(_BARS_ENV)
+    os.environ[_BARS_ENV] = "1"
+    was = {name: _bars_on(name) for name in ("transformers.utils.logging", "huggingface_hub.utils")}
+    _set_bars(False)
+
+    def restore() -> None:
+        if before is None:
+            os.environ.pop(_BARS_ENV, None)
+        else:
+            os.environ[_BARS_ENV] = before
+        default = (before or "").strip().lower() not in ("1", "true", "yes", "on")
+        for name, on in was.items():  # a module imported meanwhile gets the environment's default
+            _set_bars(default if on is None else on, only=name)
+
+    return restore
+
+
+def _bars_on(name: str) -> bool | None:
+    module = sys.modules.get(name)
+    if module is None:
+        return None
+    if name.startswith("transformers"):
+        return bool(module.is_progress_bar_enabled())
+    return not module.are_progress_bars_disabled()
+
+
+def _set_bars(on: bool, only: str | None = None) -> None:
+    import warnings
+
+    with warnings.catch_warnings():  # huggingface_hub warns where its environment variable says otherwise
+        warnings.simplefilter("ignore")
+        hf_logging = sys.modules.get("transformers.utils.logging")
+        if hf_logging is not None and only in (None, "transformers.utils.logging"):
+            hf_logging.enable_progress_bar() if on else hf_logging.disable_progress_bar()
+        hub_utils = sys.modules.get("huggingface_hub.utils")
+        if hub_utils is not None and hasattr(hub_utils, "disable_progress_bars") and \
+                only in (None, "huggingface_hub.utils"):
+            hub_utils.enable_progress_bars() if on else hub_utils.disable_progress_bars()
 
 
 def log(message: str) -> None:

@@ -17,6 +17,9 @@ from pathlib import Path
 
 from promptmine.report.render import bar_chart, markdown_table
 
+# the files write_task_report writes (a staged report folder drops those of an earlier run it did not write)
+TASK_FILES = ("report.md", "accuracy.png", "variants.jsonl", "heldout.json", "best_prompt.txt", "best_prompt.json")
+
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}"

@@ -82,7 +82,8 @@ def _stack(parts: Sequence[Scored], blocks: Sequence[RelationFacts], width: int)
 
 def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[RelationFacts], race: Race, *,
           eliminate: bool, seed: int, keep: int, groups: Sequence[Sequence[str]], desc: str, first: int = 1,
-          growth: float = 2.0, protect: Sequence[str] = ()) -> RaceResult:
+          growth: float = 2.0, protect: Sequence[str] = (),
+          nouns: tuple[str, str] = ("template", "fact")) -> RaceResult:
     """Racing (successive halving with a confidence bound) over blocks of training facts.
 
     The settings are `race`'s (`budget`, `block_size`, `z`, `metric`). All templates are scored on the
@@ -95,7 +96,8 @@ def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[Rel
     `keep` best overall (the top-K that ensembles use) and the `protect`ed templates (the incumbent a
     candidate must clearly beat), so they end on the most facts. `groups` are
     template subsets that each need a winner (e.g. mined, and manual + paraphrased); templates in none
-    form one group.
+    form one group. `nouns`: what the note calls the candidates and the items (a task's prompts and
+    examples).
     `eliminate=False` with no budget is exhaustive selection. Deterministic for a given `seed`
     (which only orders the facts when `blocks` is one RelationFacts)."""
     import numpy as np
@@ -183,8 +185,9 @@ def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[Rel
         survivors.append(Scored(t, m, [r for p in parts[t] for r in p.ranks]))
     gold = [g for b in seen_blocks for g in b.gold]
     seen = {t: sum(len(p.ranks) for p in parts[t]) for t in templates}
-    log(f"{desc}: {plural(len(templates), 'template')}, {len(alive)} left on {plural(len(gold), 'fact')} after "
-        f"{plural(len(rounds), 'round')} ({plural(cost, '(fact, template) pair')}"
+    thing, item = nouns
+    log(f"{desc}: {plural(len(templates), thing)}, {len(alive)} left on {plural(len(gold), item)} after "
+        f"{plural(len(rounds), 'round')} ({plural(cost, f'({item}, {thing}) pair')}"
         + (f" of a budget of {budget}" if budget is not None else "") + ")")
     return RaceResult(by_training_accuracy(survivors), gold, seen, cost, rounds,
                 "race" if eliminate or budget is not None else "exhaustive")
@@ -205,11 +208,13 @@ class Race:
     name = "race"
 
     def run(self, scorer, templates: Sequence[str], facts, *, seed: int = 0, keep: int = 3,
-            groups: Sequence[Sequence[str]] = (), desc: str = "race", protect: Sequence[str] = ()) -> RaceResult:
+            groups: Sequence[Sequence[str]] = (), desc: str = "race", protect: Sequence[str] = (),
+            nouns: tuple[str, str] = ("template", "fact")) -> RaceResult:
         """Race `templates` on `facts` (one RelationFacts, cut into seeded blocks, or a list of blocks);
-        never dropped: each group's leader, the `keep` best overall and the `protect`ed templates."""
+        never dropped: each group's leader, the `keep` best overall and the `protect`ed templates.
+        `nouns`: the note's words for them."""
         return _race(scorer, templates, facts, self, eliminate=True, seed=seed, keep=keep, groups=groups, desc=desc,
-                     protect=protect)
+                     protect=protect, nouns=nouns)
 
 
 @dataclass(frozen=True)
@@ -224,10 +229,11 @@ class Exhaustive:
     name = "exhaustive"
 
     def run(self, scorer, templates: Sequence[str], facts, *, seed: int = 0, keep: int = 3,
-            groups: Sequence[Sequence[str]] = (), desc: str = "score", protect: Sequence[str] = ()) -> RaceResult:
+            groups: Sequence[Sequence[str]] = (), desc: str = "score", protect: Sequence[str] = (),
+            nouns: tuple[str, str] = ("template", "fact")) -> RaceResult:
         everything = Race(budget=None, block_size=self.block_size, z=0.0, metric=self.metric)
         return _race(scorer, templates, facts, everything, eliminate=False, seed=seed, keep=keep, groups=groups,
-                     desc=desc, protect=protect)
+                     desc=desc, protect=protect, nouns=nouns)
 
 
 Strategy = Race | Exhaustive

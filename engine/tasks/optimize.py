@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from promptmine.core.errors import PromptmineError
-from promptmine.core.progress import log, plural
+from promptmine.core.errors import InputError, PromptmineError
+from promptmine.core.progress import as_the_command, log, plural, warn
 from promptmine.core.settings import take
 from promptmine.models.score import DEFAULT_SCORER
 from promptmine.selection import OptimizedEnsemble, Race
 from promptmine.stats import paired_bootstrap
 from promptmine.tasks.data import (
-    Example, held_out_size, label_index, majority, parse_verbalisers, read_task, split_indices,
+    Example, held_out_size, label_index, looks_like_integers, majority, name_labels, parse_label_names,
+    parse_verbalisers, read_task, split_indices,
 )
 from promptmine.tasks.prompt import check_prompt, slots_of
 from promptmine.tasks.search import Plan, SearchResult, Variant, VariantScorer, plan, search
-from promptmine.tasks.settings import TaskSettings
+from promptmine.tasks.settings import MIN_PER_LABEL, MIN_SELECTION, TASK_ROUTES, TaskSettings
 
 
 def macro_f1(pred: Sequence[int], gold: Sequence[int], n_labels: int) -> float:
@@ -123,58 +125,159 @@ def _examples(source, slots: Sequence[str]) -> list[Example]:
     return out
 
 
-def optimize_task(prompt: str, examples, scorer=DEFAULT_SCORER, settings: TaskSettings | None = None, *, heldout=None,
-                  pool=None, routes: Sequence | None = None, translator_options: Mapping | None = None,
-                  options: dict | None = None, out: str | Path | None = None, cache="default", dry_run: bool = False,
-                  **fields) -> TaskResult | Plan:
-    """Search the prompt's `settings.dimensions` (calibration, labels, format, demos, wording) on a
-    selection split and report the original, the selected prompt and the ensembles on the held-out split.
+def _path(source) -> str | None:
+    return str(source) if isinstance(source, (str, Path)) else None
 
-    `examples`: labelled examples (JSONL path or Examples) with the prompt's slots as fields.
-    `heldout`: the held-out examples; else `settings.held_out` of `examples` (a count or share; default a
-    third). `pool`: labelled examples for demonstrations; else what is left of the selection split beyond
-    `settings.selection_size`, else a carved share of it. `scorer`/`options`: the scorer (a name with its
-    options, or a scorer). `routes`: [(translator or backend name, pivots)] for the wording dimension,
-    `translator_options` per backend name. `settings` (`TaskSettings`; its fields also as keywords):
-    `verbalisers` (label -> words, `positive=Positive,...`; default: each label capitalised),
-    `fixed_labels` that keep their words, `formats` raced, `strategy` (Race, its budget in (example,
-    prompt) scorings, or Exhaustive), ... `out`: the report folder. `dry_run`: return the Plan
-    (scorings, time estimate) without model work."""
-    [settings] = take(fields, (TaskSettings, settings), who="optimize_task")
-    t0 = time.time()
+
+@dataclass
+class Splits:
+    """The examples as the search uses them, checked before any model work: the selection split it
+    judges on, the held-out split only the final rows see, the demonstration pool, each label's words
+    (in label order), and notes for the report."""
+
+    selection: list[Example]
+    heldout: list[Example]
+    pool: list[Example]
+    verbalisers: dict[str, list[str]]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.verbalisers)
+
+
+def prepare(prompt: str, examples, settings: TaskSettings, *, heldout=None, pool=None) -> Splits:
+    """Read, name, check and split the examples as `optimize_task` does (see there), raising before any
+    model work (and in a dry run): one label only, a label with too few selection examples, a held-out
+    split that leaves too few to choose on, labels without words. Warned about: integer labels without
+    names, verbaliser labels no example has (left out), held-out examples also in the selection split
+    or the pool."""
     seed, dimensions = settings.seed, settings.dimensions
     slots = check_prompt(prompt)
-    exs = _examples(examples, slots)
-    held = _examples(heldout, slots)
-    if not held:
-        sel_idx, held_idx = split_indices(len(exs), held_out_size(settings.held_out, len(exs)), seed)
-        rest, held = [exs[i] for i in sel_idx], [exs[i] for i in held_idx]
-    else:
-        rest = exs
-    labels = list(dict.fromkeys(e.label for e in exs + held))
-    verb = parse_verbalisers(settings.verbalisers, labels)
+    src = _path(examples)
+    names = parse_label_names(settings.label_names)
+    exs = name_labels(_examples(examples, slots), names, src or "examples")
+    held = name_labels(_examples(heldout, slots), names, _path(heldout) or "held-out examples")
+    demo_pool = name_labels(_examples(pool, slots), names, _path(pool) or "pool")
+    found = list(dict.fromkeys(e.label for e in exs + held))
+    if len(found) < 2:
+        raise InputError(f"every example has the label `{found[0]}`: a prompt is chosen by how well it tells "
+                         "labels apart; give examples of at least two labels", src)
+    verb = parse_verbalisers(settings.verbalisers, found)
+    absent = [lab for lab in verb if lab not in found]
+    if absent:
+        warn(f"{'labels' if len(absent) > 1 else 'label'} {', '.join(f'`{lab}`' for lab in absent)} of the "
+             f"verbalisers {'have' if len(absent) > 1 else 'has'} no example{' in ' + src if src else ''}; "
+             f"left out (the labels: {', '.join(lab for lab in verb if lab in found)})")
+        verb = {lab: ws for lab, ws in verb.items() if lab in found}
     labels = list(verb)
-    label_index(rest + held, labels)  # every label has words: fail before any model work
+    if not names and looks_like_integers(found) and all(verb[lab] == [lab] for lab in found):
+        ints = sorted(found, key=int)
+        example = ",".join(f"{lab}=NAME" for lab in ints[:3])
+        warn(f"the labels look like integers ({', '.join(ints)}): the model would be asked for the words "
+             f"{', '.join(f'`{lab}`' for lab in ints)}; say what each stands for with --label-names {example} "
+             "(or give --verbalisers)")
+    label_index(exs + held, labels)  # every label has words: fail before any model work
     bad = [lab for lab in settings.fixed_labels if lab not in verb]
     if bad:
         raise PromptmineError(f"fixed label(s) {', '.join(bad)} not among the labels ({', '.join(labels)})")
+    if held:
+        rest = exs
+        if len(rest) < MIN_SELECTION:
+            raise InputError(f"{plural(len(rest), 'example')} to choose a prompt on (the held-out ones apart); the "
+                             f"search needs at least {MIN_SELECTION}: give more examples", src)
+    else:
+        n_held = held_out_size(settings.held_out, len(exs))
+        if len(exs) - n_held < MIN_SELECTION:
+            share = settings.held_out
+            how = (f"holding out a third ({n_held} of {len(exs)} examples)" if share is None else
+                   f"holding out {share:g} ({n_held} of {len(exs)} examples)" if isinstance(share, float) else
+                   f"holding out {n_held} of {len(exs)} examples")
+            raise InputError(f"{how} leaves {plural(max(0, len(exs) - n_held), 'example')} to choose a prompt on; "
+                             f"the search needs at least {MIN_SELECTION}: hold out fewer (--held-out) or give more "
+                             "examples", src)
+        sel_idx, held_idx = split_indices(len(exs), n_held, seed)
+        rest, held = [exs[i] for i in sel_idx], [exs[i] for i in held_idx]
     order = list(range(len(rest)))
     random.Random(f"{seed}:task-split").shuffle(order)
-    demo_pool = _examples(pool, slots)
     size = settings.selection_size or len(rest)
     if demo_pool:
         sel = [rest[i] for i in order[:size]]
     elif len(rest) > size + 8 * len(labels):
         sel, demo_pool = [rest[i] for i in order[:size]], [rest[i] for i in order[size:]]
     elif "demos" in dimensions:
-        carve = max(4 * len(labels), len(rest) // 10)
+        carve = min(max(4 * len(labels), len(rest) // 10), len(rest) - MIN_SELECTION)
+        if carve < len(labels):
+            carve = 0
+            log(f"task: {plural(len(rest), 'selection example')} leave none for a demonstration pool; "
+                "demonstrations are not searched (give a --pool FILE)")
+        else:
+            log(f"task: {plural(carve, 'example')} of the selection split set aside as the demonstration pool")
         demo_pool, sel = [rest[i] for i in order[:carve]], [rest[i] for i in order[carve:]]
-        log(f"task: {plural(carve, 'example')} of the selection split set aside as the demonstration pool")
     else:
         sel = [rest[i] for i in order]
-    if len(sel) < 8:
-        raise PromptmineError(f"{plural(len(sel), 'selection example')}: too few to choose a prompt on (need 8)")
-    routes_ = list(routes or [])
+    counts, totals = Counter(e.label for e in sel), Counter(e.label for e in exs)
+    few = [lab for lab in labels if counts[lab] < MIN_PER_LABEL]
+    if few:
+        raise InputError("too few examples of " + ", ".join(f"`{lab}`" for lab in few) + " in the selection split "
+                         "to choose a prompt on: " + ", ".join(f"{counts[lab]} of its {totals[lab]}" for lab in few)
+                         + f" (each label needs {MIN_PER_LABEL} there); give more examples of "
+                         + ("it" if len(few) == 1 else "them") + (" or hold out fewer" if heldout is None else ""), src)
+    notes = []
+    key = lambda e: tuple(e.get(s) for s in slots)  # noqa: E731
+    seen = {key(e) for e in sel + demo_pool}
+    dup = sum(key(e) in seen for e in held)
+    if dup:
+        note = (f"{plural(dup, 'held-out example')} of {len(held)} also appear (the same {'/'.join(slots)}) in the "
+                "selection split or the demonstration pool: the held-out rows may flatter the prompts; remove the "
+                f"duplicates{' from ' + src if src else ''}")
+        warn(note)
+        notes.append(note[:1].upper() + note[1:] + ".")
+    return Splits(sel, held, demo_pool, verb, notes)
+
+
+def optimize_task(prompt: str, examples, scorer=DEFAULT_SCORER, settings: TaskSettings | None = None, *, heldout=None,
+                  pool=None, routes: str | Sequence | None = None, translator_options: Mapping | None = None,
+                  options: dict | None = None, out: str | Path | None = None, cache="default", dry_run: bool = False,
+                  **fields) -> TaskResult | Plan:
+    """Search the prompt's `settings.dimensions` (calibration, labels, format, demos, wording) on a
+    selection split and report the original, the selected prompt and the ensembles on the held-out split.
+
+    `examples`: labelled examples (a JSONL or CSV/TSV path, or Examples) with the prompt's slots as fields.
+    `heldout`: the held-out examples; else `settings.held_out` of `examples` (a count or share; default a
+    third). `pool`: labelled examples for demonstrations; else what is left of the selection split beyond
+    `settings.selection_size`, else a carved share of it. `scorer`/`options`: the scorer (a name with its
+    options, or a scorer). `routes`: the wording dimension's back-translation routes, text
+    (`bergamot:pt,apertium:es`, `none`) or [(translator or backend name, pivots)] (None: `TASK_ROUTES`, as
+    `run --task`; unavailable ones skipped with a note), `translator_options` per backend name. `settings`
+    (`TaskSettings`; its fields also as keywords): `verbalisers` (label -> words,
+    `positive=Positive,...`; default: each label capitalised), `label_names` (`0=negative,1=positive`
+    for labels stored as integers), `fixed_labels` that keep their words, `formats` raced, `strategy`
+    (Race, its budget in (example, prompt) scorings, or Exhaustive), ... `out`: the report folder
+    (written whole or not at all: `promptmine.core.io.staged_folder`). `dry_run`: return the Plan
+    (scorings, time estimate) without model work. Bad input fails before any model work (`prepare`).
+    Called from Python it shows the command's notes where logging is not set up, and no model-loading bars."""
+    with as_the_command():
+        return _optimize_task(prompt, examples, scorer, settings, heldout=heldout, pool=pool, routes=routes,
+                              translator_options=translator_options, options=options, out=out, cache=cache,
+                              dry_run=dry_run, **fields)
+
+
+def _optimize_task(prompt, examples, scorer, settings, *, heldout, pool, routes, translator_options, options, out,
+                   cache, dry_run, **fields):
+    [settings] = take(fields, (TaskSettings, settings), who="optimize_task")
+    t0 = time.time()
+    seed, dimensions = settings.seed, settings.dimensions
+    splits = prepare(prompt, examples, settings, heldout=heldout, pool=pool)
+    sel, held, demo_pool, verb = splits.selection, splits.heldout, splits.pool, splits.verbalisers
+    labels = splits.labels
+    if routes is None:
+        routes = TASK_ROUTES
+    if isinstance(routes, str):
+        from promptmine.paraphrasing.routes import parse_routes
+
+        routes = parse_routes(routes)
+    routes_ = list(routes) if "wording" in dimensions else []
     strategy = default_strategy(settings.strategy, len(sel), dimensions)
     if dry_run:
         return plan(prompt, sel, len(sel), len(held), len(demo_pool), settings, strategy=strategy,
@@ -183,19 +286,29 @@ def optimize_task(prompt: str, examples, scorer=DEFAULT_SCORER, settings: TaskSe
         from promptmine.scoring import load_scorer
 
         scorer = load_scorer(scorer, options, cache=cache is not None)
-    if routes_ and "wording" in dimensions:
+    if routes_:
         from promptmine.paraphrasing import open_routes
 
         routes_ = open_routes(routes_, translator_options, who="task")
+    log(f"task: {plural(len(sel), 'selection example')}, {len(held)} held out, {len(demo_pool)} in the "
+        f"demonstration pool; labels {', '.join(labels)}")
     vs = VariantScorer(scorer, sel + held, labels)
     sel_ids, held_ids = list(range(len(sel))), list(range(len(sel), len(sel) + len(held)))
     result = search(vs, prompt, verb, sel_ids, demo_pool, settings, strategy=strategy, routes=routes_, cache=cache)
     out_ = evaluate_heldout(vs, result, sel, held_ids, labels, seed=seed, k=settings.k)
     out_.n_pool, out_.seconds = len(demo_pool), time.time() - t0
+    out_.notes += splits.notes
+    if hasattr(scorer, "computed") and hasattr(scorer, "reused"):
+        log(f"task: {plural(vs.scorings, '(example, prompt) scoring')}; word scores: {scorer.computed:,} computed, "
+            f"{scorer.reused:,} from the cache; {out_.seconds:.0f} s in all")
     if out is not None:
-        from promptmine.report import write_task_report
+        from promptmine.core.io import staged_folder
+        from promptmine.report import TASK_FILES, write_task_report
 
-        out_.report = write_task_report(out, out_, scorer_name=getattr(scorer, "description", vs.identity))
+        final = Path(out)
+        with staged_folder(final, TASK_FILES) as tmp:  # an interrupted run leaves the earlier report whole
+            write_task_report(tmp, out_, scorer_name=getattr(scorer, "description", vs.identity))
+        out_.report = final / "report.md"
     return out_
 
 

@@ -336,7 +336,8 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
             return incumbent
         before = vs.scorings
         staged = replace(strategy, budget=per_stage) if isinstance(strategy, Race) else strategy
-        result = staged.run(vs, [c.key for c in candidates], blocks, seed=seed, keep=k, desc=f"task {name}")
+        result = staged.run(vs, [c.key for c in candidates], blocks, seed=seed, keep=k, desc=f"task {name}",
+                            nouns=("prompt", "example"))
         finalists, finalists_gold = result.survivors, result.gold
         best = vs.variants[result.survivors[0].template]
         from promptmine.scoring import p_at_1

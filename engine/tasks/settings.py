@@ -11,6 +11,10 @@ from promptmine.core.settings import Seeded
 from promptmine.selection import Exhaustive, Race, RankEnsemble
 
 DIMENSIONS = ("calibration", "labels", "format", "demos", "wording")
+TASK_ROUTES = "bergamot:pt,apertium:es"  # the wording stage's routes unless told (each costs `permutations` variants)
+TASK_OUT = "promptmine-task"  # `run --task`'s report folder unless told otherwise (`run`'s is promptmine-run)
+MIN_SELECTION = 8  # selection examples a search needs at least
+MIN_PER_LABEL = 2  # ... and of each label
 
 
 class TaskSettings(Seeded):
@@ -18,6 +22,9 @@ class TaskSettings(Seeded):
 
     verbalisers: str | Mapping[str, str | Sequence[str]] | None = Field(
         None, description="label -> words (`positive=Positive,negative=Negative`; None: each label capitalised)")
+    label_names: str | Mapping[str, str] | None = Field(
+        None, description="label as the data stores it -> its name (`0=negative,1=positive`; None: the labels as "
+                          "they are)")
     fixed_labels: tuple[str, ...] = Field((), description="labels whose words the search keeps as given")
     held_out: int | float | None = Field(None, description="without held-out examples: examples held out, a count "
                                                            "or a share (None: a third)")
