@@ -29,6 +29,7 @@ from promptmine.corpora import CORPORA_DIR as CORPORA, SAMPLE_PAIRS, SAMPLE_RELA
 from promptmine.report import comparison_tables, hygiene_note, write_report
 from promptmine.scoring import RelationFacts, relation_facts
 from promptmine.selection import Comparison, Exhaustive, OptimizedEnsemble, Pool, Race, RankEnsemble, compare
+from promptmine.selection.stages import SearchSettings
 
 
 class SplitSettings(Seeded):
@@ -50,6 +51,8 @@ class RunSettings(SplitSettings):
                                                             "(`promptmine.selection`)")
     rank: RankEnsemble = Field(RankEnsemble(), description="the top-K rank ensemble")
     optimized: OptimizedEnsemble = Field(OptimizedEnsemble(), description="the optimised ensemble")
+    search: SearchSettings = Field(SearchSettings(), description="the relation search's stages after the wording "
+                                                                 "(`promptmine.selection.stages`)")
 
 
 def split_pairs(pairs: Sequence[Pair], test_fraction: float, seed: int) -> tuple[list[Pair], list[Pair]]:
@@ -279,15 +282,18 @@ def run(relations: str | Path = SAMPLE_RELATIONS, pairs: str | Path = SAMPLE_PAI
     with staged_folder(final, RUN_FILES) as out_dir:  # an interrupted run leaves the earlier report whole
         candidates = [c for r in manual for c in found_mined.get(r, []) + para.get(r, [])]
         write_jsonl(out_dir / "candidates.jsonl", candidates)
-        write_jsonl(out_dir / "dropped.jsonl", dropped)
 
         def facts(ps: list[Pair]) -> dict[str, RelationFacts]:
             return {r: relation_facts(r, [p for p in ps if p.relation == r], max_candidates=max_candidates)
                     for r in manual}
 
         comp = compare(scorer, pools, facts(train_pairs), facts(test_pairs), strategy=settings.strategy, rank=rank,
-                       optimized=settings.optimized, seed=seed, on_stage=at)
+                       optimized=settings.optimized, seed=seed, search=settings.search, on_stage=at)
         at("report")
+        hygiene_dropped = len(dropped)
+        dropped += [{"relation": rel, "template": t, "method": "candidate", "reason": why}
+                    for rel, found in comp.screened.items() for t, why in found.items()]
+        write_jsonl(out_dir / "dropped.jsonl", dropped)
         table, _ = comparison_tables(comp, rank.k)
         notes = [f"Model: {scorer.description}; score cache id `{scorer.identity}`. "
                  f"Relations: {len(manual)}; pairs split per relation into "
@@ -296,7 +302,7 @@ def run(relations: str | Path = SAMPLE_RELATIONS, pairs: str | Path = SAMPLE_PAI
                  + (f" (at most {max_candidates})" if max_candidates else "") + ".",
                  f"Candidate prompts per relation: the manual one, up to {mined} mined, up to "
                  f"{paraphrased} paraphrased ({routes_text}).",
-                 hygiene_note(dropped, len(candidates))]
+                 hygiene_note(dropped[:hygiene_dropped], len(candidates))]
         # Not in the report, so that a warm run writes the same bytes as a cold one.
         log(f"scores: {scorer.computed} computed, {scorer.reused} from the cache; "
             f"{time.perf_counter() - started:.0f} s in all")

@@ -35,12 +35,17 @@ def test_run_on_the_bundled_sample_writes_report_and_chart(tmp_path, capsys, tin
     assert main(["run", "--out", str(out), "--model", str(model), "--device", "cpu", "--dtype", "float32",
                  "--pivots", "bergamot:pt", "--mined", "4", "--paraphrased", "3"]) == 0
     table = capsys.readouterr().out
-    for row in ("Manual", "Mined top-1", "Paraphrased top-1", "Mined+Paraphrased top-1", "top-3 rank ensemble"):
+    for row in ("Manual", "Mined top-1", "Paraphrased top-1", "Mined+Paraphrased top-1", "top-3 rank ensemble",
+                "Searched (template only)", "Searched (all stages)"):
         assert f"| {row}" in table  # `| Mined top-1 (ran for 4 of 5 relations) |` where it fell back
     report = (out / "report.md").read_text()
     # 15-22 training facts are too few to learn weights: the row is another row's numbers, so hidden
     assert "| Optimized ensemble" not in table and "Optimized ensemble is not shown: it ran for no relation" in report
     assert "## What to use" in report and "P@1 gain, points [95% CI]" in report
+    assert "Kept the manual prompt (no choice clearly better on the training facts" in report
+    dropped = [json.loads(line) for line in (out / "dropped.jsonl").read_text().splitlines()]
+    if "Dropped before selection as broken" in report:  # the parse-based fluency check's, beside hygiene's
+        assert any(d["reason"].startswith("fluency") for d in dropped)
     assert "No mined template for P19" not in report  # its mined `[Y].` differs from the manual `[Y] .`
     assert "## P@1 per relation" in report and "P19" in report
     assert (out / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -25,18 +25,18 @@ def test_the_report_recommends_only_gains_beyond_noise_and_names_a_dominant_rela
     manual = {"A": "[X] a [Y] .", "B": "[X] b [Y] .", "C": "[X] c [Y] ."}
     chosen = {"A": "[X] is a [Y].", "B": "[X] is b [Y].", "C": "[X] c [Y] ."}
     ranks = {"Manual": {"A": [2] * 40, "B": [1, 2] * 5, "C": [1, 2] * 5},
-             "Mined+Paraphrased top-1": {"A": [1] * 30 + [2] * 10, "B": [1, 1, 2, 2, 2] * 2, "C": [1, 2] * 5}}
-    templates = {"Manual": manual, "Mined+Paraphrased top-1": chosen}
+             "Searched (all stages)": {"A": [1] * 30 + [2] * 10, "B": [1, 1, 2, 2, 2] * 2, "C": [1, 2] * 5}}
+    templates = {"Manual": manual, "Searched (all stages)": chosen}
     comp = _comparison(ranks, templates, {"Optimized ensemble": {r: "rank ensemble instead of optimised: 9 facts"
                                                                   for r in manual}})
     recs = {r.relation: r for r in recommend(comp)}
     assert not recs["A"].keep and recs["A"].prompt == chosen["A"] and recs["A"].low > 0 and recs["A"].n == 40
     assert recs["B"].keep and recs["B"].why.startswith("the selected prompt did not beat")  # 4/10 vs 5/10
     assert recs["C"].keep and recs["C"].why == "selection kept the manual prompt"
-    assert gain_share(comp, "Mined+Paraphrased top-1") == ("A", 30, 29)
+    assert gain_share(comp, "Searched (all stages)") == ("A", 30, 29)
     report = write_report(tmp_path, comp, 3, title="t").read_text()
     assert "Use the selected prompt for A; keep yours for the 2 other relations." in report
-    assert "A carries most of the gain of Mined+Paraphrased top-1" in report
+    assert "A carries most of the gain of Searched (all stages)" in report
     assert "| Optimized ensemble" not in report and "Optimized ensemble is not shown" in report
     assert "| A | `[X] is a [Y].` | `[X] is a [Y].` | +75.0 [" in report
 

@@ -19,6 +19,7 @@ from promptmine.core.errors import PromptmineError
 from promptmine.corpora import SAMPLE_PAIRS, SAMPLE_RELATIONS
 from promptmine.pipeline import RUN_OUT, RunSettings
 from promptmine.selection import OptimizedEnsemble, RankEnsemble
+from promptmine.selection.stages import STAGES, SearchSettings
 from promptmine.tasks.settings import DIMENSIONS, TASK_OUT, TASK_ROUTES, TaskSettings
 
 PREFIX = "translator-"
@@ -135,7 +136,7 @@ TASK_FLAGS = {"prompt": "--prompt", "prompt_file": "--prompt-file", "verbalisers
               "label_names": "--label-names",
               "fixed_labels": "--fix-label", "heldout_file": "--heldout-file", "held_out": "--held-out",
               "pool": "--pool",
-              "selection_size": "--selection-size", "dimensions": "--dimensions", "max_demos": "--max-demos",
+              "selection_size": "--selection-size", "max_demos": "--max-demos",
               "permutations": "--permutations", "keep": "--keep", "keep_regex": "--keep-regex",
               "dry_run": "--dry-run"}
 
@@ -171,8 +172,16 @@ def run(args: argparse.Namespace) -> int:
         raise PromptmineError("only one of --relations, --pairs and --corpus can be `-` (stdin)")
     args.relations, args.pairs = stdin_path(args.relations, "templates"), stdin_path(args.pairs, "pairs")
     args.corpus = [stdin_path(c, "corpus") for c in args.corpus] if args.corpus else args.corpus
+    search = SearchSettings()
+    if _set(args, {"dimensions": "--dimensions"}):
+        given = STAGES if set(args.dimensions) == set(DIMENSIONS) else args.dimensions  # `all`
+        bad = [d for d in given if d not in STAGES]
+        if bad:
+            raise PromptmineError(f"--dimensions: {', '.join(bad)} is for --task runs; a relation run searches "
+                                  f"{', '.join(STAGES)}")
+        search = SearchSettings(dimensions=tuple(given))
     settings = settings_from_args(args, RunSettings, strategy=strategy_from_args(args), rank=RankEnsemble(k=args.k),
-                                  optimized=OptimizedEnsemble(k=args.k))
+                                  optimized=OptimizedEnsemble(k=args.k), search=search)
     result = run_pipeline(args.relations, args.pairs, args.corpus, out=args.out, routes=routes,
                           translator_options=per_backend, scorer=args.scorer,
                           options=scorer_flags().options(args, args.scorer, SCORERS), cache=not args.no_cache,
@@ -251,7 +260,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_setting(t, TaskSettings, "selection_size", type=positive_int, metavar="N",
                 help="selection examples the search judges on (default: %(default)s)")
     add_setting(t, TaskSettings, "dimensions", type=dimensions, metavar="LIST",
-                help=f"what to search: {','.join(DIMENSIONS)} or all (default: all)")
+                help=f"what to search, in order: with --task {','.join(DIMENSIONS)}; in a relation run "
+                     f"{','.join(STAGES)} (after the wording: the Searched rows); or all (default: all)")
     add_setting(t, TaskSettings, "max_demos", type=positive_int, metavar="K",
                 help="demonstrations per label at most (default: %(default)s)")
     add_setting(t, TaskSettings, "permutations", type=positive_int, metavar="N",
@@ -268,5 +278,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                  skip=list(scorer.flags))
     prefixed.add_to(p, "translator options where the scorer has the same flag",
                     skip=[f for f in prefixed.flags if f not in _colliding(scorer, prefixed)])
-    p.set_defaults(func=run, _defaults={dest: p.get_default(dest) for dest in {**RELATION_FLAGS, **TASK_FLAGS}})
+    p.set_defaults(func=run, _defaults={dest: p.get_default(dest)
+                                        for dest in {**RELATION_FLAGS, **TASK_FLAGS, "dimensions": None}})
     return p

@@ -22,7 +22,12 @@ def relation_name(rel: str | None, labels: dict[str, str] | None) -> str:
     return f"{rel} ({label})" if label else str(rel)
 
 
-RECOMMEND_ROW = "Mined+Paraphrased top-1"  # the single prompt `run` recommends: the best of all on training
+RECOMMEND_ROW = "Searched (all stages)"  # the prompt `run` recommends: the relation search's, every stage
+
+
+def show_prompt(text: str) -> str:
+    """A prompt on one line of a report: its demonstrations' line breaks shown as ` ⏎ `."""
+    return text.replace("\n", " ⏎ ")
 
 
 @dataclass
@@ -95,8 +100,9 @@ def _points(delta: float, low: float, high: float) -> str:
 
 
 def recommendation_table(recs: Sequence[Recommendation], labels: dict[str, str] | None = None) -> str:
-    rows = [[relation_name(r.relation, labels), f"`{r.prompt}`" + (" (keep yours)" if r.keep else ""),
-             f"`{r.selected}`" if not r.keep or scored_text(r.selected) != scored_text(r.manual) else "(the manual)",
+    rows = [[relation_name(r.relation, labels), f"`{show_prompt(r.prompt)}`" + (" (keep yours)" if r.keep else ""),
+             f"`{show_prompt(r.selected)}`" if not r.keep or scored_text(r.selected) != scored_text(r.manual)
+             else "(the manual)",
              _points(r.gain, r.low, r.high), r.n, r.why] for r in recs]
     return markdown_table(["relation", "use", "selected on training", "P@1 gain, points [95% CI]", "test facts",
                            "why"], rows)
@@ -165,6 +171,28 @@ def row_notes(comp: Comparison, k: int) -> list[str]:
     return out
 
 
+def search_notes(comp: Comparison, k: int) -> list[str]:
+    """How often each row kept the manual prompt (no choice clearly better on the training facts), and
+    the candidates dropped before selection as broken, by reason."""
+    from collections import Counter
+
+    out = []
+    kept = {row: comp.kept_manual(row) for row in ROWS[1:] if comp.searches.get(row)}
+    if kept:
+        n = len(comp.scores["Manual"])
+        out.append("Kept the manual prompt (no choice clearly better on the training facts: a paired lower bound "
+                   "at or below zero): " + "; ".join(f"{row_label(row, k)} {len(rels)} of {n}"
+                                                      for row, rels in kept.items()) + ".")
+        if kept.get(RECOMMEND_ROW):
+            out.append(f"{RECOMMEND_ROW} kept it for " + "; ".join(f"{rel} ({why})"
+                                                                   for rel, why in kept[RECOMMEND_ROW].items()) + ".")
+    why = Counter(w.split(" (")[0] for d in comp.screened.values() for w in d.values())
+    if why:
+        out.append(f"Dropped before selection as broken: {plural(sum(why.values()), 'candidate')} ("
+                   + ", ".join(f"{w} {c}" for w, c in why.most_common()) + "); `run` lists them in dropped.jsonl.")
+    return out
+
+
 def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: Sequence[str] = (),
                  pools: dict[str, Pool] | None = None, labels: dict[str, str] | None = None,
                  seed: int = 0) -> Path:
@@ -186,8 +214,9 @@ def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: 
                f"keep yours for the {plural(len(recs) - len(use), 'other relation')}." if use else
                "Keep your prompts: no selected prompt beat the manual one by more than the noise of "
                f"{plural(sum(r.n for r in recs), 'test fact')}.")
-    advice = [summary, "Selected on the training facts (the best single prompt of all candidates); gain in "
-              "P@1 points over the manual prompt on the test facts, with a 95% paired bootstrap interval."]
+    advice = [summary, f"Selected on the training facts ({RECOMMEND_ROW}: wording, format, demonstrations and "
+              "calibration, each replacing your prompt only when clearly better there); gain in P@1 points over "
+              "the manual prompt on the test facts, with a 95% paired bootstrap interval."]
     best = max(shown[1:], key=lambda r: comp.micro(r)[0], default=None)
     share = gain_share(comp, best) if best else None
     if share:
@@ -198,14 +227,14 @@ def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: 
     lines = [f"# {title}", ""] + [part for note in notes for part in (note, "")] + [
              "## What to use", "", *[part for a in advice for part in (a, "")], recommendation_table(recs, labels),
              "", "## Micro-averaged over all test facts", "", main, ""]
-    lines += [part for note in row_notes(comp, k) for part in (note, "")]
+    lines += [part for note in row_notes(comp, k) + search_notes(comp, k) for part in (note, "")]
     lines += ["![accuracy by method](accuracy.png)", "", "## P@1 per relation", "", detail, "",
               "## Chosen prompts", ""]
     for row in shown:
         lines.append(f"### {row_label(row, k)}")
         for sel, ran in zip(comp.selections[row], comp.ran(row)):
-            parts = [f"`{wt.template}`" + (f" ({wt.weight:.2f})" if len(sel.templates) > 1 else "")
-                     for wt in sel.templates]
+            parts = [f"`{show_prompt(wt.template)}`" + (f" ({wt.weight:.2f})" if len(sel.templates) > 1 else "")
+                     for wt in sel.templates] + (["calibrated"] if sel.calibration else [])
             seen = f" [{sel.facts} training facts]" if sel.facts is not None else ""
             note = f" ({sel.note})" if sel.note else ""
             if not ran and not sel.note:

@@ -192,17 +192,15 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
             "top-K rank ensemble": guard("top-K rank ensemble", rank.choose(result, rel, scorer.identity, seed=seed)),
             "Optimized ensemble": guard("Optimized ensemble", opt),
         }
-        wording = searches["Mined+Paraphrased top-1"][rel][0]
-        start = RelationPrompt(wording.after)
-        for row, with_demos in zip(SEARCH_ROWS, (False, True)):
-            if row == SEARCH_ROWS[1] and not demos:
-                continue
+        wording = searches["Mined+Paraphrased top-1"][rel][0] if "wording" in search.dimensions else None
+        start = RelationPrompt(wording.after if wording else pool.manual)
+        for row, with_demos in zip(SEARCH_ROWS, (False, demos)):
             found = search_after_wording(scorer, rel, start, tr, demo_pool, strategy, search, seed=seed,
                                          demos=with_demos, wording=wording)
             searches[row][rel] = found.stages
             chosen[row] = Selection(relation=rel, method="top1" if found.prompt.text != pool.manual else "manual",
                                     model=scorer.identity, templates=[WeightedTemplate(template=found.prompt.text)],
-                                    facts=max(st.facts for st in found.stages),
+                                    facts=max((st.facts for st in found.stages), default=result.facts),
                                     calibration=list(found.prompt.calibration) or None,
                                     note="; ".join(found.changes) or None)
         chosen_by_rel[rel] = chosen
@@ -237,8 +235,6 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
             cal = tuple(sel.calibration or ())
             sels[row].append(sel)
             scores[row].append(evaluate_blocks(readouts[cal], sel, blocks, scored_by[(cal, rel)]))
-    scores = {r: v for r, v in scores.items() if v or r not in SEARCH_ROWS}
-    sels = {r: v for r, v in sels.items() if r in scores}
     return Comparison(scores, sels, races, fallbacks, screened, searches)
 
 

@@ -1,0 +1,102 @@
+"""The relation search (promptmine.selection.stages): the paired bound that keeps the incumbent, the
+race's protected incumbent, each stage's candidates, the fluency check, and a search on a tiny model."""
+
+import pytest
+from test_selection_racing import QualityScorer, facts
+
+from promptmine.core.records import Template
+from promptmine.scoring import CachedScorer, RelationFacts
+from promptmine.selection import Exhaustive, Race, split_blocks
+from promptmine.selection.racing import advantage
+from promptmine.selection.stages import (
+    RelationPrompt, SearchSettings, decide, demo_variants, fluency, format_variants, reserve_demos, screen,
+    search_after_wording,
+)
+
+
+def test_the_advantage_is_paired_and_its_bound_needs_a_consistent_edge():
+    assert advantage([1] * 10, [2] * 10, z=1.645, metric="rr") == (0.5, 0.5)
+    mean, lower = advantage([1, 2] * 10, [2, 1] * 10, z=1.645, metric="rr")
+    assert mean == 0 and lower < 0  # wins and losses that cancel: no evidence
+    mean, lower = advantage([1] * 3 + [2] * 17, [2] * 20, z=1.645, metric="hit1")
+    assert mean == pytest.approx(0.15) and 0 < lower < mean
+    assert advantage([1], [2], z=1.645, metric="rr")[1] == float("-inf")  # one fact proves nothing
+
+
+def test_a_protected_incumbent_stays_in_the_race_and_is_replaced_only_when_clearly_beaten():
+    f = facts(96)
+    race = Race(budget=400, block_size=16)
+    kept = race.run(QualityScorer(), ["good a", "ok b", "bad c"], f, keep=1, protect=["bad c"])
+    assert "bad c" in {s.template for s in kept.survivors}  # the worst, yet never dropped
+    result = race.run(QualityScorer(), ["ok manual", "ok2 close", "good clear"], f, keep=1, protect=["ok manual"])
+    out = decide("wording", result, "ok manual", 2, z=1.645, metric="rr")
+    assert out.replaced and out.after == "good clear" and out.lower > 0 and out.facts == result.facts
+    everything = Exhaustive(block_size=16).run(QualityScorer(), ["ok manual", "ok2 close"], f, keep=1)
+    close = decide("wording", everything, "ok manual", 1, z=1.645, metric="rr")
+    assert close.challenger == "ok2 close" and not close.replaced and close.after == "ok manual"  # a small edge (or a loss) keeps the incumbent
+    assert "kept the incumbent" in close.describe()
+
+
+def test_format_variants_change_the_final_full_stop_only():
+    assert dict(format_variants("[X] was born in [Y] .")) == {
+        "[X] was born in [Y].": "final '.' attached", "[X] was born in [Y]": "no final punctuation"}
+    assert [t for t, _ in format_variants("[X] speaks [Y]")] == ["[X] speaks [Y] .", "[X] speaks [Y]."]
+
+
+def test_demonstrations_come_from_facts_the_race_never_scores():
+    blocks = [RelationFacts("P1", [f"s{i}" for i in range(a, a + 10)], [i % 4 for i in range(10)],
+                            ["Paris", "Rome", "Oslo", "Bern"]) for a in (0, 10, 20)]
+    blocks[0].subjects[3] = "s25"  # the same subject as a reserved fact: out of the race too
+    pool, rest = reserve_demos(blocks, 6)
+    assert [s for s, _ in pool] == [f"s{i}" for i in range(24, 30)]
+    raced = {s for b in rest for s in b.subjects}
+    assert not raced & {s for s, _ in pool} and len(raced) == 23
+    prompt = RelationPrompt("[X] lives in [Y] .")
+    variants = demo_variants(prompt, pool, SearchSettings(), seed=0, relation="P1")
+    shots = [(len(p.demos), p.sep) for p, _ in variants]
+    assert shots == [(1, "\n"), (3, "\n"), (5, "\n"), (3, "\n"), (3, " ")]
+    for p, _ in variants:
+        assert len({s for s, _ in p.demos}) == len(p.demos) and set(p.demos) <= set(pool)
+        Template(text=p.text)  # one [X] and one [Y]: the query's own
+        assert p.text.endswith(p.sep + "[X] lives in [Y] .")
+    three = next(p for p, _ in variants if len(p.demos) == 3)
+    assert len({o for _, o in three.demos}) == 3  # distinct objects while the pool has them
+    assert variants == demo_variants(prompt, pool, SearchSettings(), seed=0, relation="P1")  # seeded
+
+
+def test_the_fluency_check_drops_what_does_not_read_as_a_sentence():
+    manual = "[X] consists of [Y] ."
+    assert fluency("[Y] silver and [X].", manual) == "fluency: no verb"
+    assert fluency("Music of [Y] of games of [X].", manual) == "fluency: no verb"
+    assert fluency("Born in [Y] [X] was.", "[X] was born in [Y] .") == "fluency: ends on an auxiliary"
+    for fine in ("[X] is made up of [Y].", "[X] speaks [Y].", "[X] , located in [Y] ."):
+        assert fluency(fine, manual) is None
+    assert fluency("[X] , [Y] .", "[X] ( [Y] )") is None  # no verb, but neither has the manual
+    dropped = screen("[X] is a member of [Y] .", ["[X] did not rejoin [Y].", "[X] joined [Y] .",
+                                                   "[Y] silver and [X].", "[X] is a member of [Y] ."])
+    assert dropped == {"[X] did not rejoin [Y].": "negation", "[Y] silver and [X].": "fluency: no verb"}
+
+
+def test_a_search_on_a_tiny_model_goes_through_every_stage(tiny_causal_dir):
+    from promptmine.models.score.causal import CausalScorer
+
+    scorer = CachedScorer(CausalScorer(str(tiny_causal_dir), device="cpu", dtype="float32"), False)
+    objects = ["Paris", "London", "Rome", "New York"]
+    people = ["Marie Curie", "Albert Einstein", "Ada", "Marie", "Albert", "Curie", "Einstein", "Ada Curie",
+              "Ada Einstein", "Albert Curie", "Marie Einstein", "Paris Ada"]
+    whole = RelationFacts("P19", people, [i % 4 for i in range(len(people))], objects)
+    pool, rest = reserve_demos([whole], 3)
+    blocks = split_blocks(rest[0], 3, seed=0)
+    settings = SearchSettings(shots=(1, 2), draws=1)
+    found = search_after_wording(scorer, "P19", RelationPrompt("[X] was born in [Y] ."), blocks, pool,
+                                 Race(budget=60, block_size=3), settings, seed=0, demos=True)
+    assert [st.stage for st in found.stages] == ["format", "demos", "calibration"]
+    assert found.stages[0].candidates == 2 and found.stages[1].candidates == 2
+    for st in found.stages:
+        assert st.replaced == (st.lower > 0) and st.facts > 0
+    assert {s for s, _ in found.prompt.demos} <= {s for s, _ in pool}
+    assert found.prompt.calibration in ((), ("N/A",))
+    Template(text=found.prompt.text)
+    again = search_after_wording(scorer, "P19", RelationPrompt("[X] was born in [Y] ."), blocks, pool,
+                                 Race(budget=60, block_size=3), settings, seed=0, demos=False)
+    assert [st.stage for st in again.stages] == ["format", "calibration"] and not again.prompt.demos
