@@ -12,7 +12,8 @@ The Python API, the same functions the `promptmine` command calls:
     best = promptmine.optimize_task(prompt, "reviews.jsonl")         # TaskResult (a task prompt's search)
 
 Each function's settings are one object, each default written once (`MiningSettings`, `ShardSettings`,
-`ParaphraseSettings`, `SpanSettings`, `FactSettings`, `RunSettings`, `TaskSettings`); their fields may
+`ParaphraseSettings`, `SpanSettings`, `FactSettings`, `SelectSettings`, `SearchSettings`, `RunSettings`,
+`TaskSettings`); their fields may
 also be given as keywords (`promptmine.mine(corpus, pairs, top=10)`).
 
 Names are imported on first use, so `import promptmine` stays light (no torch, transformers or spaCy).
@@ -35,6 +36,7 @@ _EXPORTS = {
     "select": "promptmine.selection", "Race": "promptmine.selection", "Exhaustive": "promptmine.selection",
     "Racing": "promptmine.selection", "Top1": "promptmine.selection", "RankEnsemble": "promptmine.selection",
     "OptimizedEnsemble": "promptmine.selection", "Comparison": "promptmine.selection",
+    "SelectSettings": "promptmine.selection", "SearchSettings": "promptmine.selection",
     "optimize_task": "promptmine.tasks", "TaskResult": "promptmine.tasks", "TaskSettings": "promptmine.tasks",
     "run": "promptmine.pipeline", "split": "promptmine.pipeline", "doctor": "promptmine.doctor",
     "RunResult": "promptmine.pipeline", "RunSettings": "promptmine.pipeline", "SplitSettings": "promptmine.pipeline",

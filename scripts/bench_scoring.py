@@ -465,6 +465,51 @@ def speed_main(args) -> int:
     return 0
 
 
+def demos_main(args) -> int:
+    """--demos: what three demonstrations before a relation's template cost (the relation search's demos
+    stage). Per relation (bench_lpaqa's first --demo-relations, its 30 half-B test facts over their
+    distinct objects): the manual template alone and after 3 trex/train facts one a line (the stage's
+    first 3-fact candidate), scored by the uncached scorer, interleaved --repeats times, best kept. The
+    demonstrations are the same for every subject, so the scorer runs them once per call (its shared
+    head KV cache) and each row feeds only the query's tokens."""
+    import torch
+
+    from promptmine.models.score.causal import CausalScorer
+    from promptmine.selection.stages import RelationPrompt, SearchSettings, demo_variants
+
+    torch.set_num_threads(args.threads)
+    scorer = CausalScorer(device="cpu", dtype=args.dtype, threads=args.threads)
+    cases = []
+    for rel, template, facts in workload(args.data, 30, 30, args.seed, args.demo_relations):
+        train, _ = bd.train_sample(args.data, rel, args.seed, 60)
+        pool = [(f["sub_label"], f["obj_label"]) for f in train]
+        three = next(p for p, _ in demo_variants(RelationPrompt(template), pool, SearchSettings(), args.seed, rel)
+                     if len(p.demos) == 3)
+        cases.append((rel, template, three.text, facts))
+    best = {(rel, k): float("inf") for rel, *_ in cases for k in ("zero", "demos")}
+    for _ in range(args.repeats):
+        for rel, zero, demos, facts in cases:
+            for k, text in (("zero", zero), ("demos", demos)):
+                t = time.perf_counter()
+                scorer.score(text, facts.subjects, facts.objects)
+                best[(rel, k)] = min(best[(rel, k)], time.perf_counter() - t)
+    rows = []
+    for rel, zero, demos, facts in cases:
+        z, d = best[(rel, "zero")], best[(rel, "demos")]
+        rows.append({"relation": rel, "pairs": facts.n * len(facts.objects), "zero_s": z, "demos_s": d, "ratio": d / z,
+                     "demo_tokens": len(scorer.tokenizer(demos.rsplit("\n", 1)[0])["input_ids"])})
+    total = sum(r["demos_s"] for r in rows) / sum(r["zero_s"] for r in rows)
+    print(f"three demonstrations vs the template alone ({scorer.identity}, {args.threads} threads, best of "
+          f"{args.repeats}):")
+    for r in rows:
+        print(f"  {r['relation']}: {r['pairs']} pairs, {r['demo_tokens']} demonstration tokens: "
+              f"{r['zero_s']:.2f} s -> {r['demos_s']:.2f} s ({r['ratio']:.2f}x)")
+    print(f"all {len(rows)} relations: {total:.2f}x the zero-shot scoring time (target: at most 1.5x)")
+    if args.json:
+        args.json.write_text(json.dumps({"demos": rows, "ratio": total}, indent=1))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=bd.DATA, help="shared data folder (default: %(default)s)")
@@ -488,6 +533,10 @@ def main() -> int:
                     "--test-facts (default: %(default)s)")
     sp.add_argument("--out", type=Path, default=ROOT / "out" / "bench_scoring",
                     help="mined templates kept here for re-runs (default: %(default)s)")
+    de = ap.add_argument_group("demonstrations' cost (--demos)")
+    de.add_argument("--demos", action="store_true", help="time three demonstrations before each relation's template "
+                                                         "against the template alone")
+    de.add_argument("--demo-relations", type=int, default=6, help="relations timed (default: %(default)s)")
     va = ap.add_argument_group("variants table (--variants)")
     va.add_argument("--variants", default=None,
                     help=f"comma-separated, first is the baseline (all: {','.join(VARIANTS)}); instead of the speed report")
@@ -500,6 +549,8 @@ def main() -> int:
     if bd.missing("bench_scoring", bd.trex_dir(args.data, "test"), bd.trex_dir(args.data, "train"),
                   bd.relations_file(args.data)):
         return bd.MISSING_EXIT
+    if args.demos:
+        return demos_main(args)
     return variants_main(args) if args.variants else speed_main(args)
 
 

@@ -8,11 +8,11 @@ from promptmine.cli.checks import check_output, fraction, positive_int
 from promptmine.cli.evaluate import add_facts_arguments, add_scorer_arguments, facts_from_args, scorer_options
 from promptmine.cli.settings import add_setting, settings_from_args
 from promptmine.core.errors import PromptmineError
-from promptmine.core.settings import Seeded
 from promptmine.scoring.facts import FactSettings
 from promptmine.selection import (
     CHOOSERS, STRATEGIES, Chooser, OptimizedEnsemble, Race, RankEnsemble, Strategy, Top1, strategy_named,
 )
+from promptmine.selection.relations import SelectSettings
 
 
 def add_strategy_arguments(p: argparse.ArgumentParser, what: str) -> None:
@@ -50,9 +50,10 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out)
     options = scorer_options(args)
     templates, facts = facts_from_args(args, args.pairs, args.templates)
-    selections = select(templates, facts, strategy=strategy_from_args(args), choose=chooser_from_args(args),
-                        seed=args.seed, calibrate=args.calibrate, scorer=args.scorer, options=options,
-                        cache=not args.no_cache, facts=settings_from_args(args, FactSettings))
+    settings = settings_from_args(args, SelectSettings, strategy=strategy_from_args(args),
+                                  choose=chooser_from_args(args))
+    selections = select(templates, facts, settings, scorer=args.scorer, options=options, cache=not args.no_cache,
+                        facts=settings_from_args(args, FactSettings))
     if args.out in (None, "-"):  # the records on stdout, like mine and paraphrase
         write_jsonl(None, selections)
         return 0
@@ -87,11 +88,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="templates in the rank ensemble (default: %(default)s)")
     p.add_argument("--dev-fraction", type=fraction, default=OptimizedEnsemble.dev_fraction,
                    help="optimized: share of training facts held out for early stopping (default: %(default)s)")
-    add_setting(p, Seeded, "seed", type=int, help="optimized: seed of the dev split (default: %(default)s)")
+    add_setting(p, SelectSettings, "seed", type=int, help="optimized: seed of the dev split (default: %(default)s)")
     add_strategy_arguments(p, "templates")
-    p.add_argument("--calibrate", action="store_true",
-                   help="rank by calibrated scores: log P(object | prompt) minus log P(object | the prompt with "
-                        "a content-free subject), so objects the template favours whatever the subject stop winning")
+    add_setting(p, SelectSettings, "calibrate", action="store_true",
+                help="rank by calibrated scores: log P(object | prompt) minus log P(object | the prompt with "
+                     "a content-free subject), so objects the template favours whatever the subject stop winning")
     add_setting(p, FactSettings, "max_candidates", type=positive_int, metavar="N",
                 help="keep the N most frequent objects as candidates (default: all distinct objects)")
     add_setting(p, FactSettings, "limit", type=positive_int, metavar="N",

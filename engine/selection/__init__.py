@@ -5,8 +5,10 @@ strategies as objects (in the manner of DSPy's optimisers: settings once, then r
   templates on training facts and give a `RaceResult`;
 - `choosers`: `Top1()`, `RankEnsemble(k)` and `OptimizedEnsemble(...)`, which choose from it;
 - `relations`: the library function `select` (per relation: a strategy, then a chooser);
-- `comparison`: `compare`, LPAQA's rows (manual, mined, paraphrased, ensembles) selected on training
-  facts and evaluated on test facts, for `promptmine run`.
+- `stages`: the relation search after the wording (format, demonstrations, calibration), each stage
+  keeping the incumbent unless a paired bound says it is clearly beaten;
+- `comparison`: `compare`, LPAQA's rows (manual, mined, paraphrased, ensembles, the searched prompt)
+  selected on training facts and evaluated on test facts, for `promptmine run`.
 
 The same objects serve relations and the task search (`promptmine.tasks`).
 """
@@ -18,11 +20,13 @@ from promptmine.selection.comparison import ROWS, Comparison, Pool, as_blocks, c
 from promptmine.selection.racing import (
     STRATEGIES, Exhaustive, Race, RaceResult, Strategy, by_training_accuracy, split_blocks, strategy_named,
 )
-from promptmine.selection.relations import select
+from promptmine.selection.relations import SelectSettings, select
+from promptmine.selection.stages import STAGES, RelationPrompt, RelationSearch, SearchSettings, StageOutcome
 
 Racing = Race  # its name before issue 20 (`promptmine.Racing`)
 
 __all__ = ["CHOOSERS", "ROWS", "STRATEGIES", "Chooser", "Comparison", "Exhaustive", "OptimizedEnsemble", "Pool",
-           "Race", "RaceResult", "Racing", "RankEnsemble", "Strategy", "Top1", "as_blocks", "by_training_accuracy",
+           "Race", "RaceResult", "Racing", "RelationPrompt", "RelationSearch", "STAGES", "SearchSettings",
+           "SelectSettings", "StageOutcome", "RankEnsemble", "Strategy", "Top1", "as_blocks", "by_training_accuracy",
            "compare", "learn_weights", "row_label", "scored_text", "select", "select_optimized", "select_rank",
            "select_top1", "split_blocks", "strategy_named"]

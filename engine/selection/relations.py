@@ -4,36 +4,49 @@ training facts best, by a strategy (`Race`, `Exhaustive`) and a chooser (`Top1`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
+
+from pydantic import Field
 
 from promptmine.core.errors import InputError, PromptmineError
 from promptmine.core.io import read_templates
 from promptmine.core.progress import log, plural
 from promptmine.core.records import Selection
-from promptmine.core.settings import take
+from promptmine.core.settings import Seeded, take
 from promptmine.models.score import DEFAULT_SCORER
 from promptmine.scoring import FactSettings, calibrated, load_facts, load_scorer, p_at_1
-from promptmine.selection.choosers import Chooser, Top1
-from promptmine.selection.racing import Race, Strategy
+from promptmine.selection.choosers import OptimizedEnsemble, RankEnsemble, Top1
+from promptmine.selection.racing import Exhaustive, Race
 
 
-def select(templates, pairs, *, strategy: Strategy = Race(), choose: Chooser = Top1(), seed: int = 0,
-           calibrate: bool = False, fillers: Sequence[str] = ("N/A",), scorer=DEFAULT_SCORER,
+class SelectSettings(Seeded):
+    """How `select` (`promptmine select`) chooses each relation's prompts from its candidates."""
+
+    strategy: Race | Exhaustive = Field(Race(), description="which templates are scored on how many training "
+                                                            "facts (`Race(budget=...)` per relation, or "
+                                                            "`Exhaustive()`)")
+    choose: Top1 | RankEnsemble | OptimizedEnsemble = Field(Top1(), description="what is kept of them (the "
+                                                                                "optimised ensemble's dev split "
+                                                                                "is drawn with `seed`)")
+    calibrate: bool = Field(False, description="rank by calibrated scores: the prompt with a content-free subject "
+                                               "subtracted")
+    fillers: tuple[str, ...] = Field(("N/A",), description="the content-free subjects of calibration")
+
+
+def select(templates, pairs, settings: SelectSettings | None = None, *, scorer=DEFAULT_SCORER,
            options: dict | None = None, cache: bool = True, facts: FactSettings | None = None,
            **fields) -> list[Selection]:
     """Per relation, the prompts that make the model answer the training facts `pairs` best.
 
     `templates`: a file or a list of template strings, Candidates or (relation, template) tuples (a
-    template without a relation competes in every relation). `strategy`: which templates are scored on
-    how many facts (`Race(budget=...)`, per relation, or `Exhaustive()`); `choose`: what is kept of
-    them (`Top1()`, `RankEnsemble(k)`, `OptimizedEnsemble(...)`, its held-out split drawn with `seed`,
-    which also orders the facts). `calibrate`: rank by calibrated scores (CalibratedScorer,
-    content-free `fillers`). `pairs` and `facts` (`FactSettings`: `default_relation`, `max_candidates`,
-    `limit`, `strict`; its fields also as keywords): as for `evaluate`; `scorer`/`options`/`cache`: as
-    for `load_scorer`. Each Selection's `facts` says how many training facts its templates were
-    scored on."""
-    [facts] = take(fields, (FactSettings, facts), who="select")
+    template without a relation competes in every relation). `settings` (`SelectSettings`: `strategy`,
+    `choose`, `seed`, which also orders the facts, `calibrate` with its `fillers`; its fields also as
+    keywords). `pairs` and `facts` (`FactSettings`: `default_relation`, `max_candidates`, `limit`,
+    `strict`; its fields also as keywords): as for `evaluate`; `scorer`/`options`/`cache`: as for
+    `load_scorer`. Each Selection's `facts` says how many training facts its templates were scored on,
+    and `calibration` names the fillers when its scores were calibrated."""
+    settings, facts = take(fields, (SelectSettings, settings), (FactSettings, facts), who="select")
+    strategy, choose, seed = settings.strategy, settings.choose, settings.seed
     if isinstance(templates, (str, Path)):
         pool = read_templates(str(templates))
     else:
@@ -44,8 +57,8 @@ def select(templates, pairs, *, strategy: Strategy = Race(), choose: Chooser = T
         raise InputError("no templates", templates if isinstance(templates, (str, Path)) else None)
     facts_by_rel = load_facts(pairs, {r for r, _ in pool}, facts)
     scorer = load_scorer(scorer, options, cache=cache)
-    if calibrate:
-        scorer = calibrated(scorer, fillers)
+    if settings.calibrate:
+        scorer = calibrated(scorer, settings.fillers)
     out: list[Selection] = []
     for rel, known in facts_by_rel.items():
         mine = [t for r, t in pool if r in (rel, None)]
@@ -57,6 +70,8 @@ def select(templates, pairs, *, strategy: Strategy = Race(), choose: Chooser = T
             continue
         result = strategy.run(scorer, mine, known, seed=seed, keep=choose.keep, desc=f"select {rel}")
         sel = choose.choose(result, rel, scorer.identity, seed=seed)
+        if settings.calibrate:
+            sel = sel.model_copy(update={"calibration": list(settings.fillers)})
         out.append(sel)
         best = result.survivors[0]
         log(f"{rel}: {plural(len(mine), 'template')}, best of {len(result.survivors)} left on {result.facts} of "
