@@ -6,6 +6,12 @@ the winner and the ensembles' top-K are judged on hundreds of facts without scor
 all of them; `Exhaustive()` scores everything. Both are settings written once (their fields' defaults);
 `run` on a scorer, templates and facts gives a `RaceResult` that the choosers (`promptmine.selection.
 choosers`) pick from. The same objects serve relations (`select`, `compare`, `run`) and the task search.
+
+The shared interface: candidates (strings: templates, or a task's variant keys), blocks of items with
+`n`, `gold` and `objects` (a relation's `RelationFacts` ranked over candidate objects; a task's
+`ExampleBlock` of examples over its labels) and an evaluator: a relation's scorer (ranking facts through
+`score_templates`), or anything with `score_blocks(jobs)` (the task search's `VariantScorer`, reading
+examples out through label words), giving one `Scored` per (candidate, block).
 """
 
 from __future__ import annotations
@@ -103,6 +109,9 @@ def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[Rel
     import numpy as np
 
     budget, z, metric = race.budget, race.z, race.metric
+    # the evaluator: a task's variant scorer scores its own blocks of examples; a relation's scorer
+    # ranks each block's facts over its candidate objects
+    evaluate = getattr(scorer, "score_blocks", None) or (lambda jobs: score_templates(scorer, jobs))
     if isinstance(blocks, RelationFacts):
         blocks = split_blocks(blocks, race.block_size, seed)
     blocks = [b for b in blocks if b.n]
@@ -154,7 +163,7 @@ def _race(scorer, templates: Sequence[str], blocks: RelationFacts | Sequence[Rel
                 break
         # the round's templates x new blocks in one call: the scorer packs them into a few big passes
         jobs = [(t, b) for b in blocks[done:target] for t in alive]
-        for (t, _), scored in zip(jobs, score_templates(scorer, jobs)):
+        for (t, _), scored in zip(jobs, evaluate(jobs)):
             parts[t].append(scored)
         step = len(alive) * size(target)
         cost += step

@@ -48,6 +48,20 @@ TOKENS_PER_SECOND = 400
 
 
 @dataclass
+class ExampleBlock:
+    """A block of the selection split as racing reads it: example ids (indices into the task's
+    examples), each one's gold label (an index into `objects`, the labels the readout scores)."""
+
+    ids: list[int]
+    gold: list[int]
+    objects: list[str]
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
 class Variant:
     """A prompt the search scores: its text (with `{slots}`), its parts when known, its readout, and
     what it changed from the original."""
@@ -133,8 +147,16 @@ class VariantScorer:
             self._priors[key] = bias(label_logprobs(self.words(variant, rows, columns), columns, readout.words))
         return self._priors[key]
 
-    def score(self, key: str, subjects: Sequence[str], objects: Sequence[str]):
-        return self.logp(self.variants[key], [int(s) for s in subjects])
+    def score_blocks(self, jobs: Sequence[tuple[str, ExampleBlock]]) -> list:
+        """The evaluator racing calls (`promptmine.selection.racing`): per (variant key, block of
+        examples), the [examples, labels] matrix and the gold labels' ranks."""
+        from promptmine.scoring import Scored, ranks
+
+        out = []
+        for key, block in jobs:
+            m = self.logp(self.variants[key], block.ids)
+            out.append(Scored(key, m, ranks(m, block.gold) if block.n else []))
+        return out
 
 
 # -- variants of each dimension ---------------------------------------------------------------------
@@ -266,8 +288,6 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
     (`optimize_task.default_strategy`): promptmine.selection.Race (its `budget` is the whole search's,
     in (example, prompt) scorings, shared equally by the racing stages) or Exhaustive; `settings.k`: the
     finalists the ensembles use."""
-    from promptmine.scoring import RelationFacts
-
     dimensions, seed, k = settings.dimensions, settings.seed, settings.k
     keep, keep_regex = settings.keep, settings.keep_regex
 
@@ -281,7 +301,7 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
     random.Random(f"{seed}:task-blocks").shuffle(order)
     budget = getattr(strategy, "budget", None)
     size = strategy.block_size
-    blocks = [RelationFacts(None, [str(i) for i in order[a:a + size]], [gold_all[i] for i in order[a:a + size]], labels)
+    blocks = [ExampleBlock(order[a:a + size], [gold_all[i] for i in order[a:a + size]], labels)
               for a in range(0, len(order), size)]
     user = Readout(tuple(tuple(verbalisers[lab]) for lab in labels))
     spec = parse_prompt(prompt, verbalisers)
@@ -290,7 +310,7 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
             "recognised; format and demonstrations are not searched")
     original = _variant(vs, prompt, spec, user, "original", ())
     stages: list[StageLog] = []
-    first_ids = [int(s) for s in blocks[0].subjects]
+    first_ids = list(blocks[0].ids)
     vs.prior_ids = first_ids  # the marginal prior: the first block's texts, which every variant is scored on
     racing_stages = [d for d in ("labels", "format", "demos", "wording") if d in dimensions]
     per_stage = None if budget is None else max(len(first_ids) * 2, (budget - len(order)) // max(1, len(racing_stages)))
