@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from promptmine.core.errors import InputError, PromptmineError
@@ -18,10 +18,18 @@ from promptmine.core.errors import InputError, PromptmineError
 
 @dataclass(frozen=True)
 class Example:
-    """One labelled example: its string fields (slot name -> value) and its label."""
+    """One labelled example: its string fields (slot name -> value) and its label (`""` when unlabelled);
+    read from a file, also its 0-based line number and its `id` field (if any): `key` is what outputs call it."""
 
     fields: tuple[tuple[str, str], ...]
     label: str
+    line: int | None = field(default=None, compare=False)
+    id: str | int | float | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str | int | float | None:
+        """The example's id: its `id` field when it has one, else its 0-based line number."""
+        return self.line if self.id is None else self.id
 
     @classmethod
     def of(cls, label: str, **fields: str) -> Example:
@@ -35,9 +43,10 @@ class Example:
         return dict(self.fields)[name]
 
 
-def read_task(path: str | Path, slots: Sequence[str] = ("text",)) -> list[Example]:
-    """Examples from JSONL with a non-empty string for every slot and a `label`; other string fields
-    are kept too. Errors name file:line."""
+def read_task(path: str | Path, slots: Sequence[str] = ("text",), *, labelled: bool = True) -> list[Example]:
+    """Examples from JSONL with a non-empty string for every slot and a `label` (`labelled=False`: new
+    inputs, the label optional); other string fields are kept too, and each example's 0-based line
+    number and `id` field. Errors name file:line."""
     from promptmine.core.io import iter_jsonl
 
     if not Path(path).is_file():
@@ -52,10 +61,12 @@ def read_task(path: str | Path, slots: Sequence[str] = ("text",)) -> list[Exampl
             if not isinstance(value, str) or not value.strip():
                 raise InputError(f"missing or empty `{slot}`", path, lineno)
         label = obj.get("label")
-        if not isinstance(label, (str, int, bool)) or str(label).strip() == "":
+        if labelled and (not isinstance(label, (str, int, bool)) or str(label).strip() == ""):
             raise InputError("missing or empty `label`", path, lineno)
         fields = tuple((k, v) for k, v in obj.items() if k != "label" and isinstance(v, str))
-        out.append(Example(fields, str(label)))
+        key = obj.get("id")
+        out.append(Example(fields, "" if label is None else str(label), lineno - 1,
+                           key if isinstance(key, (str, int, float)) and not isinstance(key, bool) else None))
     if not out:
         raise InputError("no examples", path)
     return out
