@@ -127,7 +127,7 @@ def test_task_search_and_predict_through_the_server_match_the_local_scorer(smoll
     capsys.readouterr()
     assert main(["predict", "--prompt", str(out / "best_prompt.json"), "--input", str(held), "-o", str(preds),
                  "--no-cache"]) == 0
-    assert "chosen for" not in capsys.readouterr().err  # the same server and model: no warning
+    assert "this prompt was chosen for" not in capsys.readouterr().err  # the same server and model: no warning
     got = [json.loads(line) for line in preds.read_text().splitlines()]
     assert sum(g["label"] == g["gold"] for g in got) / len(got) == hosted["rows"]["selected"]["accuracy"]
     # the same saved prompt applied in process: another engine, said, and the same labels up to rounding

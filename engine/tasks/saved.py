@@ -478,8 +478,8 @@ def parse_saved(obj: dict, path: str | Path | None = None):
 
 def relation_prompts(path: str | Path, *, relation: str | None = None, row: str | None = None, pairs=None,
                      candidates=None) -> RelationPrompts:
-    """The relation prompts of a selections file: one per relation (of `row`, by default the row `run`
-    recommends from when the file has it, else the only row)."""
+    """The relation prompts of a selections file: one per relation: `row`'s; by default each relation's
+    only one (`run`'s recommended.jsonl, `select`'s output), else the row `run` recommends from."""
     from promptmine.core.io import read_records
 
     try:
@@ -491,7 +491,8 @@ def relation_prompts(path: str | Path, *, relation: str | None = None, row: str 
         if not selections:
             raise InputError(f"no selection for relation {relation}", path)
     rows = list(dict.fromkeys(s.row for s in selections))
-    if row is None and len(rows) > 1:
+    once = len({s.relation for s in selections}) == len(selections)  # recommended.jsonl, select's output
+    if row is None and len(rows) > 1 and not once:
         from promptmine.report.relations import RECOMMEND_ROW
 
         if RECOMMEND_ROW not in rows:
