@@ -167,7 +167,8 @@ def run_one(run: tuple[str, str], options: dict) -> tuple[str, dict]:
               "predict on the held-out file (the report's saved prompts, scored again): " +
               "; ".join(f"{c['row']} ({c['file']}) {100 * c['predict']:.1f} vs report {100 * c['report']:.1f}: "
                         f"{'exact' if c['predict'] == c['report'] else 'DIFFERENT'}" for c in check), ""]
-    return "\n".join(lines), {"rows": rows, "predict_check": check, "seconds": secs, "scorings": res.scorings, "spread": [lo, med, hi, n],
+    return "\n".join(lines), {"rows": rows, "predict_check": check,
+                               "seconds": secs, "scorings": res.scorings, "spread": [lo, med, hi, n],
                                "changes": list(res.chosen.changes), "readout": res.chosen.readout.describe(res.labels),
                                "chosen": res.chosen.prompt, "n_selection": res.n_selection,
                                "n_heldout": res.n_heldout}

@@ -40,10 +40,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "prompt's fields per line) and writes one JSON object a line: `id` (the input's `id`, else "
                     "its 0-based line number), the input's fields, `label`, `probabilities` (per label) and "
                     "`gold` (the input's own `label`, if any; the accuracy on those is said on stderr). A "
-                    "relation's selection (`run`'s selections.jsonl, `select`'s output) ranks candidate objects "
-                    "for new subjects and writes the top --top-k. The scorer is the one the prompt was chosen "
-                    "with (from the file; a relation's selection names only its identity, so give --scorer and "
-                    "its flags); another model, precision or engine is said on stderr and still runs. The "
+                    "relation's selection (`run`'s recommended.jsonl, what its report says to use, or "
+                    "selections.jsonl; `select`'s output) ranks candidate objects for new subjects and writes "
+                    "the top --top-k. The scorer is the one the prompt was chosen with (from the file; a "
+                    "relation's selection names only its identity, so give --scorer and its flags); another model, precision or engine is said on stderr and still runs. The "
                     "prompts were chosen for promptmine's calibrated log-probability readout (the label words' "
                     "or the objects' log-probabilities after the prompt), not for a model that generates its "
                     "answer: the labels here are that readout's, not generated text.",
@@ -51,20 +51,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         epilog="examples:\n"
                "  promptmine predict --prompt task-report/best_prompt.json --input new.jsonl -o predictions.jsonl\n"
                "  promptmine predict --prompt task-report/rank_ensemble.json --input new.jsonl\n"
-               "  promptmine predict --prompt report/selections.jsonl --relation P19 --input subjects.txt \\\n"
+               "  promptmine predict --prompt report/recommended.jsonl --relation P19 --input subjects.txt \\\n"
                "      --pairs facts.jsonl --top-k 3")
     p.add_argument("--prompt", required=True, metavar="FILE",
                    help="a saved prompt (best_prompt.json, rank_ensemble.json, optimized_ensemble.json) or a "
-                        "selections file (selections.jsonl)")
+                        "selections file (run's recommended.jsonl or selections.jsonl, select's output)")
     p.add_argument("--input", required=True, metavar="FILE",
                    help="tasks: JSONL with the prompt's fields (a `label` is kept as `gold`); relations: JSONL with "
                         "`subject` (or `sub_label`), optional `relation` and `candidates`, or one subject a line; "
                         "`-`: stdin")
-    p.add_argument("-o", "--out", metavar="FILE", help="write the predictions here (JSONL, atomically); default: stdout")
+    p.add_argument("-o", "--out", metavar="FILE",
+                   help="write the predictions here (JSONL, atomically); default: stdout")
     r = p.add_argument_group("relation selections")
     r.add_argument("--relation", metavar="ID", help="use this relation's prompt only")
-    r.add_argument("--row", metavar="NAME", help="which report row of a selections file (default: the row `run` "
-                                                 "recommends from, `Mined+Paraphrased top-1`, or the only one)")
+    r.add_argument("--row", metavar="NAME", help="which report row of a selections file (default: each relation's only "
+                                                 "one, else `Mined+Paraphrased top-1`)")
     r.add_argument("--candidates", metavar="FILE", help="the candidate objects, one a line (inputs may give their own)")
     r.add_argument("--pairs", metavar="FILE", help="facts whose objects are each relation's candidates")
     r.add_argument("--top-k", type=positive_int, default=5, metavar="K", help="objects written per subject "

@@ -180,8 +180,9 @@ def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: 
                  pools: dict[str, Pool] | None = None, labels: dict[str, str] | None = None,
                  seed: int = 0) -> Path:
     """report.md (what to use per relation, tables, chosen prompts), accuracy.png, selections.jsonl,
-    recommended.jsonl (the selection to use per relation, for `predict`) and scores.jsonl in out_dir; with `pools`, the notes end with the candidates per relation
-    (`pool_sizes`); `labels` name the relations in the report (relation -> label)."""
+    recommended.jsonl (the selection to use per relation, for `predict`) and scores.jsonl in out_dir;
+    with `pools`, the notes end with the candidates per relation (`pool_sizes`); `labels` name the
+    relations in the report (relation -> label)."""
     from promptmine.core.io import atomic_write, write_jsonl
 
     out_dir.mkdir(parents=True, exist_ok=True)
