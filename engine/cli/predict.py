@@ -44,7 +44,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "selections.jsonl; `select`'s output) ranks candidate objects for new subjects and writes "
                     "the top --top-k. The scorer is the one the prompt was chosen with (from the file; a "
                     "relation's selection names only its identity, so give --scorer and its flags); another "
-                    "model, precision or engine is said on stderr and still runs. The prompts were chosen for promptmine's calibrated log-probability readout (the label words' "
+                    "model, precision or engine is said on stderr and still runs. The prompts were chosen for "
+                    "promptmine's calibrated log-probability readout (the label words' "
                     "or the objects' log-probabilities after the prompt), not for a model that generates its "
                     "answer: the labels here are that readout's, not generated text.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
