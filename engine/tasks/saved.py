@@ -278,6 +278,9 @@ def scorer_info(scorer, name: str | None = None, options: Mapping | None = None)
     if isinstance(opts, BaseModel):
         given = {**opts.model_dump(mode="json", exclude_unset=True), **given}
     given.pop("cache", None)  # the command's --no-cache, not the model's
+    for key, value in given.items():  # a local model folder or file: absolute, so predict finds it from anywhere
+        if isinstance(value, str) and value and not value.startswith(("http:", "https:")) and Path(value).exists():
+            given[key] = str(Path(value).resolve())
     name = name or getattr(type(backend), "name", None)
     if name == "backend":
         name = None
