@@ -7,6 +7,7 @@ import argparse
 from promptmine.cli.checks import check_output, positive_int, stdin_path
 from promptmine.cli.evaluate import add_scorer_arguments, scorer_flags
 from promptmine.core.errors import InputError
+from promptmine.tasks.saved import TOP_K
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,7 +70,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                                  "one, else `Mined+Paraphrased top-1`)")
     r.add_argument("--candidates", metavar="FILE", help="the candidate objects, one a line (inputs may give their own)")
     r.add_argument("--pairs", metavar="FILE", help="facts whose objects are each relation's candidates")
-    r.add_argument("--top-k", type=positive_int, default=5, metavar="K", help="objects written per subject "
+    r.add_argument("--top-k", type=positive_int, default=TOP_K, metavar="K", help="objects written per subject "
                                                                                "(default: %(default)s)")
     add_scorer_arguments(p)
     for action in p._actions:

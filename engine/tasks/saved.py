@@ -31,6 +31,7 @@ from promptmine.core.progress import log, plural, warn
 from promptmine.core.records import Selection, WeightedTemplate
 
 VERSION = 1
+TOP_K = 5  # candidate objects written per subject (relations)
 TASK_READOUT = (
     "promptmine's calibrated log-probability readout: each label's score is the log-sum-exp of the "
     "log-probabilities of its words right after the prompt filled with the input, normalised over the "
@@ -202,7 +203,7 @@ class RelationPrompt(_Saved):
         mats = [scorer.score(wt.template, list(subjects), list(candidates)) for wt in self.templates]
         return combine(mats, [wt.weight for wt in self.templates])
 
-    def predict(self, inputs, scorer=None, *, candidates=None, k: int = 5, options: dict | None = None,
+    def predict(self, inputs, scorer=None, *, candidates=None, k: int = TOP_K, options: dict | None = None,
                 cache: bool = True) -> list[dict]:
         return RelationPrompts([self]).predict(inputs, scorer, candidates=candidates, k=k, options=options,
                                                cache=cache)
@@ -346,7 +347,7 @@ class RelationPrompts:
                               f"the inputs name no relation and the prompts are for several ({known}): give "
                               "each input a `relation` or choose one (relation=..., --relation)")
 
-    def predict(self, inputs, scorer=None, *, candidates=None, k: int = 5, options: dict | None = None,
+    def predict(self, inputs, scorer=None, *, candidates=None, k: int = TOP_K, options: dict | None = None,
                 cache: bool = True) -> list[dict]:
         """The top `k` candidate objects for each input subject: `inputs` a JSONL file (`subject` or
         `sub_label`, optional `relation`, optional `candidates` list) or plain text (one subject a line),
@@ -522,7 +523,8 @@ def relation_prompts(path: str | Path, *, relation: str | None = None, row: str 
 
 
 def predict(prompt, inputs, *, scorer=None, options: dict | None = None, cache: bool = True, out=None,
-            relation: str | None = None, row: str | None = None, pairs=None, candidates=None, k: int = 5) -> list[dict]:
+            relation: str | None = None, row: str | None = None, pairs=None, candidates=None,
+            k: int = TOP_K) -> list[dict]:
     """Apply a saved prompt (a path for `load_prompt`, or a loaded one) to `inputs` and write the records
     to `out` (JSONL, atomically; `-`: stdout; None: not written). Tasks: each input's `label` and
     `probabilities`; relations: each subject's top `k` of the candidates. With gold labels in the inputs
