@@ -100,19 +100,19 @@ def test_task_search_and_predict_through_the_server_match_the_local_scorer(smoll
     from promptmine.tasks import optimize_task
     from promptmine.tasks.saved import load_prompt
 
-    rows = [{"text": f"{t}{end}", "label": lab} for end in (".", "!", " indeed.") for t, lab in REVIEWS]
+    rows = [{"text": f"{t}{end}", "label": lab} for end in (".", "!") for t, lab in REVIEWS]
     task = tmp_path / "reviews.jsonl"
     task.write_text("".join(json.dumps(r) + "\n" for r in rows))
     (tmp_path / "prompt.txt").write_text("Review: {text}\nSentiment:\n")
     common = ["run", "--task", str(task), "--prompt-file", str(tmp_path / "prompt.txt"), "--verbalisers",
-              "positive=Positive,negative=Negative", "--held-out", "12", "--dimensions", "calibration", "--no-cache"]
+              "positive=Positive,negative=Negative", "--held-out", "8", "--dimensions", "calibration", "--no-cache"]
     out = tmp_path / "hosted"
     assert main(common + ["--scorer", "openai", "--base-url", smollm2.url, "--model", "smollm2",
                           "--hosted-scoring", "completions", "-o", str(out)]) == 0
     hosted = json.loads((out / "heldout.json").read_text())
-    local = optimize_task("Review: {text}\nSentiment:\n", task,
-                          CachedScorer(CausalScorer("smollm2-135m", device="cpu", dtype="float32"), cache=False),
-                          verbalisers="positive=Positive,negative=Negative", held_out=12, dimensions=["calibration"],
+    model = CausalScorer("smollm2-135m", device="cpu", dtype="float32")
+    local = optimize_task("Review: {text}\nSentiment:\n", task, CachedScorer(model, cache=False),
+                          verbalisers="positive=Positive,negative=Negative", held_out=8, dimensions=["calibration"],
                           cache=None)
     assert hosted["ids"] and set(hosted["rows"]) == set(local.heldout_metrics)
     for name, m in local.heldout_metrics.items():
@@ -131,8 +131,7 @@ def test_task_search_and_predict_through_the_server_match_the_local_scorer(smoll
     got = [json.loads(line) for line in preds.read_text().splitlines()]
     assert sum(g["label"] == g["gold"] for g in got) / len(got) == hosted["rows"]["selected"]["accuracy"]
     # the same saved prompt applied in process: another engine, said, and the same labels up to rounding
-    local_scorer = CachedScorer(CausalScorer("smollm2-135m", device="cpu", dtype="float32"), cache=False)
-    again = load_prompt(out / "best_prompt.json").predict(held, local_scorer)
+    again = load_prompt(out / "best_prompt.json").predict(held, CachedScorer(model, cache=False))
     assert "this prompt was chosen for" in capsys.readouterr().err
     for a, b in zip(got, again):
         assert abs(a["probabilities"]["positive"] - b["probabilities"]["positive"]) < 5e-3
