@@ -178,6 +178,10 @@ def test_a_relations_selection_ranks_candidates_for_new_subjects_as_evaluate_doe
     records = predict(path, subjects, scorer=scorer, row="Manual", candidates=["London", "Paris"], k=1,
                       out=tmp_path / "top.jsonl")
     assert len((tmp_path / "top.jsonl").read_text().splitlines()) == len(records) == 4
+    # one relation's prompt saved as a typed file (its candidates with it) applies the same
+    saved = prompts.prompt_for("P1").save(tmp_path / "p1.json")
+    assert json.loads(saved.read_text())["kind"] == "relation_selection"
+    assert load_prompt(saved).predict(subjects, scorer, k=2) == got
     with pytest.raises(PromptmineError, match="no row 'Mined'"):
         load_prompt(path, row="Mined")
     with pytest.raises(PromptmineError, match="no candidate objects"):

@@ -454,10 +454,9 @@ def load_prompt(path: str | Path, *, relation: str | None = None, row: str | Non
             obj = json.loads(text)
         except json.JSONDecodeError as e:
             raise InputError(f"malformed JSON ({e.msg})", p, e.lineno) from None
-    if isinstance(obj, dict) and "templates" not in obj:
+    if isinstance(obj, dict) and ("kind" in obj or "templates" not in obj):
         return parse_saved(obj, p)
-    prompts = relation_prompts(p, relation=relation, row=row, pairs=pairs, candidates=candidates)
-    return prompts
+    return relation_prompts(p, relation=relation, row=row, pairs=pairs, candidates=candidates)
 
 
 def parse_saved(obj: dict, path: str | Path | None = None):
@@ -486,10 +485,7 @@ def relation_prompts(path: str | Path, *, relation: str | None = None, row: str 
     only one (`run`'s recommended.jsonl, `select`'s output), else the row `run` recommends from."""
     from promptmine.core.io import read_records
 
-    try:
-        selections = read_records(path, Selection)
-    except InputError:
-        raise
+    selections = read_records(path, Selection)
     if relation is not None:
         selections = [s for s in selections if s.relation == relation]
         if not selections:
