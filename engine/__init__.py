@@ -9,7 +9,8 @@ The Python API, the same functions the `promptmine` command calls:
     scores = promptmine.evaluate(["[X] was born in [Y] ."], pairs)   # [Score]
     chosen = promptmine.select(candidates, pairs, choose=promptmine.RankEnsemble(k=3))  # [Selection]
     result = promptmine.run(out="report/")                           # RunResult
-    best = promptmine.optimize_task(prompt, "reviews.jsonl")         # TaskResult (a task prompt's search)
+    best = promptmine.optimize_task(prompt, "reviews.jsonl", out="report/")  # TaskResult (a task prompt's search)
+    labels = promptmine.load_prompt("report/best_prompt.json").predict("new.jsonl")  # [{id, label, probabilities}]
 
 Each function's settings are one object, each default written once (`MiningSettings`, `ShardSettings`,
 `ParaphraseSettings`, `SpanSettings`, `FactSettings`, `SelectSettings`, `SearchSettings`, `RunSettings`,
@@ -38,6 +39,8 @@ _EXPORTS = {
     "OptimizedEnsemble": "promptmine.selection", "Comparison": "promptmine.selection",
     "SelectSettings": "promptmine.selection", "SearchSettings": "promptmine.selection",
     "optimize_task": "promptmine.tasks", "TaskResult": "promptmine.tasks", "TaskSettings": "promptmine.tasks",
+    "load_prompt": "promptmine.tasks.saved", "predict": "promptmine.tasks.saved",
+    "SavedPrompt": "promptmine.tasks.saved",
     "run": "promptmine.pipeline", "split": "promptmine.pipeline", "doctor": "promptmine.doctor",
     "RunResult": "promptmine.pipeline", "RunSettings": "promptmine.pipeline", "SplitSettings": "promptmine.pipeline",
     "Candidate": "promptmine.core.records", "Pair": "promptmine.core.records", "Score": "promptmine.core.records",
@@ -77,3 +80,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; never run
         Comparison, Exhaustive, OptimizedEnsemble, Race, Racing, RankEnsemble, Top1, select,
     )
     from promptmine.tasks import TaskResult, TaskSettings, optimize_task
+    from promptmine.tasks.saved import SavedPrompt, load_prompt, predict

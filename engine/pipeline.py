@@ -194,7 +194,8 @@ def warn_unmatched(pairs: Sequence[Pair], manual: dict[str, str], relations_path
              + (" ..." if len(other) > 10 else ""))
 
 
-RUN_FILES = ("report.md", "accuracy.png", "candidates.jsonl", "dropped.jsonl", "selections.jsonl", "scores.jsonl")
+RUN_FILES = ("report.md", "accuracy.png", "candidates.jsonl", "dropped.jsonl", "selections.jsonl", "recommended.jsonl",
+             "scores.jsonl")
 
 
 # -- the library function -------------------------------------------------------------------------

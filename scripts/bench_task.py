@@ -8,7 +8,9 @@ and a zero-shot prompt each, scored with SmolLM2-135M.
 
 For each: held-out accuracy and macro-F1 of the majority label, the original, the selected prompt and
 the ensembles, with paired bootstrap 95% intervals against the original; the spread of selection
-accuracy over the prompts tried; what the winner changed; the wall time. `--drift` adds the label
+accuracy over the prompts tried; what the winner changed; the wall time; and `predict` with the
+report's saved prompts (best_prompt.json, the ensembles') on the held-out file, scored again, against
+the report's accuracy (they must be the same). `--drift` adds the label
 drift table of back-translation with and without protected spans (SST-2 prompts).
 
     .venv/bin/python scripts/bench_task.py [--tasks sst2,agnews,rte] [--prompts few-shot,zero-shot] [--json out.json]
@@ -20,6 +22,7 @@ import argparse
 import json
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -135,14 +138,18 @@ def run_one(run: tuple[str, str], options: dict) -> tuple[str, dict]:
     if not all(f.is_file() for f in bd.task_files(tname)):  # said once in main
         return f"## {tname} {pname}: data missing, skipped\n", {}
     pool, held = bd.task_splits(tname, check_prompt(prompt), options["agnews_heldout"], options["seed"])
+    held = held[:options["heldout_limit"]] if options["heldout_limit"] else held
     scorer = CachedScorer(CausalScorer(dtype=options["dtype"], threads=options["threads"]), cache=False)
     t1 = time.time()
     settings = TaskSettings(verbalisers=spec["verbalisers"], selection_size=options["selection"], dimensions=dims,
                             seed=options["seed"], k=options["k"], formats=options["formats"],
                             strategy=replace(TaskSettings.default("strategy"), budget=options["budget"]))
-    res = optimize_task(prompt, pool, scorer, settings, heldout=held, routes=routes() if "wording" in dims else [],
-                        cache=None)
-    secs = time.time() - t1
+    with tempfile.TemporaryDirectory(prefix="bench-task-") as tmp:
+        res = optimize_task(prompt, pool, scorer, settings, heldout=held,
+                            routes=routes() if "wording" in dims else [], cache=None, out=Path(tmp) / "report")
+        secs = time.time() - t1
+        # the report's saved prompts applied by predict to the held-out file's lines, scored again
+        check = predict_check(tname, Path(tmp) / "report", CachedScorer(scorer.scorer, cache=False))
     lo, med, hi, n = spread(res)
     lines = [f"## {tname} {pname}: selected on {res.n_selection} (pool {res.n_pool}), held-out {res.n_heldout}; "
              f"{res.scorings:,} scorings in {secs:.0f} s ({scorer.identity})", "",
@@ -156,11 +163,37 @@ def run_one(run: tuple[str, str], options: dict) -> tuple[str, dict]:
     lines += ["", f"spread over {n} prompts tried (first-block selection accuracy): min {100 * lo:.1f}, "
               f"median {100 * med:.1f}, max {100 * hi:.1f}",
               f"winner changed: {'; '.join(res.chosen.changes) or 'nothing'}",
-              f"readout: {res.chosen.readout.describe(res.labels)}", res.recommendation, ""]
-    return "\n".join(lines), {"rows": rows, "seconds": secs, "scorings": res.scorings, "spread": [lo, med, hi, n],
+              f"readout: {res.chosen.readout.describe(res.labels)}", res.recommendation,
+              "predict on the held-out file (the report's saved prompts, scored again): " +
+              "; ".join(f"{c['row']} ({c['file']}) {100 * c['predict']:.1f} vs report {100 * c['report']:.1f}: "
+                        f"{'exact' if c['predict'] == c['report'] else 'DIFFERENT'}" for c in check), ""]
+    return "\n".join(lines), {"rows": rows, "predict_check": check,
+                               "seconds": secs, "scorings": res.scorings, "spread": [lo, med, hi, n],
                                "changes": list(res.chosen.changes), "readout": res.chosen.readout.describe(res.labels),
                                "chosen": res.chosen.prompt, "n_selection": res.n_selection,
                                "n_heldout": res.n_heldout}
+
+
+def predict_check(tname: str, report: Path, scorer) -> list[dict]:
+    """`predict` with each saved prompt of a report (best_prompt.json, the ensembles') on the held-out
+    examples, read from their file by heldout.json's line numbers: its accuracy and the report's."""
+    from promptmine.tasks.saved import load_prompt
+
+    held = json.loads((report / "heldout.json").read_text())
+    pool_file, held_file = bd.TASK_FILES[tname]
+    lines = (bd.DATA / (held_file or pool_file)).read_text(encoding="utf-8").splitlines()
+    inputs = report / "heldout_examples.jsonl"
+    inputs.write_text("".join(lines[i] + "\n" for i in held["ids"]), encoding="utf-8")
+    out = []
+    for name in ("best_prompt.json", "rank_ensemble.json", "optimized_ensemble.json"):
+        if not (report / name).is_file():
+            continue
+        saved = load_prompt(report / name)
+        got = saved.predict(inputs, scorer)
+        row = "selected" if name == "best_prompt.json" else saved.name
+        out.append({"file": name, "row": row, "report": held["rows"][row]["accuracy"],
+                    "predict": sum(g["label"] == g["gold"] for g in got) / len(got), "n": len(got)})
+    return out
 
 
 def main(argv=None) -> int:
@@ -174,6 +207,8 @@ def main(argv=None) -> int:
     ap.add_argument("--formats", type=int, default=8, help="format variants raced (default 8)")
     ap.add_argument("--k", type=int, default=2, help="prompts in the ensembles (default 2)")
     ap.add_argument("--agnews-heldout", type=int, default=1000, help="AG News examples held out (default 1000)")
+    ap.add_argument("--heldout-limit", type=int, default=None,
+                    help="the first N held-out examples only (a quick run; default: all)")
     ap.add_argument("--dimensions", default="calibration,labels,format,demos",
                     help="what to search (default: %(default)s; `all` adds wording, i.e. back-translation)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the scorer's)")
@@ -200,7 +235,7 @@ def main(argv=None) -> int:
     if runs and len(absent) == len({t for t, _ in runs}):
         return bd.MISSING_EXIT
     options = {k: getattr(args, k) for k in ("selection", "budget", "agnews_heldout", "dimensions", "threads", "dtype",
-                                             "seed", "formats", "k")}
+                                             "seed", "formats", "k", "heldout_limit")}
     results: dict = {}
     if args.workers > 1 and len(runs) > 1:
         # one search per core, each on one torch thread: independent searches fill the machine better

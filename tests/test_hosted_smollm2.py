@@ -78,3 +78,60 @@ def test_scorer_agrees_with_the_local_causal_scorer(smollm2):
     bare = OpenAIScorer(base_url=smollm2.url, model="smollm2", scoring="completions", start_text="")
     first = bare.score(templates[rel], subjects[:1], objects)[0]
     assert np.abs(np.array(first) - a[0]).max() > 0.1  # the check above would catch the old prompts
+
+
+REVIEWS = [("I loved this film, it was wonderful", "positive"), ("A great and moving story", "positive"),
+           ("The acting was superb and the music lovely", "positive"), ("What a delightful evening", "positive"),
+           ("Brilliant, funny and warm", "positive"), ("One of the best meals I have had", "positive"),
+           ("Terrible plot and awful acting", "negative"), ("I hated every minute of it", "negative"),
+           ("A boring, dull mess", "negative"), ("The worst service I have ever had", "negative"),
+           ("Cold food and rude staff", "negative"), ("A waste of time and money", "negative")]
+
+
+def test_task_search_and_predict_through_the_server_match_the_local_scorer(smollm2, tmp_path, capsys):
+    """`run --task` and `predict` through the OpenAI-compatible scorer: the same held-out table as the
+    same SmolLM2 in process (float32 both sides; the server's log-probs agree to ~1e-3), and predict
+    with the saved prompt (the server's URL and model kept in it) gives that table's accuracy."""
+    import json
+
+    from promptmine.cli import main
+    from promptmine.models.score.causal import CausalScorer
+    from promptmine.scoring import CachedScorer
+    from promptmine.tasks import optimize_task
+    from promptmine.tasks.saved import load_prompt
+
+    rows = [{"text": f"{t}{end}", "label": lab} for end in (".", "!") for t, lab in REVIEWS]
+    task = tmp_path / "reviews.jsonl"
+    task.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "prompt.txt").write_text("Review: {text}\nSentiment:\n")
+    common = ["run", "--task", str(task), "--prompt-file", str(tmp_path / "prompt.txt"), "--verbalisers",
+              "positive=Positive,negative=Negative", "--held-out", "8", "--dimensions", "calibration", "--no-cache"]
+    out = tmp_path / "hosted"
+    assert main(common + ["--scorer", "openai", "--base-url", smollm2.url, "--model", "smollm2",
+                          "--hosted-scoring", "completions", "-o", str(out)]) == 0
+    hosted = json.loads((out / "heldout.json").read_text())
+    model = CausalScorer("smollm2-135m", device="cpu", dtype="float32")
+    local = optimize_task("Review: {text}\nSentiment:\n", task, CachedScorer(model, cache=False),
+                          verbalisers="positive=Positive,negative=Negative", held_out=8, dimensions=["calibration"],
+                          cache=None)
+    assert hosted["ids"] and set(hosted["rows"]) == set(local.heldout_metrics)
+    for name, m in local.heldout_metrics.items():
+        assert hosted["rows"][name]["accuracy"] == m.accuracy, name
+    best = json.loads((out / "best_prompt.json").read_text())
+    assert best["scorer"]["name"] == "openai" and best["scorer"]["options"]["base_url"] == smollm2.url
+    assert best["calibration"] == local.chosen.readout.calibration
+    lines = task.read_text().splitlines()
+    held = tmp_path / "held.jsonl"
+    held.write_text("".join(lines[i] + "\n" for i in hosted["ids"]))
+    preds = tmp_path / "preds.jsonl"
+    capsys.readouterr()
+    assert main(["predict", "--prompt", str(out / "best_prompt.json"), "--input", str(held), "-o", str(preds),
+                 "--no-cache"]) == 0
+    assert "this prompt was chosen for" not in capsys.readouterr().err  # the same server and model: no warning
+    got = [json.loads(line) for line in preds.read_text().splitlines()]
+    assert sum(g["label"] == g["gold"] for g in got) / len(got) == hosted["rows"]["selected"]["accuracy"]
+    # the same saved prompt applied in process: another engine, said, and the same labels up to rounding
+    again = load_prompt(out / "best_prompt.json").predict(held, CachedScorer(model, cache=False))
+    assert "this prompt was chosen for" in capsys.readouterr().err
+    for a, b in zip(got, again):
+        assert abs(a["probabilities"]["positive"] - b["probabilities"]["positive"]) < 5e-3

@@ -59,3 +59,31 @@ def test_run_on_the_bundled_sample_writes_report_and_chart(tmp_path, capsys, tin
     scores = [json.loads(line) for line in (out / "scores.jsonl").read_text().splitlines()]
     manual = [s for s in scores if s["row"] == "Manual"]
     assert sum(s["n"] for s in manual) > 50  # about half of the 165 sample pairs are test facts
+    # what the report says to use, applied by predict to the test subjects over the same candidates:
+    # each subject's top object is the one scores.jsonl records for the recommended row (up to ties)
+    from promptmine.core.io import read_pairs
+    from promptmine.corpora import CORPORA_DIR
+
+    recommended = [Selection.model_validate_json(line) for line in (out / "recommended.jsonl").read_text().splitlines()]
+    assert len(recommended) == 5 and all(s.note.startswith("recommended: ") for s in recommended)
+    pairs = [p for p in read_pairs(CORPORA_DIR / "sample_pairs.jsonl") if p.relation in {s["relation"] for s in sels}]
+    _, test = split_pairs(pairs, 0.5, seed=0)
+    test_file = tmp_path / "test.jsonl"
+    test_file.write_text("".join(json.dumps(p.model_dump()) + "\n" for p in test))
+    subjects = tmp_path / "subjects.jsonl"
+    subjects.write_text("".join(json.dumps({"subject": p.subject, "relation": p.relation}) + "\n" for p in test))
+    capsys.readouterr()
+    assert main(["predict", "--prompt", str(out / "recommended.jsonl"), "--input", str(subjects), "--pairs",
+                 str(test_file), "--top-k", "1000", "--model", str(model), "--device", "cpu", "--dtype", "float32",
+                 "-o", str(tmp_path / "answers.jsonl"), "--no-cache"]) == 0
+    assert "this prompt was chosen for" not in capsys.readouterr().err  # the run's own scorer
+    answers = [json.loads(line) for line in (tmp_path / "answers.jsonl").read_text().splitlines()]
+    expect = {}
+    for s in recommended:
+        score = next(x for x in scores if x["relation"] == s.relation and x["row"] == s.row)
+        expect.update({(s.relation, f["subject"]): f["prediction"] for f in score["facts"]})
+    assert len(answers) == len(test) and [a["id"] for a in answers] == list(range(len(test)))
+    assert all(len(a["predictions"]) == len({p.object for p in test if p.relation == a["relation"]}) for a in answers)
+    for a in answers:  # the tiny tokenizer ties many objects: the recorded prediction is one of the top ones
+        top = {p["object"]: p["score"] for p in a["predictions"]}
+        assert top[expect[(a["relation"], a["subject"])]] == a["predictions"][0]["score"]

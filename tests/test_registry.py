@@ -86,7 +86,7 @@ def test_cli_flags_default_to_not_given_and_show_the_options_default():
     made = {(f.flag, flags._help(f)) for flags in sets for f in flags.flags.values()}
     seen = list(_flag_actions(build_parser(), made))
     assert {a.dest for _, a in seen} >= {"device", "dtype", "batch_size", "threads", "translator_device"}
-    assert {prog.split()[-1] for prog, _ in seen} == {"paraphrase", "evaluate", "select", "run"}
+    assert {prog.split()[-1] for prog, _ in seen} == {"paraphrase", "evaluate", "select", "run", "predict"}
     for prog, action in seen:
         assert action.default is None, f"{prog} {action.option_strings[0]} defaults to {action.default!r}"
     for flags in sets:

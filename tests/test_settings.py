@@ -25,6 +25,7 @@ from promptmine.scoring import FactSettings
 from promptmine.selection import Exhaustive, OptimizedEnsemble, Race, RankEnsemble, Top1
 from promptmine.sharding import ShardSettings
 from promptmine.tasks import TaskSettings
+from promptmine.tasks.saved import TOP_K
 from promptmine.testing.defaults import literal, written_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +59,7 @@ DECLARED = {
     ("select", "method"): Top1.name, ("select", "k"): RankEnsemble.k, ("run", "k"): RankEnsemble.k,
     ("select", "dev_fraction"): OptimizedEnsemble.dev_fraction,
     ("paraphrase", "backend"): "auto",  # a word of the route grammar (every route installed here), not a value
+    ("predict", "top_k"): TOP_K,
 }
 
 

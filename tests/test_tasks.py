@@ -140,7 +140,7 @@ def test_readout_calibrations_by_hand():
     assert macro_f1([0, 0, 1, 1], [0, 1, 1, 1], 2) == pytest.approx((2 / 3 + 4 / 5) / 2)
     m = metrics(np.array([[0.0, -1], [0, -1], [-1, 0], [-1, 0]]), [0, 1, 1, 1], 2)
     assert (m.accuracy, m.correct) == (0.75, [True, False, True, True])
-    assert metrics(np.zeros((4, 2)), [0, 1, 1, 1], 2).accuracy == 0.0  # ties get no credit
+    assert metrics(np.zeros((4, 2)), [0, 1, 1, 1], 2).accuracy == 0.25  # a tie answers the first label, as predict
     assert constant_metrics(1, [0, 1, 1, 1], 2).accuracy == 0.75
     delta, lo, hi = paired_bootstrap([True, False, False, True], [True, True, False, True])
     assert delta == 0.25 and lo <= delta <= hi

@@ -1,5 +1,6 @@
 """`promptmine` command line: one module per command, each parsing its flags into options for the
-typed library function it calls (`promptmine.mine`, `paraphrase`, `evaluate`, `select`, `run`).
+typed library function it calls (`promptmine.mine`, `paraphrase`, `evaluate`, `select`, `run`,
+`predict`).
 
 This package is the only place that parses flags. Importing it never imports a model library, so
 `--help` is instant.
@@ -21,6 +22,7 @@ COMMANDS = {
     "evaluate": "promptmine.cli.evaluate",
     "select": "promptmine.cli.select",
     "run": "promptmine.cli.run",
+    "predict": "promptmine.cli.predict",
     "split": "promptmine.cli.split",
     "models": "promptmine.cli.models",
     "doctor": "promptmine.cli.doctor",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promptmine.core.progress import plural
-from promptmine.core.records import Score, template_key
+from promptmine.core.records import Score, Selection, template_key
 from promptmine.report.render import bar_chart, markdown_table, text_table
 from promptmine.scoring import micro_average
 from promptmine.selection import ROWS, Comparison, Pool, row_label, scored_text
@@ -49,6 +49,17 @@ class Recommendation:
     @property
     def prompt(self) -> str:
         return self.manual if self.keep else self.selected
+
+
+def recommended(comp: Comparison, recs: Sequence[Recommendation], *, row: str = RECOMMEND_ROW) -> list[Selection]:
+    """Per relation, the Selection the report says to use (`recommended.jsonl`, what `promptmine predict`
+    applies): the manual prompt where it says keep yours, else `row`'s; its `note` says why."""
+    out = []
+    for rec, manual, chosen in zip(recs, comp.selections["Manual"], comp.selections[row]):
+        sel = manual if rec.keep else chosen
+        note = f"recommended: {rec.why}" + (f"; {sel.note}" if sel.note else "")
+        out.append(sel.model_copy(update={"note": note}))
+    return out
 
 
 def hits(score: Score) -> list[bool]:
@@ -196,9 +207,10 @@ def search_notes(comp: Comparison, k: int) -> list[str]:
 def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: Sequence[str] = (),
                  pools: dict[str, Pool] | None = None, labels: dict[str, str] | None = None,
                  seed: int = 0) -> Path:
-    """report.md (what to use per relation, tables, chosen prompts), accuracy.png, selections.jsonl and
-    scores.jsonl in out_dir; with `pools`, the notes end with the candidates per relation
-    (`pool_sizes`); `labels` name the relations in the report (relation -> label)."""
+    """report.md (what to use per relation, tables, chosen prompts), accuracy.png, selections.jsonl,
+    recommended.jsonl (the selection to use per relation, for `predict`) and scores.jsonl in out_dir;
+    with `pools`, the notes end with the candidates per relation (`pool_sizes`); `labels` name the
+    relations in the report (relation -> label)."""
     from promptmine.core.io import atomic_write, write_jsonl
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -244,6 +256,7 @@ def write_report(out_dir: Path, comp: Comparison, k: int, *, title: str, notes: 
     with atomic_write(out_dir / "report.md") as f:
         f.write("\n".join(lines))
     write_jsonl(out_dir / "selections.jsonl", [s for row in ROWS for s in comp.selections[row]])
+    write_jsonl(out_dir / "recommended.jsonl", recommended(comp, recs))
     write_jsonl(out_dir / "scores.jsonl", [s for row in ROWS for s in comp.scores[row]])
     return out_dir / "report.md"
 

@@ -4,8 +4,11 @@ what the search tried.
 Files: report.md (held-out table with the majority-label control and paired bootstrap intervals,
 the recommendation, what the winner changed with a diff, its label words, demonstrations and
 calibration, the spread over every variant tried, the stages), accuracy.png, heldout.json,
-variants.jsonl (every prompt tried), and the winner ready to use: best_prompt.txt (the prompt with its
-slots) and best_prompt.json (prompt, verbalisers, calibration and the prior it divides by).
+variants.jsonl (every prompt tried), heldout_predictions.jsonl (each held-out example's line, gold label
+and every row's prediction), and the prompts ready to use with `promptmine predict`: best_prompt.txt (the
+prompt with its slots), best_prompt.json (the saved prompt: prompt, fields, label words, calibration and
+the prior it subtracts, the scorer, the data; promptmine.tasks.saved) and rank_ensemble.json /
+optimized_ensemble.json where those rows ran.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from pathlib import Path
 from promptmine.report.render import bar_chart, markdown_table
 
 # the files write_task_report writes (a staged report folder drops those of an earlier run it did not write)
-TASK_FILES = ("report.md", "accuracy.png", "variants.jsonl", "heldout.json", "best_prompt.txt", "best_prompt.json")
+TASK_FILES = ("report.md", "accuracy.png", "variants.jsonl", "heldout.json", "heldout_predictions.jsonl",
+              "best_prompt.txt", "best_prompt.json", "rank_ensemble.json", "optimized_ensemble.json")
 
 
 def _pct(x: float) -> str:
@@ -76,7 +80,10 @@ def write_task_report(out_dir: str | Path, result, *, scorer_name: str = "",
               "What it changed: " + ("; ".join(winner.changes) if winner.changes else "nothing (the original)") + ".",
               "", f"Label words and calibration: {readout.describe(result.labels)}.", "",
               "Ready to use: `best_prompt.txt` (the prompt) and `best_prompt.json` (with its label words and "
-              "the calibration prior).", "", "```", winner.prompt, "```", ""]
+              "the calibration prior), applied to new inputs by `promptmine predict --prompt best_prompt.json "
+              "--input new.jsonl -o predictions.jsonl`. It was chosen for promptmine's calibrated "
+              "log-probability readout of the label words with this scorer, not for a model that generates "
+              "its answer.", "", "```", winner.prompt, "```", ""]
     if diff:
         lines += ["Diff against the original:", "", "```diff", diff, "```", ""]
     lines += ["## How sensitive this prompt is", "",
@@ -104,6 +111,7 @@ def write_task_report(out_dir: str | Path, result, *, scorer_name: str = "",
                                 "first_block_accuracy": s.first_block.get(key), "chosen": v is winner}) + "\n")
     with atomic_write(out / "heldout.json") as f:
         json.dump({"n_selection": result.n_selection, "n_heldout": result.n_heldout, "n_pool": result.n_pool,
+                   "ids": list(result.heldout_lines),
                    "recommendation": result.recommendation, "chosen": winner.prompt, "changes": list(winner.changes),
                    "rank": [[v.prompt, w] for v, w in result.rank],
                    "optimized": [[v.prompt, w] for v, w in result.optimized],
@@ -111,20 +119,23 @@ def write_task_report(out_dir: str | Path, result, *, scorer_name: str = "",
                    "rows": {n: {"accuracy": m.accuracy, "macro_f1": m.macro_f1, "n": m.n,
                                 "vs_original": result.intervals.get(n)} for n, m in result.heldout_metrics.items()}},
                   f, indent=1)
+    with atomic_write(out / "heldout_predictions.jsonl") as f:
+        for i, (line, key, gold) in enumerate(zip(result.heldout_lines, result.heldout_ids, result.heldout_gold)):
+            f.write(json.dumps({"line": line, "id": key, "gold": gold,
+                                "predictions": {n: p[i] for n, p in result.predictions.items()}},
+                               ensure_ascii=False) + "\n")
     with atomic_write(out / "best_prompt.txt") as f:
         f.write(winner.prompt + "\n")
-    with atomic_write(out / "best_prompt.json") as f:
-        json.dump(best_prompt(result), f, indent=1)
+    for name, saved in result.saved.items():
+        saved.save(out / SAVED_FILES.get(name, "rank_ensemble.json" if name.startswith("rank") else name + ".json"))
     return out / "report.md"
 
 
+SAVED_FILES = {"selected": "best_prompt.json", "optimized ensemble": "optimized_ensemble.json"}
+
+
 def best_prompt(result) -> dict:
-    """The winner as a program would apply it: the prompt, label -> words, and the calibration with the
-    log-prior per label that its label log-probabilities are shifted by (before renormalising)."""
-    winner = result.chosen
-    prior = result.prior
-    return {"prompt": winner.prompt, "verbalisers": {lab: list(ws) for lab, ws in zip(result.labels, winner.readout.words)},
-            "calibration": winner.readout.calibration,
-            "log_prior": None if prior is None else {lab: float(p) for lab, p in zip(result.labels, prior)},
-            "how": "score each label as the log-sum-exp of its words' log-probabilities after the prompt, normalise "
-                   "over labels, subtract log_prior (when given), take the argmax"}
+    """The selected prompt's saved file as a dict (promptmine.tasks.saved.TaskPrompt): the prompt, its
+    fields, label -> words, the calibration with the log-prior per label that its label log-probabilities
+    are shifted by (before renormalising), the scorer and the data it was chosen on."""
+    return result.saved["selected"].model_dump(mode="json")

@@ -13,7 +13,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from promptmine.core.errors import InputError, PromptmineError
@@ -21,10 +21,18 @@ from promptmine.core.errors import InputError, PromptmineError
 
 @dataclass(frozen=True)
 class Example:
-    """One labelled example: its string fields (slot name -> value) and its label."""
+    """One labelled example: its string fields (slot name -> value) and its label (`""` when unlabelled);
+    read from a file, also its 0-based line number and its `id` field (if any): `key` is what outputs call it."""
 
     fields: tuple[tuple[str, str], ...]
     label: str
+    line: int | None = field(default=None, compare=False)
+    id: str | int | float | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str | int | float | None:
+        """The example's id: its `id` field when it has one, else its 0-based line number."""
+        return self.line if self.id is None else self.id
 
     @classmethod
     def of(cls, label: str, **fields: str) -> Example:
@@ -68,13 +76,15 @@ def task_format(path: str | Path) -> str:
                      f"{FORMATS}", path)
 
 
-def read_task(path: str | Path, slots: Sequence[str] = ("text",)) -> list[Example]:
-    """Examples with a non-empty string for every slot and a `label`, from JSONL or CSV/TSV with a
-    header (`task_format`); other string fields are kept too. Errors name file:line."""
+def read_task(path: str | Path, slots: Sequence[str] = ("text",), *, labelled: bool = True) -> list[Example]:
+    """Examples with a non-empty string for every slot and a `label` (`labelled=False`: new inputs, the
+    label optional), from JSONL or CSV/TSV with a header (`task_format`); other string fields are kept
+    too, and each example's 0-based line number in its file and `id` field. Errors name file:line."""
     if not Path(path).is_file():
         raise InputError("no such file", path)
     kind = task_format(path)
-    rows = _jsonl_rows(path) if kind == "jsonl" else _delimited_rows(path, DELIMITED["." + kind], slots)
+    rows = _jsonl_rows(path) if kind == "jsonl" else _delimited_rows(path, DELIMITED["." + kind], slots,
+                                                                                 labelled)
     out = []
     for lineno, obj in rows:
         for slot in slots:
@@ -82,10 +92,13 @@ def read_task(path: str | Path, slots: Sequence[str] = ("text",)) -> list[Exampl
             if not isinstance(value, str) or not value.strip():
                 raise InputError(f"missing or empty `{slot}`", path, lineno)
         label = obj.get("label")
-        if not isinstance(label, (str, int, bool)) or str(label).strip() == "":
+        if labelled and (not isinstance(label, (str, int, bool)) or str(label).strip() == ""):
             raise InputError("missing or empty `label`", path, lineno)
         fields = tuple((k, v) for k, v in obj.items() if k != "label" and isinstance(v, str))
-        out.append(Example(fields, str(label).strip() if isinstance(label, str) else str(label)))
+        key = obj.get("id")
+        text = "" if label is None else label.strip() if isinstance(label, str) else str(label)
+        out.append(Example(fields, text, lineno - 1,
+                           key if isinstance(key, (str, int, float)) and not isinstance(key, bool) else None))
     if not out:
         raise InputError("no examples", path)
     return out
@@ -107,7 +120,7 @@ def _jsonl_rows(path):
         yield lineno, obj
 
 
-def _delimited_rows(path, delimiter: str, slots: Sequence[str]):
+def _delimited_rows(path, delimiter: str, slots: Sequence[str], labelled: bool = True):
     """(line, {column: value}) per row of a CSV/TSV file whose first row names the columns (Python's
     csv dialect: quoted fields may hold the delimiter, quotes and newlines)."""
     from promptmine.core.io import open_text
@@ -120,7 +133,7 @@ def _delimited_rows(path, delimiter: str, slots: Sequence[str]):
             if not any(header):
                 raise InputError(f"no header row: the first line of a {what} file names its columns "
                                  f"({', '.join(f'`{s}`' for s in slots)} and `label`)", path, 1)
-            missing = [c for c in (*slots, "label") if c not in header]
+            missing = [c for c in (*slots, *(("label",) if labelled else ())) if c not in header]
             if missing:
                 raise InputError(f"no {', '.join(f'`{c}`' for c in missing)} column; the header names "
                                  + ", ".join(f"`{h}`" for h in header)
@@ -175,7 +188,7 @@ def name_labels(examples: Sequence[Example], names: Mapping[str, str], source: s
     if unnamed:
         raise PromptmineError(f"{source}: label(s) {', '.join(unnamed)} have no name in the label names "
                               f"({', '.join(f'{k}={v}' for k, v in names.items())})")
-    return [Example(e.fields, names[e.label]) for e in examples]
+    return [replace(e, label=names[e.label]) for e in examples]
 
 
 def _natural(label: str):

@@ -50,16 +50,16 @@ class Metrics:
 
 
 def metrics(matrix, gold: Sequence[int], n_labels: int) -> Metrics:
-    """Accuracy (ties count against the gold label, as P@1) and macro-F1 of the argmax labels."""
+    """Accuracy and macro-F1 of the labels a prompt gives: each row's argmax, the first label in label
+    order on an exact tie, as `promptmine predict` writes them (so its accuracy is the report's; a scorer
+    that cannot tell the labels apart answers the first label, which the majority-label row shows up)."""
     import numpy as np
-
-    from promptmine.scoring import ranks
 
     if not len(gold):
         return Metrics(0.0, 0.0, 0)
-    m = np.asarray(matrix, dtype=np.float64)
-    correct = [r == 1 for r in ranks(m, gold)]
-    return Metrics(sum(correct) / len(gold), macro_f1(m.argmax(axis=1).tolist(), gold, n_labels), len(gold), correct)
+    pred = np.asarray(matrix, dtype=np.float64).argmax(axis=1).tolist()
+    correct = [p == g for p, g in zip(pred, gold)]
+    return Metrics(sum(correct) / len(gold), macro_f1(pred, gold, n_labels), len(gold), correct)
 
 
 def constant_metrics(label: int, gold: Sequence[int], n_labels: int) -> Metrics:
@@ -86,6 +86,12 @@ class TaskResult:
     seconds: float
     prior: object = None  # the selected prompt's log-prior per label (None: raw scores)
     report: Path | None = None
+    # row -> the saved prompt that row applies (selected, the ensembles), `predict`'s input
+    saved: dict[str, object] = field(default_factory=dict)
+    heldout_lines: list[int] = field(default_factory=list)  # each held-out example's 0-based line in its file
+    heldout_ids: list = field(default_factory=list)  # ... its id (`id` field, else the line)
+    heldout_gold: list[str] = field(default_factory=list)
+    predictions: dict[str, list[str]] = field(default_factory=dict)  # row -> each held-out example's label
 
     @property
     def chosen(self) -> Variant:
@@ -140,6 +146,7 @@ class Splits:
     pool: list[Example]
     verbalisers: dict[str, list[str]]
     notes: list[str] = field(default_factory=list)
+    held_lines: list[int] = field(default_factory=list)  # each held-out example's 0-based line in its file
 
     @property
     def labels(self) -> list[str]:
@@ -182,7 +189,7 @@ def prepare(prompt: str, examples, settings: TaskSettings, *, heldout=None, pool
     if bad:
         raise PromptmineError(f"fixed label(s) {', '.join(bad)} not among the labels ({', '.join(labels)})")
     if held:
-        rest = exs
+        rest, held_idx = exs, list(range(len(held)))
         if len(rest) < MIN_SELECTION:
             raise InputError(f"{plural(len(rest), 'example')} to choose a prompt on (the held-out ones apart); the "
                              f"search needs at least {MIN_SELECTION}: give more examples", src)
@@ -233,7 +240,8 @@ def prepare(prompt: str, examples, settings: TaskSettings, *, heldout=None, pool
                 f"duplicates{' from ' + src if src else ''}")
         warn(note)
         notes.append(note[:1].upper() + note[1:] + ".")
-    return Splits(sel, held, demo_pool, verb, notes)
+    held_lines = [e.line if e.line is not None else i for e, i in zip(held, held_idx)]
+    return Splits(sel, held, demo_pool, verb, notes, held_lines)
 
 
 def optimize_task(prompt: str, examples, scorer=DEFAULT_SCORER, settings: TaskSettings | None = None, *, heldout=None,
@@ -282,6 +290,7 @@ def _optimize_task(prompt, examples, scorer, settings, *, heldout, pool, routes,
     if dry_run:
         return plan(prompt, sel, len(sel), len(held), len(demo_pool), settings, strategy=strategy,
                     routes=len(routes_), demos_in_prompt=bool(_spec_demos(prompt, verb)))
+    scorer_name = scorer if isinstance(scorer, str) else None
     if isinstance(scorer, str):
         from promptmine.scoring import load_scorer
 
@@ -295,12 +304,19 @@ def _optimize_task(prompt, examples, scorer, settings, *, heldout, pool, routes,
     vs = VariantScorer(scorer, sel + held, labels)
     sel_ids, held_ids = list(range(len(sel))), list(range(len(sel), len(sel) + len(held)))
     result = search(vs, prompt, verb, sel_ids, demo_pool, settings, strategy=strategy, routes=routes_, cache=cache)
-    out_ = evaluate_heldout(vs, result, sel, held_ids, labels, seed=seed, k=settings.k)
+    from promptmine.tasks.saved import SelectedOn, scorer_info
+
+    info = scorer_info(scorer, name=scorer_name, options=options)
+    on = SelectedOn(examples=_path(examples), heldout=_path(heldout), n_selection=len(sel), n_heldout=len(held),
+                    n_pool=len(demo_pool), seed=seed)
+    out_ = evaluate_heldout(vs, result, sel, held_ids, labels, seed=seed, k=settings.k, scorer=info, selected_on=on)
     out_.n_pool, out_.seconds = len(demo_pool), time.time() - t0
     out_.notes += splits.notes
     if hasattr(scorer, "computed") and hasattr(scorer, "reused"):
         log(f"task: {plural(vs.scorings, '(example, prompt) scoring')}; word scores: {scorer.computed:,} computed, "
             f"{scorer.reused:,} from the cache; {out_.seconds:.0f} s in all")
+    out_.heldout_lines = splits.held_lines
+    out_.heldout_ids = [e.key if e.key is not None else i for e, i in zip(held, splits.held_lines)]
     if out is not None:
         from promptmine.core.io import staged_folder
         from promptmine.report import TASK_FILES, write_task_report
@@ -330,41 +346,78 @@ def _spec_demos(prompt: str, verb) -> tuple:
 
 
 def evaluate_heldout(vs: VariantScorer, result: SearchResult, sel: Sequence[Example], held_ids: Sequence[int],
-                     labels: Sequence[str], *, seed: int, k: int) -> TaskResult:
+                     labels: Sequence[str], *, seed: int, k: int, scorer=None, selected_on=None) -> TaskResult:
     """The held-out rows: always answering the selection split's majority label, the original, the
-    selected prompt, the rank ensemble of the race's best `k`, and the optimised ensemble where it ran."""
-    from promptmine.scoring import combine
+    selected prompt, the rank ensemble of the race's best `k`, and the optimised ensemble where it ran.
 
-    gold = label_index([vs.examples[i] for i in held_ids], labels)
+    Each prompt row is a saved prompt (promptmine.tasks.saved) scored by the code `predict` runs, on the
+    held-out examples: its own label words the only candidates, its saved prior subtracted; so `predict`
+    on these examples gives each row's labels, and its accuracy, exactly."""
+    from promptmine.tasks.saved import ScorerInfo, TaskEnsemble, TaskMember, TaskPrompt
+
+    held = [vs.examples[i] for i in held_ids]
+    gold = label_index(held, labels)
     n_labels = len(labels)
     major = majority(sel)
-    rows: dict[str, Metrics] = {f"majority label ({major})": constant_metrics(labels.index(major), gold, n_labels)}
-    cache: dict[str, object] = {}
+    major_row = f"majority label ({major})"
+    rows: dict[str, Metrics] = {major_row: constant_metrics(labels.index(major), gold, n_labels)}
+    predictions: dict[str, list[str]] = {major_row: [major] * len(held)}
+    info = scorer if scorer is not None else ScorerInfo(identity=vs.identity)
+    common = {"labels": list(labels), "fields": slots_of(result.original.prompt), "scorer": info}
+    if selected_on is not None:
+        common["selected_on"] = selected_on
+    texts = [dict(e.fields) for e in held]
+    memo: dict[tuple, object] = {}
 
-    def logp(v: Variant):
-        if v.key not in cache:
-            cache[v.key] = vs.logp(v, held_ids)
-        return cache[v.key]
+    def member(v: Variant, weight: float = 1.0) -> TaskMember:
+        prior = vs.prior(v, v.readout)
+        return TaskMember(prompt=v.prompt, verbalisers={lab: list(ws) for lab, ws in zip(labels, v.readout.words)},
+                          calibration=v.readout.calibration, weight=weight,
+                          log_prior=None if prior is None else {lab: float(p) for lab, p in zip(labels, prior)})
 
-    rows["original"] = metrics(logp(result.original), gold, n_labels)
-    rows["selected"] = metrics(logp(result.winner), gold, n_labels)
+    def row(name: str, saved) -> None:
+        from promptmine.tasks.saved import member_logprobs
+
+        mats = []
+        for m in saved.parts:  # a member shared by rows is scored once
+            key = (m.prompt, tuple(map(tuple, m.verbalisers.values())), m.calibration)
+            if key not in memo:
+                memo[key] = member_logprobs(vs.scorer, m, labels, texts)
+                vs.scorings += len({tuple(sorted(t.items())) for t in texts})
+            mats.append(memo[key])
+        from promptmine.scoring import combine
+
+        logp = mats[0] if isinstance(saved, TaskPrompt) else combine(mats, [m.weight for m in saved.parts])
+        rows[name] = metrics(logp, gold, n_labels)
+        predictions[name] = [labels[j] for j in logp.argmax(axis=1)] if len(logp) else []
+        saves[name] = saved
+
+    saves: dict[str, object] = {}
+    original, winner = result.original, result.winner
+    row("original", TaskPrompt(**member(original).model_dump(), name="original", **common))
+    row("selected", TaskPrompt(**member(winner).model_dump(), name="selected", changes=list(winner.changes),
+                               **common))
     notes = []
     top = [vs.variants[s.template] for s in result.finalists[:k]]
     rank = [(v, 1.0 / len(top)) for v in top]
     if len(top) > 1:
-        rows[f"rank ensemble (top {len(top)})"] = metrics(combine([logp(v) for v, _ in rank], [w for _, w in rank]),
-                                                         gold, n_labels)
+        name = f"rank ensemble (top {len(top)})"
+        row(name, TaskEnsemble(method="rank", members=[member(v, w) for v, w in rank], name=name, **common))
     optimized: list[tuple[Variant, float]] = []
     if len(result.finalists) > 1:
         # weights over the same top k as the rank ensemble: the held-out rows score no extra prompt
         sel_opt = OptimizedEnsemble(k=k, max_templates=k).fit(result.finalists, result.gold, None, vs.identity, seed=seed)
         if sel_opt.method == "optimized":
             optimized = [(vs.variants[w.template], w.weight) for w in sel_opt.templates]
-            rows["optimized ensemble"] = metrics(combine([logp(v) for v, _ in optimized],
-                                                         [w for _, w in optimized]), gold, n_labels)
+            row("optimized ensemble", TaskEnsemble(method="optimized", members=[member(v, w) for v, w in optimized],
+                                                   name="optimized ensemble", **common))
         else:
             notes.append(f"No optimised ensemble: {sel_opt.note}.")
     base = rows["original"].correct
     intervals = {name: paired_bootstrap(base, m.correct, seed=seed) for name, m in rows.items() if name != "original"}
-    return TaskResult(list(labels), result, rows, intervals, rank, optimized, notes, len(sel), len(held_ids), 0,
-                      vs.scorings, 0.0, vs.prior(result.winner, result.winner.readout))
+    out = TaskResult(list(labels), result, rows, intervals, rank, optimized, notes, len(sel), len(held_ids), 0,
+                     vs.scorings, 0.0, vs.prior(result.winner, result.winner.readout))
+    out.saved = {name: saves[name] for name in saves if name != "original"}
+    out.heldout_gold = [e.label for e in held]
+    out.predictions = predictions
+    return out
