@@ -100,3 +100,20 @@ def test_a_search_on_a_tiny_model_goes_through_every_stage(tiny_causal_dir):
     again = search_after_wording(scorer, "P19", RelationPrompt("[X] was born in [Y] ."), blocks, pool,
                                  Race(budget=60, block_size=3), settings, seed=0, demos=False)
     assert [st.stage for st in again.stages] == ["format", "calibration"] and not again.prompt.demos
+
+
+def test_a_calibrated_selection_is_evaluated_calibrated(tiny_causal_dir):
+    from promptmine.core.records import Selection, WeightedTemplate
+    from promptmine.models.score.causal import CausalScorer
+    from promptmine.scoring import calibrated, evaluate_selection, ranks
+
+    scorer = CachedScorer(CausalScorer(str(tiny_causal_dir), device="cpu", dtype="float32"), False)
+    facts = RelationFacts("P19", ["Marie Curie", "Albert Einstein", "Ada"], [0, 1, 2], ["Paris", "London", "Rome"])
+    sel = Selection(relation="P19", method="top1", model="m", calibration=["N/A"],
+                    templates=[WeightedTemplate(template="[X] was born in [Y] .")])
+    shared: dict = {}
+    raw = evaluate_selection(scorer, sel.model_copy(update={"calibration": None}), facts, shared)
+    got = evaluate_selection(scorer, sel, facts, shared)  # the same dict: raw scores are not reused
+    want = ranks(calibrated(scorer, ["N/A"]).score("[X] was born in [Y] .", facts.subjects, facts.objects), facts.gold)
+    assert got.ranks == want and len(shared) == 2
+    assert raw.ranks == ranks(scorer.score("[X] was born in [Y] .", facts.subjects, facts.objects), facts.gold)

@@ -20,7 +20,7 @@ from promptmine.core.settings import take
 from promptmine.models.score import DEFAULT_SCORER
 from promptmine.scoring.facts import FactSettings, RelationFacts, load_facts, templates_for
 from promptmine.scoring.metrics import combine, mrr, p_at_1, ranks, top_predictions
-from promptmine.scoring.scorers import CachedScorer, load_scorer
+from promptmine.scoring.scorers import CachedScorer, CalibratedScorer, load_scorer
 
 
 @dataclass
@@ -61,13 +61,18 @@ def to_score(facts: RelationFacts, name: str, model: str, rank_list: list[int], 
 def evaluate_selection(scorer: CachedScorer, selection: Selection, facts: RelationFacts,
                        scored: dict[str, Scored] | None = None) -> Score:
     """P@1/MRR of a selection (one template, or a weighted ensemble) on a relation's facts, with
-    each fact's prediction and rank, and the selection's method and row."""
+    each fact's prediction and rank, and the selection's method and row; a selection chosen with
+    calibrated scores (`calibration`: its fillers) is read out calibrated."""
     scored = scored if scored is not None else {}
     mats = []
+    key = ""
+    if selection.calibration and not isinstance(scorer, CalibratedScorer):  # the readout it was chosen with
+        scorer = CalibratedScorer(scorer, selection.calibration)
+        key = "\x00calibrated:" + "|".join(selection.calibration)  # apart from raw scores of the same template
     for wt in selection.templates:
-        if wt.template not in scored:
-            scored[wt.template] = score_template(scorer, wt.template, facts)
-        mats.append(scored[wt.template].matrix)
+        if wt.template + key not in scored:
+            scored[wt.template + key] = score_template(scorer, wt.template, facts)
+        mats.append(scored[wt.template + key].matrix)
     combined = combine(mats, [wt.weight for wt in selection.templates])
     rank_list = ranks(combined, facts.gold) if facts.n else []
     top = top_predictions(combined, facts.gold) if facts.n else []
