@@ -213,7 +213,8 @@ def reference_rows(comp, scorer, pools: dict, train: dict, test: dict, search, s
                                                              templates=[WeightedTemplate(template=pool.manual)])
         blocks = as_blocks(train[rel])
         n = sum(b.n for b in blocks)
-        demo_pool, _ = reserve_demos(blocks, min(DEMO_POOL, n // 4))
+        demo_pool, _ = reserve_demos(blocks, min(DEMO_POOL, n // 4),
+                                     avoid={s for b in as_blocks(test[rel]) for s in b.subjects})
         three = [p for p, what in demo_variants(RelationPrompt(pool.manual), demo_pool, search, seed, rel)
                  if len(p.demos) == 3 and p.sep == "\n"][:1]
         text = three[0].text if three else pool.manual

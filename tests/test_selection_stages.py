@@ -117,3 +117,9 @@ def test_a_calibrated_selection_is_evaluated_calibrated(tiny_causal_dir):
     want = ranks(calibrated(scorer, ["N/A"]).score("[X] was born in [Y] .", facts.subjects, facts.objects), facts.gold)
     assert got.ranks == want and len(shared) == 2
     assert raw.ranks == ranks(scorer.score("[X] was born in [Y] .", facts.subjects, facts.objects), facts.gold)
+
+
+def test_no_demonstration_shows_a_test_subject():
+    block = RelationFacts("P1", [f"s{i}" for i in range(12)], [i % 3 for i in range(12)], ["a", "b", "c"])
+    pool, rest = reserve_demos([block], 3, avoid={"s11", "s9"})
+    assert [s for s, _ in pool] == ["s7", "s8", "s10"] and "s11" in rest[0].subjects

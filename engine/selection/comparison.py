@@ -142,7 +142,8 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
             log(f"{rel}: skipped (train {n_train}, test {plural(n_test, 'fact')})")
             continue
         demos = "demos" in search.dimensions
-        demo_pool, tr = reserve_demos(tr, min(DEMO_POOL, n_train // 4) if demos else 0)
+        demo_pool, tr = reserve_demos(tr, min(DEMO_POOL, n_train // 4) if demos else 0,
+                                      avoid={s for b in as_blocks(test[rel]) for s in b.subjects})
         if not tr:
             log(f"{rel}: skipped (no training fact left beside the demonstrations)")
             continue

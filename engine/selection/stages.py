@@ -202,11 +202,13 @@ def demo_variants(prompt: RelationPrompt, pool: Sequence[tuple[str, str]], setti
     return out
 
 
-def reserve_demos(blocks: Sequence[RelationFacts], n: int) -> tuple[list[tuple[str, str]], list[RelationFacts]]:
-    """(the last `n` training facts as demonstration pool, the blocks without every fact whose subject is
-    in that pool): the race never scores a fact whose subject a demonstration shows."""
+def reserve_demos(blocks: Sequence[RelationFacts], n: int, *, avoid: set[str] = frozenset()
+                  ) -> tuple[list[tuple[str, str]], list[RelationFacts]]:
+    """(the last `n` training facts whose subject is not in `avoid` (the test facts' subjects) as the
+    demonstration pool, the blocks without every fact whose subject is in that pool): neither the race
+    nor the evaluation scores a fact whose subject a demonstration shows."""
     facts = [(s, b.objects[g]) for b in blocks for s, g in zip(b.subjects, b.gold)]
-    pool = facts[-n:] if n else []
+    pool = [f for f in facts if f[0] not in avoid][-n:] if n else []
     taken = {s for s, _ in pool}
     rest = []
     for b in blocks:
