@@ -169,7 +169,7 @@ def selected_path(out: Path, label: str) -> Path:
 
 def table_rows(comps: dict, base_row: tuple[str, str]) -> list[dict]:
     """Per row: P@1, MRR, relative change over the base with its bootstrap interval, W/T/L per relation."""
-    from promptmine.stats import paired_bootstrap
+    from promptmine.scoring.metrics import paired_bootstrap
 
     base = comps[base_row[0]].scores[base_row[1]]
     base_hits = [r == 1 for s in base for r in s.ranks]
@@ -202,7 +202,7 @@ def reference_rows(comp, scorer, pools: dict, train: dict, test: dict, search, s
     from promptmine.scoring import evaluate_blocks
     from promptmine.selection import Top1, as_blocks
     from promptmine.selection.comparison import DEMO_POOL
-    from promptmine.selection.stages import RelationPrompt, demo_variants, reserve_demos
+    from promptmine.selection.stages import RelationVariant, demo_variants, reserve_demos
 
     rows = {"M+P top-1 (no bound)": {}, "Manual + 3 demonstrations (no search)": {}}
     for rel, result in comp.races.items():
@@ -215,7 +215,7 @@ def reference_rows(comp, scorer, pools: dict, train: dict, test: dict, search, s
         n = sum(b.n for b in blocks)
         demo_pool, _ = reserve_demos(blocks, min(DEMO_POOL, n // 4),
                                      avoid={s for b in as_blocks(test[rel]) for s in b.subjects})
-        three = [p for p, what in demo_variants(RelationPrompt(pool.manual), demo_pool, search, seed, rel)
+        three = [p for p, what in demo_variants(RelationVariant(pool.manual), demo_pool, search, seed, rel)
                  if len(p.demos) == 3 and p.sep == "\n"][:1]
         text = three[0].text if three else pool.manual
         rows["Manual + 3 demonstrations (no search)"][rel] = Selection(

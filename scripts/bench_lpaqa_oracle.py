@@ -39,7 +39,7 @@ def hits_rr(score):
 
 
 def row(name: str, hits: list[bool], rr: list[float], base_hits: list[bool], per_rel_hits: dict, base_per_rel: dict):
-    from promptmine.stats import paired_bootstrap
+    from promptmine.scoring.metrics import paired_bootstrap
 
     p1 = float(sum(hits)) / len(hits)
     b1 = float(sum(base_hits)) / len(base_hits)

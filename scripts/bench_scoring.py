@@ -475,7 +475,7 @@ def demos_main(args) -> int:
     import torch
 
     from promptmine.models.score.causal import CausalScorer
-    from promptmine.selection.stages import RelationPrompt, SearchSettings, demo_variants
+    from promptmine.selection.stages import RelationVariant, SearchSettings, demo_variants
 
     torch.set_num_threads(args.threads)
     scorer = CausalScorer(device="cpu", dtype=args.dtype, threads=args.threads)
@@ -483,7 +483,7 @@ def demos_main(args) -> int:
     for rel, template, facts in workload(args.data, 30, 30, args.seed, args.demo_relations):
         train, _ = bd.train_sample(args.data, rel, args.seed, 60)
         pool = [(f["sub_label"], f["obj_label"]) for f in train]
-        three = next(p for p, _ in demo_variants(RelationPrompt(template), pool, SearchSettings(), args.seed, rel)
+        three = next(p for p, _ in demo_variants(RelationVariant(template), pool, SearchSettings(), args.seed, rel)
                      if len(p.demos) == 3)
         cases.append((rel, template, three.text, facts))
     best = {(rel, k): float("inf") for rel, *_ in cases for k in ("zero", "demos")}

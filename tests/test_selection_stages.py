@@ -9,7 +9,7 @@ from promptmine.scoring import CachedScorer, RelationFacts
 from promptmine.selection import Exhaustive, Race, split_blocks
 from promptmine.selection.racing import advantage
 from promptmine.selection.stages import (
-    RelationPrompt, SearchSettings, decide, demo_variants, fluency, format_variants, reserve_demos, screen,
+    RelationVariant, SearchSettings, decide, demo_variants, fluency, format_variants, reserve_demos, screen,
     search_after_wording,
 )
 
@@ -51,7 +51,7 @@ def test_demonstrations_come_from_facts_the_race_never_scores():
     assert [s for s, _ in pool] == [f"s{i}" for i in range(24, 30)]
     raced = {s for b in rest for s in b.subjects}
     assert not raced & {s for s, _ in pool} and len(raced) == 23
-    prompt = RelationPrompt("[X] lives in [Y] .")
+    prompt = RelationVariant("[X] lives in [Y] .")
     variants = demo_variants(prompt, pool, SearchSettings(), seed=0, relation="P1")
     shots = [(len(p.demos), p.sep) for p, _ in variants]
     assert shots == [(1, "\n"), (3, "\n"), (5, "\n"), (3, "\n"), (3, " ")]
@@ -88,7 +88,7 @@ def test_a_search_on_a_tiny_model_goes_through_every_stage(tiny_causal_dir):
     pool, rest = reserve_demos([whole], 3)
     blocks = split_blocks(rest[0], 3, seed=0)
     settings = SearchSettings(shots=(1, 2), draws=1)
-    found = search_after_wording(scorer, "P19", RelationPrompt("[X] was born in [Y] ."), blocks, pool,
+    found = search_after_wording(scorer, "P19", RelationVariant("[X] was born in [Y] ."), blocks, pool,
                                  Race(budget=60, block_size=3), settings, seed=0, demos=True)
     assert [st.stage for st in found.stages] == ["format", "demos", "calibration"]
     assert found.stages[0].candidates == 2 and found.stages[1].candidates == 2
@@ -97,7 +97,7 @@ def test_a_search_on_a_tiny_model_goes_through_every_stage(tiny_causal_dir):
     assert {s for s, _ in found.prompt.demos} <= {s for s, _ in pool}
     assert found.prompt.calibration in ((), ("N/A",))
     Template(text=found.prompt.text)
-    again = search_after_wording(scorer, "P19", RelationPrompt("[X] was born in [Y] ."), blocks, pool,
+    again = search_after_wording(scorer, "P19", RelationVariant("[X] was born in [Y] ."), blocks, pool,
                                  Race(budget=60, block_size=3), settings, seed=0, demos=False)
     assert [st.stage for st in again.stages] == ["format", "calibration"] and not again.prompt.demos
 

@@ -12,10 +12,11 @@ from promptmine.core.errors import InputError, PromptmineError
 from promptmine.scoring import CachedScorer
 from promptmine.selection import Exhaustive, Race
 from promptmine.tasks import (
-    Example, metrics, optimize_task, paired_bootstrap, parse_prompt, parse_verbalisers, read_task, render,
+    Example, metrics, optimize_task, parse_prompt, parse_verbalisers, read_task, render,
     scoring_form,
 )
-from promptmine.tasks.optimize import constant_metrics, macro_f1
+from promptmine.scoring.metrics import macro_f1, paired_bootstrap
+from promptmine.tasks.optimize import constant_metrics
 from promptmine.tasks.readout import Readout, bias, calibrate, label_logprobs, propose_words
 from promptmine.tasks.search import VariantScorer, demo_variants, format_variants
 

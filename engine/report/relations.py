@@ -70,7 +70,7 @@ def recommend(comp: Comparison, *, row: str = RECOMMEND_ROW, seed: int = 0) -> l
     """Per relation: the prompt `row` selected on the training facts, recommended only when its gain
     over the manual prompt on the test facts has a 95% paired bootstrap interval above zero; else
     "keep yours", saying whether selection kept the manual, the gain was none, or it was noise."""
-    from promptmine.stats import paired_bootstrap
+    from promptmine.scoring.metrics import paired_bootstrap
 
     out = []
     for base, score, msel, sel in zip(comp.scores["Manual"], comp.scores[row], comp.selections["Manual"],
@@ -123,7 +123,7 @@ def comparison_tables(comp: Comparison, k: int, labels: dict[str, str] | None = 
     """(main table: micro P@1 and MRR per shown row with the change over Manual and its 95% paired
     bootstrap interval (test facts resampled); per-relation P@1 table, `-` where a row's method did
     not run, relations named with their `labels` where given)."""
-    from promptmine.stats import paired_bootstrap
+    from promptmine.scoring.metrics import paired_bootstrap
 
     base = comp.micro("Manual")[0]
     base_hits = [h for s in comp.scores["Manual"] for h in hits(s)]

@@ -21,12 +21,12 @@ from promptmine.selection.racing import (
     STRATEGIES, Exhaustive, Race, RaceResult, Strategy, by_training_accuracy, split_blocks, strategy_named,
 )
 from promptmine.selection.relations import SelectSettings, select
-from promptmine.selection.stages import STAGES, RelationPrompt, RelationSearch, SearchSettings, StageOutcome
+from promptmine.selection.stages import STAGES, RelationSearch, RelationVariant, SearchSettings, StageOutcome
 
 Racing = Race  # its name before issue 20 (`promptmine.Racing`)
 
 __all__ = ["CHOOSERS", "ROWS", "STRATEGIES", "Chooser", "Comparison", "Exhaustive", "OptimizedEnsemble", "Pool",
-           "Race", "RaceResult", "Racing", "RelationPrompt", "RelationSearch", "STAGES", "SearchSettings",
+           "Race", "RaceResult", "Racing", "RelationSearch", "RelationVariant", "STAGES", "SearchSettings",
            "SelectSettings", "StageOutcome", "RankEnsemble", "Strategy", "Top1", "as_blocks", "by_training_accuracy",
            "compare", "learn_weights", "row_label", "scored_text", "select", "select_optimized", "select_rank",
            "select_top1", "split_blocks", "strategy_named"]

@@ -25,7 +25,7 @@ from promptmine.scoring import (
 from promptmine.selection.choosers import OptimizedEnsemble, RankEnsemble, Top1
 from promptmine.selection.racing import Race, RaceResult, Strategy, advantage, split_blocks
 from promptmine.selection.stages import (
-    RelationPrompt, SearchSettings, StageOutcome, decide, reserve_demos, screen, search_after_wording,
+    RelationVariant, SearchSettings, StageOutcome, decide, reserve_demos, screen, search_after_wording,
 )
 
 ROWS = ("Manual", "Mined top-1", "Paraphrased top-1", "Mined+Paraphrased top-1", "top-K rank ensemble",
@@ -194,7 +194,7 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
             "Optimized ensemble": guard("Optimized ensemble", opt),
         }
         wording = searches["Mined+Paraphrased top-1"][rel][0] if "wording" in search.dimensions else None
-        start = RelationPrompt(wording.after if wording else pool.manual)
+        start = RelationVariant(wording.after if wording else pool.manual)
         for row, with_demos in zip(SEARCH_ROWS, (False, demos)):
             found = search_after_wording(scorer, rel, start, tr, demo_pool, strategy, search, seed=seed,
                                          demos=with_demos, wording=wording)

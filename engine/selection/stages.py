@@ -52,7 +52,7 @@ class SearchSettings(Settings):
 
 
 @dataclass(frozen=True)
-class RelationPrompt:
+class RelationVariant:
     """A relation's prompt as the search varies it: the template, the demonstrations written with it
     before the query (`sep` between them), and the content-free fillers of a calibrated readout."""
 
@@ -69,7 +69,7 @@ class RelationPrompt:
         t = Template(text=self.template)
         return self.sep.join([t.fill(s, o) for s, o in self.demos] + [self.template])
 
-    def with_(self, **changes) -> RelationPrompt:
+    def with_(self, **changes) -> RelationVariant:
         return replace(self, **changes)
 
 
@@ -105,8 +105,8 @@ class RelationSearch:
     """A relation's search: the prompt it ended with and each stage's outcome."""
 
     relation: str | None
-    start: RelationPrompt
-    prompt: RelationPrompt
+    start: RelationVariant
+    prompt: RelationVariant
     stages: list[StageOutcome] = field(default_factory=list)
 
     @property
@@ -130,8 +130,8 @@ def decide(stage: str, result: RaceResult, incumbent: str, candidates: int, z: f
                         facts=result.facts)
 
 
-def race_stage(stage: str, scorer, incumbent: RelationPrompt, proposals: Sequence[tuple[RelationPrompt, str]],
-               blocks, strategy, *, z: float, seed: int, desc: str) -> tuple[RelationPrompt, StageOutcome]:
+def race_stage(stage: str, scorer, incumbent: RelationVariant, proposals: Sequence[tuple[RelationVariant, str]],
+               blocks, strategy, *, z: float, seed: int, desc: str) -> tuple[RelationVariant, StageOutcome]:
     """Race the incumbent and its `proposals` ((prompt, what changed)); the winner and the outcome."""
     by_text = {incumbent.text: (incumbent, "")}
     for p, change in proposals:
@@ -161,8 +161,8 @@ def format_variants(template: str) -> list[tuple[str, str]]:
     return [(t, what) for t, what in forms.items() if t != template and body.strip()]
 
 
-def demo_variants(prompt: RelationPrompt, pool: Sequence[tuple[str, str]], settings: SearchSettings,
-                  seed: int, relation: str | None) -> list[tuple[RelationPrompt, str]]:
+def demo_variants(prompt: RelationVariant, pool: Sequence[tuple[str, str]], settings: SearchSettings,
+                  seed: int, relation: str | None) -> list[tuple[RelationVariant, str]]:
     """Demonstrations from `pool` ((subject, object) training facts no race scores): for each count of
     `settings.shots` the first draw, one a line; `settings.draws` - 1 other draws of three facts; the
     first three-fact draw reversed and separated by spaces. Facts of a draw have distinct subjects
@@ -266,8 +266,8 @@ def screen(manual: str, templates: Sequence[str], *, sources: dict[str, str] | N
 
 # -- the later stages, from the wording stage's winner ------------------------------------------------
 
-def calibration_stage(scorer, incumbent: RelationPrompt, blocks: Sequence[RelationFacts], facts: int,
-                      settings: SearchSettings, metric: str) -> tuple[RelationPrompt, StageOutcome]:
+def calibration_stage(scorer, incumbent: RelationVariant, blocks: Sequence[RelationFacts], facts: int,
+                      settings: SearchSettings, metric: str) -> tuple[RelationVariant, StageOutcome]:
     """Raw against calibrated scores of the incumbent on its first `facts` training facts."""
     used, n = [], 0
     for b in blocks:
@@ -299,7 +299,7 @@ def stage_strategy(strategy, share: float):
     return strategy
 
 
-def search_after_wording(scorer, relation: str | None, start: RelationPrompt, blocks: Sequence[RelationFacts],
+def search_after_wording(scorer, relation: str | None, start: RelationVariant, blocks: Sequence[RelationFacts],
                          demo_pool: Sequence[tuple[str, str]], strategy: Race | Exhaustive,
                          settings: SearchSettings, *, seed: int, demos: bool,
                          wording: StageOutcome | None = None) -> RelationSearch:

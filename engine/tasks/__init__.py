@@ -5,12 +5,12 @@ to new inputs (`load_prompt(path).predict(inputs)`, promptmine.tasks.saved).
 """
 
 from promptmine.tasks.data import Example, parse_verbalisers, read_task
-from promptmine.tasks.optimize import Metrics, TaskResult, metrics, optimize_task, paired_bootstrap
+from promptmine.tasks.optimize import Metrics, TaskResult, metrics, optimize_task
 from promptmine.tasks.prompt import PromptSpec, parse_prompt, render, scoring_form
 from promptmine.tasks.saved import RelationPrompt, SavedPrompt, TaskEnsemble, TaskPrompt, load_prompt, predict
 from promptmine.tasks.search import Plan
 from promptmine.tasks.settings import DIMENSIONS, TaskSettings
 
 __all__ = ["DIMENSIONS", "Example", "Metrics", "Plan", "PromptSpec", "RelationPrompt", "SavedPrompt", "TaskEnsemble",
-           "TaskPrompt", "TaskResult", "TaskSettings", "load_prompt", "metrics", "optimize_task", "paired_bootstrap",
-           "parse_prompt", "parse_verbalisers", "predict", "read_task", "render", "scoring_form"]
+           "TaskPrompt", "TaskResult", "TaskSettings", "load_prompt", "metrics", "optimize_task", "parse_prompt",
+           "parse_verbalisers", "predict", "read_task", "render", "scoring_form"]

@@ -20,7 +20,7 @@ from promptmine.core.progress import as_the_command, log, plural, warn
 from promptmine.core.settings import take
 from promptmine.models.score import DEFAULT_SCORER
 from promptmine.selection import OptimizedEnsemble, Race
-from promptmine.stats import paired_bootstrap
+from promptmine.scoring.metrics import macro_f1, paired_bootstrap
 from promptmine.tasks.data import (
     Example, held_out_size, label_index, looks_like_integers, majority, name_labels, parse_label_names,
     parse_verbalisers, read_task, split_indices,
@@ -28,17 +28,6 @@ from promptmine.tasks.data import (
 from promptmine.tasks.prompt import check_prompt, slots_of
 from promptmine.tasks.search import Plan, SearchResult, Variant, VariantScorer, plan, search
 from promptmine.tasks.settings import MIN_PER_LABEL, MIN_SELECTION, TASK_ROUTES, TaskSettings
-
-
-def macro_f1(pred: Sequence[int], gold: Sequence[int], n_labels: int) -> float:
-    """Unweighted mean over labels of F1 (a label never predicted nor gold counts 0)."""
-    f1s = []
-    for c in range(n_labels):
-        tp = sum(p == c and g == c for p, g in zip(pred, gold))
-        fp = sum(p == c and g != c for p, g in zip(pred, gold))
-        fn = sum(p != c and g == c for p, g in zip(pred, gold))
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return sum(f1s) / n_labels if n_labels else 0.0
 
 
 @dataclass

@@ -77,14 +77,6 @@ def calibrate(logp, prior=None):
     return out - _lse(out, axis=1)[:, None]
 
 
-def accuracy(logp, gold: Sequence[int]) -> float:
-    import numpy as np
-
-    from promptmine.scoring import p_at_1, ranks
-
-    return p_at_1(ranks(np.asarray(logp), gold)) if len(gold) else 0.0
-
-
 def word_forms(word: str) -> list[str]:
     """A label word and its casing forms (`Positive`, `positive`, `POSITIVE`)."""
     return list(dict.fromkeys([word, word.lower(), word[:1].upper() + word[1:].lower(), word.upper()]))

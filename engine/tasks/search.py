@@ -33,8 +33,9 @@ from promptmine.core.progress import log, plural
 from promptmine.selection import Race, Strategy
 from promptmine.tasks.data import Example, balanced_sample, label_index
 from promptmine.tasks.prompt import Format, PromptSpec, parse_prompt, render, scoring_form, slots_of
+from promptmine.scoring.metrics import accuracy
 from promptmine.tasks.readout import (
-    CALIBRATIONS, CONTENT_FREE, Readout, accuracy, bias, calibrate, label_logprobs, propose_words, word_forms,
+    CALIBRATIONS, CONTENT_FREE, Readout, bias, calibrate, label_logprobs, propose_words, word_forms,
 )
 from promptmine.tasks.settings import DIMENSIONS, TaskSettings
 # field names a format variant may give a slot, by slot name (the user's own name is always kept)

@@ -1,10 +1,10 @@
-"""promptmine.stats: the one paired bootstrap of the reports and benchmarks."""
+"""promptmine.scoring.metrics: the one paired bootstrap of the reports and benchmarks, macro-F1 and accuracy."""
 
 import warnings
 
 import numpy as np
 
-from promptmine.stats import paired_bootstrap
+from promptmine.scoring.metrics import paired_bootstrap
 
 
 def test_absolute_and_relative_intervals_resample_the_same_items():
