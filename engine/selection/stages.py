@@ -126,8 +126,8 @@ def decide(stage: str, result: RaceResult, incumbent: str, candidates: int, z: f
         return StageOutcome(stage, candidates, incumbent, incumbent, facts=result.facts)
     mean, lower = advantage(best.ranks, base.ranks, z=z, metric=metric)
     after = best.template if lower > 0 else incumbent
-    return StageOutcome(stage, candidates, incumbent, after, challenger=best.template, mean=mean, lower=lower,
-                        facts=result.facts)
+    return StageOutcome(stage, candidates, incumbent, after, f"{stage}: {after}" if lower > 0 else "",
+                        challenger=best.template, mean=mean, lower=lower, facts=result.facts)
 
 
 def race_stage(stage: str, scorer, incumbent: RelationVariant, proposals: Sequence[tuple[RelationVariant, str]],
