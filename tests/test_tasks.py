@@ -422,3 +422,25 @@ def test_wording_variants_keep_the_answer_choices():
     assert out and all(answer_words(v.prompt, ["yes", "no", "maybe"])[:3] == ["yes", "no", "maybe"] for v in out)
     assert any(v.spec.instruction == "Reply yes, no or maybe." for v in out)
 
+
+def test_report_shows_the_best_prompt_with_the_users_label_words(tmp_path):
+    from promptmine.report.tasks import KEPT_WORDS_ROW
+
+    rng = random.Random(1)
+    rows = [{"text": f"{rng.choice(['good', 'good fun'])} film {i}", "label": "positive"} for i in range(40)] + \
+        [{"text": f"awful film {i}", "label": "negative"} for i in range(40)]
+    task = tmp_path / "task.jsonl"
+    task.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "report"
+    res = optimize_task(FEW_SHOT, task, _WordModel(), verbalisers="positive=Positive,negative=Negative",
+                        held_out=30, selection_size=40, dimensions=["calibration", "labels"],
+                        strategy=Exhaustive(block_size=10, metric="hit1"), out=out, cache=None)
+    assert res.chosen.readout.words != res.original.readout.words
+    kept = res.search.kept_words
+    assert kept is not None and kept.readout.words == (("Positive",), ("Negative",))
+    report = (out / "report.md").read_text()
+    assert "Best prompt that keeps your label words: " + kept.key in report
+    if kept is not res.original:
+        assert KEPT_WORDS_ROW in res.heldout_metrics and KEPT_WORDS_ROW in report
+    held = json.loads((out / "heldout.json").read_text())
+    assert held["kept_words"]["prompt"] == kept.prompt and held["kept_words"]["words"] == [["Positive"], ["Negative"]]

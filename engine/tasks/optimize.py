@@ -18,6 +18,7 @@ from promptmine.core.errors import PromptmineError
 from promptmine.core.progress import log, plural
 from promptmine.core.settings import take
 from promptmine.models.score import DEFAULT_SCORER
+from promptmine.report.tasks import KEPT_WORDS_ROW
 from promptmine.selection import OptimizedEnsemble, Race
 from promptmine.stats import paired_bootstrap
 from promptmine.tasks.data import (
@@ -235,6 +236,9 @@ def evaluate_heldout(vs: VariantScorer, result: SearchResult, sel: Sequence[Exam
 
     rows["original"] = metrics(logp(result.original), gold, n_labels)
     rows["selected"] = metrics(logp(result.winner), gold, n_labels)
+    kept = result.kept_words  # the best prompt that reads out the user's own label words
+    if kept is not None and kept is not result.winner and kept is not result.original:
+        rows[KEPT_WORDS_ROW] = metrics(logp(kept), gold, n_labels)
     notes = []
     top = [vs.variants[s.template] for s in result.finalists[:k]]
     rank = [(v, 1.0 / len(top)) for v in top]
