@@ -444,3 +444,35 @@ def test_report_shows_the_best_prompt_with_the_users_label_words(tmp_path):
         assert KEPT_WORDS_ROW in res.heldout_metrics and KEPT_WORDS_ROW in report
     held = json.loads((out / "heldout.json").read_text())
     assert held["kept_words"]["prompt"] == kept.prompt and held["kept_words"]["words"] == [["Positive"], ["Negative"]]
+
+
+class _LeaningWordModel(_WordModel):
+    """The user's words lean to `Negative` whatever the input (as small models lean to one label):
+    calibration mends most of it, the model's own words need none."""
+
+    def _row(self, template, text, columns):
+        return [s + 0.6 * (c in ("Negative", "negative")) for s, c in zip(super()._row(template, text, columns), columns)]
+
+
+def test_the_best_prompt_with_the_users_words_gets_a_held_out_row(tmp_path):
+    from promptmine.report.tasks import KEPT_WORDS_ROW
+
+    rng = random.Random(2)
+    rows = [{"text": f"{rng.choice(['good', 'good', 'good fun'])} film {i}", "label": "positive"} for i in range(40)] + \
+        [{"text": f"awful film {i}", "label": "negative"} for i in range(40)]
+    task = tmp_path / "task.jsonl"
+    task.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "report"
+    res = optimize_task("Review: {text}\nSentiment:", task, _LeaningWordModel(),
+                        verbalisers="positive=Positive,negative=Negative", held_out=30, selection_size=40,
+                        dimensions=["calibration", "labels"], strategy=Exhaustive(block_size=10, metric="hit1"),
+                        out=out, cache=None)
+    kept = res.search.kept_words
+    assert res.chosen.readout.words != res.original.readout.words
+    assert kept is not None and kept.readout.words == res.original.readout.words and kept is not res.original
+    assert kept.readout.calibration != "raw" and res.search.kept_words_examples == 50
+    row = res.heldout_metrics[KEPT_WORDS_ROW]
+    assert res.heldout_metrics["original"].accuracy <= row.accuracy <= res.heldout_metrics["selected"].accuracy
+    report = (out / "report.md").read_text()
+    assert f"| {KEPT_WORDS_ROW} |" in report and f"held-out {100 * row.accuracy:.1f}" in report
+    assert json.loads((out / "heldout.json").read_text())["kept_words"]["heldout_accuracy"] == row.accuracy
