@@ -45,8 +45,9 @@ FLAGS = {
     "evaluate": {d: FactSettings for d in ("default_relation", "strict", "max_candidates", "limit")},
     "select": {**{d: FactSettings for d in ("default_relation", "strict", "max_candidates", "limit")}, "seed": Seeded},
     "run": {**{d: RunSettings for d in ("mined", "paraphrased", "test_fraction", "seed", "max_candidates", "strict")},
-            **{d: TaskSettings for d in ("verbalisers", "label_names", "fixed_labels", "held_out", "selection_size",
-                                         "dimensions", "max_demos", "permutations", "keep", "keep_regex")}},
+            **{d: TaskSettings for d in ("verbalisers", "label_names", "fixed_labels", "any_words", "held_out",
+                                         "selection_size", "dimensions", "max_demos", "permutations", "keep",
+                                         "keep_regex")}},
     "split": {d: SplitSettings for d in ("test_fraction", "seed")},
 }
 

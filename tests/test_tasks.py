@@ -304,3 +304,176 @@ def test_readouts_are_searched_label_by_label_and_ties_keep_the_users_words():
     assert judged[0][0] == Readout(tuple((w,) for w in best), "marginal") and len(judged) < 2 * 256
     flat = judge_readouts(lambda r: 0.5, [[("A",), ("a",)], [("B",)]], ("raw", "contextual"))
     assert flat[0][0] == Readout((("A",), ("B",)), "raw")  # nothing better: the user's words, raw
+
+
+# -- readable label words (issue 27): whole words, the same in the readout and the demonstrations ------
+
+def test_label_word_rules_fragments_function_words_and_meaning():
+    from promptmine.tasks.words import against_meaning, fragment_or_function, readable
+
+    for word, why in [("Dis", "a fragment"), ("The", "a function word"), ("not", "a function word"),
+                      ("Enum", "not an English word"), ("ok", "not a word"), ("x2", "not a word")]:
+        assert fragment_or_function(word) == why, word
+    for word in ("Biology", "Terror", "Football", "Tech", "sports", "loved", "Positive", "MAYBE", "great"):
+        assert fragment_or_function(word) is None, word
+    nli = [["Yes"], ["No"], ["Maybe"]]  # entailment, contradiction, neutral
+    assert against_meaning("Right", 1, nli) and against_meaning("okay", 1, nli) and against_meaning("Sure", 2, nli)
+    assert against_meaning("Probably", 0, nli) and not against_meaning("Possibly", 2, nli)
+    assert not against_meaning("Correct", 0, nli) and not against_meaning("Wrong", 1, nli)
+    sentiment = [["Positive"], ["Negative"]]
+    assert against_meaning("good", 1, sentiment) and not against_meaning("good", 0, sentiment)
+    topics = [["World"], ["Sports"]]
+    assert not against_meaning("good", 0, topics)  # no meaning to go against: only whole words count
+    kept, dropped = readable([["The", "Probably", "Correct"], ["okay", "Right", "Wrong"], ["Sure", "Possibly"]],
+                             {"entailment": ["Yes"], "contradiction": ["No"], "neutral": ["Maybe"]})
+    assert kept == [["Correct"], ["Wrong"], ["Possibly"]]
+    assert ("entailment", "The", "a function word") in dropped and len(dropped) == 5
+
+
+class _WordModel:
+    """A scorer double: each label's examples say `good`/`awful`; the label words score by whether they
+    fit the example's label (`Dis` and `The` fit best: a fragment and a function word), a little higher
+    when the prompt shows the word; the user's own words get `good fun` wrong."""
+
+    identity = "word-model"
+    fits = {"pos": {"great": 2.0, "The": 3.0, "Positive": 0.4, "positive": 0.5},
+            "neg": {"awful": 2.0, "Dis": 3.0, "Negative": 0.4, "negative": 0.5}}
+    vocab = ["great", "The", "awful", "Dis", "Enum", "table"]
+
+    def __init__(self):
+        self.scorer = self
+
+    def _row(self, template, text, columns):
+        lab = "pos" if "good" in text else "neg"
+        wrong = {"Negative": 1.0, "negative": 1.0} if "fun" in text else {}
+        return [-4.0 + self.fits[lab].get(c, 0.0) + wrong.get(c, 0.0) + 0.3 * (f" {c}\n" in template + "\n")
+                for c in columns]
+
+    def score(self, template, texts, columns):
+        return [self._row(template, t, columns) for t in texts]
+
+    def next_words(self, template, texts):
+        return self.vocab, np.array(self.score(template, texts, self.vocab))
+
+
+def _word_search(any_words=False, prompt=FEW_SHOT, dimensions=("calibration", "labels")):
+    from promptmine.tasks import Example, TaskSettings
+    from promptmine.tasks.search import search
+
+    rng = random.Random(0)
+    examples = [Example.of(lab, text=f"{word} film number {i}") for i in range(48)
+                for lab, word in [("positive", rng.choice(["good", "good fun"])), ("negative", "awful")]]
+    vs = VariantScorer(_WordModel(), examples, ["positive", "negative"])
+    settings = TaskSettings(verbalisers=SENTIMENT, any_words=any_words, dimensions=dimensions)
+    return search(vs, prompt, SENTIMENT, list(range(len(examples))), examples[:8], settings,
+                  strategy=Exhaustive(block_size=16, metric="hit1"))
+
+
+def _shown(prompt):
+    return set(re.findall(r"// (\w+)$", prompt, re.M))
+
+
+def test_default_label_words_are_whole_words_and_the_demonstrations_show_them():
+    res = _word_search()
+    words = {w for v in res.variants.values() for ws in v.readout.words for w in ws}
+    assert not words & {"Dis", "The", "Enum"} and "great" in words and "awful" in words
+    for v in res.variants.values():  # every prompt tried shows the words it reads out
+        assert _shown(v.prompt) <= {ws[0] for ws in v.readout.words}, (v.key, v.prompt, v.readout)
+    assert res.winner.readout.words[1] == ("awful",) and "awful" in _shown(res.winner.prompt)
+    assert "demonstrations relabelled" in "; ".join(res.winner.changes)
+    # the best prompt with the user's own words, for the report's readability line
+    assert res.kept_words is not None and res.kept_words.readout.words == (("Positive",), ("Negative",))
+    assert res.kept_words.prompt == FEW_SHOT and res.kept_words_examples == 96
+    # --any-label-words: the fragment and the function word may be read out, still shown in the demonstrations
+    loose = _word_search(any_words=True)
+    assert loose.winner.readout.words[1] == ("Dis",) and "Dis" in _shown(loose.winner.prompt)
+    for v in loose.variants.values():
+        assert _shown(v.prompt) <= {ws[0] for ws in v.readout.words}
+
+
+def test_zero_shot_readout_changes_and_later_demonstrations_show_the_new_words():
+    res = _word_search(prompt="Review: {text}\nSentiment:", dimensions=("calibration", "labels", "demos"))
+    assert res.winner.readout.words[0] == ("great",) or res.winner.readout.words[1] == ("awful",)
+    for v in res.variants.values():
+        cue = "Sentiment:"
+        assert set(re.findall(rf"^{cue} (\S+)$", v.prompt, re.M)) <= {ws[0] for ws in v.readout.words}
+
+
+def test_wording_variants_keep_the_answer_choices():
+    from promptmine.models.translate import Hypothesis
+    from promptmine.tasks import TaskSettings
+    from promptmine.tasks.search import Variant, answer_words, wording_variants
+
+    assert answer_words("Answer yes, no or maybe.", ["Yes", "No", "Maybe"]) == ["yes", "no", "maybe"]
+    assert answer_words("Response yes, any or perhaps.", ["Yes", "No", "Maybe"]) == ["yes"]
+
+    class Rewriter:  # a paraphraser double: one harmless rewrite, two that lose an answer choice
+        name = "rewriter"
+
+        def paraphrase(self, texts, n):
+            return [[Hypothesis(t.replace("Answer", "Reply")), Hypothesis("Response yes, any or perhaps."),
+                     Hypothesis(re.sub(r"\[\d+\]", "any", t))][:n] for t in texts]
+
+    verb = {"entailment": ["Yes"], "contradiction": ["No"], "neutral": ["Maybe"]}
+    prompt = "Answer yes, no or maybe.\n\nPremise: {premise}\nHypothesis: {hypothesis}\nAnswer:"
+    spec = parse_prompt(prompt, verb)
+    inc = Variant("v0", prompt, spec, Readout((("Yes",), ("No",), ("Maybe",))), "original")
+    vs = VariantScorer(None, [], list(verb))
+    out = wording_variants(vs, inc, verb, [(Rewriter(), ())], TaskSettings(permutations=4), cache=None)
+    assert out and all(answer_words(v.prompt, ["yes", "no", "maybe"])[:3] == ["yes", "no", "maybe"] for v in out)
+    assert any(v.spec.instruction == "Reply yes, no or maybe." for v in out)
+
+
+def test_report_shows_the_best_prompt_with_the_users_label_words(tmp_path):
+    from promptmine.report.tasks import KEPT_WORDS_ROW
+
+    rng = random.Random(1)
+    rows = [{"text": f"{rng.choice(['good', 'good fun'])} film {i}", "label": "positive"} for i in range(40)] + \
+        [{"text": f"awful film {i}", "label": "negative"} for i in range(40)]
+    task = tmp_path / "task.jsonl"
+    task.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "report"
+    res = optimize_task(FEW_SHOT, task, _WordModel(), verbalisers="positive=Positive,negative=Negative",
+                        held_out=30, selection_size=40, dimensions=["calibration", "labels"],
+                        strategy=Exhaustive(block_size=10, metric="hit1"), out=out, cache=None)
+    assert res.chosen.readout.words != res.original.readout.words
+    kept = res.search.kept_words
+    assert kept is not None and kept.readout.words == (("Positive",), ("Negative",))
+    report = (out / "report.md").read_text()
+    assert "Best prompt that keeps your label words: " + kept.key in report
+    if kept is not res.original:
+        assert KEPT_WORDS_ROW in res.heldout_metrics and KEPT_WORDS_ROW in report
+    held = json.loads((out / "heldout.json").read_text())
+    assert held["kept_words"]["prompt"] == kept.prompt and held["kept_words"]["words"] == [["Positive"], ["Negative"]]
+
+
+class _LeaningWordModel(_WordModel):
+    """The user's words lean to `Negative` whatever the input (as small models lean to one label):
+    calibration mends most of it, the model's own words need none."""
+
+    def _row(self, template, text, columns):
+        return [s + 0.6 * (c in ("Negative", "negative")) for s, c in zip(super()._row(template, text, columns), columns)]
+
+
+def test_the_best_prompt_with_the_users_words_gets_a_held_out_row(tmp_path):
+    from promptmine.report.tasks import KEPT_WORDS_ROW
+
+    rng = random.Random(2)
+    rows = [{"text": f"{rng.choice(['good', 'good', 'good fun'])} film {i}", "label": "positive"} for i in range(40)] + \
+        [{"text": f"awful film {i}", "label": "negative"} for i in range(40)]
+    task = tmp_path / "task.jsonl"
+    task.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "report"
+    res = optimize_task("Review: {text}\nSentiment:", task, _LeaningWordModel(),
+                        verbalisers="positive=Positive,negative=Negative", held_out=30, selection_size=40,
+                        dimensions=["calibration", "labels"], strategy=Exhaustive(block_size=10, metric="hit1"),
+                        out=out, cache=None)
+    kept = res.search.kept_words
+    assert res.chosen.readout.words != res.original.readout.words
+    assert kept is not None and kept.readout.words == res.original.readout.words and kept is not res.original
+    assert kept.readout.calibration != "raw" and res.search.kept_words_examples == 50
+    row = res.heldout_metrics[KEPT_WORDS_ROW]
+    assert res.heldout_metrics["original"].accuracy <= row.accuracy <= res.heldout_metrics["selected"].accuracy
+    report = (out / "report.md").read_text()
+    assert f"| {KEPT_WORDS_ROW} |" in report and f"held-out {100 * row.accuracy:.1f}" in report
+    assert json.loads((out / "heldout.json").read_text())["kept_words"]["heldout_accuracy"] == row.accuracy

@@ -133,8 +133,8 @@ RELATION_FLAGS = {"relations": "--relations", "pairs": "--pairs", "corpus": "--c
                   "paraphrased": "--paraphrased", "test_fraction": "--test-fraction",
                   "max_candidates": "--max-candidates", "strict": "--strict"}
 TASK_FLAGS = {"prompt": "--prompt", "prompt_file": "--prompt-file", "verbalisers": "--verbalisers",
-              "label_names": "--label-names",
-              "fixed_labels": "--fix-label", "heldout_file": "--heldout-file", "held_out": "--held-out",
+              "label_names": "--label-names", "fixed_labels": "--fix-label", "any_words": "--any-label-words",
+              "heldout_file": "--heldout-file", "held_out": "--held-out",
               "pool": "--pool",
               "selection_size": "--selection-size", "max_demos": "--max-demos",
               "permutations": "--permutations", "keep": "--keep", "keep_regex": "--keep-regex",
@@ -252,6 +252,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                      "(--verbalisers and --fix-label then use the names; default: the labels as they are)")
     add_setting(t, TaskSettings, "fixed_labels", "--fix-label", action="append", metavar="LABEL",
                 help="keep this label's words as given (repeatable; default: the search may change them)")
+    add_setting(t, TaskSettings, "any_words", "--any-label-words", action="store_true",
+                help="label words: let the search use any word the model prefers, fragments, function words and "
+                     "words of another label's meaning included (default: whole content words that do not "
+                     "contradict your words)")
     t.add_argument("--heldout-file", metavar="FILE", help="held-out examples (default: --held-out of --task)")
     add_setting(t, TaskSettings, "held_out", type=held_out, metavar="N|F",
                 help="without --heldout-file: examples of --task held out, a count or a share (default: a third)")

@@ -23,6 +23,7 @@ from promptmine.report.render import bar_chart, markdown_table
 # the files write_task_report writes (a staged report folder drops those of an earlier run it did not write)
 TASK_FILES = ("report.md", "accuracy.png", "variants.jsonl", "heldout.json", "heldout_predictions.jsonl",
               "best_prompt.txt", "best_prompt.json", "rank_ensemble.json", "optimized_ensemble.json")
+KEPT_WORDS_ROW = "best with your label words"  # the held-out row of promptmine.tasks.optimize.evaluate_heldout
 
 
 def _pct(x: float) -> str:
@@ -79,6 +80,7 @@ def write_task_report(out_dir: str | Path, result, *, scorer_name: str = "",
     lines += ["## The selected prompt", "",
               "What it changed: " + ("; ".join(winner.changes) if winner.changes else "nothing (the original)") + ".",
               "", f"Label words and calibration: {readout.describe(result.labels)}.", "",
+              kept_words_line(result), "",
               "Ready to use: `best_prompt.txt` (the prompt) and `best_prompt.json` (with its label words and "
               "the calibration prior), applied to new inputs by `promptmine predict --prompt best_prompt.json "
               "--input new.jsonl -o predictions.jsonl`. It was chosen for promptmine's calibrated "
@@ -116,6 +118,7 @@ def write_task_report(out_dir: str | Path, result, *, scorer_name: str = "",
                    "rank": [[v.prompt, w] for v, w in result.rank],
                    "optimized": [[v.prompt, w] for v, w in result.optimized],
                    "spread": {"min": lo, "median": med, "max": hi, "variants": n_var},
+                   "kept_words": kept_words(result),
                    "rows": {n: {"accuracy": m.accuracy, "macro_f1": m.macro_f1, "n": m.n,
                                 "vs_original": result.intervals.get(n)} for n, m in result.heldout_metrics.items()}},
                   f, indent=1)
@@ -132,6 +135,37 @@ def write_task_report(out_dir: str | Path, result, *, scorer_name: str = "",
 
 
 SAVED_FILES = {"selected": "best_prompt.json", "optimized ensemble": "optimized_ensemble.json"}
+
+
+def kept_words(result) -> dict | None:
+    """heldout.json's record of the best prompt with the user's own label words (None: none was judged)."""
+    s = result.search
+    kept = s.kept_words
+    if kept is None:
+        return None
+    held = result.heldout_metrics.get("selected" if kept is result.chosen else
+                                      "original" if kept is result.original else KEPT_WORDS_ROW)
+    return {"variant": kept.key, "prompt": kept.prompt, "words": [list(ws) for ws in kept.readout.words],
+            "calibration": kept.readout.calibration, "changes": list(kept.changes),
+            "selection_accuracy": s.kept_words_accuracy, "selection_examples": s.kept_words_examples,
+            "heldout_accuracy": None if held is None else held.accuracy}
+
+
+def kept_words_line(result) -> str:
+    """One sentence: the best prompt the search tried that keeps the user's own label words, beside the
+    winner, so the cost of readability (or of the model's own words) is visible."""
+    s, winner, original = result.search, result.chosen, result.original
+    if winner.readout.words == original.readout.words:
+        return "The selected prompt keeps your label words."
+    kept = s.kept_words
+    if kept is None:
+        return "No prompt with your label words was judged on the selection split."
+    held = result.heldout_metrics.get("original" if kept is original else KEPT_WORDS_ROW)
+    what = f"changed: {'; '.join(kept.changes)}" if kept.changes else "your prompt as it is"
+    return (f"Best prompt that keeps your label words: {kept.key} ({what}), selection accuracy "
+            f"{_pct(s.kept_words_accuracy)} on {s.kept_words_examples} examples"
+            + ("" if held is None else f", held-out {_pct(held.accuracy)}") +
+            f"; the selected prompt: held-out {_pct(result.heldout_metrics['selected'].accuracy)}.")
 
 
 def best_prompt(result) -> dict:

@@ -19,6 +19,7 @@ from promptmine.core.errors import InputError, PromptmineError
 from promptmine.core.progress import as_the_command, log, plural, warn
 from promptmine.core.settings import take
 from promptmine.models.score import DEFAULT_SCORER
+from promptmine.report.tasks import KEPT_WORDS_ROW
 from promptmine.selection import OptimizedEnsemble, Race
 from promptmine.scoring.metrics import macro_f1, paired_bootstrap
 from promptmine.tasks.data import (
@@ -386,6 +387,10 @@ def evaluate_heldout(vs: VariantScorer, result: SearchResult, sel: Sequence[Exam
     row("original", TaskPrompt(**member(original).model_dump(), name="original", **common))
     row("selected", TaskPrompt(**member(winner).model_dump(), name="selected", changes=list(winner.changes),
                                **common))
+    kept = result.kept_words  # the best prompt that reads out the user's own label words
+    if kept is not None and kept is not winner and kept is not original:
+        row(KEPT_WORDS_ROW, TaskPrompt(**member(kept).model_dump(), name=KEPT_WORDS_ROW, changes=list(kept.changes),
+                                       **common))
     notes = []
     top = [vs.variants[s.template] for s in result.finalists[:k]]
     rank = [(v, 1.0 / len(top)) for v in top]

@@ -279,6 +279,11 @@ class SearchResult:
     stages: list[StageLog]
     first_block: dict[str, float]  # variant key -> accuracy on the first block, shared by every variant
     readouts: list[tuple[Readout, float]]  # readouts judged on the original prompt, best first
+    # the best variant tried that reads out the user's own label words (what readability costs), its
+    # selection accuracy and the selection examples that is on (best_with_words)
+    kept_words: Variant | None = None
+    kept_words_accuracy: float = 0.0
+    kept_words_examples: int = 0
 
 
 def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[str]], sel_ids: Sequence[int],
@@ -321,22 +326,33 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
     incumbent = original
     if "calibration" in dimensions or "labels" in dimensions:
         before = vs.scorings
-        options = _label_options(vs, original, verbalisers, order, settings.fixed_labels) \
+        options = _label_options(vs, original, verbalisers, order, settings.fixed_labels,
+                                 any_words=settings.any_words) \
             if "labels" in dimensions else [[tuple(verbalisers[lab])] for lab in labels]
         modes = CALIBRATIONS if "calibration" in dimensions else ("raw",)
         vs.columns = list(dict.fromkeys(w for opts in options for ws in opts for w in ws))
         gold = [gold_all[i] for i in order]
         judged = judge_readouts(lambda r: accuracy(vs.logp(original, order, r), gold), options, modes)
         readouts = judged
-        best = judged[0][0]
+        # the words a readout reads out are the words the prompt shows: with demonstrations (or label
+        # words written in a prompt whose parts are not known) only readouts of the shown words apply to
+        # the original; other words come as relabelled prompts (the labels race below)
+        shown = _shown_words(prompt, spec, verbalisers)
+        fits = [(r, a) for r, a in judged if _shows(r, shown)]
+        best, best_acc = fits[0] if fits else (user, next(a for r, a in judged if r == user))
         vs.columns = []  # later variants are scored with their own readout's words only (shorter rows)
         if spec is not None and not spec.demos:  # demonstrations added later show the words read out
             spec = spec.with_(words=tuple(ws[0] for ws in best.words))
         incumbent = _variant(vs, prompt, spec, best, "readout", _readout_changes(user, best, labels))
-        stages.append(StageLog("calibration/labels", len(judged), incumbent.key, vs.scorings - before, judged[0][1],
+        if best.words != user.words:  # the best readout of the user's own words: what readability costs
+            mine = next(r for r, _ in judged if r.words == user.words)
+            _variant(vs, prompt, parse_prompt(prompt, verbalisers), mine, "readout", _readout_changes(user, mine, labels))
+        stages.append(StageLog("calibration/labels", len(judged), incumbent.key, vs.scorings - before, best_acc,
                                len(order)))
-        log(f"task search: best readout {best.describe(labels)}: selection accuracy {100 * judged[0][1]:.1f} "
-            f"(original {100 * next(a for r, a in judged if r == user):.1f}, {len(judged)} readouts)")
+        log(f"task search: best readout {best.describe(labels)}: selection accuracy {100 * best_acc:.1f} "
+            f"(original {100 * next(a for r, a in judged if r == user):.1f}, {len(judged)} readouts"
+            + ("" if judged[0][0] == best else f"; the best, {judged[0][0].describe(labels)} "
+               f"({100 * judged[0][1]:.1f}), is raced with the demonstrations relabelled") + ")")
 
     kept = Counter(protected_texts(prompt, keep, keep_regex))
 
@@ -374,14 +390,15 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
     finalists, finalists_gold = [], []
     # 2. label words shown in the demonstrations
     if "labels" in dimensions and spec is not None and spec.demos:
-        relabelled = []
-        for r, _ in readouts[:4]:
+        relabelled, tried = [], {incumbent.spec.words}
+        for r, _ in readouts:  # the best readout of each of the 3 best other word sets
             words = tuple(ws[0] for ws in r.words)
-            if words != incumbent.spec.words and r.calibration == incumbent.readout.calibration:
+            if words not in tried and len(relabelled) < 3:
+                tried.add(words)
                 s = incumbent.spec.with_(words=words)
-                relabelled.append(_variant(vs, render(s), s, r, "labels", incumbent.changes +
+                relabelled.append(_variant(vs, render(s), s, r, "labels", _readout_changes(user, r, labels) +
                                            (f"demonstrations relabelled {', '.join(words)}",)))
-        race_stage("labels", relabelled[:3])
+        race_stage("labels", relabelled)
     # 3. format
     if "format" in dimensions and incumbent.spec is not None:
         race_stage("format", [_variant(vs, render(s), s, incumbent.readout, "format", incumbent.changes + (what,))
@@ -403,7 +420,58 @@ def search(vs: VariantScorer, prompt: str, verbalisers: Mapping[str, Sequence[st
     gold_first = [gold_all[i] for i in first_ids]
     first_block = {key: accuracy(vs.logp(v, first_ids), gold_first) for key, v in vs.variants.items()
                    if vs.has(v, first_ids)}
-    return SearchResult(original, incumbent, finalists, finalists_gold, vs.variants, stages, first_block, readouts)
+    kept_words = best_with_words(vs, user, blocks, gold_all)
+    return SearchResult(original, incumbent, finalists, finalists_gold, vs.variants, stages, first_block, readouts,
+                        *(kept_words or (None, 0.0, 0)))
+
+
+def best_with_words(vs: VariantScorer, readout: Readout, blocks, gold_all) -> tuple[Variant, float, int] | None:
+    """The variant tried that reads out `readout`'s words (any calibration) and that the search judged
+    on the most selection examples, the most accurate of those: (variant, selection accuracy, examples).
+    Only scores already in memory are read."""
+    best = None
+    for v in vs.variants.values():
+        if v.readout.words != readout.words:
+            continue
+        ids: list[int] = []
+        for b in blocks:
+            more = list(b.ids)
+            if not _in_memory(vs, v, ids + more):
+                break
+            ids += more
+        if not ids:
+            continue
+        acc = accuracy(vs.logp(v, ids), [gold_all[i] for i in ids])
+        if best is None or (len(ids), acc) > (best[2], best[1]):
+            best = (v, acc, len(ids))
+    return best
+
+
+def _in_memory(vs: VariantScorer, v: Variant, ids: Sequence[int]) -> bool:
+    """Whether every word of the variant's readout is in memory for these examples (and for its prior)."""
+    template, fill = vs._forms.get(v.prompt, (None, None))
+    if template is None or (v.readout.calibration != "raw" and (v.prompt, v.readout) not in vs._priors):
+        return False
+    cols = v.readout.columns
+    return all(all(c in vs._memo.get((template, fill(dict(vs.examples[i].fields))), {}) for c in cols) for i in ids)
+
+
+def _shown_words(prompt: str, spec: PromptSpec | None, verbalisers: Mapping[str, Sequence[str]]):
+    """Per label, the word the prompt shows for it (its demonstrations'), or None where the readout may
+    take any word: a prompt without demonstrations. A prompt whose parts are not known shows the user's
+    words when any of them is written in it outside its slots."""
+    import re
+
+    labels = list(verbalisers)
+    if spec is not None:
+        return spec.words if spec.demos else (None,) * len(labels)
+    text = re.sub(r"\{[A-Za-z_]\w*\}", " ", prompt)
+    written = any(re.search(r"(?<!\w)" + re.escape(w) + r"(?!\w)", text) for ws in verbalisers.values() for w in ws)
+    return tuple(verbalisers[lab][0] for lab in labels) if written else (None,) * len(labels)
+
+
+def _shows(readout: Readout, shown: Sequence[str | None]) -> bool:
+    return all(w is None or ws[0] == w for ws, w in zip(readout.words, shown))
 
 
 def protected_texts(prompt: str, keep: Sequence[str], keep_regex: Sequence[str]) -> list[str]:
@@ -463,9 +531,11 @@ def _readout_changes(user: Readout, best: Readout, labels: Sequence[str]) -> tup
 
 
 def _label_options(vs: VariantScorer, original: Variant, verbalisers: Mapping[str, Sequence[str]],
-                   order: Sequence[int], fixed: Sequence[str], per_label: int = 3) -> list[list[tuple[str, ...]]]:
+                   order: Sequence[int], fixed: Sequence[str], per_label: int = 3, *,
+                   any_words: bool = False) -> list[list[tuple[str, ...]]]:
     """Per label, the word sets to try: the user's words first, their casing forms, and (with a causal
-    scorer) the words the model prefers for that label's examples. A fixed label keeps its words."""
+    scorer) the words the model prefers for that label's examples, the `per_label` best of those a
+    reader can trust (`promptmine.tasks.words.readable`) unless `any_words`. A fixed label keeps its words."""
     labels = list(verbalisers)
     options = [[tuple(verbalisers[lab])] for lab in labels]
     user_words = {w.lower() for ws in verbalisers.values() for w in ws}
@@ -480,7 +550,17 @@ def _label_options(vs: VariantScorer, original: Variant, verbalisers: Mapping[st
         ids = list(order)[:min(len(order), 128)]
         gold = label_index([vs.examples[i] for i in ids], labels)
         vocab, m = proposer(template, [fill(dict(vs.examples[i].fields)) for i in ids])
-        proposed = propose_words(m, vocab, gold, len(labels), per_label=per_label, exclude=user_words)
+        proposed = propose_words(m, vocab, gold, len(labels), per_label=per_label if any_words else 5 * per_label,
+                                 exclude=user_words)
+        if not any_words:
+            from promptmine.tasks.words import readable
+
+            proposed, dropped = readable(proposed, verbalisers)
+            proposed = [ws[:per_label] for ws in proposed]
+            if dropped:
+                log("task search: label words left out (--any-label-words allows them): " +
+                    "; ".join(f"{lab}: {w} ({why})" for lab, w, why in dropped[:12]) +
+                    (f"; {len(dropped) - 12} more" if len(dropped) > 12 else ""))
         for i, lab in enumerate(labels):
             if lab not in fixed:
                 options[i] += [(w,) for w in proposed[i]]
@@ -492,11 +572,14 @@ def _label_options(vs: VariantScorer, original: Variant, verbalisers: Mapping[st
 def wording_variants(vs: VariantScorer, incumbent: Variant, verbalisers, routes, settings: TaskSettings, *,
                      cache="default") -> list[Variant]:
     """The incumbent's instruction back-translated through each route into `settings.permutations`
-    variants (its protected spans kept: the label words, `settings.keep` and `keep_regex`); a prompt
-    without recognised parts is back-translated whole, as before."""
+    variants (its protected spans kept: the label words in any casing, the words read out,
+    `settings.keep` and `keep_regex`); a prompt without recognised parts is back-translated whole, as
+    before. A variant that drops or changes a label word the instruction names (its answer choices,
+    `yes, no or maybe`) is left out, like a changed label."""
     from promptmine.paraphrasing import paraphrase_text
 
-    words = [w for ws in verbalisers.values() for w in ws]
+    words = list(dict.fromkeys(f for ws in (*verbalisers.values(), *incumbent.readout.words) for w in ws
+                               for f in word_forms(w)))
     spec = incumbent.spec
     text = spec.instruction if spec is not None else incumbent.prompt
     if not text.strip():
@@ -510,10 +593,24 @@ def wording_variants(vs: VariantScorer, incumbent: Variant, verbalisers, routes,
             log(f"task search: wording through {translator.name} skipped: {e}")
             continue
         for r in records[1:]:
+            if answer_words(r["template"], words) != answer_words(text, words):
+                log(f"task search: a wording variant changed the answer choices, left out: {r['template']!r}")
+                continue
             s = spec.with_(instruction=r["template"]) if spec is not None else None
             out.append(_variant(vs, render(s) if s is not None else r["template"], s, incumbent.readout, "wording",
                                 incumbent.changes + (f"instruction back-translated ({translator.name} {r['pivot']})",)))
     return out
+
+
+def answer_words(text: str, words: Sequence[str]) -> list[str]:
+    """The label words (any of `words`, compared in lower case) a text names, in order: what a wording
+    variant of an instruction must keep (`Answer yes, no or maybe.`)."""
+    import re
+
+    if not words:
+        return []
+    alt = "|".join(re.escape(w) for w in sorted({w.lower() for w in words}, key=len, reverse=True))
+    return [m.group().lower() for m in re.finditer(r"(?<!\w)(?:" + alt + r")(?!\w)", text, flags=re.IGNORECASE)]
 
 
 @dataclass

@@ -26,6 +26,9 @@ class TaskSettings(Seeded):
         None, description="label as the data stores it -> its name (`0=negative,1=positive`; None: the labels as "
                           "they are)")
     fixed_labels: tuple[str, ...] = Field((), description="labels whose words the search keeps as given")
+    any_words: bool = Field(False, description="label words: any word the model prefers, fragments, function words "
+                                               "and words of another label's meaning included (default: readable "
+                                               "words only, `promptmine.tasks.words`)")
     held_out: int | float | None = Field(None, description="without held-out examples: examples held out, a count "
                                                            "or a share (None: a third)")
     selection_size: int | None = Field(512, ge=1, description="selection examples the search judges on (None: all)")
