@@ -41,7 +41,6 @@ import os
 import platform
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import benchdata as bd
@@ -399,13 +398,6 @@ def main() -> int:
                 f"{tp['speedup']:.1f}x; max |engine - naive| log-prob {tp['max_abs_diff']:.3g}.")
     tp_lines = ([tp_text(tp, str(raw.dtype).removeprefix("torch."))] if tp else []) + ([tp_text(tp32, "float32")] if tp32 else [])
     notes = sampling + ["## Table (relative change, interval and W/T/L against raw-score Manual)", "", table]
-    for name, comp in comps.items():
-        kept = {row_label(row, args.k): len(comp.kept_manual(row)) for row in comp.searches if comp.searches[row]}
-        notes.append(f"Kept the manual prompt{name} (no choice clearly better on the training facts, z = {args.z}): "
-                     + ", ".join(f"{row} {n} of {len(rels)}" for row, n in kept.items())
-                     + f". Dropped before selection as broken: {sum(map(len, comp.screened.values()))} candidates ("
-                     + ", ".join(f"{why.split(' ')[0]} {n}" for why, n in sorted(Counter(
-                         w.split(' ')[0] for d in comp.screened.values() for w in d.values()).items())) + ").")
     if fallbacks:
         notes.append(f"Optimised ensemble fell back to the rank ensemble for {len(fallbacks)} relation(s): "
                      + "; ".join(fallbacks))
