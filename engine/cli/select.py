@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
     templates, facts = facts_from_args(args, args.pairs, args.templates)
     settings = settings_from_args(args, SelectSettings, strategy=strategy_from_args(args),
                                   choose=chooser_from_args(args))
-    selections = select(templates, facts, settings=settings, scorer=args.scorer, options=options, cache=not args.no_cache,
-                        facts=settings_from_args(args, FactSettings))
+    selections = select(templates, facts, settings=settings, scorer=args.scorer, options=options,
+                        cache=not args.no_cache, facts=settings_from_args(args, FactSettings))
     if args.out in (None, "-"):  # the records on stdout, like mine and paraphrase
         write_jsonl(None, selections)
         return 0
