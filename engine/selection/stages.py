@@ -105,7 +105,6 @@ class RelationSearch:
     """A relation's search: the prompt it ended with and each stage's outcome."""
 
     relation: str | None
-    start: RelationVariant
     prompt: RelationVariant
     stages: list[StageOutcome] = field(default_factory=list)
 
@@ -305,7 +304,7 @@ def search_after_wording(scorer, relation: str | None, start: RelationVariant, b
                          wording: StageOutcome | None = None) -> RelationSearch:
     """From the wording stage's winner `start`: format, then demonstrations (when `demos` and asked for),
     then calibration, each as asked for in `settings.dimensions`."""
-    found = RelationSearch(relation, start, start, [wording] if wording else [])
+    found = RelationSearch(relation, start, [wording] if wording else [])
     later = stage_strategy(strategy, settings.stage_share)
     prompt = start
     facts_seen = wording.facts if wording else 0
