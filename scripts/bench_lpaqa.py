@@ -20,8 +20,9 @@ with raw and with calibrated scores (log P(y | prompt) - log P(y | prompt with t
 bootstrap 95% interval over test facts, per-relation wins/ties/losses against Manual, and the training
 facts each selected prompt was scored on. The cost (pairs raced, scores computed, seconds) is printed.
 
---json FILE writes the table; --out DIR gets report.md, summary.json and selected/<row>.jsonl (one line
-per relation and template: relation, template, weight, facts, method, note) for re-evaluation.
+--json FILE writes the table; --out DIR gets report.md, summary.json, selected/<row>.jsonl (one line
+per relation and template: relation, template, weight, facts, method, note) for re-evaluation, and
+stages.jsonl (each row's verdicts per relation: the best challenger, its paired advantage and bound).
 --cache memory (default) is an uncached run; --cache disk reuses the on-disk score cache.
 
     .venv/bin/python scripts/bench_lpaqa.py                                  # the full table, 2 CPU cores
@@ -66,7 +67,7 @@ def prepare_relation(rel: str, data: Path, args) -> dict:
     sentences = list(dict.fromkeys(s.replace("\n", " ") for s in sentences))
     if args.mine_sentences:
         sentences = bd.sample(sentences, args.mine_sentences, f"{args.seed}:{rel}:mine")
-    train, train_available = bd.train_sample(data, rel, args.seed, args.train_facts)
+    train, train_available = bd.train_sample(data, rel, args.seed, args.train_facts, args.vocab)
     test = bd.test_sample(half_b, rel, args.seed, args.test_facts, args.test_skip)
     return {
         "relation": rel,
@@ -230,6 +231,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=bd.DATA, help="shared data folder (default: %(default)s)")
     ap.add_argument("--relations", type=int, default=0, help="first N relations (sorted by id); 0 = all 28")
+    ap.add_argument("--only", default="", help="these relations only, comma-separated (e.g. P19,P136)")
+    ap.add_argument("--train-objects", choices=("common-vocab", "all"), default="common-vocab",
+                    help="training facts used for selection and demonstrations: those whose object is in LAMA's "
+                         "common vocabulary, as every test fact's is (common-vocab), or all of trex/train "
+                         "(default: %(default)s)")
     ap.add_argument("--train-facts", type=int, default=0,
                     help="training pairs per relation the racing may draw from, in a seeded order; 0 = all (default)")
     ap.add_argument("--budget", type=int, default=1500,
@@ -302,6 +308,13 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     manual_all = bd.manual_templates(args.data)
     rels = bd.relations_with_data(args.data, manual_all, args.relations)
+    if args.only:
+        wanted = [r.strip() for r in args.only.split(",") if r.strip()]
+        unknown = sorted(set(wanted) - set(rels))
+        if unknown:
+            ap.error(f"--only: no test and training data or manual template for {', '.join(unknown)}")
+        rels = [r for r in rels if r in wanted]
+    args.vocab = bd.common_vocab(args.data) if args.train_objects == "common-vocab" else None
     prepared = [prepare_relation(r, args.data, args) for r in rels]
     pools = candidate_pools(args, prepared, manual_all)
     train = {p["relation"]: fact_blocks(p["relation"], p["train"], args.block_size, args.max_candidates)
@@ -357,7 +370,8 @@ def main() -> int:
         f"halved; half A gives the mining corpus ({args.mine_sentences or 'all'} evidence sentences at most, "
         f"[MASK] -> obj_surface; {sum(len(p['sentences']) for p in prepared)} sentences in all, mined with "
         f"half A's labels and surface forms as pairs). Selection and weights: trex/train/<rel>.jsonl "
-        f"({min(n_train.values())}-{max(n_train.values())} pairs per relation available, in blocks of "
+        + ("facts whose object is in LAMA's common vocabulary (as every test fact's is) " if args.vocab else "")
+        + f"({min(n_train.values())}-{max(n_train.values())} pairs per relation available, in blocks of "
         f"{args.block_size} ranked over their block's distinct objects), {args.selection}"
         + (f" with a budget of {args.budget} (fact, template) pairs per relation" if args.selection == "race" else "")
         + f"; evaluation: {args.test_facts or 'all'} facts sampled from half B (never seen by selection)"
@@ -414,6 +428,11 @@ def main() -> int:
             write_jsonl(selected_path(args.out, row_label(row + name, args.k)), [{"relation": s.relation, "template": wt.template, "weight": wt.weight,
                                            "facts": s.facts, "method": s.method, "note": s.note}
                                           for s in sels for wt in s.templates])
+    write_jsonl(args.out / "stages.jsonl",  # each row's verdicts per relation: what replaced what, and how clearly
+                [{"variant": name or "raw", "row": row_label(row, args.k), "relation": rel, **vars(st),
+                  "replaced": st.replaced}
+                 for name, comp in comps.items() for row, by_rel in comp.searches.items()
+                 for rel, stages in by_rel.items() for st in stages])
     summary = {"rows": [{**r, "row": row_label(r["row"], args.k)} for r in rows],
                "per_relation": {row_label(row + name, args.k): {s.relation: {"p_at_1": s.p_at_1, "mrr": s.mrr, "n": s.n}
                                                               for s in comp.scores[row]}

@@ -13,6 +13,14 @@ script scores *every* candidate prompt of the same pools on the same test facts 
 The gap between the selected rows and in-distribution selection is what the train/test shift between
 trex/train and LAMA's facts costs; the gap to the oracle is what the pool holds beyond that.
 
+With --measure-facts N (default 60; 0 skips it) it also asks which training measure predicts held-out
+P@1: every candidate the screening keeps is scored on the first N of bench_lpaqa's training facts
+(same blocks, same --train-objects filter), and for each measure (hit@1, reciprocal rank, the gold
+object's log-probability, the gold object's log-probability normalised over the block's candidates)
+the table gives the mean rank correlation (Spearman, per relation, across candidates) with test P@1,
+the test P@1 of the candidate the measure ranks first, and of the manual-unless-clearly-beaten rule
+on that measure (paired lower bound above zero at --z).
+
     .venv/bin/python scripts/bench_lpaqa.py --test-facts 120 --test-skip 30 --test-block-size 30 --out DIR
     .venv/bin/python scripts/bench_lpaqa_oracle.py --test-facts 120 --test-skip 30 --test-block-size 30 --out DIR
 """
@@ -63,6 +71,108 @@ def read_selected(path: Path):
     return {rel: Selection(relation=rel, method=method[rel], model="", templates=wts) for rel, wts in by_rel.items()}
 
 
+MEASURES = ("hit@1", "reciprocal rank", "gold log-prob", "gold log-prob over candidates")
+
+
+def per_fact_measures(matrix, gold) -> dict:
+    """Each measure per fact of one block's score matrix [facts, candidates]."""
+    import numpy as np
+
+    m = np.asarray(matrix, dtype=np.float64)
+    g = m[np.arange(len(gold)), gold]
+    rank = 1 + (m > g[:, None]).sum(axis=1)
+    top = m.max(axis=1, keepdims=True)
+    lse = top[:, 0] + np.log(np.exp(m - top).sum(axis=1))
+    return {"hit@1": (rank == 1).astype(float), "reciprocal rank": 1.0 / rank, "gold log-prob": g,
+            "gold log-prob over candidates": g - lse}
+
+
+def spearman(a, b) -> float:
+    """Spearman's rank correlation (ties get their average rank)."""
+    import numpy as np
+
+    def ranked(x):
+        x = np.asarray(x, dtype=np.float64)
+        order = np.argsort(x, kind="stable")
+        r = np.empty(len(x))
+        r[order] = np.arange(len(x), dtype=np.float64)
+        for v in np.unique(x):  # average rank within ties
+            r[x == v] = r[x == v].mean()
+        return r
+
+    return float(np.corrcoef(ranked(a), ranked(b))[0, 1])
+
+
+def measure_study(args, scorer, rels, prepared, pools, per) -> str:
+    """Which training measure predicts held-out P@1 (see the module docstring); a markdown section."""
+    import numpy as np
+
+    from promptmine.core.progress import log
+    from promptmine.report import markdown_table
+    from promptmine.scoring import score_template
+    from promptmine.scoring.metrics import paired_bootstrap
+    from promptmine.selection.stages import screen
+
+    train = {p["relation"]: lp.fact_blocks(p["relation"], p["train"], args.block_size, args.max_candidates)
+             for p in prepared}
+    corr = {m: [] for m in MEASURES}
+    top1 = {m: {} for m in MEASURES}
+    bounded = {m: {} for m in MEASURES + ("both: reciprocal rank and normalised log-prob",)}
+    for i, rel in enumerate(rels):
+        manual = pools[rel].manual
+        dropped = screen(manual, [t for t in pools[rel].all if t != manual])
+        cands = [t for t in pools[rel].all if t not in dropped]
+        blocks, n = [], 0
+        for b in train[rel]:
+            if n >= args.measure_facts:
+                break
+            blocks.append(b)
+            n += b.n
+        vals = {}
+        for t in cands:
+            parts = [per_fact_measures(score_template(scorer, t, b).matrix, b.gold) for b in blocks]
+            vals[t] = {m: np.concatenate([p[m] for p in parts]) for m in MEASURES}
+        test_p1 = np.array([per[rel][t][0].mean() for t in cands])
+        for m in MEASURES:
+            means = np.array([vals[t][m].mean() for t in cands])
+            if len(cands) > 2 and test_p1.std() > 0 and means.std() > 0:
+                corr[m].append(spearman(means, test_p1))
+            top1[m][rel] = cands[int(np.argmax(means))]
+
+        def clearly(t: str, m: str) -> bool:
+            d = vals[t][m] - vals[manual][m]
+            return len(d) > 1 and d.mean() - args.z * d.std(ddof=1) / np.sqrt(len(d)) > 0
+
+        for m in bounded:
+            ms = ("reciprocal rank", "gold log-prob over candidates") if m.startswith("both") else (m,)
+            key = ms[0]
+            best = max((t for t in cands if t != manual), key=lambda t: vals[t][key].mean(), default=None)
+            bounded[m][rel] = best if best is not None and all(clearly(best, x) for x in ms) else manual
+        log(f"measures: {rel} ({i + 1}/{len(rels)}): {len(cands)} candidates on {n} training facts")
+    base = np.concatenate([per[r][pools[r].manual][0] for r in rels])
+
+    def row(name: str, chosen: dict | None, rho: list | None) -> list:
+        if chosen is None:
+            return [name, f"{np.mean(rho):+.2f} ({len(rho)} relations)", "-", "-", "-", "-"]
+        hits = np.concatenate([per[r][chosen[r]][0] for r in rels])
+        _, lo, hi = paired_bootstrap(list(base), list(hits), relative=True)
+        kept = sum(chosen[r] == pools[r].manual for r in rels)
+        worst = min(per[r][chosen[r]][0].mean() - per[r][pools[r].manual][0].mean() for r in rels)
+        return [name, f"{np.mean(rho):+.2f} ({len(rho)} relations)" if rho else "-", f"{100 * hits.mean():.1f}",
+                f"{100 * (hits.mean() / base.mean() - 1):+.1f}% [{100 * lo:+.1f}, {100 * hi:+.1f}]",
+                f"{kept}/{len(rels)}", f"{100 * worst:+.1f}"]
+
+    rows = [[f"Manual", "-", f"{100 * base.mean():.1f}", "", "", ""]]
+    for m in MEASURES:
+        rows.append(row(f"{m}: best candidate", top1[m], corr[m]))
+    for m in bounded:
+        rows.append(row(f"{m}: manual unless clearly beaten (z={args.z})", bounded[m], None))
+    return (f"Every screened candidate on the first {args.measure_facts} training facts per relation "
+            f"(trex/train, {args.train_objects} objects, blocks of {args.block_size}) and on the test facts above.\n\n"
+            + markdown_table(["selection by", "Spearman with test P@1 (mean)", "test P@1", "vs Manual [95% CI]",
+                              "kept manual", "worst relation (points)"], rows))
+
+
 def main() -> int:
     from promptmine.models.device import default_threads
 
@@ -83,8 +193,18 @@ def main() -> int:
     ap.add_argument("--k", type=int, default=3, help="rank ensemble size (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=default_threads())
+    ap.add_argument("--train-objects", choices=("common-vocab", "all"), default="common-vocab",
+                    help="as bench_lpaqa (default: %(default)s)")
+    ap.add_argument("--block-size", type=int, default=15, help="as bench_lpaqa (default: %(default)s)")
+    ap.add_argument("--measure-facts", type=int, default=60,
+                    help="training facts per relation for the which-measure study; 0 = skip it (default: %(default)s)")
+    ap.add_argument("--z", type=float, default=1.645, help="the study's manual-unless-clearly-beaten bound")
+    ap.add_argument("--only", default="", help="these relations only, comma-separated")
+    ap.add_argument("--cache", choices=("memory", "disk"), default="memory",
+                    help="memory: uncached; disk: the on-disk score cache bench_lpaqa --cache disk filled")
     args = ap.parse_args()
     args.train_facts = 0
+    args.vocab = bd.common_vocab(args.data) if args.train_objects == "common-vocab" else None
 
     if lp.data_missing("bench_lpaqa_oracle", args.data):
         return bd.MISSING_EXIT
@@ -106,11 +226,14 @@ def main() -> int:
     started = time.perf_counter()
     manual_all = bd.manual_templates(args.data)
     rels = bd.relations_with_data(args.data, manual_all, args.relations)
+    if args.only:
+        rels = [r for r in rels if r in {x.strip() for x in args.only.split(",")}]
     prepared = [lp.prepare_relation(r, args.data, args) for r in rels]
     pools = {r: pool.dedupe() for r, pool in lp.candidate_pools(args, prepared, manual_all).items()}
     test = {p["relation"]: lp.fact_blocks(p["relation"], p["test"], args.test_block_size, args.max_candidates)
             for p in prepared}
-    scorer = CachedScorer(CausalScorer(threads=args.threads), DiskCache(None, "scores"))
+    scorer = CachedScorer(CausalScorer(threads=args.threads),
+                          DiskCache(None, "scores") if args.cache == "memory" else True)
 
     # every candidate on every test fact: hits and reciprocal ranks per (relation, template)
     per: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
@@ -194,6 +317,10 @@ def main() -> int:
             f"{args.test_facts or 'all'} per relation, blocks of {args.test_block_size or 'all'}), raw scores, "
             f"{n_pairs} (fact, template) pairs in {time.perf_counter() - started:.0f} s.")
     report = f"# Selection vs in-distribution selection vs oracle\n\n{head}\n\n{table}\n\n## Per relation (P@1)\n\n{detail_table}\n"
+    study = measure_study(args, scorer, rels, prepared, pools, per) if args.measure_facts else None
+    if study:
+        report += "\n## Which training measure predicts held-out P@1\n\n" + study + "\n"
+        print("\n" + study)
     (args.out / "oracle.md").write_text(report, encoding="utf-8")
     (args.out / "oracle.json").write_text(json.dumps({"rows": rows, "args": {k: str(v) for k, v in vars(args).items()}},
                                                      indent=1))

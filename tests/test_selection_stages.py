@@ -48,7 +48,7 @@ def test_demonstrations_come_from_facts_the_race_never_scores():
                             ["Paris", "Rome", "Oslo", "Bern"]) for a in (0, 10, 20)]
     blocks[0].subjects[3] = "s25"  # the same subject as a reserved fact: out of the race too
     pool, rest = reserve_demos(blocks, 6)
-    assert [s for s, _ in pool] == [f"s{i}" for i in range(24, 30)]
+    assert sorted(s for s, _ in pool) == ["s23", "s24", "s25", "s27", "s28", "s29"]  # the latest 2 per object
     raced = {s for b in rest for s in b.subjects}
     assert not raced & {s for s, _ in pool} and len(raced) == 23
     prompt = RelationVariant("[X] lives in [Y] .")
@@ -122,4 +122,14 @@ def test_a_calibrated_selection_is_evaluated_calibrated(tiny_causal_dir):
 def test_no_demonstration_shows_a_test_subject():
     block = RelationFacts("P1", [f"s{i}" for i in range(12)], [i % 3 for i in range(12)], ["a", "b", "c"])
     pool, rest = reserve_demos([block], 3, avoid={"s11", "s9"})
-    assert [s for s, _ in pool] == ["s7", "s8", "s10"] and "s11" in rest[0].subjects
+    assert [s for s, _ in pool] == ["s10", "s7", "s8"] and "s11" in rest[0].subjects
+
+
+def test_demonstrations_show_the_relation_s_typical_objects():
+    """The pool holds facts of the most frequent objects, not an outlier whose object nothing else has."""
+    objects = ["Paris", "Rome", "Slc17a2", "Oslo"]
+    gold = [0, 1, 0, 1, 0, 1, 3, 0, 2, 2]  # Paris 4, Rome 3, Slc17a2 2 (the latest facts), Oslo 1
+    block = RelationFacts("P1", [f"s{i}" for i in range(10)], gold, objects)
+    pool, rest = reserve_demos([block], 4)
+    assert pool == [("s7", "Paris"), ("s4", "Paris"), ("s5", "Rome"), ("s3", "Rome")]
+    assert sum(b.n for b in rest) == 6

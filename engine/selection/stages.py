@@ -201,13 +201,25 @@ def demo_variants(prompt: RelationVariant, pool: Sequence[tuple[str, str]], sett
     return out
 
 
-def reserve_demos(blocks: Sequence[RelationFacts], n: int, *, avoid: set[str] = frozenset()
+def reserve_demos(blocks: Sequence[RelationFacts], n: int, *, avoid: set[str] = frozenset(), per_object: int = 2
                   ) -> tuple[list[tuple[str, str]], list[RelationFacts]]:
-    """(the last `n` training facts whose subject is not in `avoid` (the test facts' subjects) as the
+    """(`n` training facts whose subject is not in `avoid` (the test facts' subjects) as the
     demonstration pool, the blocks without every fact whose subject is in that pool): neither the race
-    nor the evaluation scores a fact whose subject a demonstration shows."""
+    nor the evaluation scores a fact whose subject a demonstration shows.
+
+    The pool holds typical facts: those of the relation's most frequent objects in the training facts
+    (at most `per_object` each, the last in the training order first). A demonstration is meant to
+    show the relation, and one with a rare object (`Osteoblast known as Slc17a2.`) shows an outlier."""
+    from collections import Counter
+
     facts = [(s, b.objects[g]) for b in blocks for s, g in zip(b.subjects, b.gold)]
-    pool = [f for f in facts if f[0] not in avoid][-n:] if n else []
+    freq = Counter(o for _, o in facts)
+    by_object: dict[str, list[tuple[str, str]]] = {}
+    for f in reversed(facts):
+        if f[0] not in avoid and len(by_object.setdefault(f[1], [])) < per_object:
+            by_object[f[1]].append(f)
+    ranked = sorted(by_object, key=lambda o: -freq[o])  # stable: ties keep the latest-first order
+    pool = [f for o in ranked for f in by_object[o]][:n] if n else []
     taken = {s for s, _ in pool}
     rest = []
     for b in blocks:
