@@ -270,9 +270,9 @@ def main() -> int:
     ap.add_argument("--k", type=int, default=3, help="rank ensemble size (default: %(default)s)")
     ap.add_argument("--dimensions", default=",".join(SearchSettings.default("dimensions")),
                     help="relation search stages for the Searched rows, comma-separated (default: %(default)s)")
-    ap.add_argument("--alpha", type=float, default=SearchSettings.default("alpha"),
-                    help="a choice among K candidates replaces the manual prompt when its paired advantage on "
-                         "training facts is above zero by Phi^-1(1 - alpha/K) standard errors (default: %(default)s)")
+    ap.add_argument("--z", type=float, default=SearchSettings.default("z"),
+                    help="a choice replaces the manual prompt when its paired advantage on training facts is above "
+                         "zero by z standard errors (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dtype", default="fast", help="scorer dtype: fast (bfloat16 where native), float32 (default: %(default)s)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
@@ -331,7 +331,7 @@ def main() -> int:
     variants = {"": scorer} if args.calibration == "off" else \
         {" (calibrated)": calibrated(scorer, args.fillers.split("|"))} if args.calibration == "on" else \
         {"": scorer, " (calibrated)": calibrated(scorer, args.fillers.split("|"))}
-    search = SearchSettings(dimensions=tuple(d for d in args.dimensions.split(",") if d), alpha=args.alpha)
+    search = SearchSettings(dimensions=tuple(d for d in args.dimensions.split(",") if d), z=args.z)
     comps, costs = {}, {}
     for name, sc in variants.items():
         t = time.perf_counter()

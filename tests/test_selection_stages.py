@@ -9,7 +9,7 @@ from promptmine.scoring import CachedScorer, RelationFacts
 from promptmine.selection import Exhaustive, Race, split_blocks
 from promptmine.selection.racing import advantage
 from promptmine.selection.stages import (
-    RelationVariant, SearchSettings, bound_z, decide, demo_variants, fluency, format_variants, reserve_demos, screen,
+    RelationVariant, SearchSettings, decide, demo_variants, fluency, format_variants, reserve_demos, screen,
     search_after_wording,
 )
 
@@ -29,24 +29,12 @@ def test_a_protected_incumbent_stays_in_the_race_and_is_replaced_only_when_clear
     kept = race.run(QualityScorer(), ["good a", "ok b", "bad c"], f, keep=1, protect=["bad c"])
     assert "bad c" in {s.template for s in kept.survivors}  # the worst, yet never dropped
     result = race.run(QualityScorer(), ["ok manual", "ok2 close", "good clear"], f, keep=1, protect=["ok manual"])
-    out = decide("wording", result, "ok manual", 2, alpha=0.05, metric="rr")
+    out = decide("wording", result, "ok manual", 2, z=1.645, metric="rr")
     assert out.replaced and out.after == "good clear" and out.lower > 0 and out.facts == result.facts
     everything = Exhaustive(block_size=16).run(QualityScorer(), ["ok manual", "ok2 close"], f, keep=1)
-    close = decide("wording", everything, "ok manual", 1, alpha=0.05, metric="rr")
+    close = decide("wording", everything, "ok manual", 1, z=1.645, metric="rr")
     assert close.challenger == "ok2 close" and not close.replaced and close.after == "ok manual"  # a small edge (or a loss) keeps the incumbent
     assert "kept the incumbent" in close.describe()
-
-
-def test_the_best_of_many_challengers_must_clear_a_higher_bound():
-    assert bound_z(0.05, 1) == pytest.approx(1.645, abs=1e-3)
-    assert bound_z(0.05, 25) == pytest.approx(2.878, abs=1e-3) and bound_z(0.05, 0) == bound_z(0.05, 1)
-    # the same race judged as the winner of 1 challenger or of 40: the small edge passes only the first
-    f = facts(96)
-    result = Exhaustive(block_size=16).run(QualityScorer(), ["ok manual", "good clear"], f, keep=1)
-    one, many = (decide("wording", result, "ok manual", k, alpha=0.05, metric="rr") for k in (1, 40))
-    assert one.mean == many.mean and many.z > one.z and one.lower > many.lower
-    assert one.replaced and (many.replaced == (many.lower > 0))
-    assert f"(z {many.z:.2f})" in many.describe()
 
 
 def test_format_variants_change_the_final_full_stop_only():

@@ -25,7 +25,7 @@ from promptmine.scoring import (
 from promptmine.selection.choosers import OptimizedEnsemble, RankEnsemble, Top1
 from promptmine.selection.racing import Race, RaceResult, Strategy, advantage, split_blocks
 from promptmine.selection.stages import (
-    RelationVariant, SearchSettings, StageOutcome, bound_z, decide, reserve_demos, screen, search_after_wording,
+    RelationVariant, SearchSettings, StageOutcome, decide, reserve_demos, screen, search_after_wording,
 )
 
 ROWS = ("Manual", "Mined top-1", "Paraphrased top-1", "Mined+Paraphrased top-1", "top-K rank ensemble",
@@ -85,7 +85,7 @@ class Comparison:
                 best = max((st for st in stages if st.challenger), key=lambda st: st.lower, default=None)
                 out[rel] = ("no candidate" if best is None else
                             f"best challenger {best.mean:+.3f} per fact, lower bound {best.lower:+.3f} "
-                            f"(z {best.z:.2f}) on {best.facts} facts")
+                            f"on {best.facts} facts")
         return out
 
     def ran(self, row: str) -> list[bool]:
@@ -115,8 +115,7 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
     (every candidate on every training fact). Each top-1 row's best survivor of its pool (`Top1`), and
     each ensemble (`rank`, `optimized`; the optimised one falls back to the rank ensemble on too few
     facts, its Selection says so in `note`; `seed` draws its held-out split and orders the facts),
-    replaces the manual prompt only when clearly better on the shared training facts (`search.alpha`,
-    corrected for the number of candidates: `stages.bound_z`).
+    replaces the manual prompt only when clearly better on the shared training facts (`search.z`).
     The search rows go on from the Mined+Paraphrased winner through `search.dimensions`
     (`stages.search_after_wording`); the demonstrations come from training facts set aside from the
     race (`DEMO_POOL`). Each Selection's `facts` is how many training facts its templates were scored
@@ -163,7 +162,7 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
                            templates=[WeightedTemplate(template=pool.manual)], facts=result.seen[pool.manual])
 
         def pick(row: str, templates: list[str]) -> Selection:
-            out = decide(row, result, pool.manual, len(templates), search.alpha, metric, among=templates)
+            out = decide(row, result, pool.manual, len(templates), search.z, metric, among=templates)
             searches[row][rel] = [out]
             if not out.replaced:
                 return manual.model_copy(update={"facts": result.facts})
@@ -173,10 +172,9 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
             """An ensemble replaces the manual prompt only when clearly better on the shared facts."""
             ens = combined_ranks(result, sel)
             base = next(s for s in result.survivors if s.template == pool.manual)
-            z = bound_z(search.alpha, len(pool.all) - 1)  # its members are the best of every candidate
-            mean, lower = advantage(ens, base.ranks, z=z, metric=metric)
+            mean, lower = advantage(ens, base.ranks, z=search.z, metric=metric)
             out = StageOutcome(row, len(sel.templates), pool.manual, pool.manual, challenger=selection_name(sel),
-                               mean=mean, lower=lower, facts=result.facts, z=z)
+                               mean=mean, lower=lower, facts=result.facts)
             if lower > 0:
                 out.after = selection_name(sel)
                 out.change = sel.method

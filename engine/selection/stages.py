@@ -17,11 +17,7 @@ Each stage races its candidates with the incumbent protected (`Race(..., protect
 survivor replaces the incumbent only when its paired advantage on the shared training facts is clearly
 above zero (`racing.advantage`: mean - z * standard error > 0, on the race's per-fact metric); ties
 and small edges keep the incumbent, so a prompt the training facts cannot tell apart from the user's
-never replaces it. The best of K challengers is the luckiest of K, so z grows with K (`bound_z`,
-Bonferroni: z = Phi^-1(1 - alpha / K), 1.645 for one challenger at alpha 0.05, 2.9 for 25): on
-bench_lpaqa's 28 relations the single-comparison bound let 19 of 28 winners of ~25-candidate races
-through, and the ones that lost most on the test facts (P136's `[Y] composed by [X].`, -26.7 points)
-were among those the corrected bound keeps out.
+never replaces it.
 """
 
 from __future__ import annotations
@@ -46,21 +42,13 @@ class SearchSettings(Settings):
     """How a relation's prompt is searched beyond its wording (`compare`, `run`, bench_lpaqa)."""
 
     dimensions: tuple[str, ...] = Field(STAGES, description="relation stages to search, in this order")
-    alpha: float = Field(0.05, gt=0, lt=1, description="how often a stage may replace the incumbent by luck: the best "
-                                                       "of K challengers must beat it by z = Phi^-1(1 - alpha/K) "
-                                                       "standard errors of the paired advantage on training facts")
+    z: float = Field(1.645, ge=0, description="a candidate replaces the incumbent when its paired advantage on "
+                                              "training facts is above zero by z standard errors")
     shots: tuple[int, ...] = Field((1, 3, 5), description="demonstration counts tried")
     draws: int = Field(2, ge=1, description="samples of training facts tried as the 3-fact demonstrations")
     fillers: tuple[str, ...] = Field(("N/A",), description="content-free subjects of the calibration stage")
     stage_share: float = Field(0.25, gt=0, description="each of the format and demonstration stages gets this "
                                                        "share of the race's budget")
-
-
-def bound_z(alpha: float, challengers: int) -> float:
-    """The z a stage's best challenger must clear: one-sided, Bonferroni-corrected for `challengers`."""
-    from statistics import NormalDist
-
-    return NormalDist().inv_cdf(1 - alpha / max(1, challengers))
 
 
 @dataclass(frozen=True)
@@ -99,7 +87,6 @@ class StageOutcome:
     mean: float = 0.0
     lower: float = float("-inf")
     facts: int = 0
-    z: float = 0.0  # the standard errors the challenger had to clear (bound_z)
 
     @property
     def replaced(self) -> bool:
@@ -110,7 +97,7 @@ class StageOutcome:
             return f"{self.stage}: no candidate"
         verdict = f"replaced ({self.change})" if self.replaced else "kept the incumbent"
         return (f"{self.stage}: {verdict}; best challenger {self.mean:+.3f} per fact, lower bound "
-                f"{self.lower:+.3f} (z {self.z:.2f}), on {self.facts} facts ({self.candidates} candidates)")
+                f"{self.lower:+.3f}, on {self.facts} facts ({self.candidates} candidates)")
 
 
 @dataclass
@@ -126,26 +113,24 @@ class RelationSearch:
         return [s.change for s in self.stages if s.replaced]
 
 
-def decide(stage: str, result: RaceResult, incumbent: str, candidates: int, alpha: float, metric: str,
+def decide(stage: str, result: RaceResult, incumbent: str, candidates: int, z: float, metric: str,
            among: Sequence[str] | None = None) -> StageOutcome:
-    """The stage's verdict from a race among `candidates` challengers: the best survivor other than the
-    incumbent (among `among` when given) replaces it only when clearly better on the shared facts, by
-    `bound_z(alpha, candidates)` standard errors."""
+    """The stage's verdict from a race: the best survivor other than the incumbent (among `among` when
+    given) replaces it only when clearly better on the shared facts."""
     base = next(s for s in result.survivors if s.template == incumbent)
     pool = None if among is None else set(among)
     best = next((s for s in result.survivors if s.template != incumbent and (pool is None or s.template in pool)),
                 None)
-    z = bound_z(alpha, candidates)
     if best is None:
-        return StageOutcome(stage, candidates, incumbent, incumbent, facts=result.facts, z=z)
+        return StageOutcome(stage, candidates, incumbent, incumbent, facts=result.facts)
     mean, lower = advantage(best.ranks, base.ranks, z=z, metric=metric)
     after = best.template if lower > 0 else incumbent
     return StageOutcome(stage, candidates, incumbent, after, f"{stage}: {after}" if lower > 0 else "",
-                        challenger=best.template, mean=mean, lower=lower, facts=result.facts, z=z)
+                        challenger=best.template, mean=mean, lower=lower, facts=result.facts)
 
 
 def race_stage(stage: str, scorer, incumbent: RelationVariant, proposals: Sequence[tuple[RelationVariant, str]],
-               blocks, strategy, *, alpha: float, seed: int, desc: str) -> tuple[RelationVariant, StageOutcome]:
+               blocks, strategy, *, z: float, seed: int, desc: str) -> tuple[RelationVariant, StageOutcome]:
     """Race the incumbent and its `proposals` ((prompt, what changed)); the winner and the outcome."""
     by_text = {incumbent.text: (incumbent, "")}
     for p, change in proposals:
@@ -153,7 +138,7 @@ def race_stage(stage: str, scorer, incumbent: RelationVariant, proposals: Sequen
     if len(by_text) == 1:
         return incumbent, StageOutcome(stage, 0, incumbent.text, incumbent.text)
     result = strategy.run(scorer, list(by_text), blocks, seed=seed, keep=1, protect=[incumbent.text], desc=desc)
-    out = decide(stage, result, incumbent.text, len(by_text) - 1, alpha, strategy.metric)
+    out = decide(stage, result, incumbent.text, len(by_text) - 1, z, strategy.metric)
     winner, change = by_text[out.after]
     out.change = change
     return winner, out
@@ -306,11 +291,10 @@ def calibration_stage(scorer, incumbent: RelationVariant, blocks: Sequence[Relat
     jobs = [(incumbent.text, b) for b in used]
     raw = [r for s in score_templates(scorer, jobs) for r in s.ranks]
     cal = [r for s in score_templates(calibrated(scorer, settings.fillers), jobs) for r in s.ranks]
-    z = bound_z(settings.alpha, 1)
-    mean, lower = advantage(cal, raw, z=z, metric=metric)
+    mean, lower = advantage(cal, raw, z=settings.z, metric=metric)
     label = f"calibrated ({'|'.join(settings.fillers)})"
     out = StageOutcome("calibration", 1, incumbent.text, incumbent.text, challenger=label, mean=mean, lower=lower,
-                       facts=len(raw), z=z)
+                       facts=len(raw))
     if lower > 0:
         out.change = label
         out.after = incumbent.text + " [calibrated]"
@@ -339,12 +323,12 @@ def search_after_wording(scorer, relation: str | None, start: RelationVariant, b
     for dim in settings.dimensions:
         if dim == "format":
             proposals = [(prompt.with_(template=t), what) for t, what in format_variants(prompt.template)]
-            prompt, out = race_stage("format", scorer, prompt, proposals, blocks, later,
-                                     alpha=settings.alpha, seed=seed, desc=f"format {relation}")
+            prompt, out = race_stage("format", scorer, prompt, proposals, blocks, later, z=settings.z, seed=seed,
+                                     desc=f"format {relation}")
         elif dim == "demos" and demos:
             proposals = demo_variants(prompt, demo_pool, settings, seed, relation)
-            prompt, out = race_stage("demos", scorer, prompt, proposals, blocks, later,
-                                     alpha=settings.alpha, seed=seed, desc=f"demonstrations {relation}")
+            prompt, out = race_stage("demos", scorer, prompt, proposals, blocks, later, z=settings.z, seed=seed,
+                                     desc=f"demonstrations {relation}")
         elif dim == "calibration":
             prompt, out = calibration_stage(scorer, prompt, blocks, max(facts_seen, 60), settings, strategy.metric)
         else:
