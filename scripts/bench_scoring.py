@@ -468,7 +468,8 @@ def speed_main(args) -> int:
 def demos_main(args) -> int:
     """--demos: what three demonstrations before a relation's template cost (the relation search's demos
     stage). Per relation (bench_lpaqa's first --demo-relations, its 30 half-B test facts over their
-    distinct objects): the manual template alone and after 3 trex/train facts one a line (the stage's
+    distinct objects): the manual template alone and after 3 trex/train facts (objects in LAMA's common
+    vocabulary, as bench_lpaqa's) one a line (the stage's
     first 3-fact candidate), scored by the uncached scorer, interleaved --repeats times, best kept. The
     demonstrations are the same for every subject, so the scorer runs them once per call (its shared
     head KV cache) and each row feeds only the query's tokens."""
@@ -480,8 +481,9 @@ def demos_main(args) -> int:
     torch.set_num_threads(args.threads)
     scorer = CausalScorer(device="cpu", dtype=args.dtype, threads=args.threads)
     cases = []
+    vocab = bd.common_vocab(args.data)  # the facts bench_lpaqa draws demonstrations from
     for rel, template, facts in workload(args.data, 30, 30, args.seed, args.demo_relations):
-        train, _ = bd.train_sample(args.data, rel, args.seed, 60)
+        train, _ = bd.train_sample(args.data, rel, args.seed, 60, vocab)
         pool = [(f["sub_label"], f["obj_label"]) for f in train]
         three = next(p for p, _ in demo_variants(RelationVariant(template), pool, SearchSettings(), args.seed, rel)
                      if len(p.demos) == 3)
