@@ -133,3 +133,29 @@ def test_demonstrations_show_the_relation_s_typical_objects():
     pool, rest = reserve_demos([block], 4)
     assert pool == [("s7", "Paris"), ("s4", "Paris"), ("s5", "Rome"), ("s3", "Rome")]
     assert sum(b.n for b in rest) == 6
+
+
+def test_the_wording_winner_must_also_win_once_both_prompts_show_demonstrations():
+    """With the manual prompt given, format and demonstrations are searched from both it and the wording
+    winner, and the manual prompt's path stays unless the winner's is clearly better."""
+    from test_selection_racing import memory_scorer
+
+    f = facts(120)
+    blocks = split_blocks(RelationFacts("R", f.subjects[:96], f.gold[:96], f.objects), 16, seed=0)
+    pool = [(s, f.objects[g]) for s, g in zip(f.subjects[96:], f.gold[96:])]
+    settings = SearchSettings(dimensions=("wording", "format", "demos"), shots=(1,), draws=1)
+    race = Race(budget=400, block_size=16)
+
+    def run(manual: str, start: str, **kw):
+        return search_after_wording(memory_scorer(), "R", RelationVariant(start), blocks, pool, race, settings,
+                                    seed=0, demos=True, manual=RelationVariant(manual), **kw)
+
+    lucky = run("good [X] [Y]", "ok [X] [Y]")  # the wording stage crowned a worse prompt
+    assert lucky.prompt.template.startswith("good") and lucky.stages[-1].stage == "start"
+    assert not lucky.stages[-1].replaced and not lucky.changes  # the worse path was raced out: nothing changed
+    better = run("ok [X] [Y]", "good [X] [Y]")  # it found a clearly better one
+    assert better.prompt.template.startswith("good") and better.stages[-1].replaced
+    assert better.changes[-1] == "the wording winner's path beat the manual prompt's"
+    alone = search_after_wording(memory_scorer(), "R", RelationVariant("ok [X] [Y]"), blocks, pool, race, settings,
+                                 seed=0, demos=True)
+    assert "start" not in [s.stage for s in alone.stages]

@@ -197,7 +197,8 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
         start = RelationVariant(wording.after if wording else pool.manual)
         for row, with_demos in zip(SEARCH_ROWS, (False, demos)):
             found = search_after_wording(scorer, rel, start, tr, demo_pool, strategy, search, seed=seed,
-                                         demos=with_demos, wording=wording)
+                                         demos=with_demos, wording=wording,
+                                         manual=RelationVariant(pool.manual) if with_demos else None)
             searches[row][rel] = found.stages
             chosen[row] = Selection(relation=rel, method="top1" if found.prompt.text != pool.manual else "manual",
                                     model=scorer.identity, templates=[WeightedTemplate(template=found.prompt.text)],

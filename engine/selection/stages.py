@@ -313,27 +313,53 @@ def stage_strategy(strategy, share: float):
 def search_after_wording(scorer, relation: str | None, start: RelationVariant, blocks: Sequence[RelationFacts],
                          demo_pool: Sequence[tuple[str, str]], strategy: Race | Exhaustive,
                          settings: SearchSettings, *, seed: int, demos: bool,
-                         wording: StageOutcome | None = None) -> RelationSearch:
+                         wording: StageOutcome | None = None, manual: RelationVariant | None = None
+                         ) -> RelationSearch:
     """From the wording stage's winner `start`: format, then demonstrations (when `demos` and asked for),
-    then calibration, each as asked for in `settings.dimensions`."""
-    found = RelationSearch(relation, start, [wording] if wording else [])
+    then calibration, each as asked for in `settings.dimensions`.
+
+    With `manual` (the user's prompt) different from `start`, format and demonstrations are searched
+    from both, and the wording winner's path must then beat the manual one's clearly (the `start`
+    stage) to be kept: the wording stage judged the two without demonstrations, and a wording that
+    wins alone need not win once both show the relation's facts."""
     later = stage_strategy(strategy, settings.stage_share)
-    prompt = start
     facts_seen = wording.facts if wording else 0
-    for dim in settings.dimensions:
-        if dim == "format":
-            proposals = [(prompt.with_(template=t), what) for t, what in format_variants(prompt.template)]
-            prompt, out = race_stage("format", scorer, prompt, proposals, blocks, later, z=settings.z, seed=seed,
-                                     desc=f"format {relation}")
-        elif dim == "demos" and demos:
-            proposals = demo_variants(prompt, demo_pool, settings, seed, relation)
-            prompt, out = race_stage("demos", scorer, prompt, proposals, blocks, later, z=settings.z, seed=seed,
-                                     desc=f"demonstrations {relation}")
-        elif dim == "calibration":
-            prompt, out = calibration_stage(scorer, prompt, blocks, max(facts_seen, 60), settings, strategy.metric)
-        else:
-            continue
+
+    def path(prompt: RelationVariant) -> tuple[RelationVariant, list[StageOutcome]]:
+        outs = []
+        for dim in settings.dimensions:
+            if dim == "format":
+                proposals = [(prompt.with_(template=t), what) for t, what in format_variants(prompt.template)]
+                prompt, out = race_stage("format", scorer, prompt, proposals, blocks, later, z=settings.z, seed=seed,
+                                         desc=f"format {relation}")
+            elif dim == "demos" and demos:
+                proposals = demo_variants(prompt, demo_pool, settings, seed, relation)
+                prompt, out = race_stage("demos", scorer, prompt, proposals, blocks, later, z=settings.z, seed=seed,
+                                         desc=f"demonstrations {relation}")
+            else:
+                continue
+            outs.append(out)
+        return prompt, outs
+
+    prompt, outs = path(start)
+    stages = ([wording] if wording else []) + outs
+    if manual is not None and manual.text != start.text:
+        alt, alt_outs = path(manual)
+        if alt.text != prompt.text:
+            winner, out = race_stage("start", scorer, alt, [(prompt, "the wording winner's path: " + "; ".join(
+                s.change for s in stages if s.replaced))], blocks, later, z=settings.z, seed=seed,
+                desc=f"start {relation}")
+            if winner is alt:  # the manual prompt's path: its own stages say what changed
+                stages = alt_outs + [out]
+            else:
+                stages = stages + [out]
+                out.change = "the wording winner's path beat the manual prompt's"
+            prompt = winner
+    for out in stages:
         facts_seen = max(facts_seen, out.facts)
+    found = RelationSearch(relation, prompt, stages)
+    if "calibration" in settings.dimensions:
+        prompt, out = calibration_stage(scorer, prompt, blocks, max(facts_seen, 60), settings, strategy.metric)
         found.stages.append(out)
     found.prompt = prompt
     log(f"search {relation}: " + ("; ".join(found.changes) or "kept the prompt") + f" -> {prompt.text!r}"
