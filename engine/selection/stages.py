@@ -45,7 +45,7 @@ class SearchSettings(Settings):
     z: float = Field(1.645, ge=0, description="a candidate replaces the incumbent when its paired advantage on "
                                               "training facts is above zero by z standard errors")
     shots: tuple[int, ...] = Field((1, 3, 5), description="demonstration counts tried")
-    draws: int = Field(2, ge=1, description="samples of training facts tried as the 3-fact demonstrations")
+    draws: int = Field(4, ge=1, description="samples of training facts tried as the 3-fact demonstrations")
     fillers: tuple[str, ...] = Field(("N/A",), description="content-free subjects of the calibration stage")
     stage_share: float = Field(0.25, gt=0, description="each of the format and demonstration stages gets this "
                                                        "share of the race's budget")
