@@ -155,7 +155,10 @@ def test_the_wording_winner_must_also_win_once_both_prompts_show_demonstrations(
     assert not lucky.stages[-1].replaced and not lucky.changes  # the worse path was raced out: nothing changed
     better = run("ok [X] [Y]", "good [X] [Y]")  # it found a clearly better one
     assert better.prompt.template.startswith("good") and better.stages[-1].replaced
-    assert better.changes[-1] == "the wording winner's path beat the manual prompt's"
+    assert better.changes[-1] == "the wording winner's path"
+    runner_up = run("ok [X] [Y]", "ok2 [X] [Y]", others=[RelationVariant("good [X] [Y]")])
+    assert runner_up.prompt.template.startswith("good") and runner_up.stages[-1].replaced
+    assert runner_up.changes[-1].startswith("the path from the wording runner-up")
     alone = search_after_wording(memory_scorer(), "R", RelationVariant("ok [X] [Y]"), blocks, pool, race, settings,
                                  seed=0, demos=True)
     assert "start" not in [s.stage for s in alone.stages]

@@ -195,10 +195,13 @@ def compare(scorer, pools: dict[str, Pool], train: dict[str, RelationFacts | lis
         }
         wording = searches["Mined+Paraphrased top-1"][rel][0] if "wording" in search.dimensions else None
         start = RelationVariant(wording.after if wording else pool.manual)
+        runners_up = [RelationVariant(sc.template) for sc in result.survivors
+                      if sc.template not in (pool.manual, start.template)][:search.starts]
         for row, with_demos in zip(SEARCH_ROWS, (False, demos)):
             found = search_after_wording(scorer, rel, start, tr, demo_pool, strategy, search, seed=seed,
                                          demos=with_demos, wording=wording,
-                                         manual=RelationVariant(pool.manual) if with_demos else None)
+                                         manual=RelationVariant(pool.manual) if with_demos else None,
+                                         others=runners_up if with_demos else ())
             searches[row][rel] = found.stages
             chosen[row] = Selection(relation=rel, method="top1" if found.prompt.text != pool.manual else "manual",
                                     model=scorer.identity, templates=[WeightedTemplate(template=found.prompt.text)],
