@@ -10,6 +10,9 @@ Stages (`STAGES`, in this order):
 - `demos`: k training facts written with the incumbent's template before it (one a line, or
   separated by spaces), drawn from training facts the race never scores, so a demonstration is never
   the query's own fact; which facts, how many, their order and the separator are the candidates;
+- `start` (with demonstrations, when the wording stage replaced the manual prompt): format and
+  demonstrations are searched from the manual prompt too, and the wording winner's path must beat the
+  manual one's (`search_after_wording`);
 - `calibration`: raw log-probabilities, or calibrated ones (the same prompt with a content-free
   subject subtracted, `promptmine.scoring.CalibratedScorer`).
 
@@ -51,8 +54,8 @@ class SearchSettings(Settings):
     starts: int = Field(0, ge=0, description="runners-up of the wording race also searched with format and "
                                              "demonstrations, beside the winner and the manual prompt")
     # a half measured on bench_lpaqa: all stages +32.6% against +24.7% with a quarter (twice the later stages' pairs)
-    stage_share: float = Field(0.5, gt=0, description="each of the format and demonstration stages gets this "
-                                                       "share of the race's budget")
+    stage_share: float = Field(0.5, gt=0, description="each later stage (format, demonstrations, start) gets "
+                                                       "this share of the wording race's budget")
 
 
 @dataclass(frozen=True)
@@ -353,8 +356,7 @@ def search_after_wording(scorer, relation: str | None, start: RelationVariant, b
         for other in [manual, *others]:
             if other.text not in paths:
                 end, o = path(other)
-                paths[other.text] = (end, o, "the manual prompt's path" if other is manual
-                                     else f"the path from the wording runner-up {other.template!r}")
+                paths[other.text] = (end, o, f"the path from the wording runner-up {other.template!r}")
         base_end, base_stages, _ = paths[manual.text]
         ends = [(end, label) for key, (end, _, label) in paths.items() if key != manual.text]
         winner, out = race_stage("start", scorer, base_end, ends, blocks, later, z=settings.z, seed=seed,
