@@ -143,6 +143,17 @@ def fact_blocks(rel: str, pairs: list, size: int, max_candidates: int | None) ->
     return [relation_facts(rel, pairs[a:a + size], max_candidates=max_candidates) for a in range(0, len(pairs), size)]
 
 
+def only_relations(rels: list[str], only: str) -> list[str]:
+    """`rels` narrowed to `--only`'s comma-separated ids ("" keeps all); an id without data is an error."""
+    wanted = [r.strip() for r in only.split(",") if r.strip()]
+    if not wanted:
+        return rels
+    unknown = sorted(set(wanted) - set(rels))
+    if unknown:
+        raise ValueError(f"--only: no test and training data or manual template for {', '.join(unknown)}")
+    return [r for r in rels if r in wanted]
+
+
 def data_missing(who: str, data: Path) -> bool:
     """Whether the data bench_lpaqa and bench_lpaqa_oracle read is missing (said on stderr)."""
     return bd.missing(who, bd.trex_dir(data, "test"), bd.trex_dir(data, "train"), bd.relations_file(data))
@@ -308,12 +319,10 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     manual_all = bd.manual_templates(args.data)
     rels = bd.relations_with_data(args.data, manual_all, args.relations)
-    if args.only:
-        wanted = [r.strip() for r in args.only.split(",") if r.strip()]
-        unknown = sorted(set(wanted) - set(rels))
-        if unknown:
-            ap.error(f"--only: no test and training data or manual template for {', '.join(unknown)}")
-        rels = [r for r in rels if r in wanted]
+    try:
+        rels = only_relations(rels, args.only)
+    except ValueError as e:
+        ap.error(str(e))
     args.vocab = bd.common_vocab(args.data) if args.train_objects == "common-vocab" else None
     prepared = [prepare_relation(r, args.data, args) for r in rels]
     pools = candidate_pools(args, prepared, manual_all)

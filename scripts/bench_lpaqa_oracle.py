@@ -226,8 +226,10 @@ def main() -> int:
     started = time.perf_counter()
     manual_all = bd.manual_templates(args.data)
     rels = bd.relations_with_data(args.data, manual_all, args.relations)
-    if args.only:
-        rels = [r for r in rels if r in {x.strip() for x in args.only.split(",")}]
+    try:
+        rels = lp.only_relations(rels, args.only)
+    except ValueError as e:
+        ap.error(str(e))
     prepared = [lp.prepare_relation(r, args.data, args) for r in rels]
     pools = {r: pool.dedupe() for r, pool in lp.candidate_pools(args, prepared, manual_all).items()}
     test = {p["relation"]: lp.fact_blocks(p["relation"], p["test"], args.test_block_size, args.max_candidates)
